@@ -1,0 +1,185 @@
+package neonmz;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
+
+/**
+ * Runs a picocli command the same way for every script: the exit-code table in {@code --help}, one
+ * exception handler that turns {@link Fail}, SQL errors and bad options into a message, a fix and an
+ * exit code, and the context (environment, stdin, output streams) that tests and the chaining scripts
+ * replace to run commands in-process.
+ */
+public final class Cli {
+    private Cli() {}
+
+    /** What a command reads from the outside world; swapped as a whole for in-process runs. */
+    public record Ctx(Map<String, String> env, BufferedReader stdin, PrintWriter out, PrintWriter err,
+                      boolean terminal) {
+        public String env(String name) {
+            String v = env.get(name);
+            return v == null || v.isEmpty() ? null : v;
+        }
+    }
+
+    private static final ThreadLocal<Ctx> CTX = new ThreadLocal<>();
+
+    public static Ctx ctx() {
+        Ctx c = CTX.get();
+        return c != null ? c : systemCtx();
+    }
+
+    public static Ctx systemCtx() {
+        boolean terminal = System.console() != null && System.getenv("CI") == null;
+        return new Ctx(System.getenv(),
+                new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)),
+                new PrintWriter(System.out, true, StandardCharsets.UTF_8),
+                new PrintWriter(System.err, true, StandardCharsets.UTF_8), terminal);
+    }
+
+    /** For a script's main: run, flush, exit with the code. */
+    public static void main(Object command, String... args) {
+        int code = execute(command, systemCtx(), args);
+        System.out.flush();
+        System.err.flush();
+        System.exit(code);
+    }
+
+    /** Runs a command with a given context (tests; one script calling another's command). */
+    public static int execute(Object command, Ctx ctx, String... args) {
+        Ctx previous = CTX.get();
+        CTX.set(ctx);
+        try {
+            CommandLine cl = commandLine(command, ctx);
+            int code = cl.execute(args);
+            finish(cl, code, FAILURE.get());
+            return code;
+        } finally {
+            FAILURE.remove();
+            ctx.out().flush();
+            ctx.err().flush();
+            if (previous == null) {
+                CTX.remove();
+            } else {
+                CTX.set(previous);
+            }
+        }
+    }
+
+    private static final ThreadLocal<Throwable> FAILURE = new ThreadLocal<>();
+
+    static CommandLine commandLine(Object command, Ctx ctx) {
+        CommandLine cl = new CommandLine(command);
+        cl.setOut(ctx.out());
+        cl.setErr(ctx.err());
+        cl.setColorScheme(CommandLine.Help.defaultColorScheme(
+                ctx.env("NO_COLOR") != null || !ctx.terminal() ? CommandLine.Help.Ansi.OFF : CommandLine.Help.Ansi.AUTO));
+        applyUsage(cl);
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            FAILURE.set(ex);
+            return exitCode(ex);
+        });
+        cl.setParameterExceptionHandler(Cli::badOption);
+        return cl;
+    }
+
+    private static void applyUsage(CommandLine cl) {
+        Map<String, String> codes = new LinkedHashMap<>();
+        for (Map.Entry<Integer, String> e : Exit.TABLE.entrySet()) {
+            codes.put(String.format("%3d", e.getKey()), e.getValue());
+        }
+        cl.getCommandSpec().usageMessage().exitCodeListHeading("%nExit codes:%n").exitCodeList(codes);
+        cl.getCommandSpec().usageMessage().sortOptions(false);
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            applyUsage(sub);
+        }
+    }
+
+    private static int badOption(ParameterException ex, String[] args) {
+        CommandLine cl = ex.getCommandLine();
+        PrintWriter err = cl.getErr();
+        err.println("error: " + Secrets.mask(ex.getMessage()));
+        err.println("  fix: see " + cl.getCommandSpec().qualifiedName() + " --help");
+        return Exit.USAGE;
+    }
+
+    /** The exit code for an exception (Fail carries its own). */
+    public static int exitCode(Throwable ex) {
+        Fail f = asFail(ex);
+        return f != null ? f.exit : Exit.INTERNAL;
+    }
+
+    /** Fail as it is; SQL errors translated by SQLSTATE; anything else is a bug (null). */
+    public static Fail asFail(Throwable ex) {
+        for (Throwable t = ex; t != null; t = t.getCause()) {
+            if (t instanceof Fail f) {
+                return f;
+            }
+            if (t instanceof SQLException s) {
+                return Pg.translate(s);
+            }
+            if (t instanceof InterruptedException) {
+                return new Fail(Exit.INTERRUPTED, "interrupted", "run it again; each step is idempotent");
+            }
+        }
+        return null;
+    }
+
+    /** After the command: print the failure (once), the --json object and the --record transcript. */
+    private static void finish(CommandLine root, int code, Throwable failure) {
+        ParseResult pr = root.getParseResult();
+        CommandSpec spec = root.getCommandSpec();
+        if (pr != null) {
+            List<ParseResult> chain = new ArrayList<>();
+            for (ParseResult p = pr; p != null; p = p.subcommand()) {
+                chain.add(p);
+            }
+            spec = chain.get(chain.size() - 1).commandSpec();
+            if (pr.isUsageHelpRequested() || pr.isVersionHelpRequested()) {
+                return;
+            }
+        }
+        OutputOptions oo = null;
+        for (CommandSpec m : spec.mixins().values()) {
+            if (m.userObject() instanceof OutputOptions o) {
+                oo = o;
+            }
+        }
+        if (oo != null && oo.started()) {
+            oo.out().finish(code, failure);
+        } else if (failure != null) {
+            printFailure(ctx().err(), failure, false);
+        }
+    }
+
+    static void printFailure(PrintWriter err, Throwable failure, boolean verbose) {
+        Fail f = asFail(failure);
+        if (f != null) {
+            err.println("error: " + Secrets.mask(f.getMessage()));
+            if (f.fix != null) {
+                err.println("  fix: " + Secrets.mask(f.fix));
+            }
+        } else {
+            err.println("error: unexpected " + failure.getClass().getSimpleName() + ": "
+                    + Secrets.mask(String.valueOf(failure.getMessage())));
+            if (verbose) {
+                java.io.StringWriter sw = new java.io.StringWriter();
+                failure.printStackTrace(new PrintWriter(sw));
+                err.println(Secrets.mask(sw.toString()));
+            } else {
+                err.println("  fix: this is a bug; run again with --verbose and report the output");
+            }
+        }
+    }
+}

@@ -1,0 +1,282 @@
+package neonmz;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * A command's output in its three forms: human (short aligned lines on stdout, warnings and errors on
+ * stderr), {@code --json} (one object at the end, nothing else on stdout) and {@code --record FILE} (a
+ * Markdown transcript of the command and its human output, appended at the end). Under
+ * {@code --dry-run} the statements a step would run are printed instead of run. Every string passes
+ * through {@link Secrets#mask}.
+ */
+public final class Out {
+    private final Cli.Ctx ctx;
+    private final OutputOptions opts;
+    private final CommandSpec spec;
+    private final StringBuilder transcript = new StringBuilder();
+    private final Map<String, Object> data = new LinkedHashMap<>();
+    private final List<String> statements = new ArrayList<>();
+    private final List<String> warnings = new ArrayList<>();
+    private final long started = System.nanoTime();
+    private boolean finished;
+
+    Out(Cli.Ctx ctx, OutputOptions opts, CommandSpec spec) {
+        this.ctx = ctx;
+        this.opts = opts;
+        this.spec = spec;
+    }
+
+    public boolean json() {
+        return opts.json;
+    }
+
+    public boolean dryRun() {
+        return opts.dryRun;
+    }
+
+    public boolean yes() {
+        return opts.yes;
+    }
+
+    public boolean verbose() {
+        return opts.verbose;
+    }
+
+    public Cli.Ctx ctx() {
+        return ctx;
+    }
+
+    // ---- human output ------------------------------------------------------------------------
+
+    /** A line of human output (stdout); nothing in --json mode. */
+    public void line(String text) {
+        if (!opts.json) {
+            emit(ctx.out(), text);
+        }
+    }
+
+    public void line(String format, Object... args) {
+        line(String.format(format, args));
+    }
+
+    /** A warning: stderr for humans, the "warnings" array in --json. */
+    public void warn(String text) {
+        warnings.add(text);
+        if (!opts.json) {
+            emit(ctx.err(), "warning: " + text);
+        }
+    }
+
+    private void emit(PrintWriter w, String text) {
+        String m = Secrets.mask(text);
+        w.println(m);
+        w.flush();
+        transcript.append(m).append('\n');
+    }
+
+    /** An aligned table with a header row; nothing in --json mode (put the rows into data instead). */
+    public void table(List<String> headers, List<? extends List<?>> rows) {
+        if (opts.json) {
+            return;
+        }
+        int[] width = new int[headers.size()];
+        for (int i = 0; i < headers.size(); i++) {
+            width[i] = headers.get(i).length();
+        }
+        for (List<?> r : rows) {
+            for (int i = 0; i < r.size() && i < width.length; i++) {
+                width[i] = Math.max(width[i], cell(r.get(i)).length());
+            }
+        }
+        line(row(headers, width));
+        for (List<?> r : rows) {
+            line(row(r, width));
+        }
+    }
+
+    private static String cell(Object o) {
+        return o == null ? "" : o.toString();
+    }
+
+    private static String row(List<?> cells, int[] width) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < cells.size(); i++) {
+            String c = cell(cells.get(i));
+            b.append(c);
+            if (i < cells.size() - 1) {
+                b.append(" ".repeat(width[i] - c.length() + 2));
+            }
+        }
+        return b.toString().stripTrailing();
+    }
+
+    // ---- machine output ----------------------------------------------------------------------
+
+    /** A field of the --json object. */
+    public void put(String key, Object value) {
+        data.put(key, value);
+    }
+
+    /**
+     * Notes a statement that changes something. Under --dry-run it is printed (the step then skips
+     * running it); with --verbose it is echoed as it runs. Always listed in --json "statements".
+     */
+    public void statement(String sql) {
+        statements.add(sql);
+        if (opts.dryRun || opts.verbose) {
+            line(sql + (sql.endsWith(";") ? "" : ";"));
+        }
+    }
+
+    // ---- progress ----------------------------------------------------------------------------
+
+    /**
+     * Progress for work that may take more than about two seconds: a bar redrawn on a terminal,
+     * plain lines (at most one every two seconds) elsewhere, nothing in --json mode or when quick.
+     */
+    public Progress progress(String task, long total) {
+        return new Progress(task, total);
+    }
+
+    public final class Progress implements AutoCloseable {
+        private final String task;
+        private final long total;
+        private final long start = System.nanoTime();
+        private long done;
+        private long lastPrint;
+        private boolean drawn;
+
+        Progress(String task, long total) {
+            this.task = task;
+            this.total = total;
+        }
+
+        public void step(long n) {
+            done += n;
+            long now = System.nanoTime();
+            if (opts.json || now - start < 2_000_000_000L) {
+                return;
+            }
+            if (ctx.terminal()) {
+                if (now - lastPrint > 100_000_000L || done >= total) {
+                    int w = 30;
+                    int filled = total == 0 ? w : (int) (w * done / total);
+                    ctx.err().print("\r" + task + " [" + "#".repeat(filled) + " ".repeat(w - filled) + "] "
+                            + done + "/" + total);
+                    ctx.err().flush();
+                    drawn = true;
+                    lastPrint = now;
+                }
+            } else if (now - lastPrint > 2_000_000_000L) {
+                ctx.err().println(task + ": " + done + "/" + total);
+                ctx.err().flush();
+                lastPrint = now;
+            }
+        }
+
+        @Override
+        public void close() {
+            if (drawn) {
+                ctx.err().print("\r" + " ".repeat(task.length() + 50) + "\r");
+                ctx.err().flush();
+            }
+        }
+    }
+
+    // ---- the end -----------------------------------------------------------------------------
+
+    /** Called once by {@link Cli} after the command: error text, the JSON object, the transcript. */
+    void finish(int code, Throwable failure) {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        Fail f = failure == null ? null : Cli.asFail(failure);
+        if (failure != null && !opts.json) {
+            java.io.StringWriter sw = new java.io.StringWriter();
+            Cli.printFailure(new PrintWriter(sw), failure, opts.verbose);
+            for (String l : sw.toString().split("\n")) {
+                emit(ctx.err(), l);
+            }
+        }
+        if (opts.json) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("command", spec.qualifiedName(" "));
+            o.put("ok", code == 0);
+            o.put("exit", code);
+            o.put("dry_run", opts.dryRun);
+            o.putAll(data);
+            o.put("statements", statements);
+            o.put("warnings", warnings);
+            if (failure != null) {
+                Map<String, Object> e = new LinkedHashMap<>();
+                e.put("message", f != null ? f.getMessage() : failure.toString());
+                e.put("fix", f != null ? f.fix : "this is a bug; run again with --verbose and report it");
+                o.put("error", e);
+            }
+            o.put("elapsed_ms", (System.nanoTime() - started) / 1_000_000);
+            ctx.out().println(Json.write(o));
+            ctx.out().flush();
+        }
+        if (opts.record != null) {
+            writeRecord(code);
+        }
+    }
+
+    private void writeRecord(int code) {
+        StringBuilder b = new StringBuilder();
+        b.append("```console\n$ ").append(Secrets.mask(commandLine())).append('\n');
+        b.append(transcript);
+        b.append("? ").append(code).append("\n```\n\n");
+        try {
+            Path parent = opts.record.toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent);
+            }
+            Files.writeString(opts.record, b.toString(), StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            ctx.err().println("warning: cannot write --record file " + opts.record + ": " + e.getMessage());
+        }
+    }
+
+    /** The command as a user types it: ./jbang alias args…, without --record itself. */
+    String commandLine() {
+        List<String> words = new ArrayList<>();
+        words.add("./jbang");
+        CommandSpec root = spec.root();
+        words.add(root.name());
+        List<String> args = root.commandLine().getParseResult() == null ? List.of()
+                : root.commandLine().getParseResult().originalArgs();
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if (a.equals("--record")) {
+                i++;
+                continue;
+            }
+            if (a.startsWith("--record=")) {
+                continue;
+            }
+            words.add(shellQuote(a));
+        }
+        return String.join(" ", words);
+    }
+
+    public static String shellQuote(String s) {
+        if (!s.isEmpty() && s.matches("[A-Za-z0-9_./:=,@%+-]+")) {
+            return s;
+        }
+        return "'" + s.replace("'", "'\\''") + "'";
+    }
+}

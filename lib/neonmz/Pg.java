@@ -1,0 +1,238 @@
+package neonmz;
+
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import javax.net.ssl.SSLException;
+
+/**
+ * A JDBC session to the upstream Postgres: reads through {@link #query}, changes only through
+ * {@link #exec} / {@link #transaction}, which honour {@code --dry-run} (the session is also made
+ * read-only then, so a missed path fails instead of writing) and note each statement for the output.
+ */
+public final class Pg implements AutoCloseable {
+    private final Connection conn;
+    private final Out out;
+    public final ConnInfo info;
+
+    private Pg(Connection conn, Out out, ConnInfo info) {
+        this.conn = conn;
+        this.out = out;
+        this.info = info;
+    }
+
+    public static Pg connect(ConnInfo ci, Out out) {
+        try {
+            Connection c = DriverManager.getConnection(ci.jdbcUrl(), ci.jdbcProperties("neonmz"));
+            if (out.dryRun()) {
+                try (Statement s = c.createStatement()) {
+                    s.execute("SET default_transaction_read_only = on");
+                }
+            }
+            return new Pg(c, out, ci);
+        } catch (SQLException e) {
+            throw connectFailure(ci, e);
+        }
+    }
+
+    public Connection conn() {
+        return conn;
+    }
+
+    public boolean dryRun() {
+        return out.dryRun();
+    }
+
+    @Override
+    public void close() {
+        try {
+            conn.close();
+        } catch (SQLException ignored) {
+            // closing a broken connection has nothing left to report
+        }
+    }
+
+    // ---- reads -------------------------------------------------------------------------------
+
+    /** Rows as ordered maps; Java collections among the parameters are bound as text[] arrays. */
+    public List<Map<String, Object>> query(String sql, Object... params) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement(sql)) {
+            bind(ps, params);
+            try (ResultSet rs = ps.executeQuery()) {
+                ResultSetMetaData md = rs.getMetaData();
+                List<Map<String, Object>> rows = new ArrayList<>();
+                while (rs.next()) {
+                    Map<String, Object> row = new LinkedHashMap<>();
+                    for (int i = 1; i <= md.getColumnCount(); i++) {
+                        Object v = rs.getObject(i);
+                        if (v instanceof Array a) {
+                            v = List.of((Object[]) a.getArray());
+                        }
+                        row.put(md.getColumnLabel(i), v);
+                    }
+                    rows.add(row);
+                }
+                return rows;
+            }
+        }
+    }
+
+    /** The first column of the first row, or null. */
+    public Object value(String sql, Object... params) throws SQLException {
+        List<Map<String, Object>> rows = query(sql, params);
+        return rows.isEmpty() ? null : rows.get(0).values().iterator().next();
+    }
+
+    public String show(String setting) throws SQLException {
+        return (String) value("SELECT current_setting(?, true)", setting);
+    }
+
+    private void bind(PreparedStatement ps, Object[] params) throws SQLException {
+        for (int i = 0; i < params.length; i++) {
+            Object p = params[i];
+            if (p instanceof Collection<?> c) {
+                ps.setArray(i + 1, conn.createArrayOf("text", c.toArray()));
+            } else {
+                ps.setObject(i + 1, p);
+            }
+        }
+    }
+
+    /** Neon computes set neon.endpoint_id (PeerDB detects Neon the same way). */
+    public String neonEndpoint() throws SQLException {
+        String ep = show("neon.endpoint_id");
+        return ep == null || ep.isEmpty() ? null : ep;
+    }
+
+    public int serverVersionNum() throws SQLException {
+        return Integer.parseInt(show("server_version_num"));
+    }
+
+    // ---- changes -----------------------------------------------------------------------------
+
+    /** One statement in its own transaction (autocommit); printed, not run, under --dry-run. */
+    public void exec(String sql) throws SQLException {
+        out.statement(sql);
+        if (out.dryRun()) {
+            return;
+        }
+        try (Statement s = conn.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    /**
+     * Statements in one transaction, sent in one round trip (a multi-statement string): all or nothing.
+     * Under --dry-run they are printed between BEGIN and COMMIT.
+     */
+    public void transaction(List<String> sqls) throws SQLException {
+        if (sqls.isEmpty()) {
+            return;
+        }
+        if (sqls.size() > 1 || out.dryRun()) {
+            out.statement("BEGIN");
+        }
+        for (String s : sqls) {
+            out.statement(s);
+        }
+        if (sqls.size() > 1 || out.dryRun()) {
+            out.statement("COMMIT");
+        }
+        if (out.dryRun()) {
+            return;
+        }
+        StringBuilder all = new StringBuilder();
+        for (String s : sqls) {
+            all.append(s).append(";\n");
+        }
+        boolean auto = conn.getAutoCommit();
+        conn.setAutoCommit(false);
+        try (Statement st = conn.createStatement()) {
+            st.execute(all.toString());
+            conn.commit();
+        } catch (SQLException e) {
+            conn.rollback();
+            throw e;
+        } finally {
+            conn.setAutoCommit(auto);
+        }
+    }
+
+    // ---- errors ------------------------------------------------------------------------------
+
+    static Fail connectFailure(ConnInfo ci, SQLException e) {
+        String where = ci.host() + ":" + ci.port();
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof UnknownHostException) {
+                return new Fail(Exit.CONNECT, "unknown host " + ci.host(),
+                        "check the host name in the connection string (Neon: Console → Connect, the direct host)", e);
+            }
+            if (t instanceof ConnectException || t instanceof NoRouteToHostException) {
+                return new Fail(Exit.CONNECT, "cannot connect to " + where + ": " + t.getMessage(),
+                        "is the server running and the port right? (the lab: ./jbang lab status)", e);
+            }
+            if (t instanceof SocketTimeoutException) {
+                return new Fail(Exit.CONNECT, "timed out connecting to " + where,
+                        "check the host, the network and (Neon) the IP Allow list", e);
+            }
+            if (t instanceof SSLException) {
+                return new Fail(Exit.CONNECT, "TLS failed with " + where + ": " + t.getMessage(),
+                        "check sslmode (Neon needs sslmode=require; a local server may need sslmode=disable)", e);
+            }
+        }
+        if (state.equals("28P01") || state.equals("28000")) {
+            return new Fail(Exit.AUTH, "authentication failed for user \"" + ci.user + "\" at " + where
+                    + (ci.passwordSource == null ? " (no password given)" : " (password from " + ci.passwordSource + ")"),
+                    "check the user and password (PGPASSWORD, ~/.pgpass or --pg-password-file); on Neon a role's "
+                            + "password can be reset in the Console: Roles → Reset password", e);
+        }
+        if (state.equals("3D000")) {
+            return new Fail(Exit.NOT_FOUND, "database \"" + ci.dbname + "\" does not exist at " + where,
+                    "check the database name at the end of the connection string (Neon's default is neondb)", e);
+        }
+        if (e.getMessage() != null && e.getMessage().contains("does not support SSL")) {
+            return new Fail(Exit.CONNECT, "the server at " + where + " does not accept TLS",
+                    "use sslmode=disable for a local server (never for Neon)", e);
+        }
+        return new Fail(Exit.CONNECT, "cannot connect to " + where + ": " + e.getMessage(),
+                "check the connection string", e);
+    }
+
+    /** Errors raised while a step runs, by SQLSTATE. */
+    public static Fail translate(SQLException e) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        String msg = e.getMessage();
+        return switch (state) {
+            case "42501" -> new Fail(Exit.PERMISSION, "permission denied: " + msg,
+                    "connect as the owner of the objects (on Neon: the project owner role, e.g. neondb_owner)", e);
+            case "42P01", "3F000", "42704" -> new Fail(Exit.NOT_FOUND, msg, "check the name (see the list above)", e);
+            case "53200" -> new Fail(Exit.BUSY, "the server ran out of lock slots: " + msg,
+                    "lower --batch-size, or raise max_locks_per_transaction", e);
+            case "55P03", "40P01" -> new Fail(Exit.BUSY, "could not get a lock: " + msg,
+                    "another session holds a lock on the table; retry when it is done", e);
+            case "25006" -> new Fail(Exit.INTERNAL, "a change was attempted under --dry-run: " + msg,
+                    "this is a bug: --dry-run must not write; please report it", e);
+            case "28P01", "28000" -> new Fail(Exit.AUTH, msg, "check the user and password", e);
+            case "57P01", "57P02", "57P03", "08000", "08003", "08006" -> new Fail(Exit.CONNECT,
+                    "the connection was lost: " + msg, "run the same command again; it resumes where it stopped", e);
+            default -> new Fail(Exit.INTERNAL, "SQL error " + state + ": " + msg,
+                    "this may be a bug; run again with --verbose and report it", e);
+        };
+    }
+}

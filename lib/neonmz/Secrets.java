@@ -1,0 +1,134 @@
+package neonmz;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * Secrets: where they come from (env, a file, stdin, a generator; never argv) and the mask every
+ * printed string passes through ({@link Out}, {@link Json}, error messages), so a password that reached a
+ * string by any path still prints as {@code ********}.
+ */
+public final class Secrets {
+    public static final String MASK = "********";
+    private static final List<String> KNOWN = new CopyOnWriteArrayList<>();
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final String ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+
+    private Secrets() {}
+
+    /** Remembers a secret (and its URL-encoded form) so that it is masked wherever it would be printed. */
+    public static String register(String secret) {
+        if (secret == null || secret.isEmpty()) {
+            return secret;
+        }
+        add(secret);
+        add(URLEncoder.encode(secret, StandardCharsets.UTF_8));
+        add(URLEncoder.encode(secret, StandardCharsets.UTF_8).replace("+", "%20"));
+        return secret;
+    }
+
+    private static void add(String s) {
+        // Very short strings would mask ordinary text; such passwords are refused where we create them.
+        if (s.length() >= 4 && !KNOWN.contains(s)) {
+            KNOWN.add(s);
+            KNOWN.sort(Comparator.comparingInt(String::length).reversed());
+        }
+    }
+
+    public static String mask(String text) {
+        if (text == null || KNOWN.isEmpty()) {
+            return text;
+        }
+        String out = text;
+        for (String s : KNOWN) {
+            if (out.contains(s)) {
+                out = out.replace(s, MASK);
+            }
+        }
+        return out;
+    }
+
+    /** A new password: 32 characters from an unambiguous alphabet, 180 bits from SecureRandom. */
+    public static String generate() {
+        StringBuilder b = new StringBuilder(32);
+        for (int i = 0; i < 32; i++) {
+            b.append(ALPHABET.charAt(RANDOM.nextInt(ALPHABET.length())));
+        }
+        return register(b.toString());
+    }
+
+    /** The first line of a file (a password file as psql's PGPASSFILE users write them). */
+    public static String readFile(Path file, String what) {
+        try {
+            List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+            if (lines.isEmpty() || lines.get(0).isEmpty()) {
+                throw Fail.usage(what + " file " + file + " is empty", "write the " + what + " on its first line");
+            }
+            return register(lines.get(0));
+        } catch (IOException e) {
+            throw Fail.usage("cannot read " + what + " file " + file + ": " + e.getMessage(),
+                    "check the path and that it is readable");
+        }
+    }
+
+    /** The first line of standard input (for {@code --password-stdin}). */
+    public static String readStdin(String what) {
+        try {
+            BufferedReader r = Cli.ctx().stdin();
+            String line = r.readLine();
+            if (line == null || line.isEmpty()) {
+                throw Fail.usage("no " + what + " on standard input", "pipe it in: printf '%s\\n' \"$PW\" | ...");
+            }
+            return register(line);
+        } catch (IOException e) {
+            throw Fail.usage("cannot read " + what + " from standard input: " + e.getMessage(), "pipe it in");
+        }
+    }
+
+    /**
+     * Writes a secret to a file only the owner can read (0600 on POSIX), atomically: a temporary file
+     * in the same directory, then a rename. Refuses to replace an existing file unless asked.
+     */
+    public static void writeFile(Path file, String secret, boolean replace) {
+        try {
+            Path dir = file.toAbsolutePath().getParent();
+            Files.createDirectories(dir);
+            if (!replace && Files.exists(file)) {
+                throw new Fail(Exit.CONFLICT, "secret file " + file + " exists already",
+                        "choose another file, or remove it first");
+            }
+            Path tmp;
+            boolean posix = dir.getFileSystem().supportedFileAttributeViews().contains("posix");
+            if (posix) {
+                Set<PosixFilePermission> perms = PosixFilePermissions.fromString("rw-------");
+                tmp = Files.createTempFile(dir, ".secret", ".tmp", PosixFilePermissions.asFileAttribute(perms));
+            } else {
+                tmp = Files.createTempFile(dir, ".secret", ".tmp");
+            }
+            Files.writeString(tmp, secret + "\n", StandardCharsets.UTF_8);
+            try {
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (FileAlreadyExistsException e) {
+            throw new Fail(Exit.CONFLICT, "secret file " + file + " exists already", "choose another file");
+        } catch (IOException e) {
+            throw Fail.usage("cannot write secret file " + file + ": " + e.getMessage(), "check the directory");
+        }
+    }
+}

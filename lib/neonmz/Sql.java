@@ -1,0 +1,192 @@
+package neonmz;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Quoting and name parsing for PostgreSQL. Every identifier and literal a script sends goes through
+ * here: tables named {@code "Order Items"}, {@code we"ird}, {@code Ünïcode} or {@code x; DROP TABLE y} are
+ * data, never SQL. {@link #ident} quotes exactly when PostgreSQL's {@code quote_ident()} would
+ * (SqlTest compares the two on the server for every keyword and a set of odd names).
+ */
+public final class Sql {
+    private Sql() {}
+
+    /**
+     * Keywords that PostgreSQL (17) does not accept as bare column or table names: the reserved,
+     * column-name and type/function-name categories of {@code pg_get_keywords()}. A word missing here
+     * would only be quoted less, and SqlTest fails on the difference.
+     */
+    static final Set<String> KEYWORDS = Set.of(
+            "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization",
+            "between", "bigint", "binary", "bit", "boolean", "both", "case", "cast", "char", "character", "check",
+            "coalesce", "collate", "collation", "column", "concurrently", "constraint", "create", "cross",
+            "current_catalog", "current_date", "current_role", "current_schema", "current_time",
+            "current_timestamp", "current_user", "dec", "decimal", "default", "deferrable", "desc", "distinct",
+            "do", "else", "end", "except", "exists", "extract", "false", "fetch", "float", "for", "foreign",
+            "freeze", "from", "full", "grant", "greatest", "group", "grouping", "having", "ilike", "in",
+            "initially", "inner", "inout", "int", "integer", "intersect", "interval", "into", "is", "isnull",
+            "join", "json", "json_array", "json_arrayagg", "json_exists", "json_object", "json_objectagg",
+            "json_query", "json_scalar", "json_serialize", "json_table", "json_value", "lateral", "leading",
+            "least", "left", "like", "limit", "localtime", "localtimestamp", "merge_action", "national",
+            "natural", "nchar", "none", "normalize", "not", "notnull", "null", "nullif", "numeric", "offset",
+            "on", "only", "or", "order", "out", "outer", "overlaps", "overlay", "placing", "position",
+            "precision", "primary", "real", "references", "returning", "right", "row", "select",
+            "session_user", "setof", "similar", "smallint", "some", "substring", "symmetric", "system_user",
+            "table", "tablesample", "then", "time", "timestamp", "to", "trailing", "treat", "trim", "true",
+            "union", "unique", "user", "using", "values", "varchar", "variadic", "verbose", "when", "where",
+            "window", "with", "xmlattributes", "xmlconcat", "xmlelement", "xmlexists", "xmlforest",
+            "xmlnamespaces", "xmlparse", "xmlpi", "xmlroot", "xmlserialize", "xmltable");
+
+    /** An identifier as PostgreSQL's quote_ident() writes it: bare when safe, else double-quoted. */
+    public static String ident(String name) {
+        Objects.requireNonNull(name, "identifier");
+        if (!name.isEmpty() && isSafeBare(name) && !KEYWORDS.contains(name)) {
+            return name;
+        }
+        return '"' + name.replace("\"", "\"\"") + '"';
+    }
+
+    private static boolean isSafeBare(String s) {
+        char first = s.charAt(0);
+        if (!(first >= 'a' && first <= 'z') && first != '_') {
+            return false;
+        }
+        for (int i = 1; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** schema.name, each part quoted. */
+    public static String qualified(String schema, String name) {
+        return ident(schema) + "." + ident(name);
+    }
+
+    public static String qualified(Name n) {
+        return qualified(n.schema(), n.name());
+    }
+
+    /** A string literal: standard_conforming_strings is on in every supported server (14+), so only ' doubles. */
+    public static String literal(String value) {
+        Objects.requireNonNull(value, "literal");
+        if (value.indexOf('\0') >= 0) {
+            throw Fail.usage("a value contains a NUL character", "remove it; PostgreSQL text cannot hold NUL");
+        }
+        return "'" + value.replace("'", "''") + "'";
+    }
+
+    /** Comma-separated list of quoted identifiers. */
+    public static String identList(List<String> names) {
+        List<String> out = new ArrayList<>();
+        for (String n : names) {
+            out.add(ident(n));
+        }
+        return String.join(", ", out);
+    }
+
+    /** A table (or other object) name as the user gave it, before it is matched against the catalog. */
+    public record Name(String schema, String name, boolean quoted) {
+        /** For display in messages: the quoted, qualified form (schema may be null when not given). */
+        public String display() {
+            return schema == null ? ident(name) : qualified(schema, name);
+        }
+    }
+
+    /**
+     * Parses names the way pg_dump's {@code -t} does, with the convenience a shell needs: double
+     * quotes keep a part exactly ({@code '"Order Items"'}); an unquoted part is matched exactly first and,
+     * if no such object exists, folded to lower case (the resolver decides, see {@code quoted}).
+     * Several names may be given separated by commas (commas inside quotes belong to the name).
+     * {@code schema.table} splits on a dot outside quotes.
+     */
+    public static List<Name> parseNames(String spec) {
+        List<Name> result = new ArrayList<>();
+        List<String> parts = new ArrayList<>();
+        List<Boolean> partQuoted = new ArrayList<>();
+        StringBuilder cur = new StringBuilder();
+        boolean inQuotes = false;
+        boolean curQuoted = false;
+        for (int i = 0; i < spec.length(); i++) {
+            char c = spec.charAt(i);
+            if (inQuotes) {
+                if (c == '"') {
+                    if (i + 1 < spec.length() && spec.charAt(i + 1) == '"') {
+                        cur.append('"');
+                        i++;
+                    } else {
+                        inQuotes = false;
+                    }
+                } else {
+                    cur.append(c);
+                }
+            } else if (c == '"') {
+                inQuotes = true;
+                curQuoted = true;
+            } else if (c == '.') {
+                parts.add(cur.toString());
+                partQuoted.add(curQuoted);
+                cur.setLength(0);
+                curQuoted = false;
+            } else if (c == ',') {
+                parts.add(cur.toString());
+                partQuoted.add(curQuoted);
+                result.add(toName(spec, parts, partQuoted));
+                parts.clear();
+                partQuoted.clear();
+                cur.setLength(0);
+                curQuoted = false;
+            } else {
+                cur.append(c);
+            }
+        }
+        if (inQuotes) {
+            throw Fail.usage("unbalanced double quote in name: " + spec,
+                    "close the quote, e.g. --table '\"Order Items\"' (double quotes keep a name exactly)");
+        }
+        parts.add(cur.toString());
+        partQuoted.add(curQuoted);
+        result.add(toName(spec, parts, partQuoted));
+        return result;
+    }
+
+    private static Name toName(String spec, List<String> parts, List<Boolean> quoted) {
+        List<String> trimmed = new ArrayList<>();
+        for (int i = 0; i < parts.size(); i++) {
+            String p = quoted.get(i) ? parts.get(i) : parts.get(i).strip();
+            if (p.isEmpty()) {
+                throw Fail.usage("empty name in: " + spec, "give names as table, schema.table or '\"Mixed Case\"'");
+            }
+            trimmed.add(p);
+        }
+        if (trimmed.size() == 1) {
+            return new Name(null, trimmed.get(0), quoted.get(0));
+        }
+        if (trimmed.size() == 2) {
+            // A qualified name is exact only when both parts were quoted; the resolver folds otherwise.
+            return new Name(trimmed.get(0), trimmed.get(1), quoted.get(0) && quoted.get(1));
+        }
+        throw Fail.usage("too many dots in name: " + spec,
+                "quote a name that contains a dot: --table 'public.\"my.table\"'");
+    }
+
+    /** PostgreSQL's folding of an unquoted identifier (ASCII only, as the server does by default). */
+    public static String fold(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            b.append(c >= 'A' && c <= 'Z' ? (char) (c + 32) : c);
+        }
+        return b.toString();
+    }
+
+    static String lower(String s) {
+        return s.toLowerCase(Locale.ROOT);
+    }
+}

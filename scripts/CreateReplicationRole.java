@@ -1,0 +1,244 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 17+
+//DEPS info.picocli:picocli:4.7.7
+//DEPS org.postgresql:postgresql:42.7.14
+//SOURCES ../lib/neonmz/Cli.java
+//SOURCES ../lib/neonmz/ConnInfo.java
+//SOURCES ../lib/neonmz/Exit.java
+//SOURCES ../lib/neonmz/Fail.java
+//SOURCES ../lib/neonmz/Json.java
+//SOURCES ../lib/neonmz/Out.java
+//SOURCES ../lib/neonmz/OutputOptions.java
+//SOURCES ../lib/neonmz/Pg.java
+//SOURCES ../lib/neonmz/PgOptions.java
+//SOURCES ../lib/neonmz/Secrets.java
+//SOURCES ../lib/neonmz/Sql.java
+//DESCRIPTION Guide step A.2.3: create the login role Materialize replicates as (default materialize), with LOGIN REPLICATION.
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import org.postgresql.util.PasswordUtil;
+
+import neonmz.Cli;
+import neonmz.Exit;
+import neonmz.Fail;
+import neonmz.Out;
+import neonmz.OutputOptions;
+import neonmz.Pg;
+import neonmz.PgOptions;
+import neonmz.Secrets;
+import neonmz.Sql;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * Guide step A.2.3 — "Create a dedicated user for Materialize". On plain PostgreSQL that is
+ * {@code CREATE ROLE … LOGIN REPLICATION}. On Neon a role made with SQL never has REPLICATION and it
+ * cannot be granted; roles made with the Console, neonctl or the API get it (neon.md §3), so on Neon
+ * this script only checks an existing role and otherwise says how to create one.
+ *
+ * The password is hashed here (SCRAM-SHA-256, as psql's \password does), so the server's statement log
+ * never sees it, and it leaves this process only where asked: a 0600 file, or the terminal.
+ */
+@Command(name = "replication-role", mixinStandardHelpOptions = true,
+        description = {"Guide step A.2.3: create the role Materialize connects as (default materialize) with LOGIN "
+                + "REPLICATION. An existing role is checked and kept; its password changes only with "
+                + "--reset-password. On Neon: checks a role made with the Console/neonctl/API."},
+        footer = {"%nExamples:",
+                "  ./jbang replication-role --password-out ~/.neonmz/materialize.password",
+                "  ./jbang replication-role --password-stdin < pw.txt",
+                "  ./jbang replication-role --role mz_ingest --show-password   # terminal only",
+                "  neonctl roles create --name materialize   # on Neon, then: ./jbang replication-role"})
+public class CreateReplicationRole implements Callable<Integer> {
+    /** The role as the guide wants it; the password is a SCRAM verifier computed here. */
+    static final String CREATE_ROLE = "CREATE ROLE %s WITH LOGIN REPLICATION PASSWORD %s";
+    static final String ALTER_ATTRIBUTES = "ALTER ROLE %s WITH LOGIN REPLICATION";
+    static final String ALTER_PASSWORD = "ALTER ROLE %s WITH PASSWORD %s";
+    static final String ROLE = """
+            SELECT rolcanlogin, rolreplication, rolsuper, rolbypassrls,
+                   pg_has_role(r.oid, 'neon_superuser', 'MEMBER') AS neon_superuser
+            FROM pg_roles r WHERE rolname = ?""";
+    static final String ROLE_NO_NEON = """
+            SELECT rolcanlogin, rolreplication, rolsuper, rolbypassrls, false AS neon_superuser
+            FROM pg_roles r WHERE rolname = ?""";
+
+    @Mixin PgOptions pg;
+    @Mixin OutputOptions out;
+
+    @Option(names = {"-r", "--role"}, paramLabel = "NAME", description = "Role name (default ${DEFAULT-VALUE}).")
+    String role = "materialize";
+
+    @Option(names = "--password-file", paramLabel = "FILE", description = "Use the password on the first line of FILE.")
+    Path passwordFile;
+
+    @Option(names = "--password-stdin", description = "Read the password from the first line of standard input.")
+    boolean passwordStdin;
+
+    @Option(names = "--password-out", paramLabel = "FILE",
+            description = "Write the (generated) password to FILE, readable by you only (0600).")
+    Path passwordOut;
+
+    @Option(names = "--show-password", description = "Print the generated password once, only if stdout is a terminal.")
+    boolean showPassword;
+
+    @Option(names = "--reset-password", description = "Give an existing role a new password (drops nothing else).")
+    boolean resetPassword;
+
+    public static void main(String... args) {
+        Cli.main(new CreateReplicationRole(), args);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Out o = out.out();
+        if (passwordFile != null && passwordStdin) {
+            throw Fail.usage("--password-file and --password-stdin both given", "use one");
+        }
+        try (Pg db = pg.connect(o)) {
+            String neonEndpoint = db.neonEndpoint();
+            boolean neon = neonEndpoint != null;
+            boolean hasNeonSuperuser = db.value("SELECT 1 FROM pg_roles WHERE rolname = 'neon_superuser'") != null;
+            List<Map<String, Object>> rows = db.query(hasNeonSuperuser ? ROLE : ROLE_NO_NEON, role);
+            Map<String, Object> r = rows.isEmpty() ? null : rows.get(0);
+            o.put("role", role);
+            o.put("neon", neon);
+            String q = Sql.ident(role);
+
+            if (neon) {
+                return onNeon(o, r);
+            }
+            if (r == null) {
+                String pw = password(o);
+                db.transaction(List.of(String.format(CREATE_ROLE, q, Sql.literal(verifier(pw)))));
+                deliver(o, pw);
+                o.put("created", true);
+                o.line("role %s: %s (LOGIN REPLICATION)%s", role, o.dryRun() ? "would be created" : "created", where());
+                return Exit.OK;
+            }
+            boolean login = (Boolean) r.get("rolcanlogin");
+            boolean repl = (Boolean) r.get("rolreplication") || (Boolean) r.get("rolsuper");
+            List<String> sqls = new ArrayList<>();
+            if (!login || !repl) {
+                sqls.add(String.format(ALTER_ATTRIBUTES, q));
+            }
+            String pw = null;
+            if (resetPassword) {
+                pw = password(o);
+                sqls.add(String.format(ALTER_PASSWORD, q, Sql.literal(verifier(pw))));
+            }
+            o.put("created", false);
+            o.put("attributes_added", !login || !repl);
+            o.put("password_reset", resetPassword);
+            if (sqls.isEmpty()) {
+                if (passwordOut != null || showPassword || passwordFile != null || passwordStdin) {
+                    o.warn("role " + role + " exists; its password was not changed (use --reset-password to set a new one)");
+                }
+                o.line("role %s: already done (exists with LOGIN REPLICATION; password unchanged)", role);
+                o.put("already_done", true);
+                return Exit.OK;
+            }
+            db.transaction(sqls);
+            if (pw != null) {
+                deliver(o, pw);
+                o.warn("a new password takes effect now: update the Materialize secret (CREATE SECRET / ALTER SECRET) "
+                        + "that holds the old one");
+            }
+            o.line("role %s: %s%s%s", role, !login || !repl ? "LOGIN REPLICATION added" : "exists",
+                    resetPassword ? ", password reset" : "", pw != null ? where() : "");
+            return Exit.OK;
+        }
+    }
+
+    /** Neon: REPLICATION comes only from roles the control plane makes (Console, neonctl, API). */
+    private Integer onNeon(Out o, Map<String, Object> r) {
+        String create = "create it with the Neon CLI (neonctl roles create --name " + role + "), the Console (Branches → "
+                + "your branch → Roles & Databases → Add Role) or the API (POST /projects/{id}/branches/{id}/roles); "
+                + "then run this again to check it";
+        if (r == null) {
+            throw new Fail(Exit.NEEDS_NEON_API, "this is Neon: a role made with SQL never gets the REPLICATION "
+                    + "privilege, and it cannot be granted; role " + role + " does not exist yet", create);
+        }
+        boolean repl = (Boolean) r.get("rolreplication");
+        if (!repl) {
+            throw new Fail(Exit.NEEDS_NEON_API, "role " + role + " exists but lacks REPLICATION; on Neon that means it "
+                    + "was made with SQL, and the privilege cannot be granted",
+                    "drop it (DROP ROLE " + Sql.ident(role) + ") and " + create);
+        }
+        if (!(Boolean) r.get("rolcanlogin")) {
+            throw new Fail(Exit.CONFLICT, "role " + role + " cannot log in (NOLOGIN)",
+                    "create a login role with neonctl roles create --name " + role);
+        }
+        if (resetPassword) {
+            throw new Fail(Exit.NEEDS_NEON_API, "on Neon a role's password is reset through Neon, not SQL",
+                    "neonctl roles reset-password, or Console → Roles → Reset password");
+        }
+        o.put("already_done", true);
+        o.line("role %s: already done (exists on Neon with LOGIN REPLICATION%s)", role,
+                Boolean.TRUE.equals(r.get("neon_superuser")) ? ", member of neon_superuser" : "");
+        return Exit.OK;
+    }
+
+    /** The password to set: given (file, stdin, $MZ_REPLICATION_PASSWORD) or generated. */
+    private String password(Out o) {
+        String pw;
+        String env = Cli.ctx().env("MZ_REPLICATION_PASSWORD");
+        if (passwordFile != null) {
+            pw = Secrets.readFile(passwordFile, "password");
+        } else if (passwordStdin) {
+            pw = Secrets.readStdin("password");
+        } else if (env != null) {
+            pw = Secrets.register(env);
+        } else {
+            if (passwordOut == null && !showPassword && !o.dryRun()) {
+                throw Fail.usage("a generated password must be kept somewhere, and nowhere was given",
+                        "add --password-out FILE (0600), or --show-password on a terminal, or give one with "
+                                + "--password-file/--password-stdin/$MZ_REPLICATION_PASSWORD");
+            }
+            pw = Secrets.generate();
+            generated = true;
+        }
+        if (passwordOut != null && !resetPassword && java.nio.file.Files.exists(passwordOut)) {
+            throw new Fail(Exit.CONFLICT, "password file " + passwordOut + " exists already; nothing was changed",
+                    "choose another --password-out, or remove the old file if its password is not needed");
+        }
+        if (pw.length() < 8) {
+            throw Fail.usage("the password is shorter than 8 characters", "use a longer one, or let it be generated");
+        }
+        if (showPassword && !Cli.ctx().terminal()) {
+            throw Fail.usage("--show-password prints only to a terminal, and stdout is not one",
+                    "use --password-out FILE instead");
+        }
+        return pw;
+    }
+
+    private boolean generated;
+
+    private static String verifier(String pw) {
+        return Secrets.register(PasswordUtil.encodeScramSha256(pw.toCharArray()));
+    }
+
+    /** Puts a password where the user asked: a 0600 file and/or the terminal (never JSON or a log). */
+    private void deliver(Out o, String pw) {
+        if (o.dryRun()) {
+            return;
+        }
+        if (passwordOut != null) {
+            Secrets.writeFile(passwordOut, pw, resetPassword);
+            o.put("password_file", passwordOut.toString());
+        }
+        if (showPassword && generated) {
+            // The only place a secret is printed unmasked: straight to the user's terminal, never recorded.
+            System.console().writer().println("password for " + role + ": " + pw);
+            System.console().writer().flush();
+        }
+    }
+
+    private String where() {
+        return passwordOut != null ? "; password in " + passwordOut + " (0600)" : "";
+    }
+}
