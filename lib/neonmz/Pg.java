@@ -219,8 +219,12 @@ public final class Pg implements AutoCloseable {
         String state = e.getSQLState() == null ? "" : e.getSQLState();
         String msg = e.getMessage();
         return switch (state) {
-            case "42501" -> new Fail(Exit.PERMISSION, "permission denied: " + msg,
-                    "connect as the owner of the objects (on Neon: the project owner role, e.g. neondb_owner)", e);
+            case "42501" -> new Fail(Exit.PERMISSION, "permission denied: " + msg, msg != null && msg.contains(" role")
+                    ? "connect as a role with CREATEROLE that administers this role (the one that created it; on "
+                            + "Neon the project owner, e.g. neondb_owner)"
+                    : msg != null && msg.contains("FOR ALL TABLES")
+                    ? "FOR ALL TABLES needs a superuser (on Neon: neon_superuser); name the tables with --table or --schema"
+                    : "connect as the owner of the objects (on Neon: the project owner role, e.g. neondb_owner)", e);
             case "42P01", "3F000", "42704" -> new Fail(Exit.NOT_FOUND, msg, "check the name (see the list above)", e);
             case "53200" -> new Fail(Exit.BUSY, "the server ran out of lock slots: " + msg,
                     "lower --batch-size, or raise max_locks_per_transaction", e);
