@@ -185,6 +185,18 @@ public class Lab implements Callable<Integer> {
         return new Server(dir != null ? dir : defaultDir(Cli.ctx().env()));
     }
 
+    static int port(Integer given) {
+        if (given != null) {
+            return given;
+        }
+        String env = Cli.ctx().env("NEONMZ_LAB_PORT");
+        try {
+            return env != null ? Integer.parseInt(env) : DEFAULT_PORT;
+        } catch (NumberFormatException e) {
+            throw Fail.usage("NEONMZ_LAB_PORT is not a port number: " + env, "unset it or give a number");
+        }
+    }
+
     static Path defaultDir(Map<String, String> env) {
         String d = env.get("NEONMZ_LAB_DIR");
         if (d != null && !d.isEmpty()) {
@@ -205,8 +217,8 @@ public class Lab implements Callable<Integer> {
     static class Start implements Callable<Integer> {
         @picocli.CommandLine.ParentCommand Lab lab;
         @Mixin OutputOptions out;
-        @Option(names = "--port", description = "TCP port on 127.0.0.1 (default ${DEFAULT-VALUE}).")
-        int port = DEFAULT_PORT;
+        @Option(names = "--port", description = "TCP port on 127.0.0.1 (default: $NEONMZ_LAB_PORT or 55432).")
+        Integer port;
         @Option(names = "--detach", description = "Return once the server is up; stop it with `lab stop`.")
         boolean detach;
 
@@ -216,7 +228,7 @@ public class Lab implements Callable<Integer> {
             Server s = lab.server();
             boolean was = s.running();
             if (!was) {
-                s.start(port, Map.of(), o);
+                s.start(port(port), Map.of(), o);
             }
             describe(s, o, was ? "already running" : "started");
             if (detach || was || o.dryRun()) {
@@ -358,8 +370,8 @@ public class Lab implements Callable<Integer> {
     static class Demo implements Callable<Integer> {
         @picocli.CommandLine.ParentCommand Lab lab;
         @Mixin OutputOptions out;
-        @Option(names = "--port", description = "TCP port for a lab that is not running yet (default ${DEFAULT-VALUE}).")
-        int port = DEFAULT_PORT;
+        @Option(names = "--port", description = "TCP port for a lab that is not running yet (default: $NEONMZ_LAB_PORT or 55432).")
+        Integer port;
         @Option(names = "--keep", description = "Leave the lab running at the end.")
         boolean keep;
 
@@ -369,7 +381,7 @@ public class Lab implements Callable<Integer> {
             Server s = lab.server();
             boolean was = s.running();
             if (!was) {
-                s.start(port, Map.of(), o);
+                s.start(port(port), Map.of(), o);
             }
             describe(s, o, was ? "already running" : "started");
             Path pw = s.dir.resolve("materialize.password");
@@ -446,6 +458,7 @@ public class Lab implements Callable<Integer> {
             case "publication" -> new CreatePublication();
             case "replication-role" -> new CreateReplicationRole();
             case "grants" -> new GrantAccess();
+            case "lab" -> new Lab();
             default -> throw new IllegalArgumentException(alias);
         };
     }

@@ -1,0 +1,129 @@
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+
+import neonmz.Exit;
+
+/**
+ * The lab from other shells: a foreground `lab start` keeps running until `lab stop` is run by another
+ * process; `lab status` and `lab url` answer from another process too. Real JVMs, real PostgreSQL.
+ */
+class LabTest {
+
+    static Path labDir() throws IOException {
+        Path base = Lab.Server.isRoot() ? Path.of("/var/tmp") : Path.of("target");
+        Files.createDirectories(base);
+        Path dir = Files.createTempDirectory(base, "neonmz-labtest-");
+        if (Lab.Server.isRoot()) {
+            Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        return dir;
+    }
+
+    static ProcessBuilder lab(Path dir, int port, String... args) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "Lab"));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("NEONMZ_LAB_DIR", dir.toString());
+        pb.environment().put("NEONMZ_LAB_PORT", String.valueOf(port));
+        pb.environment().put("NO_COLOR", "1");
+        pb.redirectErrorStream(true);
+        return pb;
+    }
+
+    static String output(Process p) throws Exception {
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "process did not end");
+        return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void foregroundLabRunsUntilStoppedFromAnotherShell() throws Exception {
+        Path dir = labDir();
+        int port = TestPg.freePort();
+        try {
+            Process fg = lab(dir, port, "start").start();
+            // wait for it to come up, as a user would in a second terminal
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            int status;
+            String out;
+            do {
+                Thread.sleep(300);
+                Process st = lab(dir, port, "status").start();
+                out = output(st);
+                status = st.exitValue();
+            } while (status != 0 && System.nanoTime() < deadline && fg.isAlive());
+            assertEquals(0, status, out);
+            assertTrue(out.contains("127.0.0.1:" + port), out);
+            assertTrue(fg.isAlive(), "the foreground lab keeps running");
+
+            Process url = lab(dir, port, "url").start();
+            assertEquals("postgresql://neondb_owner@127.0.0.1:" + port + "/neondb?sslmode=disable", output(url).strip());
+
+            // the lab is a real server: the owner can log in with the password from the lab's PGPASSFILE
+            TestPg.Run check = TestPg.run(new CheckLogicalReplication(), Map.of(
+                    "DATABASE_URL", "postgresql://neondb_owner@127.0.0.1:" + port + "/neondb?sslmode=disable",
+                    "PGPASSFILE", dir.resolve("pgpass").toString()), "--json");
+            assertEquals(0, check.exit(), check.all());
+            assertEquals("logical", check.json().get("wal_level").getAsString());
+
+            Process stop = lab(dir, port, "stop").start();
+            assertTrue(output(stop).contains("lab: stopped"));
+            assertTrue(fg.waitFor(30, TimeUnit.SECONDS), "the foreground lab ends when stopped from elsewhere");
+            String fgOut = new String(fg.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(0, fg.exitValue(), fgOut);
+            assertTrue(fgOut.contains("lab: stopped"), fgOut);
+
+            Process after = lab(dir, port, "status").start();
+            String afterOut = output(after);
+            assertEquals(Exit.CONNECT, after.exitValue(), afterOut);
+            assertTrue(afterOut.contains("not running"), afterOut);
+        } finally {
+            new Lab.Server(dir).stopQuietly();
+            Lab.Server.deleteTree(dir);
+        }
+    }
+
+    @Test
+    void demoLeavesNothingRunningAndSecondRunIsAlreadyDone() throws Exception {
+        Path dir = labDir();
+        int port = TestPg.freePort();
+        try {
+            Map<String, String> env = Map.of("NEONMZ_LAB_DIR", dir.toString(), "NEONMZ_LAB_PORT", String.valueOf(port));
+            TestPg.Run first = TestPg.run(new Lab(), env, "demo", "--json");
+            assertEquals(0, first.exit(), first.all());
+            assertEquals(5, first.json().getAsJsonArray("steps").size());
+            assertFalse(new Lab.Server(dir).running(), "the demo stops the lab it started");
+            TestPg.Run second = TestPg.run(new Lab(), env, "demo");
+            assertEquals(0, second.exit(), second.all());
+            // A.1 is a check (it reports "enabled"); the four changing steps find their work done
+            assertEquals(4, second.out().split("already done", -1).length - 1, second.out());
+            assertFalse(new Lab.Server(dir).running());
+        } finally {
+            new Lab.Server(dir).stopQuietly();
+            Lab.Server.deleteTree(dir);
+        }
+    }
+
+    @Test
+    void portInUseIsAClearUsageError() throws Exception {
+        Path dir = labDir();
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            TestPg.Run r = TestPg.run(new Lab(), Map.of("NEONMZ_LAB_DIR", dir.toString()),
+                    "start", "--detach", "--port", String.valueOf(taken.getLocalPort()));
+            assertEquals(Exit.USAGE, r.exit(), r.all());
+            assertTrue(r.err().contains("in use") && r.err().contains("--port"), r.err());
+        } finally {
+            Lab.Server.deleteTree(dir);
+        }
+    }
+}

@@ -1,0 +1,189 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * The notebooks are transcripts (trycmd's Markdown: ```console blocks with "$ command", the output,
+ * "? exit code"), made by the commands' own --record. This test runs every command of every notebook
+ * against a fresh copy of the lab database, in order, and compares the recorded transcript with the
+ * block after normalising what changes between runs (ports, paths, timings, LSNs).
+ * Regenerate on purpose: mvn test -Dtest=NotebookTest -Dnotebooks.update=true
+ */
+class NotebookTest {
+    static final Path DIR = Path.of(System.getProperty("repo.root", ".")).resolve("notebooks");
+    static final Pattern BLOCK = Pattern.compile("```console\\n\\$ (.*?)\\n(.*?)```\\n", Pattern.DOTALL);
+
+    @TestFactory
+    Stream<DynamicTest> notebooks() throws IOException {
+        List<Path> files;
+        try (Stream<Path> s = Files.list(DIR)) {
+            files = s.filter(p -> p.toString().endsWith(".md")).sorted().toList();
+        }
+        assertFalse(files.isEmpty(), "no notebooks in " + DIR);
+        return files.stream().map(f -> DynamicTest.dynamicTest(f.getFileName().toString(), () -> check(f)));
+    }
+
+    static void check(Path file) throws Exception {
+        String text = Files.readString(file, StandardCharsets.UTF_8);
+        Path home = Files.createTempDirectory("neonmz-nb-home");
+        Map<String, String> env = new HashMap<>();
+        env.put("HOME", home.toString());
+        env.put("NO_COLOR", "1");
+        Lab.Server labServer = null;
+        Path labDir = null;
+        if (file.getFileName().toString().contains("lab")) {
+            labDir = Files.createTempDirectory(Lab.Server.isRoot() ? Path.of("/var/tmp") : Path.of("target"), "neonmz-nb-lab-");
+            if (Lab.Server.isRoot()) {
+                Files.setPosixFilePermissions(labDir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            }
+            env.put("NEONMZ_LAB_DIR", labDir.toString());
+            env.put("NEONMZ_LAB_PORT", String.valueOf(TestPg.freePort()));
+            labServer = new Lab.Server(labDir);
+        } else {
+            env.putAll(TestPg.env(TestPg.newDatabase()));
+            env.put("HOME", home.toString());
+        }
+        Normaliser norm = new Normaliser(env, home, labDir);
+        StringBuilder updated = new StringBuilder();
+        Matcher m = BLOCK.matcher(text);
+        int last = 0;
+        List<String> diffs = new ArrayList<>();
+        try {
+            while (m.find()) {
+                updated.append(text, last, m.start());
+                String command = m.group(1);
+                String expected = m.group(2);
+                String actual = norm.apply(run(command, env, home));
+                String block = "```console\n$ " + command + "\n" + actual + "```\n";
+                updated.append(block);
+                if (!norm.apply(expected).equals(actual)) {
+                    diffs.add("$ " + command + "\n--- expected\n" + expected + "--- actual\n" + actual);
+                }
+                last = m.end();
+            }
+            updated.append(text.substring(last));
+        } finally {
+            if (labServer != null) {
+                labServer.stopQuietly();
+                Lab.Server.deleteTree(labDir);
+            }
+        }
+        if (Boolean.getBoolean("notebooks.update")) {
+            Files.writeString(file, updated.toString(), StandardCharsets.UTF_8);
+            return;
+        }
+        assertEquals("", String.join("\n", diffs),
+                file + " differs from what its commands print now; regenerate with "
+                        + "mvn test -Dtest=NotebookTest -Dnotebooks.update=true and review the diff");
+    }
+
+    /** Runs "./jbang alias args…" in-process with --record, returning the transcript body and "? code". */
+    static String run(String command, Map<String, String> env, Path home) throws IOException {
+        List<String> words = ShellWords.split(command, home.toString());
+        if (words.size() < 2 || !words.get(0).equals("./jbang")) {
+            throw new IllegalArgumentException("notebook commands start with ./jbang: " + command);
+        }
+        Object cmd = Lab.command(words.get(1));
+        List<String> args = new ArrayList<>(words.subList(2, words.size()));
+        boolean records = !(args.contains("url") || args.contains("env") || args.contains("--help"));
+        Path rec = Files.createTempFile("neonmz-rec", ".md");
+        Files.delete(rec);
+        if (records) {
+            args.add("--record");
+            args.add(rec.toString());
+        }
+        TestPg.Run r = TestPg.run(cmd, env, args.toArray(String[]::new));
+        if (!records) {
+            return r.out() + r.err() + "? " + r.exit() + "\n";
+        }
+        String t = Files.readString(rec, StandardCharsets.UTF_8);
+        Files.delete(rec);
+        // drop the ```console and "$ command" lines and the closing fence the recorder wrote
+        int body = t.indexOf('\n', t.indexOf('\n') + 1) + 1;
+        String rest = t.substring(body);
+        return rest.substring(0, rest.lastIndexOf("```"));
+    }
+
+    /** What differs between runs, replaced by stable text. */
+    record Normaliser(Map<String, String> env, Path home, Path labDir) {
+        String apply(String s) {
+            String out = s;
+            if (labDir != null) {
+                out = out.replace(labDir.toString(), "~/.neonmz/lab");
+            }
+            out = out.replace(home.toString(), "~");
+            out = out.replaceAll("/var/tmp/neonmz-test-[A-Za-z0-9]+", "~/.neonmz/lab");
+            out = out.replaceAll("target/neonmz-test-[A-Za-z0-9]+", "~/.neonmz/lab");
+            out = out.replaceAll("127\\.0\\.0\\.1:\\d+", "127.0.0.1:55432");
+            out = out.replaceAll("localhost:\\d+", "localhost:55432");
+            out = out.replaceAll("\"port\":\\d+", "\"port\":55432");
+            out = out.replaceAll("\\b\\d+ ms\\b", "[MS]");
+            out = out.replaceAll("\"elapsed_ms\":\\d+", "\"elapsed_ms\":[MS]");
+            out = out.replaceAll("\\b[0-9A-F]{1,8}/[0-9A-F]{1,8}\\b", "[LSN]");
+            out = out.replaceAll("\\d{4}-\\d\\d-\\d\\d[ T]\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?([+-]\\d\\d(:\\d\\d)?|Z)?", "[TS]");
+            out = out.replaceAll("\\bt\\d+_\\d+\\b", "neondb");
+            out = out.replaceAll("\\d+ bytes", "[SIZE]");
+            return out;
+        }
+    }
+
+    /** POSIX shell word splitting for the notebook commands: quotes, backslashes, a leading ~/. */
+    static final class ShellWords {
+        static List<String> split(String s, String home) {
+            List<String> words = new ArrayList<>();
+            StringBuilder cur = new StringBuilder();
+            boolean inWord = false;
+            for (int i = 0; i < s.length(); i++) {
+                char c = s.charAt(i);
+                if (c == '\'') {
+                    int end = s.indexOf('\'', i + 1);
+                    cur.append(s, i + 1, end);
+                    i = end;
+                    inWord = true;
+                } else if (c == '"') {
+                    i++;
+                    while (s.charAt(i) != '"') {
+                        if (s.charAt(i) == '\\' && "\"\\$`".indexOf(s.charAt(i + 1)) >= 0) {
+                            i++;
+                        }
+                        cur.append(s.charAt(i++));
+                    }
+                    inWord = true;
+                } else if (c == '\\') {
+                    cur.append(s.charAt(++i));
+                    inWord = true;
+                } else if (Character.isWhitespace(c)) {
+                    if (inWord) {
+                        words.add(cur.toString());
+                        cur.setLength(0);
+                        inWord = false;
+                    }
+                } else if (c == '~' && !inWord && i + 1 < s.length() && s.charAt(i + 1) == '/') {
+                    cur.append(home);
+                    inWord = true;
+                } else {
+                    cur.append(c);
+                    inWord = true;
+                }
+            }
+            if (inWord) {
+                words.add(cur.toString());
+            }
+            return words;
+        }
+    }
+}
