@@ -94,6 +94,7 @@ public class CreatePublication implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Out o = out.out();
+        Sql.requireName("publication", name);
         if (allTables == (!tables.isEmpty() || !schemas.isEmpty())) {
             throw Fail.usage("say which tables: --table/--schema, or --all-tables (not both)",
                     "e.g. ./jbang publication --table orders,customers");

@@ -96,6 +96,7 @@ public class CreateReplicationRole implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Out o = out.out();
+        Sql.requireName("role", role);
         if (passwordFile != null && passwordStdin) {
             throw Fail.usage("--password-file and --password-stdin both given", "use one");
         }

@@ -100,6 +100,11 @@ public class GrantAccess implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Out o = out.out();
+        Sql.requireName("role", role);
+        Sql.requireName("publication", publication);
+        if (forRole != null) {
+            Sql.requireName("for-role", forRole);
+        }
         if (schemas.isEmpty()) {
             schemas = List.of("public");
         }

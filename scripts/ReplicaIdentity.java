@@ -63,6 +63,10 @@ public class ReplicaIdentity implements Callable<Integer> {
             SELECT current_setting('max_locks_per_transaction')::int
                    * (current_setting('max_connections')::int + current_setting('max_prepared_transactions')::int)""";
 
+    /** PostgreSQL's syntax for a time setting: a number, optional spaces, an optional unit. */
+    static final java.util.regex.Pattern LOCK_TIMEOUT_VALUE =
+            java.util.regex.Pattern.compile("\\s*\\d+(\\.\\d+)?\\s*(us|ms|s|min|h|d)?\\s*");
+
     @Mixin PgOptions pg;
     @Mixin OutputOptions out;
 
@@ -98,6 +102,11 @@ public class ReplicaIdentity implements Callable<Integer> {
         }
         if (batchSize != null && batchSize < 1) {
             throw Fail.usage("--batch-size must be at least 1", "omit it to size batches from the server");
+        }
+        // The server would reject a bad duration only when the first batch runs (and --dry-run runs none).
+        if (!LOCK_TIMEOUT_VALUE.matcher(lockTimeout).matches()) {
+            throw Fail.usage("invalid --lock-timeout: " + lockTimeout,
+                    "give a duration as PostgreSQL writes it: 5s, 250ms, 1min (a bare number is milliseconds; 0 waits forever)");
         }
         try (Pg db = pg.connect(o)) {
             List<Table> selected;

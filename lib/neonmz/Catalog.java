@@ -92,7 +92,7 @@ public final class Catalog {
         List<String> schemas = new ArrayList<>();
         if (n.schema() != null) {
             schemas.add(n.schema());
-            if (!n.quoted()) {
+            if (!n.schemaQuoted()) {
                 schemas.add(Sql.fold(n.schema()));
             }
         } else {

@@ -108,9 +108,34 @@ public final class Cli {
 
     private static int badOption(ParameterException ex, String[] args) {
         CommandLine cl = ex.getCommandLine();
+        String fix = "see " + cl.getCommandSpec().qualifiedName() + " --help";
+        List<String> given = new ArrayList<>();
+        for (String a : args) {
+            if (a.equals("--")) {
+                break;
+            }
+            given.add(a);
+        }
+        if (given.contains("--json")) {
+            // --json promises one object on stdout, also when the options themselves are wrong
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("command", cl.getCommandSpec().qualifiedName(" "));
+            o.put("ok", false);
+            o.put("exit", Exit.USAGE);
+            o.put("dry_run", given.contains("--dry-run"));
+            o.put("statements", List.of());
+            o.put("warnings", List.of());
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("message", ex.getMessage());
+            e.put("fix", fix);
+            o.put("error", e);
+            cl.getOut().println(Json.write(o));
+            cl.getOut().flush();
+            return Exit.USAGE;
+        }
         PrintWriter err = cl.getErr();
         err.println("error: " + Secrets.mask(ex.getMessage()));
-        err.println("  fix: see " + cl.getCommandSpec().qualifiedName() + " --help");
+        err.println("  fix: " + fix);
         return Exit.USAGE;
     }
 

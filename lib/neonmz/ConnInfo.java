@@ -96,14 +96,34 @@ public final class ConnInfo {
             int colon = userinfo.indexOf(':');
             if (colon >= 0) {
                 user = decode(userinfo.substring(0, colon));
+                // The typed form too (lower-case hex, ':' or '+' left raw…): it is masked when argv is printed.
+                Secrets.register(userinfo.substring(colon + 1));
                 password(decode(userinfo.substring(colon + 1)), "url");
             } else {
                 user = decode(userinfo);
             }
         }
         if (!rest.isEmpty()) {
-            for (String hp : rest.split(",")) {
-                parseHostPort(hp);
+            List<Integer> given = new ArrayList<>();
+            try {
+                for (String hp : rest.split(",")) {
+                    given.add(parseHostPort(hp));
+                }
+            } catch (Fail f) {
+                // "u:pa/ss@host": the password ends the host part early and its first half reads as a port.
+                // Say so without echoing that half (it is a piece of the password, not yet known as one).
+                if (at < 0 && ((path != null && path.contains("@")) || (query != null && query.contains("@")))) {
+                    throw Fail.usage("cannot read the host and port of the connection string: it has an \"@\" "
+                            + "after the host part, so the password probably holds an unencoded /, ? or #",
+                            "percent-encode them in the password: / → %2F, ? → %3F, # → %23 (and @ → %40, % → %25)");
+                }
+                throw f;
+            }
+            // libpq: a host written without a port gets the default, not its neighbour's port
+            if (given.stream().anyMatch(p -> p != null)) {
+                for (Integer p : given) {
+                    ports.add(p != null ? p : 5432);
+                }
             }
         }
         if (path != null && !path.isEmpty()) {
@@ -117,16 +137,24 @@ public final class ConnInfo {
                 int eq = kv.indexOf('=');
                 String k = decode(eq < 0 ? kv : kv.substring(0, eq));
                 String v = eq < 0 ? "" : decode(kv.substring(eq + 1));
+                if (k.equals("password")) {
+                    Secrets.register(kv.substring(eq + 1));
+                }
                 set(k, v, "url");
             }
         }
     }
 
-    private void parseHostPort(String hp) {
+    /** Adds the host; returns its port, or null when none was written. */
+    private Integer parseHostPort(String hp) {
         String host = hp;
         String port = null;
         if (hp.startsWith("[")) {
             int end = hp.indexOf(']');
+            if (end < 0) {
+                throw Fail.usage("missing \"]\" after an IPv6 address in the connection string",
+                        "write IPv6 hosts in brackets: postgresql://user@[::1]:5432/db");
+            }
             host = hp.substring(1, end);
             if (end + 1 < hp.length() && hp.charAt(end + 1) == ':') {
                 port = hp.substring(end + 2);
@@ -141,9 +169,7 @@ public final class ConnInfo {
         if (!host.isEmpty()) {
             hosts.add(decode(host));
         }
-        if (port != null && !port.isEmpty()) {
-            ports.add(parsePort(port));
-        }
+        return port != null && !port.isEmpty() ? parsePort(port) : null;
     }
 
     private static int parsePort(String p) {
@@ -174,11 +200,17 @@ public final class ConnInfo {
                         "write key=value pairs, e.g. host=localhost dbname=neondb");
             }
             String key = s.substring(i, eq).strip();
+            if (key.isEmpty() || key.chars().anyMatch(Character::isWhitespace)) {
+                String word = key.isEmpty() ? "=" : key.split("\\s")[0];
+                throw Fail.usage("missing \"=\" after \"" + word + "\" in connection string",
+                        "write key=value pairs, e.g. host=localhost dbname=neondb");
+            }
             i = eq + 1;
             while (i < n && Character.isWhitespace(s.charAt(i))) {
                 i++;
             }
             StringBuilder v = new StringBuilder();
+            int typed = i;
             if (i < n && s.charAt(i) == '\'') {
                 i++;
                 boolean closed = false;
@@ -206,6 +238,9 @@ public final class ConnInfo {
                         v.append(c);
                     }
                 }
+            }
+            if (key.equals("password")) {
+                Secrets.register(s.substring(typed, i)); // as typed, quotes and escapes included
             }
             set(key, v.toString(), "connection string");
         }
@@ -260,7 +295,14 @@ public final class ConnInfo {
     }
 
     private static String decode(String s) {
-        return URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8);
+        try {
+            return URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            // No echo of the text: it may be (part of) a password.
+            throw Fail.usage("invalid percent-encoding in the connection string (a % not followed by two hex digits)",
+                    "percent-encode special characters in the user, password and database: % → %25, @ → %40, "
+                            + "/ → %2F, ? → %3F, # → %23");
+        }
     }
 
     /**
@@ -268,7 +310,14 @@ public final class ConnInfo {
      * PGUSER, PGPASSWORD, PGSSLMODE, PGCHANNELBINDING, PGAPPNAME, PGOPTIONS, PGCONNECT_TIMEOUT; then the
      * password file; then the defaults (user = OS user, database = user).
      */
-    public ConnInfo withDefaults(Map<String, String> env) {
+    public ConnInfo withDefaults(Map<String, String> given) {
+        // An empty variable counts as unset (libpq's defaults for port and password; CI exports empty secrets).
+        Map<String, String> env = new java.util.HashMap<>();
+        given.forEach((k, v) -> {
+            if (k != null && v != null && !v.isEmpty()) {
+                env.put(k, v);
+            }
+        });
         if (hosts.isEmpty() && env.get("PGHOST") != null) {
             set("host", env.get("PGHOST"), "PGHOST");
         }
@@ -319,6 +368,10 @@ public final class ConnInfo {
         }
         if (sslmode == null && isNeon()) {
             sslmode = "require"; // Neon accepts TLS connections only
+        }
+        if (ports.size() > 1 && ports.size() != hosts.size()) {
+            throw Fail.usage(ports.size() + " ports for " + hosts.size() + " hosts",
+                    "give one port for all hosts, or one per host");
         }
         return this;
     }
@@ -382,23 +435,35 @@ public final class ConnInfo {
     }
 
     public boolean isPooler() {
-        String first = host().split("\\.", 2)[0];
-        return isNeon() && first.endsWith("-pooler");
+        return poolerHost() != null;
+    }
+
+    /** The first of the hosts that is a Neon pooled endpoint (DNS names are case-insensitive), or null. */
+    private String poolerHost() {
+        for (String h : hosts.isEmpty() ? List.of(host()) : hosts) {
+            String l = h.toLowerCase(Locale.ROOT);
+            if ((l.endsWith(".neon.tech") || l.endsWith(".neon.build")) && l.split("\\.", 2)[0].endsWith("-pooler")) {
+                return h;
+            }
+        }
+        return null;
     }
 
     /** The direct host for a pooled one: the "-pooler" suffix removed from the first DNS label. */
     public String directHost() {
-        String[] parts = host().split("\\.", 2);
-        String first = parts[0].endsWith("-pooler") ? parts[0].substring(0, parts[0].length() - "-pooler".length())
-                : parts[0];
+        String h = poolerHost() != null ? poolerHost() : host();
+        String[] parts = h.split("\\.", 2);
+        String first = parts[0].toLowerCase(Locale.ROOT).endsWith("-pooler")
+                ? parts[0].substring(0, parts[0].length() - "-pooler".length()) : parts[0];
         return parts.length > 1 ? first + "." + parts[1] : first;
     }
 
     /** Refuses Neon's pooled endpoint with the direct host to use instead. */
     public void requireDirect() {
-        if (isPooler()) {
+        String pooled = poolerHost();
+        if (pooled != null) {
             throw new Fail(Exit.POOLER,
-                    "host " + host() + " is Neon's pooled endpoint (PgBouncer, transaction mode); logical "
+                    "host " + pooled + " is Neon's pooled endpoint (PgBouncer, transaction mode); logical "
                             + "replication and its setup need a direct connection",
                     "use the direct host " + directHost() + " (the same connection string without \"-pooler\"; "
                             + "in the Neon Console: Connect → turn off \"Connection pooling\")");

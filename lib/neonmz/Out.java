@@ -236,7 +236,7 @@ public final class Out {
 
     private void writeRecord(int code) {
         StringBuilder b = new StringBuilder();
-        b.append("```console\n$ ").append(Secrets.mask(commandLine())).append('\n');
+        b.append("```console\n$ ").append(commandLine()).append('\n');
         b.append(transcript);
         b.append("? ").append(code).append("\n```\n\n");
         try {
@@ -251,7 +251,7 @@ public final class Out {
         }
     }
 
-    /** The command as a user types it: ./jbang alias args…, without --record itself. */
+    /** The command as a user types it: ./jbang alias args…, without --record itself; secrets masked. */
     String commandLine() {
         List<String> words = new ArrayList<>();
         words.add("./jbang");
@@ -268,9 +268,27 @@ public final class Out {
             if (a.startsWith("--record=")) {
                 continue;
             }
-            words.add(shellQuote(a));
+            // Mask before quoting: quoting a word with ' in it would split a secret the mask looks for.
+            words.add(shellQuote(Secrets.mask(maskUrlPassword(a))));
         }
         return String.join(" ", words);
+    }
+
+    /**
+     * The password part of a URI-like word ({@code scheme://user:PASSWORD@host…}) masked, up to the last
+     * "@": a URI that failed to parse (a raw / or % in the password) has no password registered to mask.
+     */
+    static String maskUrlPassword(String word) {
+        int scheme = word.indexOf("://");
+        if (scheme < 0) {
+            return word;
+        }
+        int at = word.lastIndexOf('@');
+        int colon = word.indexOf(':', scheme + 3);
+        if (colon < 0 || at < colon) {
+            return word;
+        }
+        return word.substring(0, colon + 1) + Secrets.MASK + word.substring(at);
     }
 
     public static String shellQuote(String s) {

@@ -64,6 +64,23 @@ public final class Sql {
         return true;
     }
 
+    /**
+     * Checks a name the user gives for an object a step creates or looks up: not empty, and at most 63
+     * bytes (NAMEDATALEN - 1). PostgreSQL would silently cut a longer name, and a re-run would then look
+     * for the long name, miss the object it made, and try to create it again.
+     */
+    public static String requireName(String what, String name) {
+        if (name == null || name.isEmpty()) {
+            throw Fail.usage("the " + what + " name is empty", "give a non-empty --" + what + " value");
+        }
+        int bytes = name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (bytes > 63) {
+            throw Fail.usage("the " + what + " name " + ident(name) + " is " + bytes + " bytes long; PostgreSQL "
+                    + "names hold at most 63", "choose a shorter name");
+        }
+        return name;
+    }
+
     /** schema.name, each part quoted. */
     public static String qualified(String schema, String name) {
         return ident(schema) + "." + ident(name);
@@ -92,7 +109,12 @@ public final class Sql {
     }
 
     /** A table (or other object) name as the user gave it, before it is matched against the catalog. */
-    public record Name(String schema, String name, boolean quoted) {
+    public record Name(String schema, String name, boolean quoted, boolean schemaQuoted) {
+        /** {@code quoted}: the name part was written in double quotes (kept exactly, never folded). */
+        public Name(String schema, String name, boolean quoted) {
+            this(schema, name, quoted, quoted);
+        }
+
         /** For display in messages: the quoted, qualified form (schema may be null when not given). */
         public String display() {
             return schema == null ? ident(name) : qualified(schema, name);
@@ -129,6 +151,9 @@ public final class Sql {
             } else if (c == '"') {
                 inQuotes = true;
                 curQuoted = true;
+            } else if (Character.isWhitespace(c) && (curQuoted || cur.length() == 0)) {
+                // space around a quoted part ("orders, \"Order Items\"") or before a name is not part of it
+                continue;
             } else if (c == '.') {
                 parts.add(cur.toString());
                 partQuoted.add(curQuoted);
@@ -169,8 +194,8 @@ public final class Sql {
             return new Name(null, trimmed.get(0), quoted.get(0));
         }
         if (trimmed.size() == 2) {
-            // A qualified name is exact only when both parts were quoted; the resolver folds otherwise.
-            return new Name(trimmed.get(0), trimmed.get(1), quoted.get(0) && quoted.get(1));
+            // Each part is exact when quoted; the resolver may fold an unquoted one.
+            return new Name(trimmed.get(0), trimmed.get(1), quoted.get(1), quoted.get(0));
         }
         throw Fail.usage("too many dots in name: " + spec,
                 "quote a name that contains a dot: --table 'public.\"my.table\"'");

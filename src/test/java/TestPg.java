@@ -146,7 +146,12 @@ public final class TestPg {
 
     /** Rows of a query as maps (for assertions on the catalog). */
     public static List<Map<String, Object>> rows(String db, String sql) {
-        try (Connection c = superConn(db); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+        return rows(server(), db, sql);
+    }
+
+    public static List<Map<String, Object>> rows(Lab.Server server, String db, String sql) {
+        try (Connection c = Lab.Server.open(server.superConn(db)); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery(sql)) {
             List<Map<String, Object>> out = new ArrayList<>();
             while (rs.next()) {
                 Map<String, Object> m = new LinkedHashMap<>();
@@ -162,7 +167,11 @@ public final class TestPg {
     }
 
     public static void exec(String db, String... sqls) {
-        try (Connection c = superConn(db); Statement s = c.createStatement()) {
+        exec(server(), db, sqls);
+    }
+
+    public static void exec(Lab.Server server, String db, String... sqls) {
+        try (Connection c = Lab.Server.open(server.superConn(db)); Statement s = c.createStatement()) {
             for (String sql : sqls) {
                 s.execute(sql);
             }
@@ -187,6 +196,10 @@ public final class TestPg {
      * replica identities, publications and their tables, roles, and privileges.
      */
     public static String catalogState(String db) {
+        return catalogState(server(), db);
+    }
+
+    public static String catalogState(Lab.Server server, String db) {
         StringBuilder b = new StringBuilder();
         for (String q : List.of(
                 "SELECT n.nspname, c.relname, c.relreplident FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -198,7 +211,7 @@ public final class TestPg {
                 "SELECT n.nspname, n.nspacl::text FROM pg_namespace n ORDER BY 1",
                 "SELECT c.relname, c.relacl::text FROM pg_class c WHERE c.relkind IN ('r','p') ORDER BY 1",
                 "SELECT defaclrole::regrole::text, defaclnamespace, defaclobjtype, defaclacl::text FROM pg_default_acl ORDER BY 1, 2, 3")) {
-            b.append(rows(db, q)).append('\n');
+            b.append(rows(server, db, q)).append('\n');
         }
         return b.toString();
     }
