@@ -100,7 +100,9 @@ section=$(cat <<EOF
 
 Wall time of printing \`--help\`, warm (jbang-cli fetched, the script compiled, the fast path's entry
 written; $warmup warm-up rounds). Ratio = median ours / median neonctl
-(lower is faster; the aim is ≤ 0.5×).
+(lower is faster; the aim is ≤ 0.5×). The slow path is what JBang costs on every run without the
+cache; the fast path pays it once after each change of its key (an edited source, another java or
+JBang version). On a shared machine the milliseconds move with the load: compare the ratios.
 
 | command | median | ratio to neonctl |
 |---|---:|---:|
