@@ -97,7 +97,7 @@ class NotebookTest {
         if (words.size() < 2 || !words.get(0).equals("./jbang")) {
             throw new IllegalArgumentException("notebook commands start with ./jbang: " + command);
         }
-        Object cmd = Lab.command(words.get(1));
+        Object cmd = Commands.of(words.get(1));
         List<String> args = new ArrayList<>(words.subList(2, words.size()));
         boolean records = !(args.contains("url") || args.contains("env") || args.contains("--help"));
         Path rec = Files.createTempFile("neonmz-rec", ".md");

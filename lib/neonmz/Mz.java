@@ -1,0 +1,167 @@
+package neonmz;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.postgresql.util.PSQLException;
+import org.postgresql.util.ServerErrorMessage;
+
+/**
+ * A session to Materialize over the Postgres wire protocol (pgjdbc). Under {@code --dry-run} nothing
+ * connects: {@link #planOnly()} is true, reads are not possible, and {@link #exec} prints the plan, so
+ * a dry run works with no Materialize reachable. Errors come back through {@link MzErrors}.
+ */
+public final class Mz implements AutoCloseable {
+    private final Connection conn;
+    private final Out out;
+    public final ConnInfo info;
+
+    private Mz(Connection conn, Out out, ConnInfo info) {
+        this.conn = conn;
+        this.out = out;
+        this.info = info;
+    }
+
+    /** Connects, unless --dry-run (then a plan-only session that never connects). */
+    public static Mz connect(MzOptions opts, Out out) {
+        ConnInfo ci = opts.resolve(out);
+        if (out.dryRun()) {
+            return new Mz(null, out, ci);
+        }
+        try {
+            Connection c = DriverManager.getConnection(ci.jdbcUrl(), ci.jdbcProperties("neonmz"));
+            return new Mz(c, out, ci);
+        } catch (SQLException e) {
+            Fail f = Pg.connectFailure(ci, e);
+            if (f.exit == Exit.CONNECT) {
+                return failMaterializeUnreachable(ci, f, e);
+            }
+            throw f;
+        }
+    }
+
+    private static Mz failMaterializeUnreachable(ConnInfo ci, Fail f, SQLException e) {
+        throw new Fail(Exit.CONNECT, "cannot reach Materialize at " + ci.host() + ":" + ci.port() + ": " + f.getMessage(),
+                "give --mz-url (or MZ_URL): Materialize Cloud's host from the console, user = your e-mail, "
+                        + "password = an app password in MZ_PASSWORD; or run the emulator: docker run -d "
+                        + "-p 127.0.0.1:6875:6875 materialize/materialized", e);
+    }
+
+    public boolean planOnly() {
+        return conn == null;
+    }
+
+    public Connection conn() {
+        return conn;
+    }
+
+    @Override
+    public void close() {
+        if (conn != null) {
+            try {
+                conn.close();
+            } catch (SQLException ignored) {
+                // nothing left to report
+            }
+        }
+    }
+
+    public List<Map<String, Object>> query(String sql, Object... params) throws SQLException {
+        if (planOnly()) {
+            throw new IllegalStateException("no reads in a plan-only (dry-run) session");
+        }
+        try (PreparedStatement ps = conn.prepareStatement(sql)) {
+            for (int i = 0; i < params.length; i++) {
+                ps.setObject(i + 1, params[i]);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                ResultSetMetaData md = rs.getMetaData();
+                List<Map<String, Object>> rows = new ArrayList<>();
+                while (rs.next()) {
+                    Map<String, Object> row = new LinkedHashMap<>();
+                    for (int i = 1; i <= md.getColumnCount(); i++) {
+                        row.put(md.getColumnLabel(i), rs.getObject(i));
+                    }
+                    rows.add(row);
+                }
+                return rows;
+            }
+        } catch (SQLException e) {
+            throw translate("query failed", e);
+        }
+    }
+
+    public Object value(String sql, Object... params) throws SQLException {
+        List<Map<String, Object>> rows = query(sql, params);
+        return rows.isEmpty() ? null : rows.get(0).values().iterator().next();
+    }
+
+    /** One statement; printed instead of run under --dry-run. */
+    public void exec(String sql) throws SQLException {
+        out.statement(sql);
+        if (planOnly()) {
+            return;
+        }
+        try (Statement s = conn.createStatement()) {
+            s.execute(sql);
+        } catch (SQLException e) {
+            throw translate(firstWords(sql), e);
+        }
+    }
+
+    /**
+     * Statements in one explicit transaction (Materialize allows this for a few kinds only, e.g.
+     * CREATE TABLE … FROM SOURCE); sent one by one.
+     */
+    public void transaction(List<String> sqls) throws SQLException {
+        out.statement("BEGIN");
+        sqls.forEach(out::statement);
+        out.statement("COMMIT");
+        if (planOnly()) {
+            return;
+        }
+        conn.setAutoCommit(false);
+        try (Statement s = conn.createStatement()) {
+            for (String sql : sqls) {
+                s.execute(sql);
+            }
+            conn.commit();
+        } catch (SQLException e) {
+            conn.rollback();
+            throw translate("transaction", e);
+        } finally {
+            conn.setAutoCommit(true);
+        }
+    }
+
+    static String firstWords(String sql) {
+        String[] w = sql.strip().split("\\s+");
+        return String.join(" ", java.util.Arrays.asList(w).subList(0, Math.min(3, w.length)));
+    }
+
+    /** Materialize's message with its detail and hint, matched against {@link MzErrors}. */
+    public static Fail translate(String context, SQLException e) {
+        StringBuilder text = new StringBuilder(String.valueOf(e.getMessage()));
+        if (e instanceof PSQLException p && p.getServerErrorMessage() != null) {
+            ServerErrorMessage m = p.getServerErrorMessage();
+            text.setLength(0);
+            text.append(m.getMessage());
+            if (m.getDetail() != null) {
+                text.append("\n  detail: ").append(m.getDetail());
+            }
+            if (m.getHint() != null) {
+                text.append("\n  hint: ").append(m.getHint());
+            }
+        }
+        return MzErrors.fail(context, text.toString(), e);
+    }
+}

@@ -1,0 +1,94 @@
+package neonmz;
+
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * Materialize's own error texts (validation, purification, runtime; reference cdc-anchors §1a–§1c),
+ * each turned into the fix a user can apply, usually the toolkit step that repairs it. Used for errors
+ * from statements (CREATE CONNECTION, VALIDATE CONNECTION, CREATE SOURCE) and for the {@code error}
+ * column of mz_source_statuses that monitor shows.
+ */
+public final class MzErrors {
+    private MzErrors() {}
+
+    /** One known error: a regex over the message (and detail/hint), its exit code and its fix. */
+    public record Known(String name, Pattern pattern, int exit, String fix) {}
+
+    public static final List<Known> KNOWN = List.of(
+            known("wal_level", "server must have wal_level >= logical, but has (\\w+)", Exit.NOT_READY,
+                    "enable logical replication upstream (guide A.1; on Neon: Console → Settings → Logical "
+                            + "Replication → Enable), then check: ./jbang check-logical-replication"),
+            known("replication disabled", "replication disabled on server", Exit.NOT_READY,
+                    "set max_wal_senders to a value > 0 upstream (Neon sets 10); check: ./jbang check-logical-replication"),
+            known("slots", "insufficient number of replication slots available", Exit.NOT_READY,
+                    "a source needs 2 free replication slots upstream: drop unused ones (./jbang "
+                            + "check-logical-replication lists them) or wait for other sources to finish snapshotting"),
+            known("password", "password authentication failed for user \"?([^\"\\s]+)", Exit.AUTH,
+                    "the secret holds a wrong password: ./jbang connection --rotate with the role's current password "
+                            + "(on Neon: reset it in the Console, Roles → Reset password)"),
+            known("no pg_hba", "no pg_hba\\.conf entry", Exit.AUTH,
+                    "the upstream server refuses Materialize's address: allow it (Neon: IP Allow, guide B)"),
+            known("empty publication", "PUBLICATION (\\S+) is empty", Exit.NOT_FOUND,
+                    "add tables to it: ./jbang publication --table …"),
+            known("missing publication", "publication \"?([^\"\\s]+)\"? does not exist", Exit.NOT_FOUND,
+                    "create it upstream: ./jbang publication --table … (guide A.2.2)"),
+            known("usage", "lacks USAGE privileges for schemas ([^\\n]+)", Exit.PERMISSION,
+                    "grant it upstream: ./jbang grants --schema <schema> (guide A.2.4)"),
+            known("select", "lacks SELECT privileges for tables ([^\\n]+)", Exit.PERMISSION,
+                    "grant it upstream: ./jbang grants --schema <schema> (guide A.2.4)"),
+            known("bypassrls", "one or more tables requires BYPASSRLS", Exit.PERMISSION,
+                    "row-level security is on for a published table: ALTER ROLE materialize BYPASSRLS upstream (Neon "
+                            + "roles made with the Console/API have it through neon_superuser)"),
+            known("replica identity", "(not tables with REPLICA IDENTITY FULL|REPLICA IDENTITY FULL)", Exit.NOT_READY,
+                    "set it upstream: ./jbang replica-identity --publication mz_source (guide A.2.1)"),
+            known("unsupported types", "referenced tables use unsupported types", Exit.USAGE,
+                    "ingest those columns as text: ./jbang source adds TEXT COLUMNS for them by itself; or "
+                            + "--text-column schema.table.column / --exclude-column"),
+            known("missing tables spec", "missing TABLES specification", Exit.USAGE,
+                    "say which tables: FOR ALL TABLES, FOR TABLES (…) or FOR SCHEMAS (…) (./jbang source --for …)"),
+            known("overcompacted", "slot overcompacted", Exit.CONFLICT,
+                    "the upstream WAL the source needs is gone: drop and re-create the source (a full new snapshot); "
+                            + "set max_slot_wal_keep_size upstream and keep the source's cluster running"),
+            known("slot invalidated", "replication slot has been invalidated", Exit.CONFLICT,
+                    "the slot exceeded max_slot_wal_keep_size: drop and re-create the source (a full new snapshot)"),
+            known("slot active", "replication slot \"?(materialize_\\w+)\"? is active for PID", Exit.BUSY,
+                    "usually transient while a replica restarts: wait a minute and check again"),
+            known("truncate", "(?i)truncat", Exit.CONFLICT,
+                    "a published table was TRUNCATEd upstream, which Materialize cannot ingest: drop and re-create "
+                            + "its subsource/table; upstream, use DELETE FROM instead of TRUNCATE"),
+            known("unknown size", "unknown cluster replica size ([^\\s]+)", Exit.USAGE,
+                    "choose a size the server lists: SELECT size FROM mz_cluster_replica_sizes"),
+            known("source table syntax", "CREATE TABLE \\.\\.\\. FROM SOURCE is not supported|enable_create_table_from_source",
+                    Exit.NOT_READY, "this Materialize has the new source syntax off: use --syntax legacy"),
+            known("connect", "(Connection refused|could not translate host name|timed out|No route to host)", Exit.CONNECT,
+                    "Materialize cannot reach the upstream host: check HOST/PORT, that it is reachable from "
+                            + "Materialize (a laptop's 127.0.0.1 is not; use --upstream-host), and IP Allow on Neon"));
+
+    private static Known known(String name, String regex, int exit, String fix) {
+        return new Known(name, Pattern.compile(regex), exit, fix);
+    }
+
+    /** The first known error in the text, or null. */
+    public static Known match(String text) {
+        if (text == null) {
+            return null;
+        }
+        for (Known k : KNOWN) {
+            if (k.pattern().matcher(text).find()) {
+                return k;
+            }
+        }
+        return null;
+    }
+
+    /** A Fail for a Materialize error text: known ones get their fix, others are passed on as they are. */
+    public static Fail fail(String context, String text, Throwable cause) {
+        Known k = match(text);
+        if (k == null) {
+            return new Fail(Exit.INTERNAL, context + ": " + text,
+                    "see Materialize's message above; run again with --verbose to see the statement", cause);
+        }
+        return new Fail(k.exit(), context + ": " + text, k.fix(), cause);
+    }
+}

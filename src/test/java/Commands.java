@@ -1,0 +1,28 @@
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/** Every script's command by its alias (the catalog's names), for in-process runs in tests. */
+final class Commands {
+    static final Map<String, Supplier<Object>> ALL = new LinkedHashMap<>();
+
+    static {
+        ALL.put("lab", Lab::new);
+        ALL.put("check-logical-replication", CheckLogicalReplication::new);
+        ALL.put("replica-identity", ReplicaIdentity::new);
+        ALL.put("publication", CreatePublication::new);
+        ALL.put("replication-role", CreateReplicationRole::new);
+        ALL.put("grants", GrantAccess::new);
+        ALL.put("cluster", CreateCluster::new);
+    }
+
+    private Commands() {}
+
+    static Object of(String alias) {
+        Supplier<Object> s = ALL.get(alias);
+        if (s == null) {
+            throw new IllegalArgumentException("no command for alias " + alias);
+        }
+        return s.get();
+    }
+}
