@@ -347,7 +347,7 @@ public class Lab implements Callable<Integer> {
         public Integer call() throws IOException {
             Out o = out.out();
             Server s = lab.server();
-            if (!s.initialized()) {
+            if (!Files.exists(s.dir)) {
                 o.line("lab: nothing to reset (already clean)");
                 return Exit.OK;
             }
@@ -493,8 +493,9 @@ public class Lab implements Callable<Integer> {
             return dir.resolve("lab.properties");
         }
 
+        /** Created and populated: the marker is written last, after the roles and the demo schema. */
         public boolean initialized() {
-            return Files.exists(props());
+            return Files.exists(dir.resolve("ready"));
         }
 
         Properties properties() {
@@ -537,8 +538,9 @@ public class Lab implements Callable<Integer> {
             return Secrets.readFile(dir.resolve(name), name);
         }
 
+        /** Up and usable: a lab whose first start is still creating roles and schema is not running yet. */
         public boolean running() {
-            if (!Files.isDirectory(data()) || !Files.exists(binaries().resolve("bin"))) {
+            if (!initialized() || !Files.isDirectory(data()) || !Files.exists(binaries().resolve("bin"))) {
                 return false;
             }
             return pgCtl(List.of("status", "-D", data().toString()), true) == 0;
@@ -552,6 +554,11 @@ public class Lab implements Callable<Integer> {
             }
             boolean fresh = !initialized();
             if (fresh) {
+                // a first start that died half-way leaves a server to stop and files to clear
+                if (Files.exists(data()) && pgCtl(List.of("status", "-D", data().toString()), true) == 0) {
+                    pgCtl(List.of("stop", "-D", data().toString(), "-m", "immediate", "-w"), true);
+                }
+                clear();
                 checkPortFree(port);
                 init(port);
             } else {
@@ -575,6 +582,7 @@ public class Lab implements Callable<Integer> {
             }
             if (fresh) {
                 populate();
+                Files.writeString(dir.resolve("ready"), "populated\n");
             }
         }
 
@@ -606,12 +614,19 @@ public class Lab implements Callable<Integer> {
         }
 
         void delete() throws IOException {
+            if (Files.exists(dir)) {
+                deleteTree(dir);
+            }
+        }
+
+        /** Empties the lab directory (kept itself: it may be a directory the user chose). */
+        void clear() throws IOException {
             if (!Files.exists(dir)) {
                 return;
             }
-            try (var walk = Files.walk(dir)) {
-                for (Path p : walk.sorted(Collections.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
+            try (var children = Files.list(dir)) {
+                for (Path p : children.toList()) {
+                    deleteTree(p);
                 }
             }
         }
