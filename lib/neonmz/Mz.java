@@ -119,6 +119,22 @@ public final class Mz implements AutoCloseable {
     }
 
     /**
+     * One statement that carries a secret: {@code shown} (the same statement with the secret written as
+     * {@link Secrets#MASK}) is what is printed, listed in --json and named in errors; {@code sql} is only sent.
+     */
+    public void execSecret(String sql, String shown) throws SQLException {
+        out.statement(shown);
+        if (planOnly()) {
+            return;
+        }
+        try (Statement s = conn.createStatement()) {
+            s.execute(sql);
+        } catch (SQLException e) {
+            throw translate(firstWords(shown), e);
+        }
+    }
+
+    /**
      * Statements in one explicit transaction (Materialize allows this for a few kinds only, e.g.
      * CREATE TABLE … FROM SOURCE); sent one by one.
      */

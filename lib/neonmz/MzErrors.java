@@ -16,6 +16,7 @@ public final class MzErrors {
     public record Known(String name, Pattern pattern, int exit, String fix) {}
 
     public static final List<Known> KNOWN = List.of(
+            // CREATE CONNECTION / VALIDATE CONNECTION (cdc-anchors §1a)
             known("wal_level", "server must have wal_level >= logical, but has (\\w+)", Exit.NOT_READY,
                     "enable logical replication upstream (guide A.1; on Neon: Console → Settings → Logical "
                             + "Replication → Enable), then check: ./jbang check-logical-replication"),
@@ -29,41 +30,88 @@ public final class MzErrors {
                             + "(on Neon: reset it in the Console, Roles → Reset password)"),
             known("no pg_hba", "no pg_hba\\.conf entry", Exit.AUTH,
                     "the upstream server refuses Materialize's address: allow it (Neon: IP Allow, guide B)"),
+            known("tls", "(?i)(server does not support (TLS|SSL)|TLS handshake|SSL is not enabled on the server)",
+                    Exit.CONNECT, "the upstream has no TLS: ./jbang connection --ssl-mode disable --replace for a local "
+                            + "server without TLS (never for Neon, which needs require)"),
+            // CREATE SOURCE / CREATE TABLE … FROM SOURCE purification (cdc-anchors §1b)
+            known("no publication option", "CONNECTION must specify PUBLICATION", Exit.USAGE,
+                    "name the publication: ./jbang source --publication mz_source"),
             known("empty publication", "PUBLICATION (\\S+) is empty", Exit.NOT_FOUND,
-                    "add tables to it: ./jbang publication --table …"),
+                    "add tables to it upstream: ./jbang publication --table … (guide A.2.2)"),
             known("missing publication", "publication \"?([^\"\\s]+)\"? does not exist", Exit.NOT_FOUND,
                     "create it upstream: ./jbang publication --table … (guide A.2.2)"),
+            known("missing schemas", "missing referenced schemas", Exit.NOT_FOUND,
+                    "name schemas that exist upstream and hold published tables: ./jbang source --for-schemas …, "
+                            + "or publish their tables first: ./jbang publication --schema …"),
             known("usage", "lacks USAGE privileges for schemas ([^\\n]+)", Exit.PERMISSION,
                     "grant it upstream: ./jbang grants --schema <schema> (guide A.2.4)"),
             known("select", "lacks SELECT privileges for tables ([^\\n]+)", Exit.PERMISSION,
                     "grant it upstream: ./jbang grants --schema <schema> (guide A.2.4)"),
+            known("privileges", "insufficient privileges", Exit.PERMISSION,
+                    "the replication role cannot read a published table upstream: ./jbang grants (guide A.2.4)"),
             known("bypassrls", "one or more tables requires BYPASSRLS", Exit.PERMISSION,
-                    "row-level security is on for a published table: ALTER ROLE materialize BYPASSRLS upstream (Neon "
-                            + "roles made with the Console/API have it through neon_superuser)"),
-            known("replica identity", "(not tables with REPLICA IDENTITY FULL|REPLICA IDENTITY FULL)", Exit.NOT_READY,
+                    "row-level security is on for a published table: ALTER ROLE materialize BYPASSRLS upstream, as the "
+                            + "role's creator (the role of ./jbang replication-role, guide A.2.3; Neon roles made with the "
+                            + "Console/API have it through neon_superuser)"),
+            known("replica identity", "(not tables with REPLICA IDENTITY FULL|REPLICA IDENTITY FULL"
+                            + "|Old row missing from replication stream)", Exit.NOT_READY,
                     "set it upstream: ./jbang replica-identity --publication mz_source (guide A.2.1)"),
             known("unsupported types", "referenced tables use unsupported types", Exit.USAGE,
                     "ingest those columns as text: ./jbang source adds TEXT COLUMNS for them by itself; or "
                             + "--text-column schema.table.column / --exclude-column"),
+            known("uningestable types", "(?i)uningestable", Exit.USAGE,
+                    "leave the column out: ./jbang source --exclude-column schema.table.column (reg* types cannot be "
+                            + "ingested, not even as text)"),
+            known("columns of tables not added", "(TEXT|EXCLUDE) COLUMNS refers to table not currently being added",
+                    Exit.USAGE, "name only columns of the tables being added: ./jbang source --text-column / "
+                            + "--exclude-column with schema.table.column of a selected table"),
+            known("duplicated columns", "duplicated column name references", Exit.USAGE,
+                    "name each column once, in TEXT COLUMNS or EXCLUDE COLUMNS, not both: ./jbang source "
+                            + "--text-column / --exclude-column"),
+            known("option without tables", "option is unnecessary when no tables are added", Exit.USAGE,
+                    "drop TEXT COLUMNS / EXCLUDE COLUMNS when adding no tables: ./jbang source without --text-column"),
+            known("details option", "CREATE SOURCE specifies DETAILS option", Exit.USAGE,
+                    "do not reuse SHOW CREATE SOURCE output; let ./jbang source write the statement"),
             known("missing tables spec", "missing TABLES specification", Exit.USAGE,
-                    "say which tables: FOR ALL TABLES, FOR TABLES (…) or FOR SCHEMAS (…) (./jbang source --for …)"),
+                    "say which tables: ./jbang source writes FOR ALL TABLES by default, --for-tables for FOR TABLES "
+                            + "(…), --for-schemas for FOR SCHEMAS (…); this server needs --syntax legacy"),
+            known("source table syntax", "(?i)(CREATE TABLE \\.\\.\\. FROM SOURCE is not supported"
+                            + "|enable_create_table_from_source)", Exit.NOT_READY,
+                    "this Materialize has the new source syntax off: ./jbang source --syntax legacy"),
+            // runtime (cdc-anchors §1c), as mz_source_statuses.error shows them
+            known("not null", "contained NULL data, despite having NOT NULL constraint", Exit.CONFLICT,
+                    "the upstream table broke its NOT NULL column: drop its subsource/table in Materialize, then "
+                            + "./jbang source --add-new-tables re-adds it (a new snapshot)"),
             known("overcompacted", "slot overcompacted", Exit.CONFLICT,
-                    "the upstream WAL the source needs is gone: drop and re-create the source (a full new snapshot); "
-                            + "set max_slot_wal_keep_size upstream and keep the source's cluster running"),
+                    "the upstream WAL the source needs is gone: drop and re-create the source (DROP SOURCE … CASCADE, "
+                            + "then ./jbang source; a full new snapshot); set max_slot_wal_keep_size upstream and keep "
+                            + "the source's cluster running"),
             known("slot invalidated", "replication slot has been invalidated", Exit.CONFLICT,
-                    "the slot exceeded max_slot_wal_keep_size: drop and re-create the source (a full new snapshot)"),
-            known("slot active", "replication slot \"?(materialize_\\w+)\"? is active for PID", Exit.BUSY,
+                    "the slot exceeded max_slot_wal_keep_size: drop and re-create the source (DROP SOURCE … CASCADE, "
+                            + "then ./jbang source; a full new snapshot)"),
+            known("slot active", "replication slot \"?((materialize|mzsnapshot)_\\w+)\"? is active for PID", Exit.BUSY,
                     "usually transient while a replica restarts: wait a minute and check again"),
             known("truncate", "(?i)truncat", Exit.CONFLICT,
                     "a published table was TRUNCATEd upstream, which Materialize cannot ingest: drop and re-create "
-                            + "its subsource/table; upstream, use DELETE FROM instead of TRUNCATE"),
+                            + "its subsource/table (./jbang source --add-new-tables); upstream, use DELETE FROM instead"),
+            // Materialize's own catalog
             known("unknown size", "unknown cluster replica size ([^\\s]+)", Exit.USAGE,
                     "choose a size the server lists: SELECT size FROM mz_cluster_replica_sizes"),
-            known("source table syntax", "CREATE TABLE \\.\\.\\. FROM SOURCE is not supported|enable_create_table_from_source",
-                    Exit.NOT_READY, "this Materialize has the new source syntax off: use --syntax legacy"),
-            known("connect", "(Connection refused|could not translate host name|timed out|No route to host)", Exit.CONNECT,
+            known("unknown cluster", "unknown cluster '?([^'\\s]+)", Exit.NOT_FOUND,
+                    "create it first: ./jbang cluster (guide C.1), or name an existing one with --cluster"),
+            known("unknown item", "unknown catalog item '([^']+)'", Exit.NOT_FOUND,
+                    "create it first: ./jbang connection (guide C.2) makes the secret and the connection; or "
+                            + "name an existing one (--secret, --connection)"),
+            known("still used", "still depended upon by", Exit.CONFLICT,
+                    "other objects use it: drop them first (DROP SOURCE … ; CASCADE would drop their dependents "
+                            + "too), or keep it and choose another name"),
+            known("exists", "catalog item '([^']+)' already exists", Exit.CONFLICT,
+                    "another object has that name: run the step again (it reports what exists), or choose another name"),
+            known("connect", "(Connection refused|could not translate host name|timed out|No route to host"
+                            + "|failed to lookup address)", Exit.CONNECT,
                     "Materialize cannot reach the upstream host: check HOST/PORT, that it is reachable from "
-                            + "Materialize (a laptop's 127.0.0.1 is not; use --upstream-host), and IP Allow on Neon"));
+                            + "Materialize (a laptop's 127.0.0.1 is not; ./jbang connection --upstream-host), and IP "
+                            + "Allow on Neon"));
 
     private static Known known(String name, String regex, int exit, String fix) {
         return new Known(name, Pattern.compile(regex), exit, fix);

@@ -201,6 +201,78 @@ public final class Sql {
                 "quote a name that contains a dot: --table 'public.\"my.table\"'");
     }
 
+    /** A column as the user gave it: {@code [schema.]table.column}, each part possibly double-quoted. */
+    public record ColumnRef(String schema, String table, String column, boolean schemaQuoted, boolean tableQuoted,
+                            boolean columnQuoted) {
+        public String display() {
+            return (schema == null ? "" : ident(schema) + ".") + ident(table) + "." + ident(column);
+        }
+    }
+
+    /**
+     * Parses column references ({@code public.orders.status}, {@code '"Order Items".attributes'}), several
+     * separated by commas; the same quoting rules as {@link #parseNames}. Unquoted parts are matched
+     * exactly first and then folded by whoever resolves them.
+     */
+    public static List<ColumnRef> parseColumns(String spec) {
+        List<ColumnRef> result = new ArrayList<>();
+        List<String> parts = new ArrayList<>();
+        List<Boolean> quoted = new ArrayList<>();
+        StringBuilder cur = new StringBuilder();
+        boolean inQuotes = false;
+        boolean curQuoted = false;
+        for (int i = 0; i <= spec.length(); i++) {
+            char c = i < spec.length() ? spec.charAt(i) : ',';
+            if (inQuotes && i < spec.length()) {
+                if (c == '"') {
+                    if (i + 1 < spec.length() && spec.charAt(i + 1) == '"') {
+                        cur.append('"');
+                        i++;
+                    } else {
+                        inQuotes = false;
+                    }
+                } else {
+                    cur.append(c);
+                }
+            } else if (inQuotes) {
+                throw Fail.usage("unbalanced double quote in column: " + spec,
+                        "close the quote, e.g. --text-column 'public.\"Order Items\".attributes'");
+            } else if (c == '"') {
+                inQuotes = true;
+                curQuoted = true;
+            } else if (Character.isWhitespace(c) && (curQuoted || cur.length() == 0)) {
+                continue;
+            } else if (c == '.' || c == ',') {
+                String p = curQuoted ? cur.toString() : cur.toString().strip();
+                if (p.isEmpty()) {
+                    throw Fail.usage("empty name in column: " + spec,
+                            "give columns as table.column or schema.table.column");
+                }
+                parts.add(p);
+                quoted.add(curQuoted);
+                cur.setLength(0);
+                curQuoted = false;
+                if (c == ',') {
+                    int n = parts.size();
+                    if (n == 2) {
+                        result.add(new ColumnRef(null, parts.get(0), parts.get(1), false, quoted.get(0), quoted.get(1)));
+                    } else if (n == 3) {
+                        result.add(new ColumnRef(parts.get(0), parts.get(1), parts.get(2), quoted.get(0), quoted.get(1),
+                                quoted.get(2)));
+                    } else {
+                        throw Fail.usage("a column needs its table: " + spec + " (" + n + " part" + (n == 1 ? "" : "s") + ")",
+                                "give columns as table.column or schema.table.column; quote a part that holds a dot");
+                    }
+                    parts.clear();
+                    quoted.clear();
+                }
+            } else {
+                cur.append(c);
+            }
+        }
+        return result;
+    }
+
     /** PostgreSQL's folding of an unquoted identifier (ASCII only, as the server does by default). */
     public static String fold(String s) {
         StringBuilder b = new StringBuilder(s.length());

@@ -14,6 +14,8 @@ final class Commands {
         ALL.put("replication-role", CreateReplicationRole::new);
         ALL.put("grants", GrantAccess::new);
         ALL.put("cluster", CreateCluster::new);
+        ALL.put("connection", CreateConnection::new);
+        ALL.put("source", CreateSource::new);
     }
 
     private Commands() {}

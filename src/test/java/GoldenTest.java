@@ -35,11 +35,52 @@ class GoldenTest {
         add("cluster-default", "materialize.md C.1: CREATE CLUSTER ingest_postgres (SIZE = '50cc')", "cluster");
         add("cluster-size-rf", "materialize.md C.1: SIZE and REPLICATION FACTOR; odd name quoted", "cluster",
                 "--name", "Ingest PG", "--size", "M.1-small", "--replication-factor", "2");
+
+        // C.2: the password comes from $MZ_REPLICATION_PASSWORD (set in check()); it must print as '********'
+        String neon = SourceFixtures.NEON_URL;
+        add("connection-default", "materialize.md C.2: CREATE SECRET + CREATE CONNECTION (validates itself); Neon host "
+                + "→ SSL MODE 'require'; channel_binding dropped", "connection", "--pg-url", neon);
+        add("connection-rotate", "materialize.md C.2: ALTER SECRET name AS value, then VALIDATE CONNECTION",
+                "connection", "--pg-url", neon, "--rotate");
+        add("connection-replace-no-validate", "materialize.md C.2: WITH (VALIDATE = false); --replace drops and re-creates",
+                "connection", "--pg-url", neon, "--replace", "--no-validate");
+        add("connection-odd-names", "materialize.md C.2: names quoted as identifiers, values as literals", "connection",
+                "--pg-url", "postgresql://neondb_owner@ep-cool-darkness-123456.us-east-2.aws.neon.tech:5433/Shop%20DB?sslmode=require",
+                "--secret", "Neon PW", "--connection", "pg \"prod\"", "--role", "Mz Ingest");
+        add("connection-ssl-verify-full", "materialize.md C.2: SSL MODE verify_full (libpq's verify-full spelled "
+                + "Materialize's way)", "connection", "--pg-url", neon, "--ssl-mode", "verify-full");
+        add("connection-lab-in-docker", "materialize.md C.2 + Running Materialize yourself: the lab seen from the "
+                + "emulator's container; sslmode=disable kept", "connection",
+                "--pg-url", "postgresql://neondb_owner@127.0.0.1:5432/neondb?sslmode=disable",
+                "--upstream-host", "host.docker.internal");
+        add("connection-local-default-ssl", "materialize.md C.2: no sslmode given, local host → SSL MODE 'disable' "
+                + "(prefer is not a Materialize mode)", "connection", "--pg-url", "postgresql://neondb_owner@localhost/neondb");
+
+        // C.3: DATABASE_URL is a lab copy with publications mz_source and mz_types (SourceFixtures)
+        add("source-default", "materialize.md C.3 legacy tab: FOR ALL TABLES; Considerations: the enum "
+                + "orders.status goes in TEXT COLUMNS", "source");
+        add("source-new", "materialize.md C.3 new tab: CREATE SOURCE, then CREATE TABLE … FROM SOURCE (REFERENCE "
+                + "schema.t) WITH (TEXT COLUMNS (c)) in one transaction", "source", "--syntax", "new");
+        add("source-legacy-for-tables-analyze", "materialize.md C.3: the ANALYZE tip (upstream), then FOR TABLES (…); "
+                + "TEXT COLUMNS only for the tables added", "source", "--syntax", "legacy", "--for-tables",
+                "orders,\"Order Items\"", "--analyze");
+        add("source-for-schemas-exclude", "materialize.md C.3: FOR SCHEMAS (…), EXCLUDE COLUMNS, a --text-column "
+                + "of a supported type", "source", "--for-schemas", "public", "--exclude-column",
+                "public.\"Order Items\".attributes", "--text-column", "customers.email");
+        add("source-exclude-wins", "materialize.md C.3: an excluded column is not also in TEXT COLUMNS", "source",
+                "--exclude-column", "public.orders.status");
+        add("source-types-legacy", "materialize.md Considerations: money, domain, composite, enum array, inet, enum as "
+                + "TEXT COLUMNS; orders in two schemas → FOR TABLES with AS; odd names quoted", "source",
+                "--publication", "mz_types", "--source", "Sales Source", "--cluster", "Ingest PG",
+                "--connection", "pg \"prod\"");
+        add("source-types-new", "materialize.md C.3 new tab with the same types; EXCLUDE COLUMNS per table", "source",
+                "--publication", "mz_types", "--syntax", "new", "--exclude-column",
+                "\"Sales Ops\".\"Invoice \"\"Q1\"\"\".note");
     }
 
     @TestFactory
     Stream<DynamicTest> golden() {
-        String db = TestPg.newDatabase();
+        String db = SourceFixtures.database();
         return CASES.stream().map(c -> DynamicTest.dynamicTest((String) c[0], () -> check((String) c[0], (String) c[1],
                 (String) c[2], (String[]) c[3], db)));
     }
@@ -47,6 +88,7 @@ class GoldenTest {
     static void check(String name, String note, String alias, String[] args, String db) throws Exception {
         Map<String, String> env = new HashMap<>(TestPg.env(db));
         env.remove("MZ_URL");
+        env.put("MZ_REPLICATION_PASSWORD", "golden-replication-pw-1");
         List<String> a = new ArrayList<>(List.of(args));
         a.add("--dry-run");
         a.add("--json");

@@ -131,6 +131,8 @@ class NotebookTest {
             out = out.replaceAll("127\\.0\\.0\\.1:\\d+", "127.0.0.1:55432");
             out = out.replaceAll("localhost:\\d+", "localhost:55432");
             out = out.replaceAll("\"port\":\\d+", "\"port\":55432");
+            out = out.replaceAll("\\bPORT (?!5432\\b)\\d+", "PORT 55432");
+            out = out.replaceAll("host\\.docker\\.internal:\\d+", "host.docker.internal:55432");
             out = out.replaceAll("\\b\\d+ ms\\b", "[MS]");
             out = out.replaceAll("\"elapsed_ms\":\\d+", "\"elapsed_ms\":[MS]");
             out = out.replaceAll("\\b[0-9A-F]{1,8}/[0-9A-F]{1,8}\\b", "[LSN]");
