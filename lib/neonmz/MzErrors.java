@@ -57,6 +57,9 @@ public final class MzErrors {
             known("truncate", "(?i)truncat", Exit.CONFLICT,
                     "a published table was TRUNCATEd upstream, which Materialize cannot ingest: drop and re-create "
                             + "its subsource/table; upstream, use DELETE FROM instead of TRUNCATE"),
+            known("unknown item", "unknown catalog item '([^']+)'", Exit.NOT_FOUND,
+                    "check the name: SHOW SOURCES, SHOW TABLES, SHOW VIEWS and SHOW MATERIALIZED VIEWS list what exists "
+                            + "(./jbang explore --create-examples makes orders_per_customer and revenue_per_day)"),
             known("unknown size", "unknown cluster replica size ([^\\s]+)", Exit.USAGE,
                     "choose a size the server lists: SELECT size FROM mz_cluster_replica_sizes"),
             known("source table syntax", "CREATE TABLE \\.\\.\\. FROM SOURCE is not supported|enable_create_table_from_source",

@@ -14,6 +14,9 @@ final class Commands {
         ALL.put("replication-role", CreateReplicationRole::new);
         ALL.put("grants", GrantAccess::new);
         ALL.put("cluster", CreateCluster::new);
+        ALL.put("monitor", MonitorIngestion::new);
+        ALL.put("right-size", RightSize::new);
+        ALL.put("explore", Explore::new);
     }
 
     private Commands() {}

@@ -35,6 +35,23 @@ class GoldenTest {
         add("cluster-default", "materialize.md C.1: CREATE CLUSTER ingest_postgres (SIZE = '50cc')", "cluster");
         add("cluster-size-rf", "materialize.md C.1: SIZE and REPLICATION FACTOR; odd name quoted", "cluster",
                 "--name", "Ingest PG", "--size", "M.1-small", "--replication-factor", "2");
+        add("monitor-default", "materialize.md C.4: the docs' status + snapshot_committed queries joined (one per tick), "
+                + "progress round(100.0*staged/NULLIF(known,0),2), lag offset_known - offset_committed, hydration; "
+                + "upstream: C.5's pg_current_wal_lsn() - confirmed_flush_lsn for the slot", "monitor");
+        add("monitor-odd-source", "materialize.md C.4: the source name is a literal, quoted; the plan is the same when "
+                + "repeated", "monitor", "--source", "we'ird source", "--until-snapshotted", "--timeout", "2h");
+        add("right-size-default", "materialize.md C.5: replicas (SHOW CLUSTER REPLICAS from the catalog) with "
+                + "heap_percent, sizes by credits, snapshot state, the docs' slot query (step 1) and upstream (step 2); "
+                + "no change without --apply", "right-size");
+        add("right-size-apply-size", "materialize.md C.5: ALTER CLUSTER ingest_postgres SET (SIZE '100cc'), the docs' "
+                + "form without '='", "right-size", "--size", "100cc", "--apply");
+        add("right-size-odd-cluster", "materialize.md C.5: the cluster name quoted as an identifier and as a literal",
+                "right-size", "--cluster", "Ingest PG", "--size", "M.1-small", "--apply");
+        add("explore-default", "materialize.md D: SHOW SOURCES / SHOW TABLES as catalog queries (the tables a source "
+                + "feeds, with their upstream tables)", "explore");
+        add("explore-examples-subscribe", "materialize.md D: CREATE VIEW + CREATE INDEX, CREATE MATERIALIZED VIEW, "
+                + "SUBSCRIBE through a cursor (DECLARE … FETCH ALL c WITH (timeout = '1s'))", "explore",
+                "--create-examples", "--cluster", "compute", "--subscribe-seconds", "10");
     }
 
     @TestFactory
