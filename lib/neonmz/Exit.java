@@ -21,6 +21,8 @@ public final class Exit {
     public static final int POOLER = 10;
     public static final int NEEDS_NEON_API = 11;
     public static final int BUSY = 12;
+    public static final int TIMEOUT = 13;
+    public static final int STALLED = 14;
     public static final int INTERRUPTED = 130;
 
     /** Code → meaning, in order; the text used by --help and the README. */
@@ -40,6 +42,8 @@ public final class Exit {
         TABLE.put(POOLER, "a Neon -pooler host was given; replication needs the direct host");
         TABLE.put(NEEDS_NEON_API, "Neon only: needs the Neon API, neonctl or the Console");
         TABLE.put(BUSY, "locks or lock slots not available; retry, or lower --batch-size");
+        TABLE.put(TIMEOUT, "--timeout passed before what was waited for happened");
+        TABLE.put(STALLED, "a source is stuck: no snapshot progress, or an unknown error");
         TABLE.put(INTERRUPTED, "interrupted (Ctrl-C)");
     }
 

@@ -76,10 +76,21 @@ public final class Mz implements AutoCloseable {
     }
 
     public List<Map<String, Object>> query(String sql, Object... params) throws SQLException {
+        return queryWithin(0, sql, params);
+    }
+
+    /**
+     * A read cancelled (a protocol cancel request, which Materialize honours) after {@code seconds}; 0 waits
+     * as long as it takes. For reads that can block, e.g. a SELECT on a source still snapshotting.
+     */
+    public List<Map<String, Object>> queryWithin(int seconds, String sql, Object... params) throws SQLException {
         if (planOnly()) {
             throw new IllegalStateException("no reads in a plan-only (dry-run) session");
         }
         try (PreparedStatement ps = conn.prepareStatement(sql)) {
+            if (seconds > 0) {
+                ps.setQueryTimeout(seconds);
+            }
             for (int i = 0; i < params.length; i++) {
                 ps.setObject(i + 1, params[i]);
             }

@@ -100,8 +100,9 @@ public final class MzErrors {
             known("unknown cluster", "unknown cluster '?([^'\\s]+)", Exit.NOT_FOUND,
                     "create it first: ./jbang cluster (guide C.1), or name an existing one with --cluster"),
             known("unknown item", "unknown catalog item '([^']+)'", Exit.NOT_FOUND,
-                    "create it first: ./jbang connection (guide C.2) makes the secret and the connection; or "
-                            + "name an existing one (--secret, --connection)"),
+                    "create it first: ./jbang connection (guide C.2) makes the secret and the connection, ./jbang "
+                            + "source the source and its tables; or name an existing one (SHOW SOURCES, SHOW TABLES and "
+                            + "./jbang explore list what exists)"),
             known("still used", "still depended upon by", Exit.CONFLICT,
                     "other objects use it: drop them first (DROP SOURCE … ; CASCADE would drop their dependents "
                             + "too), or keep it and choose another name"),

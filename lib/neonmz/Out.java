@@ -15,7 +15,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * A command's output in its three forms: human (short aligned lines on stdout, warnings and errors on
- * stderr), {@code --json} (one object at the end, nothing else on stdout) and {@code --record FILE} (a
+ * stderr), {@code --json} (one object at the end, nothing else on stdout; a stream such as a watch writes
+ * one object per line before it, see {@link #jsonLine}) and {@code --record FILE} (a
  * Markdown transcript of the command and its human output, appended at the end). Under
  * {@code --dry-run} the statements a step would run are printed instead of run. Every string passes
  * through {@link Secrets#mask}.
@@ -129,6 +130,17 @@ public final class Out {
     }
 
     /**
+     * For streams under --json (a watch, one object per tick): writes {@code obj} now, on one line of its
+     * own. The command's usual object (ok, exit, error…) still follows as the last line. Nothing in human mode.
+     */
+    public void jsonLine(Map<String, Object> obj) {
+        if (opts.json) {
+            ctx.out().println(Json.write(obj));
+            ctx.out().flush();
+        }
+    }
+
+    /**
      * Notes a statement that changes something. Under --dry-run it is printed (the step then skips
      * running it); with --verbose it is echoed as it runs. Always listed in --json "statements".
      */
@@ -151,7 +163,7 @@ public final class Out {
 
     public final class Progress implements AutoCloseable {
         private final String task;
-        private final long total;
+        private long total;
         private final long start = System.nanoTime();
         private long done;
         private long lastPrint;
@@ -164,6 +176,17 @@ public final class Out {
 
         public void step(long n) {
             done += n;
+            draw();
+        }
+
+        /** Sets the position and the total outright (work whose total is learned on the way, e.g. a snapshot). */
+        public void update(long done, long total) {
+            this.done = done;
+            this.total = total;
+            draw();
+        }
+
+        private void draw() {
             long now = System.nanoTime();
             if (opts.json || now - start < 2_000_000_000L) {
                 return;
@@ -171,7 +194,7 @@ public final class Out {
             if (ctx.terminal()) {
                 if (now - lastPrint > 100_000_000L || done >= total) {
                     int w = 30;
-                    int filled = total == 0 ? w : (int) (w * done / total);
+                    int filled = total <= 0 ? w : (int) Math.max(0, Math.min(w, w * done / total));
                     ctx.err().print("\r" + task + " [" + "#".repeat(filled) + " ".repeat(w - filled) + "] "
                             + done + "/" + total);
                     ctx.err().flush();
@@ -185,12 +208,18 @@ public final class Out {
             }
         }
 
-        @Override
-        public void close() {
+        /** Erases a drawn bar (before other lines are printed); the next update draws it again. */
+        public void clear() {
             if (drawn) {
                 ctx.err().print("\r" + " ".repeat(task.length() + 50) + "\r");
                 ctx.err().flush();
+                drawn = false;
             }
+        }
+
+        @Override
+        public void close() {
+            clear();
         }
     }
 

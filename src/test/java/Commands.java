@@ -16,6 +16,9 @@ final class Commands {
         ALL.put("cluster", CreateCluster::new);
         ALL.put("connection", CreateConnection::new);
         ALL.put("source", CreateSource::new);
+        ALL.put("monitor", MonitorIngestion::new);
+        ALL.put("right-size", RightSize::new);
+        ALL.put("explore", Explore::new);
     }
 
     private Commands() {}

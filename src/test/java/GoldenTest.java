@@ -76,6 +76,23 @@ class GoldenTest {
         add("source-types-new", "materialize.md C.3 new tab with the same types; EXCLUDE COLUMNS per table", "source",
                 "--publication", "mz_types", "--syntax", "new", "--exclude-column",
                 "\"Sales Ops\".\"Invoice \"\"Q1\"\"\".note");
+        add("monitor-default", "materialize.md C.4: the docs' status + snapshot_committed queries joined (one per tick), "
+                + "progress round(100.0*staged/NULLIF(known,0),2), lag offset_known - offset_committed, hydration; "
+                + "upstream: C.5's pg_current_wal_lsn() - confirmed_flush_lsn for the slot", "monitor");
+        add("monitor-odd-source", "materialize.md C.4: the source name is a literal, quoted; the plan is the same when "
+                + "repeated", "monitor", "--source", "we'ird source", "--until-snapshotted", "--timeout", "2h");
+        add("right-size-default", "materialize.md C.5: replicas (SHOW CLUSTER REPLICAS from the catalog) with "
+                + "heap_percent, sizes by credits, snapshot state, the docs' slot query (step 1) and upstream (step 2); "
+                + "no change without --apply", "right-size");
+        add("right-size-apply-size", "materialize.md C.5: ALTER CLUSTER ingest_postgres SET (SIZE '100cc'), the docs' "
+                + "form without '='", "right-size", "--size", "100cc", "--apply");
+        add("right-size-odd-cluster", "materialize.md C.5: the cluster name quoted as an identifier and as a literal",
+                "right-size", "--cluster", "Ingest PG", "--size", "M.1-small", "--apply");
+        add("explore-default", "materialize.md D: SHOW SOURCES / SHOW TABLES as catalog queries (the tables a source "
+                + "feeds, with their upstream tables)", "explore");
+        add("explore-examples-subscribe", "materialize.md D: CREATE VIEW + CREATE INDEX, CREATE MATERIALIZED VIEW, "
+                + "SUBSCRIBE through a cursor (DECLARE … FETCH ALL c WITH (timeout = '1s'))", "explore",
+                "--create-examples", "--cluster", "compute", "--subscribe-seconds", "10");
     }
 
     @TestFactory

@@ -1,0 +1,584 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 17+
+//DEPS info.picocli:picocli:4.7.7
+//DEPS org.postgresql:postgresql:42.7.14
+//SOURCES ../lib/neonmz/Cli.java
+//SOURCES ../lib/neonmz/ConnInfo.java
+//SOURCES ../lib/neonmz/Durations.java
+//SOURCES ../lib/neonmz/Exit.java
+//SOURCES ../lib/neonmz/Fail.java
+//SOURCES ../lib/neonmz/Json.java
+//SOURCES ../lib/neonmz/Mz.java
+//SOURCES ../lib/neonmz/MzErrors.java
+//SOURCES ../lib/neonmz/MzOptions.java
+//SOURCES ../lib/neonmz/Out.java
+//SOURCES ../lib/neonmz/OutputOptions.java
+//SOURCES ../lib/neonmz/Pg.java
+//SOURCES ../lib/neonmz/PgOptions.java
+//SOURCES ../lib/neonmz/Secrets.java
+//SOURCES ../lib/neonmz/Sql.java
+//DESCRIPTION Guide step C.5: right-size the ingestion cluster from its replicas' CPU and memory use, the snapshot state and the upstream slot's lag; resizes only with --apply.
+
+import java.math.BigDecimal;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import neonmz.Cli;
+import neonmz.Durations;
+import neonmz.Exit;
+import neonmz.Fail;
+import neonmz.Mz;
+import neonmz.MzOptions;
+import neonmz.Out;
+import neonmz.OutputOptions;
+import neonmz.Pg;
+import neonmz.PgOptions;
+import neonmz.Sql;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * Guide step C.5 — "Right-size the cluster". The docs resize with {@code ALTER CLUSTER ingest_postgres SET
+ * (SIZE '100cc')} ("this command adds a new 100cc replica and removes the 50cc replica") and check with
+ * {@code SHOW CLUSTER REPLICAS WHERE cluster = 'ingest_postgres'}. Whether the source keeps up is read
+ * upstream in two steps: the slot name from Materialize (mz_postgres_sources), then
+ * {@code pg_size_pretty(pg_current_wal_lsn() - confirmed_flush_lsn)} on Neon ("a high value means the source
+ * fell behind; scale the cluster up"). Replica use comes from mz_cluster_replica_utilization, with
+ * heap_percent (RAM + swap) as the memory figure, as Materialize's changelog of 2025-10-20 advises.
+ *
+ * <p>The rule, in this order: use above 80% in every sample on any replica → the next size up; the
+ * upstream slot behind by more than --max-lag → up; a snapshot not yet committed → keep (size for the
+ * snapshot, shrink after it: ./jbang monitor --until-snapshotted); use below 20% in every sample on every
+ * replica with the snapshot committed → the next size down; else keep. "Next" stays in the size's family
+ * (legacy cc sizes, or M.1) ordered by credits_per_hour.
+ */
+@Command(name = "right-size", mixinStandardHelpOptions = true,
+        description = {"Guide step C.5: CPU and memory (heap) use of each replica of the cluster (default "
+                + "ingest_postgres), sampled --samples times, the snapshot state of its sources and (with --pg-url "
+                + "or DATABASE_URL) the upstream slots' lag, then a recommended size with its reason. With --apply: "
+                + "ALTER CLUSTER … SET (SIZE '…') to --size or to the recommendation; nothing when already that size."},
+        footer = {"%nExamples:",
+                "  ./jbang right-size --mz-url \"$MZ_URL\"",
+                "  ./jbang right-size --apply                 # to the recommended size",
+                "  ./jbang right-size --size 100cc --apply    # the docs' example",
+                "  ./jbang right-size --dry-run --size 100cc --apply   # no Materialize needed"})
+public class RightSize implements Callable<Integer> {
+    /** The guide's statement (C.5; the docs write SIZE without "="). */
+    static final String ALTER = "ALTER CLUSTER %s SET (SIZE %s)";
+
+    static final String CLUSTER = """
+            SELECT id, size, replication_factor, managed FROM mz_catalog.mz_clusters WHERE name = %s""";
+
+    /**
+     * The docs' SHOW CLUSTER REPLICAS WHERE cluster = '…' (cluster | replica | size | ready) from the catalog,
+     * with each replica's use. A replica of several processes has a row per process: the busiest one counts.
+     */
+    static final String UTILIZATION = """
+            SELECT r.id AS replica_id, r.name AS replica, r.size,
+                   max(u.cpu_percent) AS cpu_percent, max(u.heap_percent) AS memory_percent
+            FROM mz_catalog.mz_cluster_replicas AS r
+              JOIN mz_catalog.mz_clusters AS c ON c.id = r.cluster_id
+              LEFT JOIN mz_internal.mz_cluster_replica_utilization AS u ON u.replica_id = r.id
+            WHERE c.name = %s
+            GROUP BY r.id, r.name, r.size
+            ORDER BY r.name""";
+
+    /** Before heap_percent existed (Materialize older than the 2025-10-20 change): memory_percent. */
+    static final String UTILIZATION_MEMORY = UTILIZATION.replace("max(u.heap_percent)", "max(u.memory_percent)");
+
+    /** The sizes this Materialize offers, cheapest first (as ./jbang cluster checks them). */
+    static final String SIZES = """
+            SELECT size, credits_per_hour FROM mz_catalog.mz_cluster_replica_sizes ORDER BY credits_per_hour, size""";
+
+    /** Is a snapshot still running on this cluster? The C.4 question, for every source on it. */
+    static final String SNAPSHOT = """
+            WITH on_cluster AS (
+              SELECT s.id FROM mz_catalog.mz_sources AS s JOIN mz_catalog.mz_clusters AS c ON c.id = s.cluster_id
+              WHERE c.name = %s),
+            objects AS (
+              SELECT id FROM on_cluster
+              UNION SELECT referenced_object_id FROM mz_internal.mz_object_dependencies
+                    WHERE object_id IN (SELECT id FROM on_cluster)
+              UNION SELECT id FROM mz_catalog.mz_tables WHERE source_id IN (SELECT id FROM on_cluster))
+            SELECT (SELECT count(*) FROM on_cluster) AS sources, count(DISTINCT st.id) AS objects,
+                   bool_and(st.snapshot_committed) AS snapshot_committed
+            FROM mz_internal.mz_source_statistics AS st
+            WHERE st.id IN (SELECT id FROM objects)""";
+
+    /** Slot lag, step 1 (the docs' query on Materialize), for the sources on this cluster. */
+    static final String SLOTS = """
+            SELECT d.name AS database_name, n.name AS schema_name, s.name AS source_name, pgs.replication_slot
+            FROM mz_catalog.mz_sources AS s
+              JOIN mz_internal.mz_postgres_sources AS pgs ON s.id = pgs.id
+              JOIN mz_catalog.mz_schemas AS n ON n.id = s.schema_id
+              JOIN mz_catalog.mz_databases AS d ON d.id = n.database_id
+            WHERE s.cluster_id = (SELECT id FROM mz_catalog.mz_clusters WHERE name = %s)
+            ORDER BY source_name""";
+
+    /** Slot lag, step 2 (the docs' query on Neon), all slots in one query. */
+    static final String SLOT_LAG = """
+            SELECT slot_name, pg_size_pretty(pg_current_wal_lsn() - confirmed_flush_lsn) AS replication_lag_bytes,
+                   pg_current_wal_lsn() - confirmed_flush_lsn AS lag_bytes
+            FROM pg_catalog.pg_replication_slots WHERE slot_name IN (%s)""";
+
+    static final double HIGH = 80;
+    static final double LOW = 20;
+
+    @Mixin MzOptions mz;
+    @Mixin PgOptions pg;
+    @Mixin OutputOptions out;
+
+    @Option(names = {"-c", "--cluster"}, paramLabel = "NAME", description = "Cluster (default ${DEFAULT-VALUE}).")
+    String cluster = "ingest_postgres";
+
+    @Option(names = "--size", paramLabel = "SIZE", description = "Size to resize to with --apply (default: the recommendation).")
+    String size;
+
+    @Option(names = "--apply", description = "Run ALTER CLUSTER … SET (SIZE …) (otherwise only recommend).")
+    boolean apply;
+
+    @Option(names = "--samples", paramLabel = "N", description = "Utilisation samples (default ${DEFAULT-VALUE}): "
+            + "\"sustained\" means in every sample.")
+    int samples = 3;
+
+    @Option(names = "--interval", paramLabel = "DURATION", converter = Durations.class,
+            description = "Time between samples (default 5s).")
+    Duration interval = Duration.ofSeconds(5);
+
+    @Option(names = "--max-lag", paramLabel = "SIZE", description = "Upstream slot lag above which to size up "
+            + "(default ${DEFAULT-VALUE}; e.g. 512MB, 2GB).")
+    String maxLag = "1GB";
+
+    public static void main(String... args) {
+        Cli.main(new RightSize(), args);
+    }
+
+    /** A replica's use over the samples. */
+    static final class Use {
+        final String replica;
+        final String size;
+        Double cpuMin;
+        Double cpuMax;
+        Double memMin;
+        Double memMax;
+
+        Use(String replica, String size) {
+            this.replica = replica;
+            this.size = size;
+        }
+
+        void add(Object cpu, Object mem) {
+            if (cpu != null) {
+                double c = ((Number) cpu).doubleValue();
+                cpuMin = cpuMin == null ? c : Math.min(cpuMin, c);
+                cpuMax = cpuMax == null ? c : Math.max(cpuMax, c);
+            }
+            if (mem != null) {
+                double m = ((Number) mem).doubleValue();
+                memMin = memMin == null ? m : Math.min(memMin, m);
+                memMax = memMax == null ? m : Math.max(memMax, m);
+            }
+        }
+
+        boolean measured() {
+            return cpuMin != null || memMin != null;
+        }
+    }
+
+    record Recommendation(String action, String target, List<String> reasons) {}
+
+    @Override
+    public Integer call() throws Exception {
+        Out o = out.out();
+        Sql.requireName("cluster", cluster);
+        if (samples < 1) {
+            throw Fail.usage("--samples must be 1 or more", "e.g. --samples 3");
+        }
+        if (interval.isNegative() || interval.isZero()) {
+            throw Fail.usage("--interval must be more than 0", "e.g. --interval 5s");
+        }
+        long lagLimit = bytes(maxLag);
+        if (size != null && size.isBlank()) {
+            throw Fail.usage("--size is empty", "e.g. --size 100cc");
+        }
+        boolean upstream = pg.url != null || Cli.ctx().env("DATABASE_URL") != null;
+        String lit = Sql.literal(cluster);
+        o.put("cluster", cluster);
+        try (Mz db = Mz.connect(mz, o)) {
+            if (db.planOnly()) {
+                plan(o, lit, upstream);
+                return Exit.OK;
+            }
+            List<Map<String, Object>> found = db.query(String.format(CLUSTER, lit));
+            if (found.isEmpty()) {
+                throw new Fail(Exit.NOT_FOUND, "cluster " + cluster + " does not exist",
+                        "create it: ./jbang cluster --name " + Out.shellQuote(cluster) + " (guide C.1); SHOW CLUSTERS lists them");
+            }
+            Map<String, Object> c = found.get(0);
+            boolean managed = !Boolean.FALSE.equals(c.get("managed"));
+            // an unmanaged cluster has no SIZE of its own (NULL): its replicas' size stands in when they agree
+            String current = (String) c.get("size");
+            o.put("size", current);
+            o.put("replication_factor", c.get("replication_factor"));
+            o.put("managed", managed);
+
+            List<String> sizes = new ArrayList<>();
+            Map<String, BigDecimal> credits = new LinkedHashMap<>();
+            for (Map<String, Object> r : db.query(SIZES)) {
+                sizes.add((String) r.get("size"));
+                credits.put((String) r.get("size"), r.get("credits_per_hour") == null ? null : new BigDecimal(r.get("credits_per_hour").toString()));
+            }
+            o.put("sizes", sizes);
+            if (size != null && !sizes.isEmpty() && !sizes.contains(size)) {
+                throw Fail.usage("size " + size + " is not one this Materialize offers",
+                        "choose one of: " + String.join(", ", sizes));
+            }
+
+            // utilisation, sampled
+            String metric = "heap_percent";
+            String util = String.format(UTILIZATION, lit);
+            Map<String, Use> uses = new LinkedHashMap<>();
+            for (int i = 0; i < samples; i++) {
+                if (i > 0) {
+                    Thread.sleep(interval.toMillis());
+                }
+                List<Map<String, Object>> rows;
+                try {
+                    rows = db.query(util);
+                } catch (Fail f) {
+                    if (!metric.equals("heap_percent") || !noHeapColumn(f)) {
+                        throw f;
+                    }
+                    metric = "memory_percent";
+                    util = String.format(UTILIZATION_MEMORY, lit);
+                    o.warn("this Materialize has no heap_percent (added 2025-10-20); using memory_percent");
+                    rows = db.query(util);
+                }
+                for (Map<String, Object> r : rows) {
+                    uses.computeIfAbsent((String) r.get("replica"), k -> new Use(k, (String) r.get("size")))
+                            .add(r.get("cpu_percent"), r.get("memory_percent"));
+                }
+            }
+            if (current == null && uses.values().stream().map(u -> u.size).distinct().count() == 1) {
+                current = uses.values().iterator().next().size;
+            }
+            o.put("memory_metric", metric);
+            o.put("samples", samples);
+
+            Map<String, Object> snap = db.query(String.format(SNAPSHOT, lit)).get(0);
+            long sources = ((Number) snap.get("sources")).longValue();
+            Boolean committed = (Boolean) snap.get("snapshot_committed");
+            boolean snapshotting = sources > 0 && !Boolean.TRUE.equals(committed);
+            Map<String, Object> srcs = new LinkedHashMap<>();
+            srcs.put("sources", sources);
+            srcs.put("objects", ((Number) snap.get("objects")).longValue());
+            srcs.put("snapshot_committed", sources == 0 ? null : Boolean.TRUE.equals(committed));
+            o.put("sources", srcs);
+
+            List<Map<String, Object>> slots = slots(o, db, lit, upstream);
+
+            Recommendation rec = recommend(current, credits, uses, snapshotting, sources, slots, lagLimit, metric);
+            show(o, c, uses, metric, srcs, slots, rec);
+
+            Map<String, Object> recJson = new LinkedHashMap<>();
+            recJson.put("action", rec.action());
+            recJson.put("size", rec.target());
+            recJson.put("reasons", rec.reasons());
+            o.put("recommendation", recJson);
+
+            String target = size != null ? size : rec.target();
+            if (!apply) {
+                o.put("applied", false);
+                if (target != null && !target.equals(current)) {
+                    o.line("right-size %s: recommend %s (now %s); to resize: ./jbang right-size%s --size %s --apply",
+                            cluster, target, current, cluster.equals("ingest_postgres") ? "" : " --cluster " + Out.shellQuote(cluster),
+                            Out.shellQuote(target));
+                } else {
+                    o.line("right-size %s: keep %s", cluster, current);
+                }
+                return Exit.OK;
+            }
+            if (target == null || target.equals(current)) {
+                o.put("applied", false);
+                o.put("already_done", true);
+                o.line("right-size %s: already done (SIZE %s%s)", cluster, current,
+                        size == null ? ", the recommended size" : "");
+                return Exit.OK;
+            }
+            if (!managed) {
+                throw new Fail(Exit.CONFLICT, "cluster " + cluster + " is unmanaged: its replicas are sized one by one, "
+                        + "ALTER CLUSTER … SET (SIZE …) does not apply",
+                        "add a replica of the new size and drop the old one: CREATE CLUSTER REPLICA " + Sql.ident(cluster)
+                                + ".r2 (SIZE = " + Sql.literal(target) + "); DROP CLUSTER REPLICA " + Sql.ident(cluster) + ".<old>");
+            }
+            if (snapshotting && compare(credits, target, current) < 0) {
+                o.warn("a snapshot is still running on " + cluster + "; shrinking now may slow it or run it out of memory");
+            }
+            db.exec(String.format(ALTER, Sql.ident(cluster), Sql.literal(target)));
+            Object now = db.query(String.format(CLUSTER, lit)).get(0).get("size");
+            if (!target.equals(now)) {
+                throw new Fail(Exit.VERIFY, "cluster " + cluster + " still has SIZE " + now + " after ALTER CLUSTER",
+                        "check SHOW CLUSTER REPLICAS WHERE cluster = " + Sql.literal(cluster));
+            }
+            o.put("applied", true);
+            o.put("size", target);
+            o.line("right-size %s: resized %s -> %s (Materialize adds a %s replica, then removes the %s one; "
+                    + "follow it: SHOW CLUSTER REPLICAS WHERE cluster = %s)", cluster, current, target, target, current,
+                    Sql.literal(cluster));
+            return Exit.OK;
+        }
+    }
+
+    private void plan(Out o, String lit, boolean upstream) {
+        o.line("-- dry run: no Materialize was contacted. On Materialize (the utilisation query --samples times, "
+                + Durations.show(interval) + " apart):");
+        o.statement(String.format(CLUSTER, lit));
+        o.statement(SIZES);
+        o.statement(String.format(UTILIZATION, lit));
+        o.statement(String.format(SNAPSHOT, lit));
+        o.statement(String.format(SLOTS, lit));
+        if (upstream) {
+            o.line("-- upstream, for the slots found above:");
+            o.statement(String.format(SLOT_LAG, Sql.literal("<replication_slot>")));
+        }
+        if (apply && size != null) {
+            o.line("-- then, unless %s already has SIZE %s:", cluster, size);
+            o.statement(String.format(ALTER, Sql.ident(cluster), Sql.literal(size)));
+        } else if (apply) {
+            o.line("-- then ALTER CLUSTER %s SET (SIZE '<the recommended size>'), known only from the readings",
+                    Sql.ident(cluster));
+        } else {
+            o.line("-- no change without --apply");
+        }
+    }
+
+    /** Slot lag in the docs' two steps; the upstream step only with an upstream URL. */
+    private List<Map<String, Object>> slots(Out o, Mz db, String lit, boolean upstream) throws SQLException {
+        List<Map<String, Object>> out = new ArrayList<>();
+        List<Map<String, Object>> rows = db.query(String.format(SLOTS, lit));
+        for (Map<String, Object> r : rows) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("source", r.get("database_name") + "." + r.get("schema_name") + "." + r.get("source_name"));
+            m.put("slot", r.get("replication_slot"));
+            out.add(m);
+        }
+        if (!upstream || out.isEmpty()) {
+            return out;
+        }
+        List<String> names = new ArrayList<>();
+        for (Map<String, Object> m : out) {
+            names.add(Sql.literal(String.valueOf(m.get("slot"))));
+        }
+        try (Pg up = pg.connect(o)) {
+            Map<String, Map<String, Object>> lag = new LinkedHashMap<>();
+            for (Map<String, Object> r : up.query(String.format(SLOT_LAG, String.join(", ", names)))) {
+                lag.put((String) r.get("slot_name"), r);
+            }
+            for (Map<String, Object> m : out) {
+                Map<String, Object> r = lag.get(String.valueOf(m.get("slot")));
+                m.put("found", r != null);
+                if (r == null) {
+                    o.warn("slot " + m.get("slot") + " (" + m.get("source") + ") is not in pg_replication_slots upstream; "
+                            + "is --pg-url/DATABASE_URL the source's database?");
+                    continue;
+                }
+                m.put("replication_lag_bytes", r.get("replication_lag_bytes"));
+                m.put("lag_bytes", r.get("lag_bytes") == null ? null : new BigDecimal(r.get("lag_bytes").toString()));
+            }
+        }
+        return out;
+    }
+
+    static Recommendation recommend(String current, Map<String, BigDecimal> credits, Map<String, Use> uses,
+                                    boolean snapshotting, long sources, List<Map<String, Object>> slots, long lagLimit,
+                                    String metric) {
+        List<String> reasons = new ArrayList<>();
+        String mem = metric.equals("heap_percent") ? "heap" : "memory";
+        boolean measured = uses.values().stream().anyMatch(Use::measured);
+        String high = null;
+        for (Use u : uses.values()) {
+            if (u.cpuMin != null && u.cpuMin > HIGH) {
+                high = "CPU " + pct(u.cpuMin) + " or more on " + u.replica + " (above " + pct(HIGH) + " in every sample)";
+            } else if (u.memMin != null && u.memMin > HIGH) {
+                high = mem + " " + pct(u.memMin) + " or more on " + u.replica + " (above " + pct(HIGH) + " in every sample)";
+            }
+        }
+        String lagging = null;
+        for (Map<String, Object> s : slots) {
+            BigDecimal b = (BigDecimal) s.get("lag_bytes");
+            if (b != null && b.compareTo(BigDecimal.valueOf(lagLimit)) > 0) {
+                lagging = "upstream slot " + s.get("slot") + " is " + s.get("replication_lag_bytes") + " behind (more than "
+                        + pretty(lagLimit) + "): per the docs the source fell behind";
+            }
+        }
+        boolean low = measured && uses.values().stream().allMatch(u ->
+                (u.cpuMax == null || u.cpuMax < LOW) && (u.memMax == null || u.memMax < LOW) && u.measured());
+        if (high != null || lagging != null) {
+            if (high != null) {
+                reasons.add(high);
+            }
+            if (lagging != null) {
+                reasons.add(lagging);
+            }
+            String up = next(credits, current, +1);
+            if (up == null) {
+                reasons.add(current == null ? "the cluster's size is not known" : current + " is the largest size of its kind here");
+                return new Recommendation("keep", current, reasons);
+            }
+            return new Recommendation("up", up, reasons);
+        }
+        if (!measured) {
+            reasons.add("no utilisation data yet for its replicas (mz_cluster_replica_utilization)");
+            return new Recommendation("keep", current, reasons);
+        }
+        if (snapshotting) {
+            reasons.add("a snapshot is still running: size for the snapshot, shrink after it is committed "
+                    + "(./jbang monitor --until-snapshotted)");
+            return new Recommendation("keep", current, reasons);
+        }
+        if (low) {
+            reasons.add("CPU and " + mem + " below " + pct(LOW) + " in every sample on every replica"
+                    + (sources > 0 ? ", and the snapshot is committed" : ""));
+            String down = next(credits, current, -1);
+            if (down == null) {
+                reasons.add(current == null ? "the cluster's size is not known" : current + " is the smallest size of its kind here");
+                return new Recommendation("keep", current, reasons);
+            }
+            return new Recommendation("down", down, reasons);
+        }
+        reasons.add("use is between " + pct(LOW) + " and " + pct(HIGH));
+        return new Recommendation("keep", current, reasons);
+    }
+
+    /** The next size up (+1) or down (-1) by credits, in the same family (M.1-… or the legacy cc sizes). */
+    static String next(Map<String, BigDecimal> credits, String current, int dir) {
+        BigDecimal at = credits.get(current);
+        if (at == null) {
+            return null;
+        }
+        String best = null;
+        for (Map.Entry<String, BigDecimal> e : credits.entrySet()) {
+            if (e.getValue() == null || !family(e.getKey()).equals(family(current))) {
+                continue;
+            }
+            int cmp = e.getValue().compareTo(at);
+            if (dir > 0 && cmp > 0 && (best == null || e.getValue().compareTo(credits.get(best)) < 0)) {
+                best = e.getKey();
+            }
+            if (dir < 0 && cmp < 0 && (best == null || e.getValue().compareTo(credits.get(best)) > 0)) {
+                best = e.getKey();
+            }
+        }
+        return best;
+    }
+
+    static String family(String size) {
+        Matcher m = Pattern.compile("^(M\\.\\d+)-").matcher(size);
+        return m.find() ? m.group(1) : "cc";
+    }
+
+    static int compare(Map<String, BigDecimal> credits, String a, String b) {
+        BigDecimal x = credits.get(a);
+        BigDecimal y = credits.get(b);
+        return x == null || y == null ? 0 : x.compareTo(y);
+    }
+
+    static boolean noHeapColumn(Fail f) {
+        Throwable t = f.getCause();
+        if (t instanceof SQLException s && "42703".equals(s.getSQLState())) {
+            return true;
+        }
+        return String.valueOf(f.getMessage()).contains("heap_percent");
+    }
+
+    private void show(Out o, Map<String, Object> c, Map<String, Use> uses, String metric, Map<String, Object> srcs,
+                      List<Map<String, Object>> slots, Recommendation rec) {
+        if (Boolean.FALSE.equals(c.get("managed"))) {
+            o.line("cluster %s: unmanaged (replicas sized one by one)", cluster);
+        } else {
+            o.line("cluster %s: SIZE %s, REPLICATION FACTOR %s", cluster, c.get("size"), c.get("replication_factor"));
+        }
+        List<List<?>> rows = new ArrayList<>();
+        List<Map<String, Object>> json = new ArrayList<>();
+        for (Use u : uses.values()) {
+            rows.add(List.of(u.replica, u.size, range(u.cpuMin, u.cpuMax), range(u.memMin, u.memMax)));
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("replica", u.replica);
+            m.put("size", u.size);
+            m.put("cpu_percent_min", u.cpuMin);
+            m.put("cpu_percent_max", u.cpuMax);
+            m.put("memory_percent_min", u.memMin);
+            m.put("memory_percent_max", u.memMax);
+            json.add(m);
+        }
+        o.put("replicas", json);
+        o.table(List.of("replica", "size", "cpu", metric.equals("heap_percent") ? "heap" : "memory"), rows);
+        if (uses.values().stream().map(u -> u.size).distinct().count() > 1) {
+            o.warn("the replicas have different sizes: a resize may be under way");
+        }
+        if (uses.isEmpty()) {
+            o.warn("cluster " + cluster + " has no replicas (REPLICATION FACTOR 0?): its sources are paused");
+        }
+        long n = (Long) srcs.get("sources");
+        o.line("sources on %s: %d%s", cluster, n, n == 0 ? "" : ", snapshot "
+                + (Boolean.TRUE.equals(srcs.get("snapshot_committed")) ? "committed" : "still running"));
+        for (Map<String, Object> s : slots) {
+            if (s.containsKey("replication_lag_bytes")) {
+                o.line("upstream slot %s (%s): %s behind (pg_current_wal_lsn() - confirmed_flush_lsn)", s.get("slot"),
+                        s.get("source"), s.get("replication_lag_bytes"));
+            }
+        }
+        o.put("slots", slots);
+        o.line("recommendation: %s%s: %s", rec.action(), rec.action().equals("keep") ? "" : " to " + rec.target(),
+                String.join("; ", rec.reasons()));
+    }
+
+    static String range(Double min, Double max) {
+        if (min == null) {
+            return "-";
+        }
+        return min.equals(max) ? pct(min) : pct(min) + "-" + pct(max);
+    }
+
+    static String pct(double v) {
+        return String.format(Locale.ROOT, "%.0f%%", v);
+    }
+
+    /** 1GB, 512MB, 64kB, 1000 (bytes): 1024-based like pg_size_pretty. */
+    static long bytes(String s) {
+        Matcher m = Pattern.compile("(?i)\\s*(\\d+)\\s*(b|bytes|kb|mb|gb|tb)?\\s*").matcher(s);
+        if (!m.matches()) {
+            throw Fail.usage("--max-lag " + s + " is not a size", "e.g. --max-lag 512MB or 2GB");
+        }
+        long n = Long.parseLong(m.group(1));
+        String u = m.group(2) == null ? "b" : m.group(2).toLowerCase(Locale.ROOT);
+        return switch (u) {
+            case "kb" -> n << 10;
+            case "mb" -> n << 20;
+            case "gb" -> n << 30;
+            case "tb" -> n << 40;
+            default -> n;
+        };
+    }
+
+    /** pg_size_pretty-like text for a byte count. */
+    static String pretty(long n) {
+        String[] units = {"bytes", "kB", "MB", "GB", "TB"};
+        double v = n;
+        int u = 0;
+        while (v >= 10 * 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return Math.round(v) + " " + units[u];
+    }
+}
