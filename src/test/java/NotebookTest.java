@@ -128,11 +128,12 @@ class NotebookTest {
             out = out.replace(home.toString(), "~");
             out = out.replaceAll("/var/tmp/neonmz-test-[A-Za-z0-9]+", "~/.neonmz/lab");
             out = out.replaceAll("target/neonmz-test-[A-Za-z0-9]+", "~/.neonmz/lab");
-            out = out.replaceAll("127\\.0\\.0\\.1:\\d+", "127.0.0.1:55432");
-            out = out.replaceAll("localhost:\\d+", "localhost:55432");
+            // the test servers' ephemeral ports, not Materialize's 6875, PostgreSQL's 5432 or a port the notebook names
+            out = out.replaceAll("127\\.0\\.0\\.1:(?!6875\\b|5432\\b)\\d{4,5}\\b", "127.0.0.1:55432");
+            out = out.replaceAll("localhost:(?!6875\\b|5432\\b)\\d{4,5}\\b", "localhost:55432");
             out = out.replaceAll("\"port\":\\d+", "\"port\":55432");
             out = out.replaceAll("\\bPORT (?!5432\\b)\\d+", "PORT 55432");
-            out = out.replaceAll("host\\.docker\\.internal:\\d+", "host.docker.internal:55432");
+            out = out.replaceAll("host\\.docker\\.internal:(?!6875\\b|5432\\b)\\d{4,5}\\b", "host.docker.internal:55432");
             out = out.replaceAll("\\b\\d+ ms\\b", "[MS]");
             out = out.replaceAll("\"elapsed_ms\":\\d+", "\"elapsed_ms\":[MS]");
             out = out.replaceAll("\\b[0-9A-F]{1,8}/[0-9A-F]{1,8}\\b", "[LSN]");
