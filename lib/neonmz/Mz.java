@@ -50,7 +50,7 @@ public final class Mz implements AutoCloseable {
     }
 
     private static Mz failMaterializeUnreachable(ConnInfo ci, Fail f, SQLException e) {
-        throw new Fail(Exit.CONNECT, "Materialize: " + f.getMessage(),
+        throw new Fail(Exit.CONNECT, "cannot reach Materialize (" + f.getMessage() + ")",
                 "give --mz-url (or MZ_URL): Materialize Cloud's host from the console, user = your e-mail, "
                         + "password = an app password in MZ_PASSWORD; or run the emulator: docker run -d "
                         + "-p 127.0.0.1:6875:6875 materialize/materialized", e);
