@@ -573,20 +573,12 @@ public class CreateConnection implements Callable<Integer> {
     }
 
     static boolean isNeon(String host) {
-        String h = host.toLowerCase(Locale.ROOT);
-        return h.endsWith(".neon.tech") || h.endsWith(".neon.build");
+        return ConnInfo.isNeonHost(host);
     }
 
     /** The replication role's password: --password-file, --password-stdin, else $MZ_REPLICATION_PASSWORD. */
     private String password(Cli.Ctx ctx) {
-        String pw;
-        if (passwordFile != null) {
-            pw = Secrets.readFile(passwordFile, "password");
-        } else if (passwordStdin) {
-            pw = Secrets.readStdin("password");
-        } else {
-            pw = Secrets.register(ctx.env("MZ_REPLICATION_PASSWORD"));
-        }
+        String pw = Secrets.given(passwordFile, passwordStdin, "MZ_REPLICATION_PASSWORD");
         // The statement carries the password as a literal, with ' doubled: mask that form too.
         Secrets.register(pw.replace("'", "''"));
         if (pw.indexOf('\0') >= 0) {

@@ -186,15 +186,8 @@ public class CreateReplicationRole implements Callable<Integer> {
 
     /** The password to set: given (file, stdin, $MZ_REPLICATION_PASSWORD) or generated. */
     private String password(Out o) {
-        String pw;
-        String env = Cli.ctx().env("MZ_REPLICATION_PASSWORD");
-        if (passwordFile != null) {
-            pw = Secrets.readFile(passwordFile, "password");
-        } else if (passwordStdin) {
-            pw = Secrets.readStdin("password");
-        } else if (env != null) {
-            pw = Secrets.register(env);
-        } else {
+        String pw = Secrets.given(passwordFile, passwordStdin, "MZ_REPLICATION_PASSWORD");
+        if (pw == null) {
             if (passwordOut == null && !showPassword && !o.dryRun()) {
                 throw Fail.usage("a generated password must be kept somewhere, and nowhere was given",
                         "add --password-out FILE (0600), or --show-password on a terminal, or give one with "

@@ -430,7 +430,11 @@ public final class ConnInfo {
 
     /** Neon compute hosts: ep-…(.c-N).region.aws|azure.neon.tech (also neon.build for Neon's staging). */
     public boolean isNeon() {
-        String h = host().toLowerCase(Locale.ROOT);
+        return isNeonHost(host());
+    }
+
+    public static boolean isNeonHost(String host) {
+        String h = host.toLowerCase(Locale.ROOT);
         return h.endsWith(".neon.tech") || h.endsWith(".neon.build");
     }
 

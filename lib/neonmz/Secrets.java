@@ -100,6 +100,21 @@ public final class Secrets {
     }
 
     /**
+     * A password the user gave, from the first source that has one: the first line of {@code file},
+     * of standard input (when {@code stdin}), or the environment variable {@code env}; null when none.
+     */
+    public static String given(Path file, boolean stdin, String env) {
+        if (file != null) {
+            return readFile(file, "password");
+        }
+        if (stdin) {
+            return readStdin("password");
+        }
+        String v = Cli.ctx().env(env);
+        return v == null ? null : register(v);
+    }
+
+    /**
      * Writes a secret to a file only the owner can read (0600 on POSIX), atomically: a temporary file
      * in the same directory, then a rename. Refuses to replace an existing file unless asked.
      */
