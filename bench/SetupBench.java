@@ -42,8 +42,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <li>(a) one psql -c per statement, as the guide shows: a sample of the first ALTERs, extrapolated per
  * statement, plus the publication and grant statements measured as they are.</li>
  * </ul>
- * Then a counting pass through a wire-protocol proxy (connections, statements, round trips) and
- * pg_stat_database (transactions), for a small and the large table count.
+ * Then a counting pass through a wire-protocol proxy (connections, statements, round trips, client
+ * transactions) and pg_stat_database (xact_commit), for a small and the large table count.
+ * {@code --pg-bin DIR} runs the same against another installation's binaries (e.g. PostgreSQL 15).
  */
 public class SetupBench {
     // ---- settings (command line) -----------------------------------------------------------------
@@ -61,7 +62,8 @@ public class SetupBench {
     // ---- state -----------------------------------------------------------------------------------
     final Path repo = Path.of("").toAbsolutePath();
     Path work;
-    Lab.Server server;
+    Srv server;
+    Path pgBin;
     int port;
     final String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     final List<String> javaOpts = new ArrayList<>();
@@ -87,6 +89,7 @@ public class SetupBench {
                 case "--script-cp" -> b.scriptCp = List.of(args[++i].split(":"));
                 case "--keep" -> b.keep = true;
                 case "--wait-idle" -> b.waitIdle = true;
+                case "--pg-bin" -> b.pgBin = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -105,11 +108,11 @@ public class SetupBench {
         work = Files.createTempDirectory(Path.of(Lab.Server.isRoot() ? "/var/tmp" : System.getProperty("java.io.tmpdir")),
                 "neonmz-bench-");
         Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxr-xr-x"));
-        server = new Lab.Server(work.resolve("lab"));
+        server = pgBin == null ? new LabSrv(new Lab.Server(work.resolve("lab"))) : new BinSrv(pgBin, work.resolve("pg"));
         port = freePort();
         log("bench dir %s, PostgreSQL port %d, scripts run as %s", work, port,
                 viaJbang ? "./jbang <alias>" : "java -cp … <Main> (JVM start included)");
-        server.start(port, Map.of(), null);
+        server.start(port);
         Map<String, Object> res = new LinkedHashMap<>();
         try {
             res.putAll(measure());
@@ -118,7 +121,7 @@ public class SetupBench {
                 server.stop();
                 Lab.Server.deleteTree(work);
             } else {
-                log("kept: %s (stop with pg_ctl -D %s stop)", work, work.resolve("lab/data"));
+                log("kept: %s (stop with pg_ctl -D %s stop)", work, server.dataDir());
             }
         }
         String json = toJson(res);
@@ -481,12 +484,160 @@ public class SetupBench {
     }
 
     Path proxyPgpass(int proxyPort) throws IOException {
-        String pw = Files.readAllLines(server.dir.resolve("owner.password")).get(0);
+        String pw = server.ownerPassword();
         Path p = work.resolve("pgpass-proxy");
         Files.deleteIfExists(p);
         Files.createFile(p, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(p, "127.0.0.1:" + proxyPort + ":*:neondb_owner:" + pw + "\n");
         return p;
+    }
+
+    // ---- the server under test -----------------------------------------------------------------------
+
+    /** The lab's PostgreSQL (default), or another installation's binaries (--pg-bin), set up the same way. */
+    interface Srv {
+        void start(int port) throws Exception;
+
+        void stop();
+
+        neonmz.ConnInfo superConn(String db);
+
+        neonmz.ConnInfo ownerConn();
+
+        Path pgpass();
+
+        String ownerPassword() throws IOException;
+
+        Path dataDir();
+    }
+
+    record LabSrv(Lab.Server lab) implements Srv {
+        public void start(int port) throws Exception {
+            lab.start(port, Map.of(), null);
+        }
+
+        public void stop() {
+            lab.stop();
+        }
+
+        public neonmz.ConnInfo superConn(String db) {
+            return lab.superConn(db);
+        }
+
+        public neonmz.ConnInfo ownerConn() {
+            return lab.ownerConn();
+        }
+
+        public Path pgpass() {
+            return lab.pgpass();
+        }
+
+        public String ownerPassword() throws IOException {
+            return Files.readAllLines(lab.dir.resolve("owner.password")).get(0);
+        }
+
+        public Path dataDir() {
+            return lab.dir.resolve("data");
+        }
+    }
+
+    /**
+     * A server from another installation's bin directory (e.g. /usr/lib/postgresql/15/bin), made like
+     * the lab: initdb with SCRAM for TCP, the lab's settings, neon_superuser and neondb_owner, a PGPASSFILE.
+     */
+    static final class BinSrv implements Srv {
+        final Path bin;
+        final Path dir;
+        int port;
+        String superPw;
+        String ownerPw;
+
+        BinSrv(Path bin, Path dir) {
+            this.bin = bin;
+            this.dir = dir.toAbsolutePath();
+        }
+
+        public Path dataDir() {
+            return dir.resolve("data");
+        }
+
+        public Path pgpass() {
+            return dir.resolve("pgpass");
+        }
+
+        public String ownerPassword() {
+            return ownerPw;
+        }
+
+        public void start(int port) throws Exception {
+            this.port = port;
+            Files.createDirectories(dataDir());
+            superPw = neonmz.Secrets.generate();
+            ownerPw = neonmz.Secrets.generate();
+            Path pwfile = dir.resolve("initdb.pw");
+            Files.writeString(pwfile, superPw + "\n");
+            chown(dir);
+            chown(dataDir());
+            chown(pwfile);
+            Files.setPosixFilePermissions(dataDir(), PosixFilePermissions.fromString("rwx------"));
+            run(List.of("initdb", "-D", dataDir().toString(), "-U", "postgres", "--auth-local=trust",
+                    "--auth-host=scram-sha-256", "--pwfile=" + pwfile, "-E", "UTF8", "--locale=C"));
+            Files.delete(pwfile);
+            StringBuilder conf = new StringBuilder("\n");
+            Lab.SETTINGS.forEach((k, v) -> conf.append(k).append(" = ").append(v).append('\n'));
+            conf.append("port = ").append(port).append('\n');
+            Files.writeString(dataDir().resolve("postgresql.conf"), conf.toString(), java.nio.file.StandardOpenOption.APPEND);
+            run(List.of("pg_ctl", "start", "-D", dataDir().toString(), "-l", dir.resolve("postgres.log").toString(),
+                    "-w", "-t", "60"));
+            try (Connection c = Lab.Server.open(superConn("postgres")); Statement s = c.createStatement()) {
+                s.execute(Lab.CREATE_NEON_SUPERUSER);
+                s.execute(String.format(Lab.CREATE_OWNER, neonmz.Sql.literal(
+                        org.postgresql.util.PasswordUtil.encodeScramSha256(ownerPw.toCharArray()))));
+            }
+            Files.createFile(pgpass(), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            Files.writeString(pgpass(), "127.0.0.1:" + port + ":*:neondb_owner:" + ownerPw + "\n");
+        }
+
+        public void stop() {
+            try {
+                run(List.of("pg_ctl", "stop", "-D", dataDir().toString(), "-m", "fast", "-w"));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        public neonmz.ConnInfo superConn(String db) {
+            neonmz.ConnInfo ci = neonmz.ConnInfo.parse("postgresql://postgres@127.0.0.1:" + port + "/" + db + "?sslmode=disable");
+            ci.password(superPw, "bench");
+            return ci.withDefaults(Map.of());
+        }
+
+        public neonmz.ConnInfo ownerConn() {
+            neonmz.ConnInfo ci = neonmz.ConnInfo.parse("postgresql://neondb_owner@127.0.0.1:" + port + "/postgres?sslmode=disable");
+            ci.password(ownerPw, "bench");
+            return ci.withDefaults(Map.of());
+        }
+
+        void chown(Path p) throws IOException {
+            if (Lab.Server.isRoot()) {
+                Files.setOwner(p, p.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("postgres"));
+            }
+        }
+
+        void run(List<String> cmd) throws IOException, InterruptedException {
+            List<String> full = new ArrayList<>();
+            if (Lab.Server.isRoot()) {
+                full.addAll(List.of("runuser", "-u", "postgres", "--"));
+            }
+            full.add(bin.resolve(cmd.get(0)).toString());
+            full.addAll(cmd.subList(1, cmd.size()));
+            ProcessBuilder pb = new ProcessBuilder(full).directory(dir.toFile()).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("tools.log").toFile()));
+            pb.environment().put("LC_ALL", "C");
+            if (pb.start().waitFor() != 0) {
+                throw new IllegalStateException(String.join(" ", cmd) + " failed; see " + dir.resolve("tools.log"));
+            }
+        }
     }
 
     long[] xacts(String db) throws SQLException, InterruptedException {

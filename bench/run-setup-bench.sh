@@ -9,7 +9,7 @@
 # lab's embedded binaries) in a temporary directory on a free port and deletes it at the end (--keep
 # keeps it). The scripts run as ./jbang <alias> when an executable ./jbang exists, else as
 # java -cp <target/classes + their //DEPS jars> <Main>, one JVM per step either way.
-# Results: JSON on stdout and in target/bench/setup-bench.json; progress on stderr.
+# Results: JSON on stdout and in bench/results/setup-bench.json (git-ignored); progress on stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,4 +33,4 @@ mkdir -p target/bench/classes
 javac -d target/bench/classes -cp "target/classes:$deps" bench/SetupBench.java
 
 exec java -cp "target/bench/classes:target/classes:$deps" SetupBench \
-    --script-cp "$script_cp" --result target/bench/setup-bench.json "$@"
+    --script-cp "$script_cp" --result bench/results/setup-bench.json "$@"
