@@ -212,8 +212,8 @@ public class CreatePublication implements Callable<Integer> {
     }
 
     private void show(Out o, List<Table> wanted, Set<Table> extra, boolean all) {
-        if (all) {
-            return;
+        if (all || (wanted.size() + extra.size() > 50 && !o.verbose())) {
+            return; // one row per table for up to 50 tables (or --verbose)
         }
         List<List<Object>> rows = new ArrayList<>();
         for (Table t : wanted) {
@@ -222,9 +222,7 @@ public class CreatePublication implements Callable<Integer> {
         for (Table t : extra) {
             rows.add(List.of(t.qualified(), sync ? "remove (--sync)" : "extra (kept; --sync removes)"));
         }
-        if (rows.size() <= 50 || o.verbose()) {
-            o.table(List.of("table", "in publication " + name), rows);
-        }
+        o.table(List.of("table", "in publication " + name), rows);
     }
 
     /** Materialize needs every published change type and rejects publish_via_partition_root. */

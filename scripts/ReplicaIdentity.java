@@ -126,15 +126,19 @@ public class ReplicaIdentity implements Callable<Integer> {
             // A partitioned table's own setting is not inherited: set it on every partition as well.
             List<Table> all = Catalog.withPartitions(db, selected);
             List<Table> todo = new ArrayList<>();
+            // One row per table is shown for up to 50 tables (or --verbose); beyond that, counts.
+            boolean show = all.size() <= 50 || o.verbose();
             List<List<Object>> rows = new ArrayList<>();
             for (Table t : all) {
                 boolean full = t.identity() == 'f';
                 if (!full) {
                     todo.add(t);
                 }
-                rows.add(List.of(t.qualified(), kind(t), t.identityName(), full ? "ok" : "set FULL"));
+                if (show) {
+                    rows.add(List.of(t.qualified(), kind(t), t.identityName(), full ? "ok" : "set FULL"));
+                }
             }
-            if (rows.size() <= 50 || o.verbose()) {
+            if (show) {
                 o.table(List.of("table", "kind", "identity", "action"), rows);
             } else {
                 o.line("%d tables: %d already FULL, %d to set", all.size(), all.size() - todo.size(), todo.size());

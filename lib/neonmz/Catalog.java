@@ -1,5 +1,6 @@
 package neonmz;
 
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -44,17 +45,15 @@ public final class Catalog {
               AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
             """;
 
-    private static Table row(Map<String, Object> r) {
-        return new Table(((Number) r.get("oid")).longValue(), (String) r.get("nspname"), (String) r.get("relname"),
-                r.get("relkind").toString().charAt(0), r.get("relreplident").toString().charAt(0),
-                (Boolean) r.get("relispartition"));
+    private static Table row(ResultSet r) throws SQLException {
+        return new Table(r.getLong(1), r.getString(2), r.getString(3), r.getString(4).charAt(0),
+                r.getString(5).charAt(0), r.getBoolean(6));
     }
 
     /** User tables of the database, keyed schema → name → table. */
     private static Map<String, Map<String, Table>> all(Pg pg, String extraWhere, Object... params) throws SQLException {
         Map<String, Map<String, Table>> bySchema = new LinkedHashMap<>();
-        for (Map<String, Object> r : pg.query(TABLES + extraWhere + " ORDER BY n.nspname, c.relname", params)) {
-            Table t = row(r);
+        for (Table t : pg.list(TABLES + extraWhere + " ORDER BY n.nspname, c.relname", Catalog::row, params)) {
             bySchema.computeIfAbsent(t.schema(), k -> new LinkedHashMap<>()).put(t.name(), t);
         }
         return bySchema;
@@ -122,6 +121,14 @@ public final class Catalog {
 
     /** Every table in the schemas (which must exist). */
     public static List<Table> inSchemas(Pg pg, List<String> schemas) throws SQLException {
+        requireSchemas(pg, schemas);
+        List<Table> out = new ArrayList<>();
+        all(pg, " AND n.nspname = ANY(?)", schemas).values().forEach(m -> out.addAll(m.values()));
+        return out;
+    }
+
+    /** Fails with NOT_FOUND naming every schema that does not exist; reads no tables. */
+    public static void requireSchemas(Pg pg, List<String> schemas) throws SQLException {
         List<String> present = new ArrayList<>();
         for (Map<String, Object> r : pg.query("SELECT nspname FROM pg_namespace WHERE nspname = ANY(?)", schemas)) {
             present.add((String) r.get("nspname"));
@@ -132,15 +139,12 @@ public final class Catalog {
             throw new Fail(Exit.NOT_FOUND, "schema not found: " + String.join(", ", missing.stream().map(Sql::ident).toList()),
                     "check the name (schemas are case-sensitive when quoted); list them with: psql -c '\\dn'");
         }
-        List<Table> out = new ArrayList<>();
-        all(pg, " AND n.nspname = ANY(?)", schemas).values().forEach(m -> out.addAll(m.values()));
-        return out;
     }
 
     /** The tables a publication holds as listed in pg_publication_rel (or all, for FOR ALL TABLES). */
     public static List<Table> inPublication(Pg pg, String publication) throws SQLException {
         List<Table> out = new ArrayList<>();
-        all(pg, " AND c.oid IN (SELECT (quote_ident(schemaname) || '.' || quote_ident(tablename))::regclass "
+        all(pg, " AND (n.nspname, c.relname) IN (SELECT schemaname, tablename "
                 + "FROM pg_publication_tables WHERE pubname = ?)", publication).values().forEach(m -> out.addAll(m.values()));
         return out;
     }

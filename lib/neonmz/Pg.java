@@ -74,20 +74,48 @@ public final class Pg implements AutoCloseable {
         try (PreparedStatement ps = conn.prepareStatement(sql)) {
             bind(ps, params);
             try (ResultSet rs = ps.executeQuery()) {
+                // Labels once, not per row: catalog reads return a row per table (10,000 and more).
                 ResultSetMetaData md = rs.getMetaData();
+                String[] labels = new String[md.getColumnCount()];
+                for (int i = 0; i < labels.length; i++) {
+                    labels[i] = md.getColumnLabel(i + 1);
+                }
                 List<Map<String, Object>> rows = new ArrayList<>();
                 while (rs.next()) {
-                    Map<String, Object> row = new LinkedHashMap<>();
-                    for (int i = 1; i <= md.getColumnCount(); i++) {
-                        Object v = rs.getObject(i);
+                    Map<String, Object> row = new LinkedHashMap<>(labels.length * 2);
+                    for (int i = 0; i < labels.length; i++) {
+                        Object v = rs.getObject(i + 1);
                         if (v instanceof Array a) {
                             v = List.of((Object[]) a.getArray());
                         }
-                        row.put(md.getColumnLabel(i), v);
+                        row.put(labels[i], v);
                     }
                     rows.add(row);
                 }
                 return rows;
+            }
+        }
+    }
+
+    /** Turns the current row of a result into a value. */
+    @FunctionalInterface
+    public interface Row<T> {
+        T map(ResultSet rs) throws SQLException;
+    }
+
+    /**
+     * Rows mapped one by one, for reads that return a row per table: no map per row, and the typed
+     * getters instead of getObject (a cold JVM pays for every generic call, 10,000 tables times).
+     */
+    public <T> List<T> list(String sql, Row<T> row, Object... params) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement(sql)) {
+            bind(ps, params);
+            try (ResultSet rs = ps.executeQuery()) {
+                List<T> out = new ArrayList<>();
+                while (rs.next()) {
+                    out.add(row.map(rs));
+                }
+                return out;
             }
         }
     }
