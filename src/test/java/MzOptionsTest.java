@@ -47,4 +47,17 @@ class MzOptionsTest {
         assertFalse(ci.jdbcUrl().contains("mzp_app_password_1"));
         assertTrue(ci.display().contains("********"));
     }
+
+    @Test
+    void mzVariablesFillWhatTheUrlLeavesOpen() {
+        ConnInfo ci = resolve(Map.of("MZ_HOST", "abc.eu-west-1.aws.materialize.cloud", "MZ_USER", "ops@example.com",
+                "MZ_PASSWORD", "mzp_app_password_2"), null);
+        assertEquals("abc.eu-west-1.aws.materialize.cloud", ci.host());
+        assertEquals(6875, ci.port());
+        assertEquals("ops@example.com", ci.user);
+        assertEquals("require", ci.sslmode);
+        ConnInfo local = resolve(Map.of("MZ_PORT", "16875"), null);
+        assertEquals(16875, local.port());
+        assertEquals("disable", local.sslmode);
+    }
 }
