@@ -613,19 +613,30 @@ public class Lab implements Callable<Integer> {
             }
         }
 
+        /** Removes the lab's own files, then the directory if nothing else is in it (it may be one the user chose). */
         void delete() throws IOException {
-            if (Files.exists(dir)) {
-                deleteTree(dir);
+            clear();
+            try (var rest = Files.list(dir)) {
+                if (rest.findAny().isEmpty()) {
+                    Files.delete(dir);
+                }
+            } catch (java.nio.file.NoSuchFileException gone) {
+                // nothing to delete
             }
         }
 
-        /** Empties the lab directory (kept itself: it may be a directory the user chose). */
+        /** What the lab writes into its directory; nothing else there is ever deleted. */
+        static final List<String> OWN = List.of("data", "run", "lab.properties", "pgpass", "ready",
+                "superuser.password", "owner.password", "materialize.password");
+
+        /** Removes the lab's own files from its directory, which is kept. */
         void clear() throws IOException {
             if (!Files.exists(dir)) {
                 return;
             }
-            try (var children = Files.list(dir)) {
-                for (Path p : children.toList()) {
+            for (String name : OWN) {
+                Path p = dir.resolve(name);
+                if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                     deleteTree(p);
                 }
             }

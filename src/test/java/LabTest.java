@@ -126,4 +126,25 @@ class LabTest {
             Lab.Server.deleteTree(dir);
         }
     }
+
+    @Test
+    void resetDeletesOnlyTheLabsOwnFiles() throws Exception {
+        Path dir = labDir();
+        try {
+            Path mine = Files.writeString(dir.resolve("notes.txt"), "the user's own file");
+            Map<String, String> env = Map.of("NEONMZ_LAB_DIR", dir.toString(), "NEONMZ_LAB_PORT",
+                    String.valueOf(TestPg.freePort()));
+            assertEquals(0, TestPg.run(new Lab(), env, "start", "--detach").exit());
+            TestPg.Run reset = TestPg.run(new Lab(), env, "reset");
+            assertEquals(0, reset.exit(), reset.all());
+            assertTrue(Files.exists(mine), "a file the lab did not write survives reset");
+            try (var left = Files.list(dir)) {
+                assertEquals(List.of(mine), left.toList());
+            }
+            assertFalse(new Lab.Server(dir).running());
+        } finally {
+            new Lab.Server(dir).stopQuietly();
+            Lab.Server.deleteTree(dir);
+        }
+    }
 }
