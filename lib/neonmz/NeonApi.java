@@ -315,11 +315,21 @@ public final class NeonApi {
         Set<String> pending = new LinkedHashSet<>(ids);
         Out.Progress progress = out == null ? null : out.progress(what + ": Neon operations", ids.size());
         Duration wait = poll;
+        JsonObject failedBefore = null;
         try {
             while (true) {
                 JsonObject lastFailed = null;
                 for (String id : List.copyOf(pending)) {
-                    JsonObject op = get("/projects/" + enc(projectId) + "/operations/" + enc(id)).getAsJsonObject("operation");
+                    JsonObject op;
+                    try {
+                        op = get("/projects/" + enc(projectId) + "/operations/" + enc(id)).getAsJsonObject("operation");
+                    } catch (Fail f) {
+                        // the deadline came during a poll: an operation last seen failed is the news
+                        if (f.exit == Exit.TIMEOUT && failedBefore != null) {
+                            throw opFailed(what, failedBefore);
+                        }
+                        throw f;
+                    }
                     String status = str(op, "status");
                     if (DONE.contains(status)) {
                         pending.remove(id);
@@ -343,6 +353,7 @@ public final class NeonApi {
                             + " still running after " + Durations.show(timeout),
                             "wait and check the project's operations in the Console, or raise --timeout");
                 }
+                failedBefore = lastFailed;
                 sleep(wait);
                 wait = min(wait.multipliedBy(2), maxPoll);
             }

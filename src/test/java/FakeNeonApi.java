@@ -31,7 +31,8 @@ import com.sun.net.httpserver.HttpServer;
 final class FakeNeonApi implements AutoCloseable {
     static final String KEY = "napi_test_key_0123456789abcdef";
 
-    record Request(String method, String path, String query, String body, long nanos, int status) {}
+    record Request(String method, String path, String query, String body, Map<String, List<String>> headers,
+                   long nanos, int status, String response) {}
 
     final HttpServer server;
     final List<Request> log = Collections.synchronizedList(new ArrayList<>());
@@ -91,6 +92,14 @@ final class FakeNeonApi implements AutoCloseable {
         p.addProperty("name", name);
         p.addProperty("region_id", "aws-us-east-2");
         p.add("settings", settings);
+        // the rest of the spec's required Project fields
+        fill(p, "platform_id", "aws", "pg_version", 17, "proxy_host", "us-east-2.aws.neon.tech",
+                "branch_logical_size_limit", 0, "branch_logical_size_limit_bytes", 0, "store_passwords", true,
+                "cpu_used_sec", 0, "active_time_seconds", 0, "compute_time_seconds", 0,
+                "written_data_bytes", 0, "data_transfer_bytes", 0, "data_storage_bytes_hour", 0,
+                "consumption_period_start", T, "consumption_period_end", T, "provisioner", "k8s-neonvm",
+                "creation_source", "console", "history_retention_seconds", 86400, "created_at", T, "updated_at", T,
+                "owner_id", "user-1");
         projects.put(id, p);
         List<JsonObject> bs = new ArrayList<>();
         bs.add(branch(id, "br-dev-" + id.hashCode(), "dev", false));
@@ -111,6 +120,9 @@ final class FakeNeonApi implements AutoCloseable {
         b.addProperty("name", name);
         b.addProperty("default", dflt);
         b.addProperty("primary", dflt);
+        fill(b, "current_state", "ready", "state_changed_at", T, "creation_source", "console", "created_at", T,
+                "updated_at", T, "protected", false, "cpu_used_sec", 0, "active_time_seconds", 0,
+                "compute_time_seconds", 0, "written_data_bytes", 0, "data_transfer_bytes", 0);
         return b;
     }
 
@@ -152,14 +164,21 @@ final class FakeNeonApi implements AutoCloseable {
         if (requestId == null) {
             requestId = "req-" + requestIds.incrementAndGet();
         }
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        for (String h : List.of("Authorization", "Content-Type", "Accept", "X-Request-ID")) {
+            List<String> v = ex.getRequestHeaders().get(h);
+            if (v != null) {
+                headers.put(h, List.copyOf(v));
+            }
+        }
         Reply r = route(method, path, query, body, requestId, ex);
         if (r == null) {
             // dropped: the change is applied, then the socket closes with no answer
-            log.add(new Request(method, path, query, body, System.nanoTime(), -1));
+            log.add(new Request(method, path, query, body, headers, System.nanoTime(), -1, ""));
             ex.close();
             return;
         }
-        log.add(new Request(method, path, query, body, System.nanoTime(), r.status));
+        log.add(new Request(method, path, query, body, headers, System.nanoTime(), r.status, r.json.toString()));
         byte[] bytes = r.json.toString().getBytes(StandardCharsets.UTF_8);
         ex.getResponseHeaders().set("Content-Type", "application/json");
         ex.sendResponseHeaders(r.status, bytes.length);
@@ -176,6 +195,12 @@ final class FakeNeonApi implements AutoCloseable {
         o.addProperty("code", code);
         o.addProperty("message", message);
         return new Reply(status, o);
+    }
+
+    static Map<String, List<String>> queryParams(String q) {
+        Map<String, List<String>> m = new LinkedHashMap<>();
+        query(q).forEach((k, v) -> m.put(k, List.of(v)));
+        return m;
     }
 
     private static Map<String, String> query(String q) {
@@ -217,7 +242,15 @@ final class FakeNeonApi implements AutoCloseable {
             JsonArray list = new JsonArray();
             for (JsonObject p : projects.values()) {
                 if (p.get("name").getAsString().contains(search) || p.get("id").getAsString().contains(search)) {
-                    list.add(p);
+                    // a ProjectListItem: active_time instead of the usage fields of a Project
+                    JsonObject item = p.deepCopy();
+                    for (String k : List.of("consumption_period_start", "consumption_period_end", "active_time_seconds",
+                            "compute_time_seconds", "written_data_bytes", "data_transfer_bytes", "data_storage_bytes_hour",
+                            "history_retention_seconds")) {
+                        item.remove(k);
+                    }
+                    item.addProperty("active_time", 0);
+                    list.add(item);
                 }
             }
             JsonObject o = new JsonObject();
@@ -225,6 +258,8 @@ final class FakeNeonApi implements AutoCloseable {
             JsonObject pag = new JsonObject();
             pag.addProperty("cursor", "c-end");
             o.add("pagination", pag);
+            o.add("applications", new JsonObject());
+            o.add("integrations", new JsonObject());
             return new Reply(200, o);
         }
         Matcher m = PROJECT.matcher(path);
@@ -304,7 +339,9 @@ final class FakeNeonApi implements AutoCloseable {
             if (parts.length == 1 && method.equals("GET")) {
                 JsonArray bs = new JsonArray();
                 branches.get(pid).forEach(bs::add);
-                return new Reply(200, wrap("branches", bs));
+                JsonObject o = wrap("branches", bs);
+                o.add("annotations", new JsonObject());
+                return new Reply(200, o);
             }
             String br = parts[1];
             if (branches.get(pid).stream().noneMatch(b -> b.get("id").getAsString().equals(br))) {
@@ -409,7 +446,28 @@ final class FakeNeonApi implements AutoCloseable {
         e.addProperty("host", "ep-cool-" + branch + ".us-east-2.aws.neon.tech");
         e.addProperty("type", "read_write");
         e.addProperty("current_state", "idle");
+        fill(e, "region_id", "aws-us-east-2", "autoscaling_limit_max_cu", 1, "autoscaling_limit_min_cu", 0.25,
+                "pooler_enabled", false, "pooler_mode", "transaction", "disabled", false, "passwordless_access", false,
+                "creation_source", "console", "created_at", T, "updated_at", T, "proxy_host", "us-east-2.aws.neon.tech",
+                "suspend_timeout_seconds", 0, "provisioner", "k8s-neonvm");
+        e.add("settings", new JsonObject());
         return e;
+    }
+
+    static final String T = "2026-01-01T00:00:00Z";
+
+    private static void fill(JsonObject o, Object... kv) {
+        for (int i = 0; i < kv.length; i += 2) {
+            String k = (String) kv[i];
+            Object v = kv[i + 1];
+            if (v instanceof String str) {
+                o.addProperty(k, str);
+            } else if (v instanceof Boolean b) {
+                o.addProperty(k, b);
+            } else {
+                o.addProperty(k, (Number) v);
+            }
+        }
     }
 
     private static JsonObject wrap(String k, com.google.gson.JsonElement v) {
