@@ -299,13 +299,18 @@ class NeonApiTest {
     static class Probe implements Callable<Integer> {
         @Mixin NeonOptions neon;
         @Mixin OutputOptions output;
+        @picocli.CommandLine.Option(names = "--create-role") String createRole;
 
         @Override
         public Integer call() {
             Out out = output.out();
-            NeonApi api = neon.client(out, Duration.ofSeconds(10));
+            NeonApi api = neon.client(out, Duration.ofSeconds(20));
             JsonObject p = api.resolveProject(neon.project());
             JsonObject b = api.resolveBranch(p.get("id").getAsString(), neon.branch);
+            if (createRole != null) {
+                String pw = api.createRole(p.get("id").getAsString(), b.get("id").getAsString(), createRole);
+                out.line("role " + createRole + " password " + pw);
+            }
             out.line("project " + p.get("id").getAsString() + " branch " + b.get("name").getAsString());
             return 0;
         }
@@ -338,5 +343,16 @@ class NeonApiTest {
         assertEquals(String.valueOf(Exit.AUTH), r[0]);
         assertFalse((r[1] + r[2]).contains(wrong), r[1] + r[2]);
         assertTrue(r[1].contains("authentication failed: invalid API key"), r[1]);
+    }
+
+    @Test
+    void aLongWaitForOperationsShowsProgressAndMasksThePassword() {
+        fake.opPolls = 2;   // with the default intervals (1 s, then 2 s) the wait passes the 2 s progress threshold
+        String[] r = run(Map.of("NEON_API_KEY", FakeNeonApi.KEY, "NEON_API_HOST", fake.url()), "--project", PID,
+                "--create-role", "materialize");
+        assertEquals("0", r[0], r[2]);
+        assertTrue(r[2].contains("create role materialize: Neon operations: 1/1"), r[2]);
+        assertTrue(r[1].contains("role materialize password " + Secrets.MASK), r[1]);
+        assertFalse(r[1].contains(fake.roles.get(main()).get("materialize").get("password").getAsString()));
     }
 }
