@@ -1,0 +1,591 @@
+//DEPS com.google.code.gson:gson:2.13.2
+package neonmz;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+
+/**
+ * A small Neon API v2 client (java.net.http + gson) with the retry rules of the API's own spec
+ * (reference/neon.md §1d): 423 Locked and 503 are always safe to retry (backoff); 429 waits for
+ * Retry-After; a network error or another 5xx is retried only for GET. A POST/PATCH/DELETE whose
+ * connection broke is never sent again, since Neon may have applied it: the caller re-reads the state
+ * instead (see {@link #createRole}). After every mutating call the operations it returned are polled until
+ * terminal. Everything runs under one overall deadline. The API key is registered with {@link Secrets}
+ * and only ever travels in the Authorization header.
+ */
+public final class NeonApi {
+    public static final String DEFAULT_HOST = "https://console.neon.tech/api/v2";
+    /** SPEC: a project id matches this; anything else can only be a name. */
+    static final Pattern PROJECT_ID = Pattern.compile("^[a-z0-9-]{1,60}$");
+    static final Set<String> DONE = Set.of("finished", "skipped", "cancelled");
+    static final int PAGE = 100;
+
+    private final URI base;
+    private final String key;
+    private final Out out;
+    private final HttpClient http;
+    private final long deadline;
+    private final Duration timeout;
+    private Duration backoff = Duration.ofMillis(200);
+    private Duration maxBackoff = Duration.ofSeconds(5);
+    private Duration poll = Duration.ofSeconds(1);
+    private Duration maxPoll = Duration.ofSeconds(5);
+    private String orgId;
+
+    /** A failure reported by the API: the HTTP status and the error body's code, message and request id. */
+    public static final class ApiError extends Fail {
+        private static final long serialVersionUID = 1L;
+        public final int status;
+        public final String code;
+        public final String apiMessage;
+        public final String requestId;
+
+        ApiError(int exit, String message, String fix, int status, String code, String apiMessage, String requestId) {
+            super(exit, message, fix);
+            this.status = status;
+            this.code = code;
+            this.apiMessage = apiMessage;
+            this.requestId = requestId;
+        }
+    }
+
+    /** A mutating request whose connection broke: Neon may or may not have applied it. */
+    public static final class Uncertain extends Fail {
+        private static final long serialVersionUID = 1L;
+
+        Uncertain(String message, String fix, Throwable cause) {
+            super(Exit.CONNECT, message, fix, cause);
+        }
+    }
+
+    /**
+     * @param host    the API base, e.g. {@link #DEFAULT_HOST}
+     * @param key     the API key (registered as a secret here)
+     * @param out     where progress goes; null for none
+     * @param timeout the overall deadline for everything this client does
+     */
+    public NeonApi(String host, String key, Out out, Duration timeout) {
+        if (key == null || key.isBlank()) {
+            throw Fail.usage("no Neon API key", "set NEON_API_KEY, or pass --api-key-file FILE");
+        }
+        String h = host.endsWith("/") ? host.substring(0, host.length() - 1) : host;
+        this.base = URI.create(h);
+        this.key = Secrets.register(key.strip());
+        this.out = out;
+        this.timeout = timeout;
+        this.deadline = System.nanoTime() + timeout.toNanos();
+        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    }
+
+    /** Backoff and polling intervals (tests make them short). */
+    public NeonApi intervals(Duration backoff, Duration maxBackoff, Duration poll, Duration maxPoll) {
+        this.backoff = backoff;
+        this.maxBackoff = maxBackoff;
+        this.poll = poll;
+        this.maxPoll = maxPoll;
+        return this;
+    }
+
+    /** The organization for project searches (needed with a personal API key). */
+    public NeonApi orgId(String orgId) {
+        this.orgId = orgId;
+        return this;
+    }
+
+    // ---- the endpoints the steps use -----------------------------------------------------------
+
+    public JsonObject getProject(String projectId) {
+        return get("/projects/" + enc(projectId)).getAsJsonObject("project");
+    }
+
+    /** A project by id, else by exact name (GET /projects?search=, paged). */
+    public JsonObject resolveProject(String idOrName) {
+        if (idOrName == null || idOrName.isBlank()) {
+            throw Fail.usage("no Neon project given", "pass --project ID|NAME (or set NEON_PROJECT_ID)");
+        }
+        if (PROJECT_ID.matcher(idOrName).matches()) {
+            try {
+                return getProject(idOrName);
+            } catch (ApiError e) {
+                if (e.status != 404) {
+                    throw e;
+                }
+            }
+        }
+        List<JsonObject> found = new ArrayList<>();
+        String cursor = null;
+        while (true) {
+            String q = "/projects?limit=" + PAGE + "&search=" + enc(idOrName)
+                    + (orgId == null ? "" : "&org_id=" + enc(orgId)) + (cursor == null ? "" : "&cursor=" + enc(cursor));
+            JsonObject page;
+            try {
+                page = get(q);
+            } catch (ApiError e) {
+                if (e.status == 400 && e.apiMessage != null && e.apiMessage.contains("org_id")) {
+                    throw new Fail(Exit.USAGE, "the Neon API needs an organization for this key: " + e.apiMessage,
+                            "pass --org-id ORG (or set NEON_ORG_ID); list them with GET /users/me/organizations");
+                }
+                throw e;
+            }
+            JsonArray projects = arr(page, "projects");
+            for (JsonElement p : projects) {
+                JsonObject o = p.getAsJsonObject();
+                if (idOrName.equals(str(o, "name")) || idOrName.equals(str(o, "id"))) {
+                    found.add(o);
+                }
+            }
+            String next = page.has("pagination") && page.get("pagination").isJsonObject()
+                    ? str(page.getAsJsonObject("pagination"), "cursor") : null;
+            if (projects.size() < PAGE || next == null || next.equals(cursor)) {
+                break;
+            }
+            cursor = next;
+        }
+        if (found.isEmpty()) {
+            throw new Fail(Exit.NOT_FOUND, "no Neon project with id or name '" + idOrName + "'",
+                    "check --project (the id is in the Console under Settings), and that NEON_API_KEY can see it");
+        }
+        if (found.size() > 1) {
+            List<String> ids = found.stream().map(o -> str(o, "id")).toList();
+            throw new Fail(Exit.CONFLICT, "several Neon projects are named '" + idOrName + "': " + String.join(", ", ids),
+                    "pass --project with one of the ids");
+        }
+        return found.get(0);
+    }
+
+    /** PATCH project.settings. allowed_ips is replaced as a whole object (the API cannot append). */
+    public JsonObject updateProjectSettings(String projectId, JsonObject settings) {
+        JsonObject project = new JsonObject();
+        project.add("settings", settings);
+        JsonObject body = new JsonObject();
+        body.add("project", project);
+        JsonObject r = send("PATCH", "/projects/" + enc(projectId), body);
+        waitFor(projectId, r, "update project settings");
+        return r.getAsJsonObject("project");
+    }
+
+    public List<JsonObject> listBranches(String projectId) {
+        return objects(get("/projects/" + enc(projectId) + "/branches"), "branches");
+    }
+
+    /** A branch by id or name; the default branch ({@code "default": true}) when null. */
+    public JsonObject resolveBranch(String projectId, String idOrName) {
+        List<JsonObject> branches = listBranches(projectId);
+        for (JsonObject b : branches) {
+            if (idOrName == null ? b.has("default") && b.get("default").getAsBoolean()
+                    : idOrName.equals(str(b, "id")) || idOrName.equals(str(b, "name"))) {
+                return b;
+            }
+        }
+        List<String> names = branches.stream().map(b -> str(b, "name")).toList();
+        throw new Fail(Exit.NOT_FOUND, idOrName == null ? "project " + projectId + " has no default branch"
+                : "no branch '" + idOrName + "' in project " + projectId + " (branches: " + String.join(", ", names) + ")",
+                "pass --branch ID|NAME");
+    }
+
+    public List<JsonObject> listRoles(String projectId, String branchId) {
+        return objects(get(branchPath(projectId, branchId) + "/roles"), "roles");
+    }
+
+    /** The role, or null when the branch has none by that name. */
+    public JsonObject getRole(String projectId, String branchId, String role) {
+        try {
+            return get(branchPath(projectId, branchId) + "/roles/" + enc(role)).getAsJsonObject("role");
+        } catch (ApiError e) {
+            if (e.status == 404) {
+                return null;
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Creates a role and returns its password (registered as a secret) once Neon's operations are done. When
+     * the connection breaks after the POST was sent, the role is looked up again and the failure says
+     * whether it exists (then its password was lost with the response: reset it) or not (run again).
+     */
+    public String createRole(String projectId, String branchId, String role) {
+        JsonObject r = new JsonObject();
+        r.addProperty("name", role);
+        JsonObject body = new JsonObject();
+        body.add("role", r);
+        JsonObject resp;
+        try {
+            resp = send("POST", branchPath(projectId, branchId) + "/roles", body);
+        } catch (Uncertain e) {
+            JsonObject now = getRole(projectId, branchId, role);
+            if (now != null) {
+                throw new Fail(Exit.CONNECT, e.getMessage() + "; re-read: role " + role
+                        + " exists now, but its password was in the lost response",
+                        "reset its password (POST .../roles/" + role + "/reset_password), or run the step again", e);
+            }
+            throw new Fail(Exit.CONNECT, e.getMessage() + "; re-read: role " + role + " does not exist, nothing changed",
+                    "run the step again", e);
+        }
+        String password = Secrets.register(str(resp.getAsJsonObject("role"), "password"));
+        waitFor(projectId, resp, "create role " + role);
+        return password;
+    }
+
+    /** A new password for the role (registered as a secret), ready to use once the operations are done. */
+    public String resetRolePassword(String projectId, String branchId, String role) {
+        JsonObject resp = send("POST", branchPath(projectId, branchId) + "/roles/" + enc(role) + "/reset_password", null);
+        String password = Secrets.register(str(resp.getAsJsonObject("role"), "password"));
+        waitFor(projectId, resp, "reset password of " + role);
+        return password;
+    }
+
+    /** The stored password (registered as a secret); 412 when the project does not store passwords. */
+    public String revealRolePassword(String projectId, String branchId, String role) {
+        try {
+            JsonObject r = get(branchPath(projectId, branchId) + "/roles/" + enc(role) + "/reveal_password");
+            return Secrets.register(str(r, "password"));
+        } catch (ApiError e) {
+            if (e.status == 412) {
+                throw new ApiError(Exit.NEEDS_NEON_API, "Neon does not store passwords for this project, so it cannot "
+                        + "reveal the password of " + role + " (412: " + e.apiMessage + ")",
+                        "use the password saved when the role was created, or reset it", 412, e.code, e.apiMessage,
+                        e.requestId);
+            }
+            throw e;
+        }
+    }
+
+    /** The direct (never pooled: replication needs the direct host) connection URI; its password is a secret. */
+    public String connectionUri(String projectId, String branchId, String database, String role) {
+        String q = "/projects/" + enc(projectId) + "/connection_uri?database_name=" + enc(database)
+                + "&role_name=" + enc(role) + (branchId == null ? "" : "&branch_id=" + enc(branchId));
+        String uri = str(get(q), "uri");
+        if (uri != null) {
+            try {
+                String userInfo = URI.create(uri).getRawUserInfo();
+                int colon = userInfo == null ? -1 : userInfo.indexOf(':');
+                if (colon >= 0) {
+                    Secrets.register(java.net.URLDecoder.decode(userInfo.substring(colon + 1), StandardCharsets.UTF_8));
+                    Secrets.register(userInfo.substring(colon + 1));
+                }
+            } catch (IllegalArgumentException e) {
+                Secrets.register(uri);
+            }
+        }
+        return uri;
+    }
+
+    public List<JsonObject> listEndpoints(String projectId, String branchId) {
+        String p = branchId == null ? "/projects/" + enc(projectId) + "/endpoints"
+                : branchPath(projectId, branchId) + "/endpoints";
+        return objects(get(p), "endpoints");
+    }
+
+    // ---- operations ----------------------------------------------------------------------------
+
+    /**
+     * Polls every operation in a mutating call's response until it is terminal. finished, skipped and
+     * cancelled are terminal (DOCS manage/operations.md); error fails at once; failed is not terminal
+     * (Neon may retry it), so it is polled on and fails only if it is still failed at the deadline.
+     */
+    public void waitFor(String projectId, JsonObject response, String what) {
+        List<String> ids = new ArrayList<>();
+        for (JsonElement e : arr(response, "operations")) {
+            ids.add(str(e.getAsJsonObject(), "id"));
+        }
+        if (ids.isEmpty()) {
+            return;
+        }
+        Set<String> pending = new LinkedHashSet<>(ids);
+        Out.Progress progress = out == null ? null : out.progress(what + ": Neon operations", ids.size());
+        Duration wait = poll;
+        JsonObject failedBefore = null;
+        try {
+            while (true) {
+                JsonObject lastFailed = null;
+                for (String id : List.copyOf(pending)) {
+                    JsonObject op;
+                    try {
+                        op = get("/projects/" + enc(projectId) + "/operations/" + enc(id)).getAsJsonObject("operation");
+                    } catch (Fail f) {
+                        // the deadline came during a poll: an operation last seen failed is the news
+                        if (f.exit == Exit.TIMEOUT && failedBefore != null) {
+                            throw opFailed(what, failedBefore);
+                        }
+                        throw f;
+                    }
+                    String status = str(op, "status");
+                    if (DONE.contains(status)) {
+                        pending.remove(id);
+                    } else if ("error".equals(status)) {
+                        throw opFailed(what, op);
+                    } else if ("failed".equals(status)) {
+                        lastFailed = op;
+                    }
+                }
+                if (progress != null) {
+                    progress.update(ids.size() - pending.size(), ids.size());
+                }
+                if (pending.isEmpty()) {
+                    return;
+                }
+                if (remaining().compareTo(wait) < 0) {
+                    if (lastFailed != null) {
+                        throw opFailed(what, lastFailed);
+                    }
+                    throw new Fail(Exit.TIMEOUT, what + ": Neon operations " + String.join(", ", pending)
+                            + " still running after " + Durations.show(timeout),
+                            "wait and check the project's operations in the Console, or raise --timeout");
+                }
+                failedBefore = lastFailed;
+                sleep(wait);
+                wait = min(wait.multipliedBy(2), maxPoll);
+            }
+        } finally {
+            if (progress != null) {
+                progress.close();
+            }
+        }
+    }
+
+    private static Fail opFailed(String what, JsonObject op) {
+        String err = str(op, "error");
+        return new Fail(Exit.VERIFY, what + ": Neon operation " + str(op, "action") + " " + str(op, "id") + " "
+                + str(op, "status") + (err == null ? "" : ": " + err),
+                "check the project's operations in the Console (Monitoring > Operations), then run the step again");
+    }
+
+    // ---- HTTP with retries ---------------------------------------------------------------------
+
+    public JsonObject get(String path) {
+        return send("GET", path, null);
+    }
+
+    /** One request with the retries the spec allows, under the deadline. */
+    public JsonObject send(String method, String path, JsonObject body) {
+        boolean safe = method.equals("GET");
+        Duration wait = backoff;
+        String last = null;
+        int attempt = 0;
+        while (true) {
+            attempt++;
+            Duration left = remaining();
+            if (left.isNegative() || left.isZero()) {
+                throw timedOut(method, path, last);
+            }
+            HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(base + path))
+                    .timeout(min(left, Duration.ofSeconds(60)))
+                    .header("Accept", "application/json")
+                    .header("Authorization", "Bearer " + key)
+                    .header("X-Request-ID", UUID.randomUUID().toString());
+            if (body != null) {
+                rb.header("Content-Type", "application/json")
+                        .method(method, HttpRequest.BodyPublishers.ofString(body.toString(), StandardCharsets.UTF_8));
+            } else {
+                rb.method(method, HttpRequest.BodyPublishers.noBody());
+            }
+            HttpResponse<String> resp;
+            try {
+                resp = http.send(rb.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+                if (!safe) {
+                    // SPEC: non-idempotent requests are not safe to retry after a network error
+                    throw new Uncertain("Neon API " + method + " " + pathOnly(path) + ": the connection broke ("
+                            + why + "); Neon may or may not have applied it, so it was not sent again",
+                            "check the state, then run the step again", e);
+                }
+                last = "network error: " + why;
+                wait = pause(wait, null, method, path, last);
+                continue;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new Fail(Exit.INTERRUPTED, "interrupted", "run the step again");
+            }
+            int status = resp.statusCode();
+            if (status >= 200 && status < 300) {
+                return parse(resp.body());
+            }
+            ApiError err = error(method, path, resp);
+            last = err.getMessage();
+            if (status == 423 || status == 503) {
+                wait = pause(wait, null, method, path, last);
+            } else if (status == 429) {
+                wait = pause(wait, retryAfter(resp), method, path, last);
+            } else if (status >= 500 && safe) {
+                wait = pause(wait, null, method, path, last);
+            } else {
+                throw err;
+            }
+        }
+    }
+
+    /** Sleeps before a retry (Retry-After when given, else the backoff); returns the next backoff. */
+    private Duration pause(Duration wait, Duration retryAfter, String method, String path, String last) {
+        Duration d = retryAfter != null ? retryAfter : wait;
+        if (remaining().compareTo(d) < 0) {
+            throw timedOut(method, path, last);
+        }
+        if (out != null && out.verbose()) {
+            out.warn("Neon API " + method + " " + pathOnly(path) + ": " + last + "; retrying in " + Durations.show(d));
+        }
+        sleep(d);
+        return min(wait.multipliedBy(2), maxBackoff);
+    }
+
+    private Fail timedOut(String method, String path, String last) {
+        return new Fail(Exit.TIMEOUT, "Neon API " + method + " " + pathOnly(path) + " did not succeed within "
+                + Durations.show(timeout) + (last == null ? "" : " (last: " + last + ")"),
+                "try again later, or raise --timeout");
+    }
+
+    /** Retry-After as seconds or an HTTP date; null when absent or unreadable. */
+    static Duration retryAfter(HttpResponse<?> resp) {
+        String v = resp.headers().firstValue("Retry-After").orElse(null);
+        if (v == null) {
+            return null;
+        }
+        try {
+            return Duration.ofSeconds(Math.max(0, Long.parseLong(v.strip())));
+        } catch (NumberFormatException e) {
+            try {
+                ZonedDateTime t = ZonedDateTime.parse(v.strip(), DateTimeFormatter.RFC_1123_DATE_TIME);
+                Duration d = Duration.between(ZonedDateTime.now(t.getZone()), t);
+                return d.isNegative() ? Duration.ZERO : d;
+            } catch (RuntimeException e2) {
+                return null;
+            }
+        }
+    }
+
+    private ApiError error(String method, String path, HttpResponse<String> resp) {
+        int status = resp.statusCode();
+        String code = null;
+        String message = null;
+        String requestId = null;
+        try {
+            JsonObject o = JsonParser.parseString(resp.body()).getAsJsonObject();
+            code = str(o, "code");
+            message = str(o, "message");
+            requestId = str(o, "request_id");
+        } catch (RuntimeException e) {
+            message = resp.body() == null ? "" : resp.body().strip();
+            if (message.length() > 200) {
+                message = message.substring(0, 200) + "...";
+            }
+        }
+        String text = "Neon API " + method + " " + pathOnly(path) + " returned " + status + ": "
+                + (message == null || message.isEmpty() ? "(no message)" : message)
+                + (requestId == null ? "" : " (request_id " + requestId + ")");
+        int exit;
+        String fix;
+        switch (status) {
+            case 401 -> {
+                exit = Exit.AUTH;
+                fix = "check NEON_API_KEY (or --api-key-file): the key is missing, mistyped or revoked";
+            }
+            case 403 -> {
+                exit = Exit.PERMISSION;
+                fix = "check that NEON_API_KEY may access this project (a project-scoped or organization key "
+                        + "only sees its own projects)";
+            }
+            case 404 -> {
+                exit = Exit.NOT_FOUND;
+                fix = "check the project id (--project), branch and names, and that NEON_API_KEY can see the project";
+            }
+            case 423 -> {
+                exit = Exit.BUSY;
+                fix = "the project is busy with other operations; try again in a minute";
+            }
+            case 429 -> {
+                exit = Exit.BUSY;
+                fix = "too many requests; try again in a minute";
+            }
+            default -> {
+                exit = status >= 500 ? Exit.CONNECT : Exit.USAGE;
+                fix = status >= 500 ? "Neon's API had a problem; try again later" : "check the options given";
+            }
+        }
+        return new ApiError(exit, text, fix, status, code, message, requestId);
+    }
+
+    // ---- small helpers -------------------------------------------------------------------------
+
+    private Duration remaining() {
+        return Duration.ofNanos(deadline - System.nanoTime());
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+
+    private static void sleep(Duration d) {
+        try {
+            Thread.sleep(Math.max(0, d.toMillis()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Fail(Exit.INTERRUPTED, "interrupted", "run the step again");
+        }
+    }
+
+    private static String pathOnly(String path) {
+        int q = path.indexOf('?');
+        return q < 0 ? path : path.substring(0, q);
+    }
+
+    private static String branchPath(String projectId, String branchId) {
+        return "/projects/" + enc(projectId) + "/branches/" + enc(branchId);
+    }
+
+    static String enc(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
+    }
+
+    private static JsonObject parse(String body) {
+        if (body == null || body.isBlank()) {
+            return new JsonObject();
+        }
+        try {
+            JsonElement e = JsonParser.parseString(body);
+            return e.isJsonObject() ? e.getAsJsonObject() : new JsonObject();
+        } catch (JsonParseException e) {
+            throw new Fail(Exit.INTERNAL, "the Neon API answered with something that is not JSON", "check --api-host");
+        }
+    }
+
+    static String str(JsonObject o, String k) {
+        if (o == null || !o.has(k) || o.get(k).isJsonNull()) {
+            return null;
+        }
+        JsonElement e = o.get(k);
+        return e.isJsonPrimitive() ? e.getAsString() : e.toString();
+    }
+
+    private static JsonArray arr(JsonObject o, String k) {
+        return o != null && o.has(k) && o.get(k).isJsonArray() ? o.getAsJsonArray(k) : new JsonArray();
+    }
+
+    private static List<JsonObject> objects(JsonObject o, String k) {
+        List<JsonObject> l = new ArrayList<>();
+        for (JsonElement e : arr(o, k)) {
+            l.add(e.getAsJsonObject());
+        }
+        return l;
+    }
+}

@@ -1,0 +1,478 @@
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+/**
+ * A local, stateful stand-in for the Neon API v2 endpoints the toolkit uses, shaped as the spec says
+ * (reference/neon.md §1): projects with settings, branches (one default), roles with passwords and
+ * operations, connection_uri, operations that run for a few polls, 423 while an operation runs, and
+ * error bodies {@code {"code","message","request_id"}}. Knobs make it answer 429/503, fail an operation
+ * or drop a connection.
+ */
+final class FakeNeonApi implements AutoCloseable {
+    static final String KEY = "napi_test_key_0123456789abcdef";
+
+    record Request(String method, String path, String query, String body, Map<String, List<String>> headers,
+                   long nanos, int status, String response) {}
+
+    final HttpServer server;
+    final List<Request> log = Collections.synchronizedList(new ArrayList<>());
+
+    // state
+    final Map<String, JsonObject> projects = new LinkedHashMap<>();
+    final Map<String, List<JsonObject>> branches = new LinkedHashMap<>();
+    final Map<String, Map<String, JsonObject>> roles = new LinkedHashMap<>();   // branch id → name → role
+    final Map<String, Op> ops = new LinkedHashMap<>();
+    boolean storePasswords = true;
+
+    // knobs
+    int opPolls = 2;                       // polls an operation stays running
+    String opEnds = "finished";            // how the next operations end
+    int locked;                            // the next N mutating requests get 423 (a system operation)
+    int unavailable;                       // the next N requests get 503
+    String rateLimitPath;                  // requests whose path starts with this get 429 ...
+    int rateLimited;                       // ... this many times
+    int retryAfterSeconds = 1;
+    boolean dropNextMutation;              // apply the next POST/PATCH, then close the socket unanswered
+    final AtomicInteger requestIds = new AtomicInteger();
+
+    static final class Op {
+        final JsonObject json;
+        int pollsLeft;
+        final String ends;
+
+        Op(JsonObject json, int polls, String ends) {
+            this.json = json;
+            this.pollsLeft = polls;
+            this.ends = ends;
+        }
+    }
+
+    FakeNeonApi() throws IOException {
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/api/v2", this::handle);
+        server.start();
+        addProject("shiny-wind-028834", "shop");
+    }
+
+    String url() {
+        return "http://127.0.0.1:" + server.getAddress().getPort() + "/api/v2";
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+    }
+
+    JsonObject addProject(String id, String name) {
+        JsonObject settings = JsonParser.parseString("{\"allowed_ips\":{\"ips\":[],\"protected_branches_only\":false},"
+                + "\"enable_logical_replication\":false,\"block_public_connections\":false,"
+                + "\"block_vpc_connections\":false}").getAsJsonObject();
+        JsonObject p = new JsonObject();
+        p.addProperty("id", id);
+        p.addProperty("name", name);
+        p.addProperty("region_id", "aws-us-east-2");
+        p.add("settings", settings);
+        // the rest of the spec's required Project fields
+        fill(p, "platform_id", "aws", "pg_version", 17, "proxy_host", "us-east-2.aws.neon.tech",
+                "branch_logical_size_limit", 0, "branch_logical_size_limit_bytes", 0, "store_passwords", true,
+                "cpu_used_sec", 0, "active_time_seconds", 0, "compute_time_seconds", 0,
+                "written_data_bytes", 0, "data_transfer_bytes", 0, "data_storage_bytes_hour", 0,
+                "consumption_period_start", T, "consumption_period_end", T, "provisioner", "k8s-neonvm",
+                "creation_source", "console", "history_retention_seconds", 86400, "created_at", T, "updated_at", T,
+                "owner_id", "user-1");
+        projects.put(id, p);
+        List<JsonObject> bs = new ArrayList<>();
+        bs.add(branch(id, "br-dev-" + id.hashCode(), "dev", false));
+        bs.add(branch(id, "br-main-" + id.hashCode(), "main", true));
+        branches.put(id, bs);
+        for (JsonObject b : bs) {
+            Map<String, JsonObject> r = new LinkedHashMap<>();
+            r.put("neondb_owner", role(b.get("id").getAsString(), "neondb_owner", "owner_pw_" + id));
+            roles.put(b.get("id").getAsString(), r);
+        }
+        return p;
+    }
+
+    private static JsonObject branch(String project, String id, String name, boolean dflt) {
+        JsonObject b = new JsonObject();
+        b.addProperty("id", id);
+        b.addProperty("project_id", project);
+        b.addProperty("name", name);
+        b.addProperty("default", dflt);
+        b.addProperty("primary", dflt);
+        fill(b, "current_state", "ready", "state_changed_at", T, "creation_source", "console", "created_at", T,
+                "updated_at", T, "protected", false, "cpu_used_sec", 0, "active_time_seconds", 0,
+                "compute_time_seconds", 0, "written_data_bytes", 0, "data_transfer_bytes", 0);
+        return b;
+    }
+
+    private static JsonObject role(String branch, String name, String password) {
+        JsonObject r = new JsonObject();
+        r.addProperty("branch_id", branch);
+        r.addProperty("name", name);
+        r.addProperty("password", password);
+        r.addProperty("protected", false);
+        r.addProperty("created_at", "2026-01-01T00:00:00Z");
+        r.addProperty("updated_at", "2026-01-01T00:00:00Z");
+        return r;
+    }
+
+    String defaultBranch(String project) {
+        return branches.get(project).stream().filter(b -> b.get("default").getAsBoolean()).findFirst()
+                .orElseThrow().get("id").getAsString();
+    }
+
+    long count(String method, String pathPrefix) {
+        synchronized (log) {
+            return log.stream().filter(r -> r.method.equals(method) && r.path.startsWith(pathPrefix)).count();
+        }
+    }
+
+    // ---- the handler ---------------------------------------------------------------------------
+
+    static final Pattern PROJECT = Pattern.compile("/projects/([^/]+)(/.*)?");
+
+    private synchronized void handle(HttpExchange ex) throws IOException {
+        String method = ex.getRequestMethod();
+        String path = ex.getRequestURI().getRawPath().substring("/api/v2".length());
+        String query = ex.getRequestURI().getRawQuery();
+        String body;
+        try (InputStream in = ex.getRequestBody()) {
+            body = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        String requestId = ex.getRequestHeaders().getFirst("X-Request-ID");
+        if (requestId == null) {
+            requestId = "req-" + requestIds.incrementAndGet();
+        }
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        for (String h : List.of("Authorization", "Content-Type", "Accept", "X-Request-ID")) {
+            List<String> v = ex.getRequestHeaders().get(h);
+            if (v != null) {
+                headers.put(h, List.copyOf(v));
+            }
+        }
+        Reply r = route(method, path, query, body, requestId, ex);
+        if (r == null) {
+            // dropped: the change is applied, then the socket closes with no answer
+            log.add(new Request(method, path, query, body, headers, System.nanoTime(), -1, ""));
+            ex.close();
+            return;
+        }
+        log.add(new Request(method, path, query, body, headers, System.nanoTime(), r.status, r.json.toString()));
+        byte[] bytes = r.json.toString().getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        ex.sendResponseHeaders(r.status, bytes.length);
+        try (OutputStream os = ex.getResponseBody()) {
+            os.write(bytes);
+        }
+    }
+
+    record Reply(int status, JsonObject json) {}
+
+    private static Reply error(int status, String code, String message, String requestId) {
+        JsonObject o = new JsonObject();
+        o.addProperty("request_id", requestId);
+        o.addProperty("code", code);
+        o.addProperty("message", message);
+        return new Reply(status, o);
+    }
+
+    static Map<String, List<String>> queryParams(String q) {
+        Map<String, List<String>> m = new LinkedHashMap<>();
+        query(q).forEach((k, v) -> m.put(k, List.of(v)));
+        return m;
+    }
+
+    private static Map<String, String> query(String q) {
+        Map<String, String> m = new LinkedHashMap<>();
+        if (q != null) {
+            for (String kv : q.split("&")) {
+                int i = kv.indexOf('=');
+                m.put(URLDecoder.decode(i < 0 ? kv : kv.substring(0, i), StandardCharsets.UTF_8),
+                        i < 0 ? "" : URLDecoder.decode(kv.substring(i + 1), StandardCharsets.UTF_8));
+            }
+        }
+        return m;
+    }
+
+    private Reply route(String method, String path, String rawQuery, String body, String rid, HttpExchange ex) {
+        String auth = ex.getRequestHeaders().getFirst("Authorization");
+        if (auth == null || !auth.equals("Bearer " + KEY)) {
+            return error(401, "", "authentication failed: invalid API key", rid);
+        }
+        if (unavailable > 0) {
+            unavailable--;
+            return error(503, "", "service unavailable, please retry", rid);
+        }
+        if (rateLimitPath != null && rateLimited > 0 && path.startsWith(rateLimitPath)) {
+            rateLimited--;
+            ex.getResponseHeaders().set("Retry-After", String.valueOf(retryAfterSeconds));
+            return error(429, "", "rate limit exceeded", rid);
+        }
+        boolean mutating = !method.equals("GET");
+        if (mutating && (locked > 0 || ops.values().stream().anyMatch(o -> o.pollsLeft > 0))) {
+            if (locked > 0) {
+                locked--;
+            }
+            return error(423, "", "project already has running conflicting operations, scheduling of new ones is prohibited", rid);
+        }
+        Map<String, String> q = query(rawQuery);
+        if (path.equals("/projects") && method.equals("GET")) {
+            String search = q.getOrDefault("search", "");
+            JsonArray list = new JsonArray();
+            for (JsonObject p : projects.values()) {
+                if (p.get("name").getAsString().contains(search) || p.get("id").getAsString().contains(search)) {
+                    // a ProjectListItem: active_time instead of the usage fields of a Project
+                    JsonObject item = p.deepCopy();
+                    for (String k : List.of("consumption_period_start", "consumption_period_end", "active_time_seconds",
+                            "compute_time_seconds", "written_data_bytes", "data_transfer_bytes", "data_storage_bytes_hour",
+                            "history_retention_seconds")) {
+                        item.remove(k);
+                    }
+                    item.addProperty("active_time", 0);
+                    list.add(item);
+                }
+            }
+            JsonObject o = new JsonObject();
+            o.add("projects", list);
+            JsonObject pag = new JsonObject();
+            pag.addProperty("cursor", "c-end");
+            o.add("pagination", pag);
+            o.add("applications", new JsonObject());
+            o.add("integrations", new JsonObject());
+            return new Reply(200, o);
+        }
+        Matcher m = PROJECT.matcher(path);
+        if (!m.matches()) {
+            return error(404, "", "not found", rid);
+        }
+        JsonObject project = projects.get(m.group(1));
+        if (project == null) {
+            return error(404, "", "project not found", rid);
+        }
+        String pid = m.group(1);
+        String rest = m.group(2) == null ? "" : m.group(2);
+        String[] parts = rest.isEmpty() ? new String[0] : rest.substring(1).split("/");
+        if (parts.length == 0) {
+            if (method.equals("GET")) {
+                return new Reply(200, wrap("project", project));
+            }
+            if (method.equals("PATCH")) {
+                JsonObject req = JsonParser.parseString(body).getAsJsonObject().getAsJsonObject("project");
+                JsonObject settings = project.getAsJsonObject("settings");
+                if (req.has("settings")) {
+                    for (var e : req.getAsJsonObject("settings").entrySet()) {
+                        settings.add(e.getKey(), e.getValue());   // allowed_ips replaced as a whole
+                    }
+                }
+                JsonObject o = wrap("project", project);
+                JsonArray opsJson = new JsonArray();
+                if (req.has("settings") && req.getAsJsonObject("settings").has("enable_logical_replication")) {
+                    opsJson.add(newOp(pid, defaultBranch(pid), "suspend_compute"));
+                }
+                o.add("operations", opsJson);
+                return mutated(o);
+            }
+        }
+        if (parts.length == 2 && parts[0].equals("operations") && method.equals("GET")) {
+            Op op = ops.get(parts[1]);
+            if (op == null) {
+                return error(404, "", "operation not found", rid);
+            }
+            if (op.pollsLeft > 0) {
+                op.pollsLeft--;
+                op.json.addProperty("status", "running");
+            } else {
+                op.json.addProperty("status", op.ends);
+                if (!op.ends.equals("finished")) {
+                    op.json.addProperty("error", "compute failed to start: out of capacity");
+                    op.json.addProperty("failures_count", 1);
+                }
+            }
+            return new Reply(200, wrap("operation", op.json));
+        }
+        if (parts.length == 1 && parts[0].equals("connection_uri") && method.equals("GET")) {
+            String db = q.get("database_name");
+            String roleName = q.get("role_name");
+            if (db == null || roleName == null) {
+                return error(400, "", "database_name and role_name are required", rid);
+            }
+            String br = q.getOrDefault("branch_id", defaultBranch(pid));
+            JsonObject role = roles.getOrDefault(br, Map.of()).get(roleName);
+            if (role == null) {
+                return error(404, "", "role not found", rid);
+            }
+            String host = "ep-cool-" + br + (q.containsKey("pooled") ? "-pooler" : "") + ".us-east-2.aws.neon.tech";
+            JsonObject o = new JsonObject();
+            o.addProperty("uri", "postgresql://" + roleName + ":" + role.get("password").getAsString() + "@" + host + "/" + db
+                    + "?sslmode=require");
+            return new Reply(200, o);
+        }
+        if (parts.length == 1 && parts[0].equals("endpoints") && method.equals("GET")) {
+            JsonArray eps = new JsonArray();
+            for (JsonObject b : branches.get(pid)) {
+                eps.add(endpoint(pid, b.get("id").getAsString()));
+            }
+            return new Reply(200, wrap("endpoints", eps));
+        }
+        if (parts.length >= 1 && parts[0].equals("branches")) {
+            if (parts.length == 1 && method.equals("GET")) {
+                JsonArray bs = new JsonArray();
+                branches.get(pid).forEach(bs::add);
+                JsonObject o = wrap("branches", bs);
+                o.add("annotations", new JsonObject());
+                return new Reply(200, o);
+            }
+            String br = parts[1];
+            if (branches.get(pid).stream().noneMatch(b -> b.get("id").getAsString().equals(br))) {
+                return error(404, "", "branch not found", rid);
+            }
+            Map<String, JsonObject> rs = roles.get(br);
+            if (parts.length == 3 && parts[2].equals("endpoints") && method.equals("GET")) {
+                JsonArray eps = new JsonArray();
+                eps.add(endpoint(pid, br));
+                return new Reply(200, wrap("endpoints", eps));
+            }
+            if (parts.length == 3 && parts[2].equals("roles")) {
+                if (method.equals("GET")) {
+                    JsonArray list = new JsonArray();
+                    for (JsonObject r : rs.values()) {
+                        JsonObject c = r.deepCopy();
+                        c.remove("password");
+                        list.add(c);
+                    }
+                    return new Reply(200, wrap("roles", list));
+                }
+                if (method.equals("POST")) {
+                    String name = JsonParser.parseString(body).getAsJsonObject().getAsJsonObject("role").get("name").getAsString();
+                    if (rs.containsKey(name)) {
+                        return error(409, "", "role already exists", rid);
+                    }
+                    JsonObject r = role(br, name, "npg_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12));
+                    rs.put(name, r);
+                    JsonObject o = wrap("role", r);
+                    JsonArray opsJson = new JsonArray();
+                    opsJson.add(newOp(pid, br, "apply_config"));
+                    o.add("operations", opsJson);
+                    return mutated(new Reply(201, o));
+                }
+            }
+            if (parts.length >= 4 && parts[2].equals("roles")) {
+                String name = URLDecoder.decode(parts[3], StandardCharsets.UTF_8);
+                JsonObject r = rs.get(name);
+                if (r == null) {
+                    return error(404, "", "role not found", rid);
+                }
+                if (parts.length == 4 && method.equals("GET")) {
+                    JsonObject c = r.deepCopy();
+                    c.remove("password");
+                    return new Reply(200, wrap("role", c));
+                }
+                if (parts.length == 5 && parts[4].equals("reveal_password") && method.equals("GET")) {
+                    if (!storePasswords) {
+                        return error(412, "", "Storing passwords is disabled", rid);
+                    }
+                    JsonObject o = new JsonObject();
+                    o.addProperty("password", r.get("password").getAsString());
+                    return new Reply(200, o);
+                }
+                if (parts.length == 5 && parts[4].equals("reset_password") && method.equals("POST")) {
+                    r.addProperty("password", "npg_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12));
+                    JsonObject o = wrap("role", r);
+                    JsonArray opsJson = new JsonArray();
+                    opsJson.add(newOp(pid, br, "apply_config"));
+                    opsJson.add(newOp(pid, br, "suspend_compute"));
+                    o.add("operations", opsJson);
+                    return mutated(o);
+                }
+            }
+        }
+        return error(404, "", "not found: " + method + " " + path, rid);
+    }
+
+    private Reply mutated(JsonObject o) {
+        return mutated(new Reply(200, o));
+    }
+
+    private Reply mutated(Reply r) {
+        if (dropNextMutation) {
+            dropNextMutation = false;
+            return null;
+        }
+        return r;
+    }
+
+    private JsonObject newOp(String project, String branch, String action) {
+        JsonObject o = new JsonObject();
+        String id = UUID.randomUUID().toString();
+        o.addProperty("id", id);
+        o.addProperty("project_id", project);
+        o.addProperty("branch_id", branch);
+        o.addProperty("action", action);
+        o.addProperty("status", opPolls > 0 ? "running" : opEnds);
+        o.addProperty("failures_count", 0);
+        o.addProperty("created_at", "2026-01-01T00:00:00Z");
+        o.addProperty("updated_at", "2026-01-01T00:00:00Z");
+        o.addProperty("total_duration_ms", 100);
+        ops.put(id, new Op(o, opPolls, opEnds));
+        return o.deepCopy();
+    }
+
+    private static JsonObject endpoint(String project, String branch) {
+        JsonObject e = new JsonObject();
+        e.addProperty("id", "ep-cool-" + branch);
+        e.addProperty("project_id", project);
+        e.addProperty("branch_id", branch);
+        e.addProperty("host", "ep-cool-" + branch + ".us-east-2.aws.neon.tech");
+        e.addProperty("type", "read_write");
+        e.addProperty("current_state", "idle");
+        fill(e, "region_id", "aws-us-east-2", "autoscaling_limit_max_cu", 1, "autoscaling_limit_min_cu", 0.25,
+                "pooler_enabled", false, "pooler_mode", "transaction", "disabled", false, "passwordless_access", false,
+                "creation_source", "console", "created_at", T, "updated_at", T, "proxy_host", "us-east-2.aws.neon.tech",
+                "suspend_timeout_seconds", 0, "provisioner", "k8s-neonvm");
+        e.add("settings", new JsonObject());
+        return e;
+    }
+
+    static final String T = "2026-01-01T00:00:00Z";
+
+    private static void fill(JsonObject o, Object... kv) {
+        for (int i = 0; i < kv.length; i += 2) {
+            String k = (String) kv[i];
+            Object v = kv[i + 1];
+            if (v instanceof String str) {
+                o.addProperty(k, str);
+            } else if (v instanceof Boolean b) {
+                o.addProperty(k, b);
+            } else {
+                o.addProperty(k, (Number) v);
+            }
+        }
+    }
+
+    private static JsonObject wrap(String k, com.google.gson.JsonElement v) {
+        JsonObject o = new JsonObject();
+        o.add(k, v);
+        return o;
+    }
+}
