@@ -74,27 +74,32 @@ public final class Pg implements AutoCloseable {
         try (PreparedStatement ps = conn.prepareStatement(sql)) {
             bind(ps, params);
             try (ResultSet rs = ps.executeQuery()) {
-                // Labels once, not per row: catalog reads return a row per table (10,000 and more).
-                ResultSetMetaData md = rs.getMetaData();
-                String[] labels = new String[md.getColumnCount()];
-                for (int i = 0; i < labels.length; i++) {
-                    labels[i] = md.getColumnLabel(i + 1);
-                }
-                List<Map<String, Object>> rows = new ArrayList<>();
-                while (rs.next()) {
-                    Map<String, Object> row = new LinkedHashMap<>(labels.length * 2);
-                    for (int i = 0; i < labels.length; i++) {
-                        Object v = rs.getObject(i + 1);
-                        if (v instanceof Array a) {
-                            v = List.of((Object[]) a.getArray());
-                        }
-                        row.put(labels[i], v);
-                    }
-                    rows.add(row);
-                }
-                return rows;
+                return rows(rs);
             }
         }
+    }
+
+    /** A result as ordered maps (label → value; SQL arrays as lists); shared with {@link Mz}. */
+    static List<Map<String, Object>> rows(ResultSet rs) throws SQLException {
+        // Labels once, not per row: catalog reads return a row per table (10,000 and more).
+        ResultSetMetaData md = rs.getMetaData();
+        String[] labels = new String[md.getColumnCount()];
+        for (int i = 0; i < labels.length; i++) {
+            labels[i] = md.getColumnLabel(i + 1);
+        }
+        List<Map<String, Object>> rows = new ArrayList<>();
+        while (rs.next()) {
+            Map<String, Object> row = new LinkedHashMap<>(labels.length * 2);
+            for (int i = 0; i < labels.length; i++) {
+                Object v = rs.getObject(i + 1);
+                if (v instanceof Array a) {
+                    v = List.of((Object[]) a.getArray());
+                }
+                row.put(labels[i], v);
+            }
+            rows.add(row);
+        }
+        return rows;
     }
 
     /** Turns the current row of a result into a value. */
