@@ -167,7 +167,7 @@ public class Explore implements Callable<Integer> {
             Sql.requireName("cluster", cluster);
         }
         String target = subscribeTarget();
-        boolean upstream = pg.url != null || Cli.ctx().env("DATABASE_URL") != null;
+        boolean upstream = pg.given();
         String tablesSql = String.format(TABLES, Sql.literal(source));
         o.put("source", source);
         try (Mz db = Mz.connect(mz, o)) {

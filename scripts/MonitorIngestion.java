@@ -209,7 +209,7 @@ public class MonitorIngestion implements Callable<Integer> {
             throw Fail.usage("--timeout must be more than 0", "e.g. --timeout 2h");
         }
         boolean repeat = watch || untilSnapshotted;
-        boolean upstream = pg.url != null || Cli.ctx().env("DATABASE_URL") != null;
+        boolean upstream = pg.given();
         String tick = String.format(TICK, Sql.literal(source));
         o.put("source", source);
         try (Mz db = Mz.connect(mz, o)) {

@@ -210,7 +210,7 @@ public class RightSize implements Callable<Integer> {
         if (size != null && size.isBlank()) {
             throw Fail.usage("--size is empty", "e.g. --size 100cc");
         }
-        boolean upstream = pg.url != null || Cli.ctx().env("DATABASE_URL") != null;
+        boolean upstream = pg.given();
         String lit = Sql.literal(cluster);
         o.put("cluster", cluster);
         try (Mz db = Mz.connect(mz, o)) {

@@ -20,6 +20,11 @@ public class PgOptions {
             description = "Read the upstream password from the first line of FILE.")
     public Path passwordFile;
 
+    /** True when an upstream was named (option or DATABASE_URL), for steps where it is optional. */
+    public boolean given() {
+        return url != null || Cli.ctx().env("DATABASE_URL") != null;
+    }
+
     /** The resolved settings, checked for the pooler, with a warning when argv held a password. */
     public ConnInfo resolve(Out out) {
         Cli.Ctx ctx = Cli.ctx();

@@ -2,7 +2,6 @@ package neonmz;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 
@@ -130,75 +129,18 @@ public final class Sql {
      */
     public static List<Name> parseNames(String spec) {
         List<Name> result = new ArrayList<>();
-        List<String> parts = new ArrayList<>();
-        List<Boolean> partQuoted = new ArrayList<>();
-        StringBuilder cur = new StringBuilder();
-        boolean inQuotes = false;
-        boolean curQuoted = false;
-        for (int i = 0; i < spec.length(); i++) {
-            char c = spec.charAt(i);
-            if (inQuotes) {
-                if (c == '"') {
-                    if (i + 1 < spec.length() && spec.charAt(i + 1) == '"') {
-                        cur.append('"');
-                        i++;
-                    } else {
-                        inQuotes = false;
-                    }
-                } else {
-                    cur.append(c);
-                }
-            } else if (c == '"') {
-                inQuotes = true;
-                curQuoted = true;
-            } else if (Character.isWhitespace(c) && (curQuoted || cur.length() == 0)) {
-                // space around a quoted part ("orders, \"Order Items\"") or before a name is not part of it
-                continue;
-            } else if (c == '.') {
-                parts.add(cur.toString());
-                partQuoted.add(curQuoted);
-                cur.setLength(0);
-                curQuoted = false;
-            } else if (c == ',') {
-                parts.add(cur.toString());
-                partQuoted.add(curQuoted);
-                result.add(toName(spec, parts, partQuoted));
-                parts.clear();
-                partQuoted.clear();
-                cur.setLength(0);
-                curQuoted = false;
+        for (List<Part> p : split(spec, "name", "--table '\"Order Items\"' (double quotes keep a name exactly)")) {
+            if (p.size() == 1) {
+                result.add(new Name(null, p.get(0).text(), p.get(0).quoted()));
+            } else if (p.size() == 2) {
+                // Each part is exact when quoted; the resolver may fold an unquoted one.
+                result.add(new Name(p.get(0).text(), p.get(1).text(), p.get(1).quoted(), p.get(0).quoted()));
             } else {
-                cur.append(c);
+                throw Fail.usage("too many dots in name: " + spec,
+                        "quote a name that contains a dot: --table 'public.\"my.table\"'");
             }
         }
-        if (inQuotes) {
-            throw Fail.usage("unbalanced double quote in name: " + spec,
-                    "close the quote, e.g. --table '\"Order Items\"' (double quotes keep a name exactly)");
-        }
-        parts.add(cur.toString());
-        partQuoted.add(curQuoted);
-        result.add(toName(spec, parts, partQuoted));
         return result;
-    }
-
-    private static Name toName(String spec, List<String> parts, List<Boolean> quoted) {
-        List<String> trimmed = new ArrayList<>();
-        for (int i = 0; i < parts.size(); i++) {
-            String p = quoted.get(i) ? parts.get(i) : parts.get(i).strip();
-            if (p.isEmpty()) {
-                throw Fail.usage("empty name in: " + spec, "give names as table, schema.table or '\"Mixed Case\"'");
-            }
-            trimmed.add(p);
-        }
-        if (trimmed.size() == 1) {
-            return new Name(null, trimmed.get(0), quoted.get(0));
-        }
-        if (trimmed.size() == 2) {
-            // Each part is exact when quoted; the resolver may fold an unquoted one.
-            return new Name(trimmed.get(0), trimmed.get(1), quoted.get(1), quoted.get(0));
-        }
-        throw Fail.usage("too many dots in name: " + spec,
-                "quote a name that contains a dot: --table 'public.\"my.table\"'");
     }
 
     /** A column as the user gave it: {@code [schema.]table.column}, each part possibly double-quoted. */
@@ -216,27 +158,48 @@ public final class Sql {
      */
     public static List<ColumnRef> parseColumns(String spec) {
         List<ColumnRef> result = new ArrayList<>();
-        List<String> parts = new ArrayList<>();
-        List<Boolean> quoted = new ArrayList<>();
+        for (List<Part> p : split(spec, "column", "--text-column 'public.\"Order Items\".attributes'")) {
+            if (p.size() == 2) {
+                result.add(new ColumnRef(null, p.get(0).text(), p.get(1).text(), false, p.get(0).quoted(),
+                        p.get(1).quoted()));
+            } else if (p.size() == 3) {
+                result.add(new ColumnRef(p.get(0).text(), p.get(1).text(), p.get(2).text(), p.get(0).quoted(),
+                        p.get(1).quoted(), p.get(2).quoted()));
+            } else {
+                int n = p.size();
+                throw Fail.usage("a column needs its table: " + spec + " (" + n + " part" + (n == 1 ? "" : "s") + ")",
+                        "give columns as table.column or schema.table.column; quote a part that holds a dot");
+            }
+        }
+        return result;
+    }
+
+    /** One dot-separated part of a name, and whether it was double-quoted (kept exactly, never folded). */
+    private record Part(String text, boolean quoted) {}
+
+    /**
+     * Splits a comma-separated list of dotted names: double quotes keep a part exactly (doubled quotes
+     * inside stand for one), space around a quoted part or before a name is dropped, empty parts fail.
+     */
+    private static List<List<Part>> split(String spec, String what, String example) {
+        List<List<Part>> result = new ArrayList<>();
+        List<Part> parts = new ArrayList<>();
         StringBuilder cur = new StringBuilder();
         boolean inQuotes = false;
         boolean curQuoted = false;
         for (int i = 0; i <= spec.length(); i++) {
             char c = i < spec.length() ? spec.charAt(i) : ',';
             if (inQuotes && i < spec.length()) {
-                if (c == '"') {
-                    if (i + 1 < spec.length() && spec.charAt(i + 1) == '"') {
-                        cur.append('"');
-                        i++;
-                    } else {
-                        inQuotes = false;
-                    }
-                } else {
+                if (c != '"') {
                     cur.append(c);
+                } else if (i + 1 < spec.length() && spec.charAt(i + 1) == '"') {
+                    cur.append('"');
+                    i++;
+                } else {
+                    inQuotes = false;
                 }
             } else if (inQuotes) {
-                throw Fail.usage("unbalanced double quote in column: " + spec,
-                        "close the quote, e.g. --text-column 'public.\"Order Items\".attributes'");
+                throw Fail.usage("unbalanced double quote in " + what + ": " + spec, "close the quote, e.g. " + example);
             } else if (c == '"') {
                 inQuotes = true;
                 curQuoted = true;
@@ -245,26 +208,14 @@ public final class Sql {
             } else if (c == '.' || c == ',') {
                 String p = curQuoted ? cur.toString() : cur.toString().strip();
                 if (p.isEmpty()) {
-                    throw Fail.usage("empty name in column: " + spec,
-                            "give columns as table.column or schema.table.column");
+                    throw Fail.usage("empty " + what + " in: " + spec, "e.g. " + example);
                 }
-                parts.add(p);
-                quoted.add(curQuoted);
+                parts.add(new Part(p, curQuoted));
                 cur.setLength(0);
                 curQuoted = false;
                 if (c == ',') {
-                    int n = parts.size();
-                    if (n == 2) {
-                        result.add(new ColumnRef(null, parts.get(0), parts.get(1), false, quoted.get(0), quoted.get(1)));
-                    } else if (n == 3) {
-                        result.add(new ColumnRef(parts.get(0), parts.get(1), parts.get(2), quoted.get(0), quoted.get(1),
-                                quoted.get(2)));
-                    } else {
-                        throw Fail.usage("a column needs its table: " + spec + " (" + n + " part" + (n == 1 ? "" : "s") + ")",
-                                "give columns as table.column or schema.table.column; quote a part that holds a dot");
-                    }
-                    parts.clear();
-                    quoted.clear();
+                    result.add(parts);
+                    parts = new ArrayList<>();
                 }
             } else {
                 cur.append(c);
@@ -281,9 +232,5 @@ public final class Sql {
             b.append(c >= 'A' && c <= 'Z' ? (char) (c + 32) : c);
         }
         return b.toString();
-    }
-
-    static String lower(String s) {
-        return s.toLowerCase(Locale.ROOT);
     }
 }
