@@ -23,6 +23,7 @@ public final class Exit {
     public static final int BUSY = 12;
     public static final int TIMEOUT = 13;
     public static final int STALLED = 14;
+    public static final int DECLINED = 15;
     public static final int INTERRUPTED = 130;
 
     /** Code → meaning, in order; the text used by --help and the README. */
@@ -44,6 +45,7 @@ public final class Exit {
         TABLE.put(BUSY, "locks or lock slots not available; retry, or lower --batch-size");
         TABLE.put(TIMEOUT, "--timeout passed before what was waited for happened");
         TABLE.put(STALLED, "a source is stuck: no snapshot progress, or an unknown error");
+        TABLE.put(DECLINED, "not confirmed (answered no, or no terminal and no --yes)");
         TABLE.put(INTERRUPTED, "interrupted (Ctrl-C)");
     }
 

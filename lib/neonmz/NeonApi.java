@@ -377,9 +377,24 @@ public final class NeonApi {
         return send("GET", path, null);
     }
 
-    /** One request with the retries the spec allows, under the deadline. */
+    /** The full URL of a path (for plans and messages). */
+    public String url(String path) {
+        return base + path;
+    }
+
+    /**
+     * One request with the retries the spec allows, under the deadline. A request that changes something
+     * (POST/PATCH/DELETE) is noted with {@link Out#request}; under --dry-run it is only printed, and the
+     * answer is an empty object (no operations to wait for).
+     */
     public JsonObject send(String method, String path, JsonObject body) {
         boolean safe = method.equals("GET");
+        if (!safe && out != null) {
+            out.request(method, url(pathOnly(path)) + query(path), body == null ? null : body.toString());
+            if (out.dryRun()) {
+                return new JsonObject();
+            }
+        }
         Duration wait = backoff;
         String last = null;
         int attempt = 0;
@@ -542,6 +557,11 @@ public final class NeonApi {
             Thread.currentThread().interrupt();
             throw new Fail(Exit.INTERRUPTED, "interrupted", "run the step again");
         }
+    }
+
+    private static String query(String path) {
+        int q = path.indexOf('?');
+        return q < 0 ? "" : path.substring(q);
     }
 
     private static String pathOnly(String path) {

@@ -63,7 +63,22 @@ public class NeonOptions {
         return a != null ? a : b;
     }
 
+    /**
+     * The client. Operations are polled every second at first, backing off to 5 s (Neon suggests 5 s);
+     * $NEONMZ_API_POLL_MS sets a shorter first interval (the tests and notebooks use it against a local server).
+     */
     public NeonApi client(Out out, Duration timeout) {
-        return new NeonApi(apiHost(), apiKey(), out, timeout).orgId(orgId());
+        NeonApi api = new NeonApi(apiHost(), apiKey(), out, timeout).orgId(orgId());
+        String ms = Cli.ctx().env("NEONMZ_API_POLL_MS");
+        if (ms != null) {
+            Duration d;
+            try {
+                d = Duration.ofMillis(Long.parseLong(ms.strip()));
+            } catch (NumberFormatException e) {
+                throw Fail.usage("NEONMZ_API_POLL_MS is not a number of milliseconds: " + ms, "unset it, or give e.g. 200");
+            }
+            api.intervals(d, d.multipliedBy(4), d, d.multipliedBy(4));
+        }
+        return api;
     }
 }

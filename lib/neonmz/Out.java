@@ -28,6 +28,7 @@ public final class Out {
     private final StringBuilder transcript = new StringBuilder();
     private final Map<String, Object> data = new LinkedHashMap<>();
     private final List<String> statements = new ArrayList<>();
+    private final List<String> requests = new ArrayList<>();
     private final List<String> warnings = new ArrayList<>();
     private final long started = System.nanoTime();
     private boolean finished;
@@ -151,6 +152,47 @@ public final class Out {
         }
     }
 
+    /**
+     * Notes an HTTP request that changes something (the Neon API). Under --dry-run it is printed and not
+     * sent; with --verbose it is echoed as it is sent. Listed in --json "requests". The API key travels
+     * only in a header and is never part of what is shown.
+     */
+    public void request(String method, String url, String body) {
+        requests.add(method + " " + url + (body == null ? "" : " " + body));
+        if (opts.dryRun || opts.verbose) {
+            line(method + " " + url + (body == null ? "" : "\n  " + body));
+        }
+    }
+
+    /**
+     * Asks before a change that cannot be undone. Yes without asking under --yes, and under --dry-run (which
+     * changes nothing); on a terminal the question goes to stderr and the answer comes from stdin
+     * ([y/N]); with no terminal (CI, a pipe, --json) it cannot ask, so it fails naming --yes. A "no"
+     * fails too. Either failure exits {@link Exit#DECLINED} before anything changed.
+     */
+    public void confirm(String question) {
+        if (opts.yes || opts.dryRun) {
+            return;
+        }
+        if (!ctx.terminal() || opts.json) {
+            throw new Fail(Exit.DECLINED, "not confirmed: " + question + " (no terminal to ask on); nothing changed",
+                    "read the warning above, then run again with --yes");
+        }
+        ctx.err().print(Secrets.mask(question) + " [y/N] ");
+        ctx.err().flush();
+        String answer;
+        try {
+            answer = ctx.stdin().readLine();
+        } catch (java.io.IOException e) {
+            answer = null;
+        }
+        transcript.append(question).append(" [y/N] ").append(answer == null ? "" : answer.strip()).append('\n');
+        if (answer == null || !answer.strip().matches("(?i)y|yes")) {
+            throw new Fail(Exit.DECLINED, "not confirmed: " + question + "; nothing changed",
+                    "run again and answer y, or pass --yes");
+        }
+    }
+
     // ---- progress ----------------------------------------------------------------------------
 
     /**
@@ -247,6 +289,9 @@ public final class Out {
             o.put("dry_run", opts.dryRun);
             o.putAll(data);
             o.put("statements", statements);
+            if (!requests.isEmpty()) {
+                o.put("requests", requests);
+            }
             o.put("warnings", warnings);
             if (failure != null) {
                 Map<String, Object> e = new LinkedHashMap<>();

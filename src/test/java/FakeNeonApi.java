@@ -53,6 +53,11 @@ final class FakeNeonApi implements AutoCloseable {
     int rateLimited;                       // ... this many times
     int retryAfterSeconds = 1;
     boolean dropNextMutation;              // apply the next POST/PATCH, then close the socket unanswered
+    boolean channelBinding;                // connection_uri adds channel_binding=require (as the Console's strings do)
+    boolean pooledUris;                    // connection_uri answers with a -pooler host even when not asked to
+    // what the control plane does to the compute (tests plug a real PostgreSQL in here); run on a new thread
+    Runnable onEnableLogicalReplication;   // settings.enable_logical_replication went false → true
+    java.util.function.BiConsumer<String, String> onRoleCreated;   // (name, password) of a role the API made
     final AtomicInteger requestIds = new AtomicInteger();
 
     static final class Op {
@@ -280,6 +285,7 @@ final class FakeNeonApi implements AutoCloseable {
             if (method.equals("PATCH")) {
                 JsonObject req = JsonParser.parseString(body).getAsJsonObject().getAsJsonObject("project");
                 JsonObject settings = project.getAsJsonObject("settings");
+                boolean wasLogical = settings.get("enable_logical_replication").getAsBoolean();
                 if (req.has("settings")) {
                     for (var e : req.getAsJsonObject("settings").entrySet()) {
                         settings.add(e.getKey(), e.getValue());   // allowed_ips replaced as a whole
@@ -289,6 +295,10 @@ final class FakeNeonApi implements AutoCloseable {
                 JsonArray opsJson = new JsonArray();
                 if (req.has("settings") && req.getAsJsonObject("settings").has("enable_logical_replication")) {
                     opsJson.add(newOp(pid, defaultBranch(pid), "suspend_compute"));
+                    if (!wasLogical && settings.get("enable_logical_replication").getAsBoolean()
+                            && onEnableLogicalReplication != null) {
+                        new Thread(onEnableLogicalReplication, "fake-neon-compute-restart").start();
+                    }
                 }
                 o.add("operations", opsJson);
                 return mutated(o);
@@ -322,10 +332,11 @@ final class FakeNeonApi implements AutoCloseable {
             if (role == null) {
                 return error(404, "", "role not found", rid);
             }
-            String host = "ep-cool-" + br + (q.containsKey("pooled") ? "-pooler" : "") + ".us-east-2.aws.neon.tech";
+            boolean pooled = pooledUris || "true".equals(q.get("pooled"));
+            String host = "ep-cool-" + br + (pooled ? "-pooler" : "") + ".us-east-2.aws.neon.tech";
             JsonObject o = new JsonObject();
             o.addProperty("uri", "postgresql://" + roleName + ":" + role.get("password").getAsString() + "@" + host + "/" + db
-                    + "?sslmode=require");
+                    + "?sslmode=require" + (channelBinding ? "&channel_binding=require" : ""));
             return new Reply(200, o);
         }
         if (parts.length == 1 && parts[0].equals("endpoints") && method.equals("GET")) {
@@ -370,6 +381,9 @@ final class FakeNeonApi implements AutoCloseable {
                     }
                     JsonObject r = role(br, name, "npg_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12));
                     rs.put(name, r);
+                    if (onRoleCreated != null) {
+                        onRoleCreated.accept(name, r.get("password").getAsString());
+                    }
                     JsonObject o = wrap("role", r);
                     JsonArray opsJson = new JsonArray();
                     opsJson.add(newOp(pid, br, "apply_config"));

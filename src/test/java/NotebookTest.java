@@ -57,6 +57,15 @@ class NotebookTest {
             env.putAll(TestPg.env(TestPg.newDatabase()));
             env.put("HOME", home.toString());
         }
+        FakeNeonApi neonApi = null;
+        if (file.getFileName().toString().contains("-api-")) {
+            // the Neon API notebooks are recorded against the local stand-in for Neon's API (see FakeNeonApi)
+            neonApi = new FakeNeonApi();
+            env.put("NEON_API_HOST", neonApi.url());
+            env.put("NEON_API_KEY", FakeNeonApi.KEY);
+            env.put("NEON_PROJECT_ID", "shiny-wind-028834");
+            env.put("NEONMZ_API_POLL_MS", "20");
+        }
         Normaliser norm = new Normaliser(env, home, labDir);
         StringBuilder updated = new StringBuilder();
         Matcher m = BLOCK.matcher(text);
@@ -77,6 +86,9 @@ class NotebookTest {
             }
             updated.append(text.substring(last));
         } finally {
+            if (neonApi != null) {
+                neonApi.close();
+            }
             if (labServer != null) {
                 labServer.stopQuietly();
                 Lab.Server.deleteTree(labDir);
@@ -140,6 +152,7 @@ class NotebookTest {
             out = out.replaceAll("\\d{4}-\\d\\d-\\d\\d[ T]\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?([+-]\\d\\d(:\\d\\d)?|Z)?", "[TS]");
             out = out.replaceAll("\\bt\\d+_\\d+\\b", "neondb");
             out = out.replaceAll("\\d+ bytes", "[SIZE]");
+            out = out.replaceAll("\\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\b", "[UUID]");
             return out;
         }
     }
