@@ -42,6 +42,7 @@ final class FakeNeonApi implements AutoCloseable {
     final Map<String, List<JsonObject>> branches = new LinkedHashMap<>();
     final Map<String, Map<String, JsonObject>> roles = new LinkedHashMap<>();   // branch id → name → role
     final Map<String, Op> ops = new LinkedHashMap<>();
+    final Map<String, List<String>> databases = new LinkedHashMap<>();   // branch id → database names (owner neondb_owner)
     boolean storePasswords = true;
 
     // knobs
@@ -114,6 +115,7 @@ final class FakeNeonApi implements AutoCloseable {
             Map<String, JsonObject> r = new LinkedHashMap<>();
             r.put("neondb_owner", role(b.get("id").getAsString(), "neondb_owner", "owner_pw_" + id));
             roles.put(b.get("id").getAsString(), r);
+            databases.put(b.get("id").getAsString(), new ArrayList<>(List.of("neondb")));
         }
         return p;
     }
@@ -363,6 +365,16 @@ final class FakeNeonApi implements AutoCloseable {
                 JsonArray eps = new JsonArray();
                 eps.add(endpoint(pid, br));
                 return new Reply(200, wrap("endpoints", eps));
+            }
+            if (parts.length == 3 && parts[2].equals("databases") && method.equals("GET")) {
+                JsonArray list = new JsonArray();
+                for (String db : databases.getOrDefault(br, List.of())) {
+                    JsonObject d = new JsonObject();
+                    d.addProperty("id", list.size() + 1);
+                    fill(d, "branch_id", br, "name", db, "owner_name", "neondb_owner", "created_at", T, "updated_at", T);
+                    list.add(d);
+                }
+                return new Reply(200, wrap("databases", list));
             }
             if (parts.length == 3 && parts[2].equals("roles")) {
                 if (method.equals("GET")) {

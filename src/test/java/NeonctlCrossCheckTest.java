@@ -1,0 +1,426 @@
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonNull;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+
+import neonmz.NeonApi;
+
+/**
+ * Cross-checks our Neon API client, and {@link FakeNeonApi} with it, against a client nobody here wrote:
+ * Neon's own CLI {@code neonctl} (npm, pinned in {@code .ci/run}). Each operation runs twice, neonctl
+ * against one fresh fake and our code against another; then both servers must be in the same state
+ * (project settings, roles per branch, databases), both must have sent the same mutating requests
+ * (method, path, JSON body), and the connection strings must name the same host, port, user, password,
+ * database and sslmode. Every exchange of both sides is checked against Neon's OpenAPI spec, so what
+ * neonctl asks also checks the fake's answers.
+ *
+ * <p>Our side calls {@link NeonApi} directly, one method per operation ({@code ...Ours}, below); each stands
+ * for a script's API path, and running the script instead is a change of one method reference at the call:
+ * <ul>
+ * <li>{@code projects update --enable-logical-replication} ↔ {@code check-logical-replication --enable}:
+ *     {@link NeonApi#updateProjectSettings} with {@code enable_logical_replication: true};</li>
+ * <li>{@code roles create} ↔ {@code replication-role --via api}: {@link NeonApi#resolveBranch} (default
+ *     branch), then {@link NeonApi#createRole};</li>
+ * <li>{@code ip-allow add} ↔ {@code ip-allow}: {@link NeonApi#getProject}, merge, {@link NeonApi#updateProjectSettings}
+ *     with the whole {@code allowed_ips} object;</li>
+ * <li>{@code connection-string} ↔ {@code connection-details}: {@link NeonApi#resolveBranch}, then
+ *     {@link NeonApi#connectionUri}.</li>
+ * </ul>
+ *
+ * <p>Where neonctl legitimately differs, the difference is asserted, not ignored: it never polls Neon's
+ * operations, it reads different endpoints (it builds the connection string itself from the endpoint's host
+ * and reveal_password, where we ask Neon's connection_uri), it adds {@code channel_binding=require}, and
+ * {@code ip-allow add} puts the new addresses before the existing ones.
+ */
+class NeonctlCrossCheckTest {
+    static final String PID = "shiny-wind-028834";
+    /** Where {@code .ci/run} installs the pinned neonctl; {@code $NEONCTL} overrides. */
+    static final Path DEFAULT = Path.of("target", "neonctl", "node_modules", ".bin", "neonctl");
+    static Path neonctl;
+    static String version;
+
+    @TempDir
+    Path tmp;
+    FakeNeonApi theirs;   // neonctl's server
+    FakeNeonApi ours;     // our client's server
+
+    /** One side of an operation, against its own server; returns what it printed (or the URI it got). */
+    interface Side {
+        String run(FakeNeonApi fake) throws Exception;
+    }
+
+    static Path file() {
+        String env = System.getenv("NEONCTL");
+        return env != null && !env.isEmpty() ? Path.of(env) : DEFAULT;
+    }
+
+    /** Null when neonctl is there and runs; else why the cross-check is skipped. */
+    static String missing;
+
+    @BeforeAll
+    static void locate() throws Exception {
+        Path p = file();
+        String fix = " (run .ci/run, or npm install --prefix target/neonctl neonctl@VERSION as pinned there, or set NEONCTL)";
+        if (!Files.isRegularFile(p)) {
+            missing = "neonctl not found at " + p + ": the cross-check against Neon's own CLI is skipped" + fix;
+            return;
+        }
+        neonctl = p.toAbsolutePath();
+        Path dir = Files.createTempDirectory("neonctl-version");
+        Run v;
+        try {
+            v = exec(List.of(neonctl.toString(), "--version"), Map.of(), dir);
+        } catch (IOException e) {
+            v = new Run(-1, "", String.valueOf(e.getMessage()));
+        } finally {
+            try (var files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
+        if (v.exit != 0) {
+            missing = "neonctl at " + p + " does not run (is node on the PATH?): " + v.err.strip()
+                    + "; the cross-check against Neon's own CLI is skipped" + fix;
+            return;
+        }
+        version = v.out.strip();
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        // per test (not in @BeforeAll), so that each test shows up as skipped, with the reason
+        Assumptions.assumeTrue(missing == null, missing);
+        theirs = new FakeNeonApi();
+        ours = new FakeNeonApi();
+        for (FakeNeonApi f : List.of(theirs, ours)) {
+            f.opPolls = 1;   // one "running" answer, so whether a client waits for operations shows
+        }
+    }
+
+    @AfterEach
+    void stop() {
+        if (theirs == null) {
+            return;   // skipped
+        }
+        theirs.close();
+        ours.close();
+        if (NeonSpec.validator() != null) {
+            assertEquals(List.of(), NeonSpec.check(theirs.log), "every request neonctl " + version
+                    + " sent, and every answer the fake gave it, matches Neon's OpenAPI spec");
+            assertEquals(List.of(), NeonSpec.check(ours.log), "every request and answer of our client matches the spec");
+        }
+    }
+
+    // ---- the four operations -------------------------------------------------------------------
+
+    @Test
+    void enableLogicalReplication() throws Exception {
+        cross(f -> neonctl(f, "projects", "update", PID, "--enable-logical-replication", "--yes"),
+                NeonctlCrossCheckTest::enableLogicalReplicationOurs);
+        assertTrue(ours.projects.get(PID).getAsJsonObject("settings").get("enable_logical_replication").getAsBoolean());
+        assertEquals(List.of(mutation("PATCH", "/projects/" + PID, 200,
+                "{\"project\":{\"settings\":{\"enable_logical_replication\":true}}}")), mutations(theirs));
+        assertEquals(mutations(theirs), mutations(ours), "the same PATCH");
+        // neonctl sends the PATCH without reading the project first
+        assertEquals(List.of(), reads(theirs));
+        assertOperations("suspend_compute");
+    }
+
+    @Test
+    void createRole() throws Exception {
+        String printed = cross(f -> neonctl(f, "-o", "json", "roles", "create", "--name", "materialize", "--project-id", PID),
+                NeonctlCrossCheckTest::createRoleOurs);
+        String main = theirs.defaultBranch(PID);
+        assertEquals(List.of(mutation("POST", "/projects/" + PID + "/branches/" + main + "/roles", 201,
+                "{\"role\":{\"name\":\"materialize\"}}")), mutations(theirs),
+                "the same body as ours: neonctl leaves no_login out unless --no-login is given");
+        assertEquals(mutations(theirs), mutations(ours), "the same POST, on the default branch");
+        // neonctl prints the created role with its password; ours returns the password (each its own server's)
+        JsonObject role = JsonParser.parseString(printed).getAsJsonObject();
+        assertEquals("materialize", role.get("name").getAsString());
+        assertEquals(password(theirs, main, "materialize"), role.get("password").getAsString());
+        assertEquals(password(ours, main, "materialize"), ourOutput);
+        // both find the default branch by listing the branches; neonctl asks for its page size of 100
+        assertEquals(List.of("GET /projects/" + PID + "/branches?limit=100"), reads(theirs));
+        assertEquals("GET /projects/" + PID + "/branches", reads(ours).get(0));
+        assertOperations("apply_config");
+    }
+
+    @Test
+    void addToIpAllowList() throws Exception {
+        // an existing list, applied to protected branches only: both must keep the entry and the flag
+        for (FakeNeonApi f : List.of(theirs, ours)) {
+            f.projects.get(PID).getAsJsonObject("settings").add("allowed_ips", JsonParser.parseString(
+                    "{\"ips\":[\"198.51.100.0/24\"],\"protected_branches_only\":true}"));
+        }
+        cross(f -> neonctl(f, "-o", "json", "ip-allow", "add", "203.0.113.7", "--project-id", PID),
+                NeonctlCrossCheckTest::addToIpAllowListOurs, "allowed_ips");
+        // the same PATCH up to the order of the list: neonctl puts the new addresses first
+        // ([...new Set(props.ips.concat(existing))]); we append. The API keeps the list as sent, so the
+        // stored lists differ in order only, which is the one difference allowed in the state above.
+        String patch = "{\"project\":{\"settings\":{\"allowed_ips\":{\"ips\":[%s],\"protected_branches_only\":true}}}}";
+        assertEquals(List.of(mutation("PATCH", "/projects/" + PID, 200,
+                patch.formatted("\"203.0.113.7\",\"198.51.100.0/24\""))), mutations(theirs));
+        assertEquals(List.of(mutation("PATCH", "/projects/" + PID, 200,
+                patch.formatted("\"198.51.100.0/24\",\"203.0.113.7\""))), mutations(ours));
+        // both read the project first (read, merge, write: the API can only replace the list)
+        assertEquals(List.of("GET /projects/" + PID), reads(theirs));
+        assertEquals(List.of("GET /projects/" + PID), reads(ours));
+        // an allowed_ips-only PATCH starts no operation in the fake, so there is nothing to wait for
+        assertTrue(theirs.ops.isEmpty() && ours.ops.isEmpty());
+    }
+
+    @Test
+    void connectionString() throws Exception {
+        // the same role with the same stored password on both servers, so the whole URI can be compared
+        for (FakeNeonApi f : List.of(theirs, ours)) {
+            String main = f.defaultBranch(PID);
+            JsonObject r = f.roles.get(main).get("neondb_owner").deepCopy();
+            r.addProperty("name", "materialize");
+            r.addProperty("password", "npg_Cr0ssCheck42");
+            f.roles.get(main).put("materialize", r);
+        }
+        String printed = cross(f -> neonctl(f, "connection-string", "--project-id", PID, "--role-name", "materialize",
+                        "--database-name", "neondb"),
+                NeonctlCrossCheckTest::connectionStringOurs);
+        Map<String, String> theirUri = uriFields(printed.strip());
+        Map<String, String> ourUri = uriFields(ourOutput);
+        // neonctl adds channel_binding=require to every --ssl require string; Neon's connection_uri (what we
+        // use) has no such parameter in the fake unless fake.channelBinding is set, and the toolkit drops it for
+        // Materialize anyway (CREATE CONNECTION has no channel binding). Everything else must be equal.
+        assertEquals("require", theirUri.remove("channel_binding"), printed);
+        assertNull(ourUri.get("channel_binding"), ourOutput);
+        assertEquals(theirUri, ourUri, "host, port, user, password, database and sslmode");
+        assertEquals("materialize", ourUri.get("user"));
+        assertEquals("npg_Cr0ssCheck42", ourUri.get("password"));
+        assertEquals("5432", ourUri.get("port"));
+        assertEquals("require", ourUri.get("sslmode"));
+        assertFalse(ourUri.get("host").contains("-pooler"), ourUri.get("host"));
+        // nothing changes; neonctl reads the parts (endpoint host, database list, stored password), we ask Neon
+        // for the URI
+        assertEquals(List.of(), mutations(theirs));
+        assertEquals(List.of(), mutations(ours));
+        String b = "/projects/" + PID + "/branches/" + theirs.defaultBranch(PID);
+        assertEquals(List.of("GET /projects/" + PID + "/branches?limit=100", "GET " + b + "/endpoints",
+                "GET " + b + "/databases", "GET " + b + "/roles/materialize/reveal_password"), reads(theirs));
+        assertEquals(List.of("GET /projects/" + PID + "/branches", "GET /projects/" + PID
+                + "/connection_uri?database_name=neondb&role_name=materialize&branch_id=" + theirs.defaultBranch(PID)),
+                reads(ours));
+    }
+
+    // ---- our side: what each script does through the API ---------------------------------------
+    // Each method stands for one script, run against the fake (see the class comment); to run the script
+    // instead, replace the method reference at the call above with a lambda such as
+    // f -> TestPg.run(new CheckLogicalReplication(), Map.of("NEON_API_KEY", FakeNeonApi.KEY, "NEON_API_HOST",
+    // f.url(), "NEONMZ_API_POLL_MS", "10"), "--project", PID, "--enable").out()
+
+    /** check-logical-replication --enable: PATCH enable_logical_replication, then wait for the operations. */
+    static String enableLogicalReplicationOurs(FakeNeonApi f) {
+        JsonObject s = new JsonObject();
+        s.addProperty("enable_logical_replication", true);
+        api(f).updateProjectSettings(PID, s);
+        return "";
+    }
+
+    /** replication-role --via api: the role on the default branch; returns its password. */
+    static String createRoleOurs(FakeNeonApi f) {
+        NeonApi api = api(f);
+        return api.createRole(PID, api.resolveBranch(PID, null).get("id").getAsString(), "materialize");
+    }
+
+    /** ip-allow, adding 203.0.113.7: read the list, append, PATCH the whole allowed_ips object (flag kept). */
+    static String addToIpAllowListOurs(FakeNeonApi f) {
+        NeonApi api = api(f);
+        JsonObject allowed = api.getProject(PID).getAsJsonObject("settings").getAsJsonObject("allowed_ips");
+        LinkedHashSet<String> ips = new LinkedHashSet<>();
+        boolean protectedOnly = false;
+        if (allowed != null) {
+            allowed.getAsJsonArray("ips").forEach(ip -> ips.add(ip.getAsString()));
+            protectedOnly = allowed.get("protected_branches_only").getAsBoolean();
+        }
+        ips.add("203.0.113.7");
+        JsonArray list = new JsonArray();
+        ips.forEach(list::add);
+        JsonObject a = new JsonObject();
+        a.add("ips", list);
+        a.addProperty("protected_branches_only", protectedOnly);
+        JsonObject s = new JsonObject();
+        s.add("allowed_ips", a);
+        api.updateProjectSettings(PID, s);
+        return "";
+    }
+
+    /** connection-details: the default branch's direct URI from Neon's connection_uri. */
+    static String connectionStringOurs(FakeNeonApi f) {
+        NeonApi api = api(f);
+        return api.connectionUri(PID, api.resolveBranch(PID, null).get("id").getAsString(), "neondb", "materialize");
+    }
+
+    // ---- running both sides and comparing ------------------------------------------------------
+
+    String ourOutput;
+
+    /**
+     * Runs neonctl against {@link #theirs} and our side against {@link #ours}, then asserts both servers hold
+     * the same state. {@code orderFree} names allowed_ips-like settings whose {@code ips} list may differ in
+     * order only. Returns neonctl's output; ours is in {@link #ourOutput}.
+     */
+    String cross(Side neonctlSide, Side ourSide, String... orderFree) throws Exception {
+        String out = neonctlSide.run(theirs);
+        ourOutput = ourSide.run(ours);
+        assertEquals(state(theirs, orderFree), state(ours, orderFree), "neonctl " + version
+                + " and our client leave the server in the same state");
+        return out;
+    }
+
+    /** Project settings, role names per branch, databases per branch (passwords differ by design). */
+    static Map<String, Object> state(FakeNeonApi f, String... orderFree) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        JsonObject settings = f.projects.get(PID).getAsJsonObject("settings").deepCopy();
+        for (String k : orderFree) {
+            JsonObject a = settings.getAsJsonObject(k);
+            List<String> ips = new ArrayList<>();
+            a.getAsJsonArray("ips").forEach(ip -> ips.add(ip.getAsString()));
+            ips.sort(null);
+            JsonArray sorted = new JsonArray();
+            ips.forEach(sorted::add);
+            a.add("ips", sorted);
+        }
+        s.put("settings", settings);
+        Map<String, List<String>> roles = new TreeMap<>();
+        f.roles.forEach((b, rs) -> roles.put(b, List.copyOf(rs.keySet())));
+        s.put("roles", roles);
+        s.put("databases", new TreeMap<>(f.databases));
+        return s;
+    }
+
+    record Mutation(String method, String path, int status, JsonElement body) {}
+
+    static Mutation mutation(String method, String path, int status, String body) {
+        return new Mutation(method, path, status, JsonParser.parseString(body));
+    }
+
+    /** The requests that may change something, in order, with the parsed body (key order does not count). */
+    static List<Mutation> mutations(FakeNeonApi f) {
+        synchronized (f.log) {
+            return f.log.stream().filter(r -> !r.method().equals("GET"))
+                    .map(r -> new Mutation(r.method(), r.path() + (r.query() == null ? "" : "?" + r.query()), r.status(),
+                            r.body().isEmpty() ? JsonNull.INSTANCE : JsonParser.parseString(r.body())))
+                    .toList();
+        }
+    }
+
+    /** The reads, in order, without the polls of operations. */
+    static List<String> reads(FakeNeonApi f) {
+        synchronized (f.log) {
+            return f.log.stream().filter(r -> r.method().equals("GET") && !r.path().contains("/operations/"))
+                    .map(r -> "GET " + r.path() + (r.query() == null ? "" : "?" + r.query())).toList();
+        }
+    }
+
+    /**
+     * neonctl does not wait for the operations a mutating call starts (it never GETs /operations, so the
+     * fake's operation is still running when it exits); our client polls each one until it is terminal.
+     */
+    void assertOperations(String action) {
+        assertEquals(0, theirs.count("GET", "/projects/" + PID + "/operations"), "neonctl never polls operations");
+        assertEquals(List.of(action), theirs.ops.values().stream().map(o -> o.json.get("action").getAsString()).toList());
+        assertTrue(theirs.ops.values().stream().allMatch(o -> o.pollsLeft > 0), "left running by neonctl");
+        assertEquals(List.of(action), ours.ops.values().stream().map(o -> o.json.get("action").getAsString()).toList());
+        assertTrue(ours.ops.values().stream().allMatch(o -> o.pollsLeft == 0
+                && o.json.get("status").getAsString().equals("finished")), "waited for by our client");
+    }
+
+    static String password(FakeNeonApi f, String branch, String role) {
+        return f.roles.get(branch).get(role).get("password").getAsString();
+    }
+
+    /** user, password, host, port (5432 when absent), database and each query parameter of a postgresql:// URI. */
+    static Map<String, String> uriFields(String uri) {
+        URI u = URI.create(uri);
+        assertEquals("postgresql", u.getScheme(), uri);
+        Map<String, String> m = new TreeMap<>();
+        String info = u.getRawUserInfo();
+        int colon = info.indexOf(':');
+        m.put("user", URLDecoder.decode(info.substring(0, colon), StandardCharsets.UTF_8));
+        m.put("password", URLDecoder.decode(info.substring(colon + 1), StandardCharsets.UTF_8));
+        m.put("host", u.getHost());
+        m.put("port", String.valueOf(u.getPort() < 0 ? 5432 : u.getPort()));
+        m.put("database", URLDecoder.decode(u.getRawPath().substring(1), StandardCharsets.UTF_8));
+        if (u.getRawQuery() != null) {
+            for (String kv : u.getRawQuery().split("&")) {
+                int i = kv.indexOf('=');
+                m.put(kv.substring(0, i), URLDecoder.decode(kv.substring(i + 1), StandardCharsets.UTF_8));
+            }
+        }
+        return m;
+    }
+
+    // ---- the two clients -----------------------------------------------------------------------
+
+    static NeonApi api(FakeNeonApi f) {
+        return new NeonApi(f.url(), FakeNeonApi.KEY, null, Duration.ofSeconds(20))
+                .intervals(Duration.ofMillis(10), Duration.ofMillis(40), Duration.ofMillis(10), Duration.ofMillis(20));
+    }
+
+    /**
+     * neonctl against the fake: its hidden --api-host, the key in NEON_API_KEY, analytics off, and a config
+     * dir, context file, HOME and working directory of its own, so nothing of the machine's Neon setup leaks in;
+     * CI=true and no stdin, so it never prompts. Fails the test unless it exits 0.
+     */
+    String neonctl(FakeNeonApi f, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(neonctl.toString(), "--api-host", f.url(), "--no-analytics",
+                "--no-color", "--config-dir", tmp.resolve("config").toString(),
+                "--context-file", tmp.resolve(".neon").toString()));
+        cmd.addAll(List.of(args));
+        Run r = exec(cmd, Map.of("NEON_API_KEY", FakeNeonApi.KEY), tmp);
+        assertEquals(0, r.exit, "neonctl " + version + " " + String.join(" ", args) + " failed: " + r.err + r.out);
+        return r.out;
+    }
+
+    record Run(int exit, String out, String err) {}
+
+    static Run exec(List<String> cmd, Map<String, String> env, Path dir) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
+        pb.environment().keySet().removeIf(k -> k.startsWith("NEON_"));
+        pb.environment().putAll(env);
+        pb.environment().put("HOME", dir.toString());
+        pb.environment().put("CI", "true");
+        pb.environment().put("NO_COLOR", "1");
+        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        Path err = Files.createTempFile(dir, "neonctl", ".err");
+        pb.redirectError(err.toFile());
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return new Run(-1, out, "timed out after 30 s");
+        }
+        return new Run(p.exitValue(), out, Files.readString(err));
+    }
+}
