@@ -55,8 +55,9 @@ import neonmz.NeonApi;
  *
  * <p>Where neonctl legitimately differs, the difference is asserted, not ignored: it never polls Neon's
  * operations, it reads different endpoints (it builds the connection string itself from the endpoint's host
- * and reveal_password, where we ask Neon's connection_uri), it adds {@code channel_binding=require}, and
- * {@code ip-allow add} puts the new addresses before the existing ones.
+ * and reveal_password, where we ask Neon's connection_uri), it adds {@code channel_binding=require},
+ * {@code ip-allow add} puts the new addresses before the existing ones, and it gives up on a 423 (locked
+ * project) where our client retries.
  */
 class NeonctlCrossCheckTest {
     static final String PID = "shiny-wind-028834";
@@ -233,6 +234,24 @@ class NeonctlCrossCheckTest {
                 reads(ours));
     }
 
+    @Test
+    void aLockedProject() throws Exception {
+        // Neon answers 423 while conflicting operations run (a system one included); the spec says that is
+        // always safe to retry. neonctl retries 423 only around roles create/delete (5 tries, 3 s apart), so
+        // projects update fails at once; our client backs off and retries every call. Same request, different
+        // persistence: here the states are meant to differ.
+        theirs.locked = 1;
+        ours.locked = 1;
+        Run r = neonctlRun(theirs, "projects", "update", PID, "--enable-logical-replication", "--yes");
+        assertNotEquals(0, r.exit, r.out + r.err);
+        assertTrue(r.err.contains("project already has running conflicting operations"), r.err);
+        assertFalse(theirs.projects.get(PID).getAsJsonObject("settings").get("enable_logical_replication").getAsBoolean());
+        enableLogicalReplicationOurs(ours);
+        assertTrue(ours.projects.get(PID).getAsJsonObject("settings").get("enable_logical_replication").getAsBoolean());
+        assertEquals(List.of(423), mutations(theirs).stream().map(Mutation::status).toList());
+        assertEquals(List.of(423, 200), mutations(ours).stream().map(Mutation::status).toList());
+    }
+
     // ---- our side: what each script does through the API ---------------------------------------
     // Each method stands for one script, run against the fake (see the class comment); to run the script
     // instead, replace the method reference at the call above with a lambda such as
@@ -394,13 +413,17 @@ class NeonctlCrossCheckTest {
      * CI=true and no stdin, so it never prompts. Fails the test unless it exits 0.
      */
     String neonctl(FakeNeonApi f, String... args) throws IOException, InterruptedException {
+        Run r = neonctlRun(f, args);
+        assertEquals(0, r.exit, "neonctl " + version + " " + String.join(" ", args) + " failed: " + r.err + r.out);
+        return r.out;
+    }
+
+    Run neonctlRun(FakeNeonApi f, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(neonctl.toString(), "--api-host", f.url(), "--no-analytics",
                 "--no-color", "--config-dir", tmp.resolve("config").toString(),
                 "--context-file", tmp.resolve(".neon").toString()));
         cmd.addAll(List.of(args));
-        Run r = exec(cmd, Map.of("NEON_API_KEY", FakeNeonApi.KEY), tmp);
-        assertEquals(0, r.exit, "neonctl " + version + " " + String.join(" ", args) + " failed: " + r.err + r.out);
-        return r.out;
+        return exec(cmd, Map.of("NEON_API_KEY", FakeNeonApi.KEY), tmp);
     }
 
     record Run(int exit, String out, String err) {}
