@@ -184,8 +184,22 @@ public final class NeonApi {
         return r.getAsJsonObject("project");
     }
 
+    /** Every branch, page by page ({@code limit} and {@code pagination.next}; a project may have hundreds). */
     public List<JsonObject> listBranches(String projectId) {
-        return objects(get("/projects/" + enc(projectId) + "/branches"), "branches");
+        List<JsonObject> all = new ArrayList<>();
+        String cursor = null;
+        while (true) {
+            JsonObject page = get("/projects/" + enc(projectId) + "/branches?limit=" + PAGE
+                    + (cursor == null ? "" : "&cursor=" + enc(cursor)));
+            List<JsonObject> got = objects(page, "branches");
+            all.addAll(got);
+            String next = page.has("pagination") && page.get("pagination").isJsonObject()
+                    ? str(page.getAsJsonObject("pagination"), "next") : null;
+            if (got.size() < PAGE || next == null || next.isEmpty() || next.equals(cursor)) {
+                return all;
+            }
+            cursor = next;
+        }
     }
 
     /** A branch by id or name; the default branch ({@code "default": true}) when null. */

@@ -120,7 +120,7 @@ final class FakeNeonApi implements AutoCloseable {
         return p;
     }
 
-    private static JsonObject branch(String project, String id, String name, boolean dflt) {
+    static JsonObject branch(String project, String id, String name, boolean dflt) {
         JsonObject b = new JsonObject();
         b.addProperty("id", id);
         b.addProperty("project_id", project);
@@ -350,10 +350,21 @@ final class FakeNeonApi implements AutoCloseable {
         }
         if (parts.length >= 1 && parts[0].equals("branches")) {
             if (parts.length == 1 && method.equals("GET")) {
+                // cursor paging as the spec describes: limit, then pagination.next as the next cursor
+                List<JsonObject> all = branches.get(pid);
+                int from = q.containsKey("cursor") ? Integer.parseInt(q.get("cursor").substring("c".length())) : 0;
+                int limit = q.containsKey("limit") ? Integer.parseInt(q.get("limit")) : all.size();
                 JsonArray bs = new JsonArray();
-                branches.get(pid).forEach(bs::add);
+                all.subList(Math.min(from, all.size()), Math.min(from + limit, all.size())).forEach(bs::add);
                 JsonObject o = wrap("branches", bs);
                 o.add("annotations", new JsonObject());
+                if (from + limit < all.size()) {
+                    JsonObject pag = new JsonObject();
+                    pag.addProperty("next", "c" + (from + limit));
+                    pag.addProperty("sort_by", "updated_at");
+                    pag.addProperty("sort_order", "desc");
+                    o.add("pagination", pag);
+                }
                 return new Reply(200, o);
             }
             String br = parts[1];

@@ -97,6 +97,21 @@ class NeonApiTest {
     }
 
     @Test
+    void branchesAreReadPageByPage() {
+        // 250 newer branches come first (Neon sorts by updated_at, newest first): main is on the third page
+        List<JsonObject> bs = fake.branches.get(PID);
+        for (int i = 0; i < 250; i++) {
+            bs.add(0, FakeNeonApi.branch(PID, "br-feature-" + i, "feature-" + i, false));
+        }
+        NeonApi api = api(Duration.ofSeconds(10));
+        assertEquals(252, api.listBranches(PID).size());
+        assertEquals(main(), api.resolveBranch(PID, null).get("id").getAsString());
+        assertEquals(3, fake.count("GET", "/projects/" + PID + "/branches") / 2, "three pages per listing");
+        assertTrue(fake.log.stream().anyMatch(r -> r.query() != null && r.query().contains("cursor=c200")),
+                "the third page is asked for with the second page's pagination.next");
+    }
+
+    @Test
     void createRoleReturnsThePasswordAfterPollingItsOperations() {
         fake.opPolls = 3;
         NeonApi api = api(Duration.ofSeconds(10));

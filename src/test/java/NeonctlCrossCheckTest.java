@@ -166,9 +166,9 @@ class NeonctlCrossCheckTest {
         assertEquals("materialize", role.get("name").getAsString());
         assertEquals(password(theirs, main, "materialize"), role.get("password").getAsString());
         assertEquals(password(ours, main, "materialize"), ourOutput);
-        // both find the default branch by listing the branches; neonctl asks for its page size of 100
+        // both find the default branch by listing the branches page by page, 100 a page
         assertEquals(List.of("GET /projects/" + PID + "/branches?limit=100"), reads(theirs));
-        assertEquals("GET /projects/" + PID + "/branches", reads(ours).get(0));
+        assertEquals("GET /projects/" + PID + "/branches?limit=100", reads(ours).get(0));
         assertOperations("apply_config");
     }
 
@@ -229,7 +229,7 @@ class NeonctlCrossCheckTest {
         String b = "/projects/" + PID + "/branches/" + theirs.defaultBranch(PID);
         assertEquals(List.of("GET /projects/" + PID + "/branches?limit=100", "GET " + b + "/endpoints",
                 "GET " + b + "/databases", "GET " + b + "/roles/materialize/reveal_password"), reads(theirs));
-        assertEquals(List.of("GET /projects/" + PID + "/branches", "GET /projects/" + PID
+        assertEquals(List.of("GET /projects/" + PID + "/branches?limit=100", "GET /projects/" + PID
                 + "/connection_uri?database_name=neondb&role_name=materialize&branch_id=" + theirs.defaultBranch(PID)),
                 reads(ours));
     }
