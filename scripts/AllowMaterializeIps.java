@@ -173,6 +173,11 @@ public class AllowMaterializeIps implements Callable<Integer> {
                     + "the public internet can connect, Materialize's included, whatever the list holds (turn it off in "
                     + "the Console, Settings > Network security, or connect through Private Networking)");
         }
+        String region = project.has("region_id") ? project.get("region_id").getAsString() : "";
+        if (region.startsWith("azure") && added.stream().anyMatch(ip -> ip.contains(":"))) {
+            o.warn("project " + pname + " is on Azure (" + region + "), where IP Allow takes IPv4 entries only "
+                    + "(Neon docs, manage/projects); Neon may refuse the IPv6 ones");
+        }
         if (added.isEmpty() && protectedAfter == before.protectedOnly) {
             o.put("already_done", true);
             o.line("ip-allow: already done (%s already in the list of project %s)", count(present.size(), "entry"),

@@ -161,6 +161,15 @@ class IpAllowTest {
     }
 
     @Test
+    void ipv6OnAnAzureProjectIsWarnedAbout() {
+        setAllowed(false, "198.51.100.7");
+        fake.projects.get(PID).addProperty("region_id", "azure-eastus2");
+        TestPg.Run r = run("--ip", "2001:db8::1", "--dry-run");
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.err().contains("Azure") && r.err().contains("IPv4 entries only"), r.err());
+    }
+
+    @Test
     void protectedOnlySetsTheFlag() {
         setAllowed(false, "198.51.100.7");
         TestPg.Run r = run("--ip", "198.51.100.7", "--protected-only");
