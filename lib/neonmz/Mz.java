@@ -34,6 +34,18 @@ public final class Mz implements AutoCloseable {
         if (out.dryRun()) {
             return new Mz(null, out, ci);
         }
+        return open(ci, out);
+    }
+
+    /**
+     * Connects also under --dry-run, for a step that only reads Materialize and makes its change elsewhere
+     * (e.g. ip-allow reads mz_egress_ips, then changes the Neon project): its dry run needs the answer.
+     */
+    public static Mz connectToRead(MzOptions opts, Out out) {
+        return open(opts.resolve(out), out);
+    }
+
+    private static Mz open(ConnInfo ci, Out out) {
         try {
             Connection c = DriverManager.getConnection(ci.jdbcUrl(), ci.jdbcProperties("neonmz"));
             return new Mz(c, out, ci);

@@ -136,8 +136,10 @@ public final class Out {
      */
     public void jsonLine(Map<String, Object> obj) {
         if (opts.json) {
-            ctx.out().println(Json.write(obj));
+            String json = Json.write(obj);
+            ctx.out().println(json);
             ctx.out().flush();
+            transcript.append(json).append('\n');
         }
     }
 
@@ -300,8 +302,10 @@ public final class Out {
                 o.put("error", e);
             }
             o.put("elapsed_ms", (System.nanoTime() - started) / 1_000_000);
-            ctx.out().println(Json.write(o));
+            String json = Json.write(o);
+            ctx.out().println(json);
             ctx.out().flush();
+            transcript.append(json).append('\n');   // --record: the output is the object
         }
         if (opts.record != null) {
             writeRecord(code);

@@ -44,6 +44,7 @@ final class FakeNeonApi implements AutoCloseable {
     final Map<String, Op> ops = new LinkedHashMap<>();
     final Map<String, List<String>> databases = new LinkedHashMap<>();   // branch id → database names (owner neondb_owner)
     boolean storePasswords = true;
+    final java.util.Set<String> databases = new java.util.HashSet<>(List.of("neondb"));   // on every branch
 
     // knobs
     int opPolls = 2;                       // polls an operation stays running
@@ -334,11 +335,14 @@ final class FakeNeonApi implements AutoCloseable {
             if (role == null) {
                 return error(404, "", "role not found", rid);
             }
+            if (!databases.contains(db)) {
+                return error(404, "", "database not found", rid);
+            }
             boolean pooled = pooledUris || "true".equals(q.get("pooled"));
             String host = "ep-cool-" + br + (pooled ? "-pooler" : "") + ".us-east-2.aws.neon.tech";
             JsonObject o = new JsonObject();
-            o.addProperty("uri", "postgresql://" + roleName + ":" + role.get("password").getAsString() + "@" + host + "/" + db
-                    + "?sslmode=require" + (channelBinding ? "&channel_binding=require" : ""));
+            o.addProperty("uri", "postgresql://" + enc(roleName) + ":" + enc(role.get("password").getAsString()) + "@" + host
+                    + "/" + enc(db) + "?sslmode=require" + (channelBinding ? "&channel_binding=require" : ""));
             return new Reply(200, o);
         }
         if (parts.length == 1 && parts[0].equals("endpoints") && method.equals("GET")) {
@@ -492,6 +496,15 @@ final class FakeNeonApi implements AutoCloseable {
     }
 
     static final String T = "2026-01-01T00:00:00Z";
+
+    private static String enc(String s) {
+        return java.net.URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
+    }
+
+    /** A role made outside the tests' commands (e.g. with the Console). */
+    void addRole(String branchId, String name, String password) {
+        roles.get(branchId).put(name, role(branchId, name, password));
+    }
 
     private static void fill(JsonObject o, Object... kv) {
         for (int i = 0; i < kv.length; i += 2) {

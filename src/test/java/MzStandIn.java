@@ -35,6 +35,7 @@ final class MzStandIn {
               source_id text);
             CREATE TABLE mz_catalog.mz_objects (id text PRIMARY KEY, oid oid, schema_id text, name text NOT NULL, type text,
               owner_id text, cluster_id text);
+            CREATE TABLE mz_catalog.mz_egress_ips (egress_ip text, prefix_length integer, cidr text);
             CREATE TABLE mz_internal.mz_object_dependencies (object_id text, referenced_object_id text);
             CREATE TABLE mz_internal.mz_source_statuses (id text, name text, type text, last_status_change_at timestamptz,
               status text, error text, details jsonb);
@@ -147,6 +148,12 @@ final class MzStandIn {
 
     MzStandIn hydration(String id, String replica, boolean hydrated) {
         exec(String.format("INSERT INTO mz_internal.mz_hydration_statuses VALUES (%s, %s, %s)", q(id), q(replica), hydrated));
+        return this;
+    }
+
+    /** One row of mz_egress_ips (Materialize Cloud's announced egress addresses; empty on the emulator). */
+    MzStandIn egressIp(String ip, Integer prefixLength, String cidr) {
+        exec(String.format("INSERT INTO mz_catalog.mz_egress_ips VALUES (%s, %s, %s)", q(ip), prefixLength, q(cidr)));
         return this;
     }
 

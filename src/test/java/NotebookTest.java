@@ -143,12 +143,13 @@ class NotebookTest {
             // the test servers' ephemeral ports, not Materialize's 6875, PostgreSQL's 5432 or a port the notebook names
             out = out.replaceAll("127\\.0\\.0\\.1:(?!6875\\b|5432\\b)\\d{4,5}\\b", "127.0.0.1:55432");
             out = out.replaceAll("localhost:(?!6875\\b|5432\\b)\\d{4,5}\\b", "localhost:55432");
-            out = out.replaceAll("\"port\":\\d+", "\"port\":55432");
+            out = out.replaceAll("\"port\":(?!5432\\b)\\d+", "\"port\":55432");
             out = out.replaceAll("\\bPORT (?!5432\\b)\\d+", "PORT 55432");
             out = out.replaceAll("host\\.docker\\.internal:(?!6875\\b|5432\\b)\\d{4,5}\\b", "host.docker.internal:55432");
             out = out.replaceAll("\\b\\d+ ms\\b", "[MS]");
             out = out.replaceAll("\"elapsed_ms\":\\d+", "\"elapsed_ms\":[MS]");
-            out = out.replaceAll("\\b[0-9A-F]{1,8}/[0-9A-F]{1,8}\\b", "[LSN]");
+            // (not the end of an IP address in a CIDR block: 203.0.113.0/24, 2001:db8::1/128)
+            out = out.replaceAll("(?<![.:])\\b[0-9A-F]{1,8}/[0-9A-F]{1,8}\\b", "[LSN]");
             out = out.replaceAll("\\d{4}-\\d\\d-\\d\\d[ T]\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?([+-]\\d\\d(:\\d\\d)?|Z)?", "[TS]");
             out = out.replaceAll("\\bt\\d+_\\d+\\b", "neondb");
             out = out.replaceAll("\\d+ bytes", "[SIZE]");
