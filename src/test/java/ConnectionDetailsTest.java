@@ -174,7 +174,7 @@ class ConnectionDetailsTest {
         String role = "o'brien $x";
         String db = "my db\"`";
         fake.addRole(main, role, PW);
-        fake.databases.add(db);
+        fake.databases.get(main).add(db);
         Map<String, String> e = env();
         TestPg.Run r = TestPg.run(new ConnectionDetails(), e, "--env", "--role", role, "--database", db);
         assertEquals(0, r.exit(), r.all());

@@ -44,7 +44,6 @@ final class FakeNeonApi implements AutoCloseable {
     final Map<String, Op> ops = new LinkedHashMap<>();
     final Map<String, List<String>> databases = new LinkedHashMap<>();   // branch id → database names (owner neondb_owner)
     boolean storePasswords = true;
-    final java.util.Set<String> databases = new java.util.HashSet<>(List.of("neondb"));   // on every branch
 
     // knobs
     int opPolls = 2;                       // polls an operation stays running
@@ -335,7 +334,7 @@ final class FakeNeonApi implements AutoCloseable {
             if (role == null) {
                 return error(404, "", "role not found", rid);
             }
-            if (!databases.contains(db)) {
+            if (!databases.getOrDefault(br, List.of()).contains(db)) {
                 return error(404, "", "database not found", rid);
             }
             boolean pooled = pooledUris || "true".equals(q.get("pooled"));
