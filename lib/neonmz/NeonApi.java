@@ -142,8 +142,10 @@ public final class NeonApi {
                 page = get(q);
             } catch (ApiError e) {
                 if (e.status == 400 && e.apiMessage != null && e.apiMessage.contains("org_id")) {
-                    throw new Fail(Exit.USAGE, "the Neon API needs an organization for this key: " + e.apiMessage,
-                            "pass --org-id ORG (or set NEON_ORG_ID); list them with GET /users/me/organizations");
+                    String orgs = organizations();
+                    throw new Fail(Exit.USAGE, "the Neon API needs an organization for this key: " + e.apiMessage
+                            + (orgs == null ? "" : "; your organizations: " + orgs),
+                            "pass --org-id ORG (or set NEON_ORG_ID), or --project with the project's id");
                 }
                 throw e;
             }
@@ -171,6 +173,19 @@ public final class NeonApi {
                     "pass --project with one of the ids");
         }
         return found.get(0);
+    }
+
+    /** "id (name), …" of the key's organizations (GET /users/me/organizations), or null when unreadable. */
+    String organizations() {
+        try {
+            List<String> l = new ArrayList<>();
+            for (JsonObject o : objects(get("/users/me/organizations"), "organizations")) {
+                l.add(str(o, "id") + " (" + str(o, "name") + ")");
+            }
+            return l.isEmpty() ? null : String.join(", ", l);
+        } catch (Fail f) {
+            return null;
+        }
     }
 
     /** PATCH project.settings. allowed_ips is replaced as a whole object (the API cannot append). */

@@ -54,6 +54,7 @@ final class FakeNeonApi implements AutoCloseable {
     int rateLimited;                       // ... this many times
     int retryAfterSeconds = 1;
     boolean dropNextMutation;              // apply the next POST/PATCH, then close the socket unanswered
+    boolean requireOrgId;                  // GET /projects without org_id answers 400 (a personal key in an org)
     boolean channelBinding;                // connection_uri adds channel_binding=require (as the Console's strings do)
     boolean pooledUris;                    // connection_uri answers with a -pooler host even when not asked to
     // what the control plane does to the compute (tests plug a real PostgreSQL in here); run on a new thread
@@ -244,6 +245,17 @@ final class FakeNeonApi implements AutoCloseable {
             return error(423, "", "project already has running conflicting operations, scheduling of new ones is prohibited", rid);
         }
         Map<String, String> q = query(rawQuery);
+        if (path.equals("/users/me/organizations") && method.equals("GET")) {
+            JsonObject org = new JsonObject();
+            fill(org, "id", "org-morning-bread-81040908", "name", "Shop Inc", "handle", "shop-inc-org-morning-bread-81040908",
+                    "plan", "scale", "created_at", T, "updated_at", T, "managed_by", "console");
+            JsonArray orgs = new JsonArray();
+            orgs.add(org);
+            return new Reply(200, wrap("organizations", orgs));
+        }
+        if (path.equals("/projects") && method.equals("GET") && requireOrgId && !q.containsKey("org_id")) {
+            return error(400, "", "org_id is required, you can find it on your organization settings page", rid);
+        }
         if (path.equals("/projects") && method.equals("GET")) {
             String search = q.getOrDefault("search", "");
             JsonArray list = new JsonArray();

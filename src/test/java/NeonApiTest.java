@@ -97,6 +97,18 @@ class NeonApiTest {
     }
 
     @Test
+    void aPersonalKeyWithoutOrgIdIsToldItsOrganizations() {
+        fake.requireOrgId = true;
+        Fail f = assertThrows(Fail.class, () -> api(Duration.ofSeconds(10)).resolveProject("shop"));
+        assertEquals(Exit.USAGE, f.exit);
+        assertTrue(f.getMessage().contains("org_id is required") && f.getMessage().contains("org-morning-bread-81040908 (Shop Inc)"),
+                f.getMessage());
+        assertTrue(f.fix.contains("--org-id"), f.fix);
+        assertEquals(PID, api(Duration.ofSeconds(10)).orgId("org-morning-bread-81040908").resolveProject("shop")
+                .get("id").getAsString());
+    }
+
+    @Test
     void branchesAreReadPageByPage() {
         // 250 newer branches come first (Neon sorts by updated_at, newest first): main is on the third page
         List<JsonObject> bs = fake.branches.get(PID);
