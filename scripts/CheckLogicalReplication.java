@@ -121,6 +121,10 @@ public class CheckLogicalReplication implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Out o = out.out();
+        if (!enable && neon.givenOption() != null) {
+            throw Fail.usage(neon.givenOption() + " is for --enable (the Neon API); the check alone uses only SQL",
+                    "add --enable, or drop " + neon.givenOption());
+        }
         if (enable && !enable(o)) {
             return Exit.OK;   // --dry-run: the PATCH was printed; nothing changed, so there is nothing new to check
         }

@@ -145,6 +145,10 @@ public class CreateReplicationRole implements Callable<Integer> {
         if (via == Via.api) {
             return viaApi(o);
         }
+        if (neon.givenOption() != null) {
+            throw Fail.usage(neon.givenOption() + " is for --via api (the Neon API)", "add --via api, or drop "
+                    + neon.givenOption());
+        }
         try (Pg db = pg.connect(o)) {
             String neonEndpoint = db.neonEndpoint();
             boolean neon = neonEndpoint != null;

@@ -254,10 +254,17 @@ class NeonStepsApiTest {
     }
 
     @Test
-    void enableRejectsBranch() {
+    void apiOptionsGoWithTheApiModesOnly() {
         TestPg.Run r = run(new CheckLogicalReplication(), labEnv(), "--enable", "--branch", "dev");
         assertEquals(Exit.USAGE, r.exit(), r.all());
         assertTrue(r.err().contains("setting of the whole project"), r.err());
+        TestPg.Run check = run(new CheckLogicalReplication(), labEnv(), "--project", PID);
+        assertEquals(Exit.USAGE, check.exit(), check.all());
+        assertTrue(fix(check).contains("add --enable"), check.err());
+        TestPg.Run role = run(new CreateReplicationRole(), labEnv(), "--branch", "dev", "--password-out",
+                tmp.resolve("pw").toString());
+        assertEquals(Exit.USAGE, role.exit(), role.all());
+        assertTrue(fix(role).contains("add --via api"), role.err());
         assertTrue(fake.log.isEmpty());
     }
 
@@ -375,6 +382,9 @@ class NeonStepsApiTest {
         assertEquals(0, r.exit(), r.all());
         assertNotNull(fake.roles.get(main()).get(role));
         assertEquals(fakePassword(role) + "\n", Files.readString(file));
+        assertFalse(r.out().contains(fakePassword(role)), "--json never holds the password: " + r.out());
+        assertEquals(file.toString(), r.json().get("password_file").getAsString());
+        assertTrue(r.json().get("created").getAsBoolean());
         assertTrue(fake.log.stream().anyMatch(q -> q.method().equals("GET")
                 && q.path().endsWith("/roles/Mz%20%22ingest%22%20" + N.get())), "the name is one encoded path segment");
         TestPg.Run again = run(new CreateReplicationRole(), env, "--via", "api", "--role", role);
