@@ -2,11 +2,15 @@
 //JAVA 17+
 //DEPS info.picocli:picocli:4.7.7
 //DEPS org.postgresql:postgresql:42.7.14
+//DEPS com.google.code.gson:gson:2.13.2
 //SOURCES ../lib/neonmz/Cli.java
 //SOURCES ../lib/neonmz/ConnInfo.java
+//SOURCES ../lib/neonmz/Durations.java
 //SOURCES ../lib/neonmz/Exit.java
 //SOURCES ../lib/neonmz/Fail.java
 //SOURCES ../lib/neonmz/Json.java
+//SOURCES ../lib/neonmz/NeonApi.java
+//SOURCES ../lib/neonmz/NeonOptions.java
 //SOURCES ../lib/neonmz/Out.java
 //SOURCES ../lib/neonmz/OutputOptions.java
 //SOURCES ../lib/neonmz/Pg.java
@@ -16,16 +20,24 @@
 //DESCRIPTION Guide step A.2.3: create the login role Materialize replicates as (default materialize), with LOGIN REPLICATION.
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 import org.postgresql.util.PasswordUtil;
 
+import com.google.gson.JsonObject;
+
 import neonmz.Cli;
+import neonmz.Durations;
 import neonmz.Exit;
 import neonmz.Fail;
+import neonmz.NeonApi;
+import neonmz.NeonOptions;
 import neonmz.Out;
 import neonmz.OutputOptions;
 import neonmz.Pg;
@@ -44,15 +56,26 @@ import picocli.CommandLine.Option;
  *
  * The password is hashed here (SCRAM-SHA-256, as psql's \password does), so the server's statement log
  * never sees it, and it leaves this process only where asked: a 0600 file, or the terminal.
+ *
+ * {@code --via api} makes the role the way Neon wants it: POST /projects/{id}/branches/{id}/roles, so the
+ * control plane creates it with REPLICATION and membership in neon_superuser. Neon generates the password
+ * and returns it once, in that response; it goes where asked, as above.
  */
 @Command(name = "replication-role", mixinStandardHelpOptions = true,
         description = {"Guide step A.2.3: create the role Materialize connects as (default materialize) with LOGIN "
                 + "REPLICATION. An existing role is checked and kept; its password changes only with "
-                + "--reset-password. On Neon: checks a role made with the Console/neonctl/API."},
+                + "--reset-password. On Neon (--via sql): checks a role made with the Console/neonctl/API.",
+                "--via api (Neon): creates the role through the Neon API on the branch (default: the default "
+                        + "branch). Roles made this way get REPLICATION (they join neon_superuser), which a role made "
+                        + "with SQL on Neon never gets: that is why to use it on Neon. Neon generates the password; "
+                        + "it goes to --password-out FILE or --show-password. Creating a role or resetting its "
+                        + "password drops open connections to the branch's compute."},
         footer = {"%nExamples:",
                 "  ./jbang replication-role --password-out ~/.neonmz/materialize.password",
                 "  ./jbang replication-role --password-stdin < pw.txt",
                 "  ./jbang replication-role --role mz_ingest --show-password   # terminal only",
+                "  NEON_API_KEY=… ./jbang replication-role --via api --project shiny-wind-028834 \\",
+                "    --password-out ~/.neonmz/materialize.password   # on Neon",
                 "  neonctl roles create --name materialize   # on Neon, then: ./jbang replication-role"})
 public class CreateReplicationRole implements Callable<Integer> {
     /** The role as the guide wants it; the password is a SCRAM verifier computed here. */
@@ -86,8 +109,27 @@ public class CreateReplicationRole implements Callable<Integer> {
     @Option(names = "--show-password", description = "Print the generated password once, only if stdout is a terminal.")
     boolean showPassword;
 
-    @Option(names = "--reset-password", description = "Give an existing role a new password (drops nothing else).")
+    @Option(names = "--reset-password", description = "Give an existing role a new password (drops nothing else; "
+            + "with --via api Neon drops open connections to the compute).")
     boolean resetPassword;
+
+    enum Via { sql, api }
+
+    @Option(names = "--via", paramLabel = "sql|api", description = "How to make the role: sql (default: CREATE ROLE on "
+            + "the database) or api (Neon API: the role gets REPLICATION through neon_superuser).")
+    Via via = Via.sql;
+
+    @Mixin NeonOptions neon;
+
+    @Option(names = "--timeout", paramLabel = "DURATION", converter = Durations.class, defaultValue = "5m",
+            description = "With --via api: how long to wait in all for the Neon API and its operations "
+                    + "(default ${DEFAULT-VALUE}).")
+    Duration timeout;
+
+    // --via api sends what the guide's curl sends: POST /projects/{project_id}/branches/{branch_id}/roles
+    // with {"role":{"name":"materialize"}} (NeonApi.createRole; --dry-run prints it).
+    /** Names Neon keeps for itself (DOCS manage/roles.md), besides any starting with pg_. */
+    static final Set<String> NEON_RESERVED = Set.of("neon_superuser", "cloud_admin", "zenith_admin", "public", "none");
 
     public static void main(String... args) {
         Cli.main(new CreateReplicationRole(), args);
@@ -99,6 +141,13 @@ public class CreateReplicationRole implements Callable<Integer> {
         Sql.requireName("role", role);
         if (passwordFile != null && passwordStdin) {
             throw Fail.usage("--password-file and --password-stdin both given", "use one");
+        }
+        if (via == Via.api) {
+            return viaApi(o);
+        }
+        if (neon.givenOption() != null) {
+            throw Fail.usage(neon.givenOption() + " is for --via api (the Neon API)", "add --via api, or drop "
+                    + neon.givenOption());
         }
         try (Pg db = pg.connect(o)) {
             String neonEndpoint = db.neonEndpoint();
@@ -157,9 +206,10 @@ public class CreateReplicationRole implements Callable<Integer> {
 
     /** Neon: REPLICATION comes only from roles the control plane makes (Console, neonctl, API). */
     private Integer onNeon(Out o, Map<String, Object> r) {
-        String create = "create it with the Neon CLI (neonctl roles create --name " + role + "), the Console (Branches → "
-                + "your branch → Roles & Databases → Add Role) or the API (POST /projects/{id}/branches/{id}/roles); "
-                + "then run this again to check it";
+        String create = "create it through the Neon API with this script: ./jbang replication-role --via api --role "
+                + Out.shellQuote(role) + " --password-out FILE (NEON_API_KEY, --project), or with the Neon CLI "
+                + "(neonctl roles create --name " + role + ") or the Console (Branches → your branch → Roles & "
+                + "Databases → Add Role); then run this again to check it";
         if (r == null) {
             throw new Fail(Exit.NEEDS_NEON_API, "this is Neon: a role made with SQL never gets the REPLICATION "
                     + "privilege, and it cannot be granted; role " + role + " does not exist yet", create);
@@ -176,12 +226,98 @@ public class CreateReplicationRole implements Callable<Integer> {
         }
         if (resetPassword) {
             throw new Fail(Exit.NEEDS_NEON_API, "on Neon a role's password is reset through Neon, not SQL",
-                    "neonctl roles reset-password, or Console → Roles → Reset password");
+                    "./jbang replication-role --via api --reset-password --password-out FILE, or neonctl roles "
+                            + "reset-password, or Console → Roles → Reset password");
         }
         o.put("already_done", true);
         o.line("role %s: already done (exists on Neon with LOGIN REPLICATION%s)", role,
                 Boolean.TRUE.equals(r.get("neon_superuser")) ? ", member of neon_superuser" : "");
         return Exit.OK;
+    }
+
+    /**
+     * --via api: the role from Neon's control plane. Looked up first (safe to run twice); created only when
+     * absent, and only once its password has somewhere to go (Neon shows a new role's password once).
+     */
+    private Integer viaApi(Out o) {
+        if (passwordFile != null || passwordStdin) {
+            throw Fail.usage("--password-file/--password-stdin do not go with --via api: Neon generates the password "
+                    + "of a role it creates (or resets)", "drop it; Neon's password goes to --password-out FILE (0600) "
+                    + "or, on a terminal, --show-password");
+        }
+        if (Cli.ctx().env("MZ_REPLICATION_PASSWORD") != null) {
+            o.warn("$MZ_REPLICATION_PASSWORD is not used with --via api: Neon generates the password");
+        }
+        if (role.toLowerCase(Locale.ROOT).startsWith("pg_") || NEON_RESERVED.contains(role)) {
+            throw Fail.usage("Neon reserves the role name " + role + " (names starting with pg_, and "
+                    + String.join(", ", NEON_RESERVED.stream().sorted().toList()) + ")", "choose another --role");
+        }
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw Fail.usage("--timeout must be more than 0", "e.g. --timeout 5m");
+        }
+        NeonApi api = neon.client(o, timeout);
+        JsonObject project = api.resolveProject(neon.project());
+        String pid = project.get("id").getAsString();
+        JsonObject branch = api.resolveBranch(pid, neon.branch);
+        String bid = branch.get("id").getAsString();
+        String where = "Neon project " + project.get("name").getAsString() + " (" + pid + "), branch "
+                + branch.get("name").getAsString();
+        o.put("role", role);
+        o.put("via", "api");
+        o.put("neon_project", pid);
+        o.put("neon_branch", bid);
+        JsonObject existing = api.getRole(pid, bid, role);
+        generated = true;   // Neon's password, never one the user gave
+        if (existing != null && !resetPassword) {
+            if (passwordOut != null || showPassword) {
+                o.warn("role " + role + " exists; its password was not changed and Neon shows it only when it is made "
+                        + "(use --reset-password for a new one)");
+            }
+            o.put("created", false);
+            o.put("password_reset", false);
+            o.put("already_done", true);
+            o.line("role %s: already done (exists in %s; password unchanged)", role, where);
+            return Exit.OK;
+        }
+        requireDestination(o, existing != null);
+        String pw;
+        if (existing == null) {
+            o.warn("creating a role makes Neon apply the branch's configuration: open connections to its compute drop");
+            pw = api.createRole(pid, bid, role);
+            o.put("created", !o.dryRun());
+            o.put("password_reset", false);
+        } else {
+            o.warn("resetting the password drops open connections to the compute; the old password stays valid until "
+                    + "Neon's operation finishes; then update the Materialize secret that holds it "
+                    + "(./jbang connection --rotate)");
+            pw = api.resetRolePassword(pid, bid, role);
+            o.put("created", false);
+            o.put("password_reset", !o.dryRun());
+        }
+        if (pw != null) {
+            deliver(o, pw);
+        }
+        String did = existing == null
+                ? (o.dryRun() ? "would be created" : "created") + " in " + where + " (LOGIN REPLICATION, member of neon_superuser)"
+                : (o.dryRun() ? "password would be reset" : "password reset") + " in " + where;
+        o.line("role %s: %s%s", role, did, where());
+        return Exit.OK;
+    }
+
+    /** Neon's password exists once, in the answer: refuse before creating when it has nowhere to go. */
+    private void requireDestination(Out o, boolean replace) {
+        if (passwordOut == null && !showPassword && !o.dryRun()) {
+            throw Fail.usage("Neon shows the new password once, and nowhere was given to keep it; nothing changed",
+                    "add --password-out FILE (0600), or --show-password on a terminal");
+        }
+        if (showPassword && !Cli.ctx().terminal()) {
+            throw Fail.usage("--show-password prints only to a terminal, and stdout is not one",
+                    "use --password-out FILE instead");
+        }
+        if (passwordOut != null && !replace && java.nio.file.Files.exists(passwordOut)) {
+            throw new Fail(Exit.CONFLICT, "password file " + passwordOut + " exists already; nothing was changed",
+                    "choose another --password-out, or remove the old file if its password is not needed");
+        }
     }
 
     /** The password to set: given (file, stdin, $MZ_REPLICATION_PASSWORD) or generated. */

@@ -31,6 +31,12 @@ public class NeonOptions {
                     + "default: $NEON_ORG_ID).")
     public String orgId;
 
+    /** The first of these options given on the command line, or null (for steps where the API is optional). */
+    public String givenOption() {
+        return apiKeyFile != null ? "--api-key-file" : apiHost != null ? "--api-host" : project != null ? "--project"
+                : branch != null ? "--branch" : orgId != null ? "--org-id" : null;
+    }
+
     /** The key: the file when given, else NEON_API_KEY; registered as a secret either way. */
     public String apiKey() {
         if (apiKeyFile != null) {

@@ -53,7 +53,17 @@ public final class TestPg {
                 Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
             }
             Lab.Server s = new Lab.Server(dir);
-            s.start(freePort(), overrides, null);
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    s.start(freePort(), overrides, null);
+                    break;
+                } catch (neonmz.Fail f) {
+                    // a free port can be taken before the server binds it (ExtraServers starts two at once): another
+                    if (attempt >= 3 || f.getMessage() == null || !f.getMessage().contains("is in use")) {
+                        throw f;
+                    }
+                }
+            }
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {
                     s.stop();
