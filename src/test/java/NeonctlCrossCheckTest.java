@@ -40,18 +40,10 @@ import neonmz.NeonApi;
  * database and sslmode. Every exchange of both sides is checked against Neon's OpenAPI spec, so what
  * neonctl asks also checks the fake's answers.
  *
- * <p>Our side calls {@link NeonApi} directly, one method per operation ({@code ...Ours}, below); each stands
- * for a script's API path, and running the script instead is a change of one method reference at the call:
- * <ul>
- * <li>{@code projects update --enable-logical-replication} ↔ {@code check-logical-replication --enable}:
- *     {@link NeonApi#updateProjectSettings} with {@code enable_logical_replication: true};</li>
- * <li>{@code roles create} ↔ {@code replication-role --via api}: {@link NeonApi#resolveBranch} (default
- *     branch), then {@link NeonApi#createRole};</li>
- * <li>{@code ip-allow add} ↔ {@code ip-allow}: {@link NeonApi#getProject}, merge, {@link NeonApi#updateProjectSettings}
- *     with the whole {@code allowed_ips} object;</li>
- * <li>{@code connection-string} ↔ {@code connection-details}: {@link NeonApi#resolveBranch}, then
- *     {@link NeonApi#connectionUri}.</li>
- * </ul>
+ * <p>Our side runs the scripts themselves, in-process, with the fake's URL and key in their environment:
+ * {@code projects update --enable-logical-replication} ↔ {@code check-logical-replication --enable --yes};
+ * {@code roles create} ↔ {@code replication-role --via api}; {@code ip-allow add} ↔ {@code ip-allow};
+ * {@code connection-string} ↔ {@code connection-details --json --password-out}.
  *
  * <p>Where neonctl legitimately differs, the difference is asserted, not ignored: it never polls Neon's
  * operations, it reads different endpoints (it builds the connection string itself from the endpoint's host
@@ -142,7 +134,7 @@ class NeonctlCrossCheckTest {
     @Test
     void enableLogicalReplication() throws Exception {
         cross(f -> neonctl(f, "projects", "update", PID, "--enable-logical-replication", "--yes"),
-                NeonctlCrossCheckTest::enableLogicalReplicationOurs);
+                this::enableLogicalReplicationOurs);
         assertTrue(ours.projects.get(PID).getAsJsonObject("settings").get("enable_logical_replication").getAsBoolean());
         assertEquals(List.of(mutation("PATCH", "/projects/" + PID, 200,
                 "{\"project\":{\"settings\":{\"enable_logical_replication\":true}}}")), mutations(theirs));
@@ -155,7 +147,7 @@ class NeonctlCrossCheckTest {
     @Test
     void createRole() throws Exception {
         String printed = cross(f -> neonctl(f, "-o", "json", "roles", "create", "--name", "materialize", "--project-id", PID),
-                NeonctlCrossCheckTest::createRoleOurs);
+                this::createRoleOurs);
         String main = theirs.defaultBranch(PID);
         assertEquals(List.of(mutation("POST", "/projects/" + PID + "/branches/" + main + "/roles", 201,
                 "{\"role\":{\"name\":\"materialize\"}}")), mutations(theirs),
@@ -168,7 +160,10 @@ class NeonctlCrossCheckTest {
         assertEquals(password(ours, main, "materialize"), ourOutput);
         // both find the default branch by listing the branches page by page, 100 a page
         assertEquals(List.of("GET /projects/" + PID + "/branches?limit=100"), reads(theirs));
-        assertEquals("GET /projects/" + PID + "/branches?limit=100", reads(ours).get(0));
+        // ours resolves the project first (--project takes an id or a name), then lists the branches; after
+        // the POST it polls the operation neonctl leaves running
+        assertEquals(List.of("GET /projects/" + PID, "GET /projects/" + PID + "/branches?limit=100",
+                "GET /projects/" + PID + "/branches/" + main + "/roles/materialize"), reads(ours).subList(0, 3));
         assertOperations("apply_config");
     }
 
@@ -180,7 +175,7 @@ class NeonctlCrossCheckTest {
                     "{\"ips\":[\"198.51.100.0/24\"],\"protected_branches_only\":true}"));
         }
         cross(f -> neonctl(f, "-o", "json", "ip-allow", "add", "203.0.113.7", "--project-id", PID),
-                NeonctlCrossCheckTest::addToIpAllowListOurs, "allowed_ips");
+                this::addToIpAllowListOurs, "allowed_ips");
         // the same PATCH up to the order of the list: neonctl puts the new addresses first
         // ([...new Set(props.ips.concat(existing))]); we append. The API keeps the list as sent, so the
         // stored lists differ in order only, which is the one difference allowed in the state above.
@@ -189,9 +184,10 @@ class NeonctlCrossCheckTest {
                 patch.formatted("\"203.0.113.7\",\"198.51.100.0/24\""))), mutations(theirs));
         assertEquals(List.of(mutation("PATCH", "/projects/" + PID, 200,
                 patch.formatted("\"198.51.100.0/24\",\"203.0.113.7\""))), mutations(ours));
-        // both read the project first (read, merge, write: the API can only replace the list)
+        // both read the project first (read, merge, write: the API can only replace the list); ours reads it
+        // once more after the PATCH, to verify the entries are there
         assertEquals(List.of("GET /projects/" + PID), reads(theirs));
-        assertEquals(List.of("GET /projects/" + PID), reads(ours));
+        assertEquals(List.of("GET /projects/" + PID, "GET /projects/" + PID), reads(ours));
         // an allowed_ips-only PATCH starts no operation in the fake, so there is nothing to wait for
         assertTrue(theirs.ops.isEmpty() && ours.ops.isEmpty());
     }
@@ -208,7 +204,7 @@ class NeonctlCrossCheckTest {
         }
         String printed = cross(f -> neonctl(f, "connection-string", "--project-id", PID, "--role-name", "materialize",
                         "--database-name", "neondb"),
-                NeonctlCrossCheckTest::connectionStringOurs);
+                this::connectionStringOurs);
         Map<String, String> theirUri = uriFields(printed.strip());
         Map<String, String> ourUri = uriFields(ourOutput);
         // neonctl adds channel_binding=require to every --ssl require string; Neon's connection_uri (what we
@@ -229,9 +225,11 @@ class NeonctlCrossCheckTest {
         String b = "/projects/" + PID + "/branches/" + theirs.defaultBranch(PID);
         assertEquals(List.of("GET /projects/" + PID + "/branches?limit=100", "GET " + b + "/endpoints",
                 "GET " + b + "/databases", "GET " + b + "/roles/materialize/reveal_password"), reads(theirs));
-        assertEquals(List.of("GET /projects/" + PID + "/branches?limit=100", "GET /projects/" + PID
-                + "/connection_uri?database_name=neondb&role_name=materialize&branch_id=" + theirs.defaultBranch(PID)),
-                reads(ours));
+        // ours asks Neon for the URI, checks its host against the branch's read_write endpoint, and reveals the
+        // password only because --password-out asked for it
+        assertEquals(List.of("GET /projects/" + PID, "GET /projects/" + PID + "/branches?limit=100", "GET /projects/" + PID
+                + "/connection_uri?database_name=neondb&role_name=materialize&branch_id=" + theirs.defaultBranch(PID),
+                "GET " + b + "/endpoints", "GET " + b + "/roles/materialize/reveal_password"), reads(ours));
     }
 
     @Test
@@ -252,52 +250,48 @@ class NeonctlCrossCheckTest {
         assertEquals(List.of(423, 200), mutations(ours).stream().map(Mutation::status).toList());
     }
 
-    // ---- our side: what each script does through the API ---------------------------------------
-    // Each method stands for one script, run against the fake (see the class comment); to run the script
-    // instead, replace the method reference at the call above with a lambda such as
-    // f -> TestPg.run(new CheckLogicalReplication(), Map.of("NEON_API_KEY", FakeNeonApi.KEY, "NEON_API_HOST",
-    // f.url(), "NEONMZ_API_POLL_MS", "10"), "--project", PID, "--enable").out()
+    // ---- our side: each script, run in-process against the fake ------------------------------------
 
-    /** check-logical-replication --enable: PATCH enable_logical_replication, then wait for the operations. */
-    static String enableLogicalReplicationOurs(FakeNeonApi f) {
-        JsonObject s = new JsonObject();
-        s.addProperty("enable_logical_replication", true);
-        api(f).updateProjectSettings(PID, s);
-        return "";
+    /** check-logical-replication --enable --yes (against a lab database, whose wal_level is logical already). */
+    String enableLogicalReplicationOurs(FakeNeonApi f) {
+        return script(f, new CheckLogicalReplication(), "--enable", "--yes").out();
     }
 
-    /** replication-role --via api: the role on the default branch; returns its password. */
-    static String createRoleOurs(FakeNeonApi f) {
-        NeonApi api = api(f);
-        return api.createRole(PID, api.resolveBranch(PID, null).get("id").getAsString(), "materialize");
+    /** replication-role --via api: the role on the default branch; returns its password (from the 0600 file). */
+    String createRoleOurs(FakeNeonApi f) throws IOException {
+        Path pw = tmp.resolve("materialize.password");
+        script(f, new CreateReplicationRole(), "--via", "api", "--password-out", pw.toString());
+        return Files.readString(pw).strip();
     }
 
-    /** ip-allow, adding 203.0.113.7: read the list, append, PATCH the whole allowed_ips object (flag kept). */
-    static String addToIpAllowListOurs(FakeNeonApi f) {
-        NeonApi api = api(f);
-        JsonObject allowed = api.getProject(PID).getAsJsonObject("settings").getAsJsonObject("allowed_ips");
-        LinkedHashSet<String> ips = new LinkedHashSet<>();
-        boolean protectedOnly = false;
-        if (allowed != null) {
-            allowed.getAsJsonArray("ips").forEach(ip -> ips.add(ip.getAsString()));
-            protectedOnly = allowed.get("protected_branches_only").getAsBoolean();
-        }
-        ips.add("203.0.113.7");
-        JsonArray list = new JsonArray();
-        ips.forEach(list::add);
-        JsonObject a = new JsonObject();
-        a.add("ips", list);
-        a.addProperty("protected_branches_only", protectedOnly);
-        JsonObject s = new JsonObject();
-        s.add("allowed_ips", a);
-        api.updateProjectSettings(PID, s);
-        return "";
+    /** ip-allow --ip 203.0.113.7: read the list, append, PATCH the whole allowed_ips object (flag kept). */
+    String addToIpAllowListOurs(FakeNeonApi f) {
+        return script(f, new AllowMaterializeIps(), "--ip", "203.0.113.7").out();
     }
 
-    /** connection-details: the default branch's direct URI from Neon's connection_uri. */
-    static String connectionStringOurs(FakeNeonApi f) {
-        NeonApi api = api(f);
-        return api.connectionUri(PID, api.resolveBranch(PID, null).get("id").getAsString(), "neondb", "materialize");
+    /** connection-details --json --password-out: the direct URI's fields, and the password from its file. */
+    String connectionStringOurs(FakeNeonApi f) throws IOException {
+        Path pw = tmp.resolve("details.password");
+        TestPg.Run r = script(f, new ConnectionDetails(), "--json", "--password-out", pw.toString());
+        JsonObject j = JsonParser.parseString(r.out()).getAsJsonObject();
+        String password = Files.readString(pw).strip();
+        assertFalse(r.out().contains(password), "the password is only in its file");
+        return "postgresql://" + j.get("user").getAsString() + ":" + password + "@" + j.get("host").getAsString() + ":"
+                + j.get("port").getAsInt() + "/" + j.get("database").getAsString() + "?sslmode=" + j.get("ssl_mode").getAsString();
+    }
+
+    /** A script in-process with the fake's URL and key in its environment (and a lab database); must exit 0. */
+    TestPg.Run script(FakeNeonApi f, Object command, String... args) {
+        Map<String, String> env = new LinkedHashMap<>(TestPg.env(TestPg.newDatabase()));
+        env.put("NEON_API_KEY", FakeNeonApi.KEY);
+        env.put("NEON_API_HOST", f.url());
+        env.put("NEON_PROJECT_ID", PID);
+        env.put("NEONMZ_API_POLL_MS", "10");
+        env.put("HOME", tmp.toString());
+        TestPg.Run r = TestPg.run(command, env, args);
+        assertEquals(0, r.exit(), command.getClass().getSimpleName() + " " + String.join(" ", args) + ": " + r.all());
+        assertFalse(r.all().contains(FakeNeonApi.KEY), "the API key is never printed");
+        return r;
     }
 
     // ---- running both sides and comparing ------------------------------------------------------
