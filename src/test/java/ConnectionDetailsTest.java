@@ -59,6 +59,21 @@ class ConnectionDetailsTest {
     }
 
     @Test
+    void runsThroughTheRealLauncherWithItsJsonLibrary(@TempDir Path dir) throws Exception {
+        // ./jbang as a user runs it: JBang resolves //DEPS gson and compiles the //SOURCES, and the API call is real
+        Path pw = dir.resolve("pw");
+        Map<String, String> e = env();
+        LauncherRun.Result r = LauncherRun.run(LauncherRun.ROOT.resolve("jbang"), LauncherRun.ROOT, e,
+                "connection-details", "--json", "--password-out", pw.toString());
+        assertEquals(0, r.exit(), r.describe());
+        JsonObject j = com.google.gson.JsonParser.parseString(r.out().strip().lines().reduce((a, b) -> b).orElse(""))
+                .getAsJsonObject();
+        assertEquals(host, j.get("host").getAsString());
+        assertEquals(PW, Files.readString(pw).strip());
+        assertFalse(r.out().contains(PW) || r.err().contains(PW) || r.out().contains(FakeNeonApi.KEY), r.describe());
+    }
+
+    @Test
     void splitsTheDirectUriIntoTheFieldsStepC2Needs() {
         TestPg.Run r = run();
         assertEquals(0, r.exit(), r.all());
