@@ -106,9 +106,7 @@ public class AllowMaterializeIps implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Out o = out.out();
-        if (timeout.isNegative() || timeout.isZero()) {
-            throw Fail.usage("--timeout must be more than 0", "e.g. --timeout 2m");
-        }
+        Durations.requirePositive("--timeout", timeout, "2m");
         // The entries first: a typo fails before anything is contacted.
         List<Entry> wanted = new ArrayList<>();
         String from;

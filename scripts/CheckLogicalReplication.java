@@ -219,9 +219,7 @@ public class CheckLogicalReplication implements Callable<Integer> {
      * waits for the compute to come back with wal_level=logical. False under --dry-run once the PATCH is printed.
      */
     private boolean enable(Out o) {
-        if (timeout.isNegative() || timeout.isZero()) {
-            throw Fail.usage("--timeout must be more than 0", "e.g. --timeout 5m");
-        }
+        Durations.requirePositive("--timeout", timeout, "5m");
         if (neon.branch != null) {
             throw Fail.usage("--branch does not apply to --enable: logical replication is a setting of the whole "
                     + "project, every branch included", "drop --branch");

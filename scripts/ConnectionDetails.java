@@ -96,9 +96,7 @@ public class ConnectionDetails implements Callable<Integer> {
         if (env && o.json()) {
             throw Fail.usage("--env and --json both given", "choose one output");
         }
-        if (timeout.isNegative() || timeout.isZero()) {
-            throw Fail.usage("--timeout must be more than 0", "e.g. --timeout 1m");
-        }
+        Durations.requirePositive("--timeout", timeout, "1m");
         if (role.isBlank() || database.isBlank()) {
             throw Fail.usage("--role and --database must not be empty", "e.g. --role materialize --database neondb");
         }

@@ -252,9 +252,7 @@ public class CreateReplicationRole implements Callable<Integer> {
             throw Fail.usage("Neon reserves the role name " + role + " (names starting with pg_, and "
                     + String.join(", ", NEON_RESERVED.stream().sorted().toList()) + ")", "choose another --role");
         }
-        if (timeout.isNegative() || timeout.isZero()) {
-            throw Fail.usage("--timeout must be more than 0", "e.g. --timeout 5m");
-        }
+        Durations.requirePositive("--timeout", timeout, "5m");
         NeonApi api = neon.client(o, timeout);
         JsonObject project = api.resolveProject(neon.project());
         String pid = project.get("id").getAsString();

@@ -199,15 +199,9 @@ public class MonitorIngestion implements Callable<Integer> {
         if (source.isEmpty()) {
             throw Fail.usage("the source name is empty", "give --source NAME (default mz_source)");
         }
-        if (interval.isNegative() || interval.isZero()) {
-            throw Fail.usage("--interval must be more than 0", "e.g. --interval 5s");
-        }
-        if (stallAfter.isNegative() || stallAfter.isZero()) {
-            throw Fail.usage("--stall-after must be more than 0", "e.g. --stall-after 15m");
-        }
-        if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
-            throw Fail.usage("--timeout must be more than 0", "e.g. --timeout 2h");
-        }
+        Durations.requirePositive("--interval", interval, "5s");
+        Durations.requirePositive("--stall-after", stallAfter, "15m");
+        Durations.requirePositive("--timeout", timeout, "2h");
         boolean repeat = watch || untilSnapshotted;
         boolean upstream = pg.given();
         String tick = String.format(TICK, Sql.literal(source));

@@ -203,9 +203,7 @@ public class RightSize implements Callable<Integer> {
         if (samples < 1) {
             throw Fail.usage("--samples must be 1 or more", "e.g. --samples 3");
         }
-        if (interval.isNegative() || interval.isZero()) {
-            throw Fail.usage("--interval must be more than 0", "e.g. --interval 5s");
-        }
+        Durations.requirePositive("--interval", interval, "5s");
         long lagLimit = bytes(maxLag);
         if (size != null && size.isBlank()) {
             throw Fail.usage("--size is empty", "e.g. --size 100cc");

@@ -25,6 +25,14 @@ public final class Durations implements ITypeConverter<Duration> {
         return d;
     }
 
+    /** Fails (bad option) unless {@code d} is more than zero; {@code example} is a value to suggest, e.g. "5m". */
+    public static Duration requirePositive(String option, Duration d, String example) {
+        if (d != null && (d.isNegative() || d.isZero())) {
+            throw Fail.usage(option + " must be more than 0", "e.g. " + option + " " + example);
+        }
+        return d;
+    }
+
     /** The duration, or null when the text is not one. */
     public static Duration parse(String value) {
         if (value == null) {

@@ -36,19 +36,11 @@ class ConnectionDetailsTest {
 
     @AfterEach
     void stop() {
-        fake.close();
-        if (NeonSpec.validator() != null) {
-            assertEquals(List.of(), NeonSpec.check(fake.log), "every request and answer matches Neon's OpenAPI spec");
-        }
+        fake.closeAndCheckSpec();
     }
 
     Map<String, String> env() {
-        Map<String, String> env = new HashMap<>();
-        env.put("NEON_API_HOST", fake.url());
-        env.put("NEON_API_KEY", FakeNeonApi.KEY);
-        env.put("NEON_PROJECT_ID", PID);
-        env.put("NO_COLOR", "1");
-        return env;
+        return new HashMap<>(fake.env());
     }
 
     TestPg.Run run(String... args) {

@@ -30,6 +30,8 @@ import com.sun.net.httpserver.HttpServer;
  */
 final class FakeNeonApi implements AutoCloseable {
     static final String KEY = "napi_test_key_0123456789abcdef";
+    /** The project every fake starts with. */
+    static final String PROJECT_ID = "shiny-wind-028834";
 
     record Request(String method, String path, String query, String body, Map<String, List<String>> headers,
                    long nanos, int status, String response) {}
@@ -78,16 +80,36 @@ final class FakeNeonApi implements AutoCloseable {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/api/v2", this::handle);
         server.start();
-        addProject("shiny-wind-028834", "shop");
+        addProject(PROJECT_ID, "shop");
     }
 
     String url() {
         return "http://127.0.0.1:" + server.getAddress().getPort() + "/api/v2";
     }
 
+    /** The environment a script needs to use this server: its URL, the key, the project, short polls. */
+    Map<String, String> env() {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("NEON_API_HOST", url());
+        env.put("NEON_API_KEY", KEY);
+        env.put("NEON_PROJECT_ID", PROJECT_ID);
+        env.put("NEONMZ_API_POLL_MS", "10");
+        env.put("NO_COLOR", "1");
+        return env;
+    }
+
     @Override
     public void close() {
         server.stop(0);
+    }
+
+    /** Stops the server, then asserts every exchange matched Neon's OpenAPI spec (when the spec is there). */
+    void closeAndCheckSpec() {
+        close();
+        if (NeonSpec.validator() != null) {
+            org.junit.jupiter.api.Assertions.assertEquals(List.of(), NeonSpec.check(log),
+                    "every request and answer matches Neon's OpenAPI spec");
+        }
     }
 
     JsonObject addProject(String id, String name) {

@@ -43,11 +43,7 @@ class NeonApiTest {
 
     @AfterEach
     void stop() {
-        fake.close();
-        if (NeonSpec.validator() != null) {
-            List<String> problems = NeonSpec.check(fake.log);
-            assertEquals(List.of(), problems, "every request and answer matches Neon's OpenAPI spec");
-        }
+        fake.closeAndCheckSpec();
     }
 
     @Test

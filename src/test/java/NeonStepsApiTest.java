@@ -42,13 +42,10 @@ class NeonStepsApiTest {
 
     @AfterEach
     void stop() {
-        fake.close();
         for (TestPg.Run r : runs) {
             assertFalse(r.all().contains(FakeNeonApi.KEY), "the API key is never printed: " + r.all());
         }
-        if (NeonSpec.validator() != null) {
-            assertEquals(List.of(), NeonSpec.check(fake.log), "every request and answer matches Neon's OpenAPI spec");
-        }
+        fake.closeAndCheckSpec();
     }
 
     static String unique(String prefix) {
@@ -57,10 +54,7 @@ class NeonStepsApiTest {
 
     Map<String, String> env(Lab.Server s, String db) {
         Map<String, String> env = new HashMap<>(TestPg.env(s, db));
-        env.put("NEON_API_HOST", fake.url());
-        env.put("NEON_API_KEY", FakeNeonApi.KEY);
-        env.put("NEON_PROJECT_ID", PID);
-        env.put("NEONMZ_API_POLL_MS", "20");
+        env.putAll(fake.env());
         return env;
     }
 

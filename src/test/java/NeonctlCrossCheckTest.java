@@ -283,10 +283,7 @@ class NeonctlCrossCheckTest {
     /** A script in-process with the fake's URL and key in its environment (and a lab database); must exit 0. */
     TestPg.Run script(FakeNeonApi f, Object command, String... args) {
         Map<String, String> env = new LinkedHashMap<>(TestPg.env(TestPg.newDatabase()));
-        env.put("NEON_API_KEY", FakeNeonApi.KEY);
-        env.put("NEON_API_HOST", f.url());
-        env.put("NEON_PROJECT_ID", PID);
-        env.put("NEONMZ_API_POLL_MS", "10");
+        env.putAll(f.env());
         env.put("HOME", tmp.toString());
         TestPg.Run r = TestPg.run(command, env, args);
         assertEquals(0, r.exit(), command.getClass().getSimpleName() + " " + String.join(" ", args) + ": " + r.all());

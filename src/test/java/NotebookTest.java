@@ -61,10 +61,7 @@ class NotebookTest {
         if (file.getFileName().toString().contains("-api-")) {
             // the Neon API notebooks are recorded against the local stand-in for Neon's API (see FakeNeonApi)
             neonApi = new FakeNeonApi();
-            env.put("NEON_API_HOST", neonApi.url());
-            env.put("NEON_API_KEY", FakeNeonApi.KEY);
-            env.put("NEON_PROJECT_ID", "shiny-wind-028834");
-            env.put("NEONMZ_API_POLL_MS", "20");
+            env.putAll(neonApi.env());
         }
         Normaliser norm = new Normaliser(env, home, labDir);
         StringBuilder updated = new StringBuilder();
