@@ -92,6 +92,13 @@ public final class Out {
         if (opts.json) {
             return;
         }
+        for (String l : render(headers, rows).split("\n")) {
+            line(l);
+        }
+    }
+
+    /** The lines of an aligned table (header row first), each ending in a newline; the shell prints it too. */
+    public static String render(List<String> headers, List<? extends List<?>> rows) {
         int[] width = new int[headers.size()];
         for (int i = 0; i < headers.size(); i++) {
             width[i] = headers.get(i).length();
@@ -101,10 +108,11 @@ public final class Out {
                 width[i] = Math.max(width[i], cell(r.get(i)).length());
             }
         }
-        line(row(headers, width));
+        StringBuilder b = new StringBuilder(row(headers, width)).append('\n');
         for (List<?> r : rows) {
-            line(row(r, width));
+            b.append(row(r, width)).append('\n');
         }
+        return b.toString();
     }
 
     private static String cell(Object o) {

@@ -80,7 +80,7 @@ public final class Pg implements AutoCloseable {
     }
 
     /** A result as ordered maps (label → value; SQL arrays as lists); shared with {@link Mz}. */
-    static List<Map<String, Object>> rows(ResultSet rs) throws SQLException {
+    public static List<Map<String, Object>> rows(ResultSet rs) throws SQLException {
         // Labels once, not per row: catalog reads return a row per table (10,000 and more).
         ResultSetMetaData md = rs.getMetaData();
         String[] labels = new String[md.getColumnCount()];

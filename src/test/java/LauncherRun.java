@@ -80,6 +80,11 @@ public final class LauncherRun {
 
     /** Runs a launcher (this repo's or a copy's) in {@code cwd}; {@code env} entries with a null value are removed. */
     public static Result run(Path launcher, Path cwd, Map<String, String> env, String... args) {
+        return runWithStdin(launcher, cwd, env, null, args);
+    }
+
+    /** As {@link #run(Path, Path, Map, String...)}, with {@code stdin} (null: none) as standard input. */
+    public static Result runWithStdin(Path launcher, Path cwd, Map<String, String> env, String stdin, String... args) {
         Map<String, String> full = baseEnv();
         env.forEach((k, v) -> {
             if (v == null) {
@@ -96,8 +101,13 @@ public final class LauncherRun {
             int n = RUNS.incrementAndGet();
             Path out = logs.resolve(ProcessHandle.current().pid() + "-" + n + ".out");
             Path err = logs.resolve(ProcessHandle.current().pid() + "-" + n + ".err");
+            Path in = Path.of("/dev/null");
+            if (stdin != null) {
+                in = logs.resolve(ProcessHandle.current().pid() + "-" + n + ".in");
+                Files.writeString(in, stdin, StandardCharsets.UTF_8);
+            }
             ProcessBuilder pb = new ProcessBuilder(command).directory(cwd.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                    .redirectInput(ProcessBuilder.Redirect.from(in.toFile()))
                     .redirectOutput(out.toFile()).redirectError(err.toFile());
             pb.environment().clear();
             pb.environment().putAll(full);
