@@ -687,6 +687,7 @@ public class Lab implements Callable<Integer> {
                 o.line("would start PostgreSQL in %s on 127.0.0.1:%d", dir, port);
                 return;
             }
+            binaries();   // no PostgreSQL for this machine on the classpath: say so before creating anything
             boolean fresh = !initialized();
             if (fresh) {
                 // a first start that died half-way leaves a server to stop and files to clear

@@ -80,6 +80,11 @@ public final class LauncherRun {
 
     /** Runs a launcher (this repo's or a copy's) in {@code cwd}; {@code env} entries with a null value are removed. */
     public static Result run(Path launcher, Path cwd, Map<String, String> env, String... args) {
+        return run(List.of(), launcher, cwd, env, args);
+    }
+
+    /** As {@link #run(Path, Path, Map, String...)}, the launcher run through {@code wrapper} (e.g. unshare -n). */
+    public static Result run(List<String> wrapper, Path launcher, Path cwd, Map<String, String> env, String... args) {
         Map<String, String> full = baseEnv();
         env.forEach((k, v) -> {
             if (v == null) {
@@ -88,7 +93,7 @@ public final class LauncherRun {
                 full.put(k, v);
             }
         });
-        List<String> command = new ArrayList<>();
+        List<String> command = new ArrayList<>(wrapper);
         command.add(launcher.toString());
         command.addAll(List.of(args));
         try {
