@@ -436,15 +436,24 @@ public class StreamCheck implements Callable<Integer> {
         AtomicBoolean timedOut = new AtomicBoolean();
         try (Connection rc = Pg.replication(rci)) {
             PGConnection pgc = rc.unwrap(PGConnection.class);
-            // A logical slot waits for the transactions running on the server to end before it is ready.
+            // A logical slot waits for the transactions running on the server to end before it is ready. At
+            // --timeout: a cancel request (the walsender stops waiting and releases the half-made slot), and if
+            // even that goes unanswered, the connection is dropped.
             ScheduledFuture<?> watchdog = timer.schedule(() -> {
                 timedOut.set(true);
+                try {
+                    pgc.cancelQuery();
+                } catch (SQLException ignored) {
+                    // the abort below follows
+                }
+            }, timeout.toMillis(), TimeUnit.MILLISECONDS);
+            ScheduledFuture<?> abort = timer.schedule(() -> {
                 try {
                     rc.abort(Runnable::run);
                 } catch (SQLException ignored) {
                     // the connection is going away either way
                 }
-            }, timeout.toMillis(), TimeUnit.MILLISECONDS);
+            }, timeout.toMillis() + 3000, TimeUnit.MILLISECONDS);
             try {
                 pgc.getReplicationAPI().createReplicationSlot().logical()
                         .withSlotName(slot).withOutputPlugin(PLUGIN).withTemporaryOption().make();
@@ -461,6 +470,7 @@ public class StreamCheck implements Callable<Integer> {
                 throw slotFailure(e);
             } finally {
                 watchdog.cancel(false);
+                abort.cancel(false);
             }
             o.put("slot_created", true);
             PGReplicationStream stream = pgc.getReplicationAPI().replicationStream().logical()
@@ -525,6 +535,8 @@ public class StreamCheck implements Callable<Integer> {
         Connection c = db.conn();
         c.setAutoCommit(false);
         try (Statement st = c.createStatement()) {
+            // a row locked by another session must not hold the check beyond --timeout (a client-side cancel)
+            st.setQueryTimeout((int) Math.max(1, timeout.toSeconds()));
             long xid;
             try (ResultSet rs = st.executeQuery(XID)) {
                 rs.next();
@@ -548,6 +560,11 @@ public class StreamCheck implements Callable<Integer> {
                 throw new Fail(Exit.CONFLICT, "the insert probe into " + target.qualified() + " failed: " + e.getMessage()
                         + " (rolled back)", "choose a table whose columns all have defaults, or one with a row "
                         + "(without --insert-probe)", e);
+            }
+            if ("57014".equals(e.getSQLState())) {
+                throw new Fail(Exit.BUSY, "the change to " + target.qualified() + " waited longer than --timeout "
+                        + Durations.show(timeout) + " (a lock held by another session?); it was rolled back",
+                        "run again when the table is not locked, choose another --table, or raise --timeout", e);
             }
             throw e;
         } finally {

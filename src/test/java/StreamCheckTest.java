@@ -298,6 +298,25 @@ class StreamCheckTest {
         assertTrue(r.err().contains("the replication connection was lost"), r.err());
     }
 
+    @Test
+    void aLongTransactionHoldsTheSlotBackUntilTimeout() throws Exception {
+        Setup s = setUp(true, "LOGIN REPLICATION");
+        // a new logical slot waits for every transaction with an xid to end; this one holds a row lock
+        try (java.sql.Connection c = TestPg.ownerConn(s.db()); java.sql.Statement st = c.createStatement()) {
+            c.setAutoCommit(false);
+            st.execute("SELECT * FROM \"Order Items\" FOR UPDATE");
+            long t0 = System.nanoTime();
+            TestPg.Run r = TestPg.run(new StreamCheck(), s.env(), s.asRole("--timeout", "1s"));
+            assertEquals(Exit.TIMEOUT, r.exit(), r.all());
+            assertTrue(r.err().contains("was not ready within --timeout 1s") && r.err().contains("pg_stat_activity"), r.err());
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(4));
+            assertFalse(r.err().contains("still there"), r.err());   // the cancel released the half-made slot
+            assertTrue(slots().isEmpty(), slots().toString());
+            c.rollback();
+        }
+        assertEquals(3, TestPg.rows(s.db(), "SELECT 1 FROM customers").size());
+    }
+
     static void awaitActiveSlot(String db) throws InterruptedException {
         for (int i = 0; i < 500; i++) {
             if (!TestPg.rows("postgres", "SELECT 1 FROM pg_replication_slots WHERE slot_name LIKE 'neonmz\\_check\\_%' "
