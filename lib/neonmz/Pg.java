@@ -50,6 +50,37 @@ public final class Pg implements AutoCloseable {
         }
     }
 
+    /**
+     * A replication connection ({@code replication=database}: the walsender protocol, logical slots of this
+     * database) for pgjdbc's replication API. Not wrapped: the caller owns it. A role without REPLICATION
+     * is refused by the server with 42501, reported as {@link Exit#PERMISSION}.
+     */
+    public static Connection replication(ConnInfo ci) {
+        java.util.Properties p = ci.jdbcProperties("neonmz");
+        p.setProperty("replication", "database");
+        p.setProperty("assumeMinServerVersion", "10");
+        p.setProperty("preferQueryMode", "simple");   // the walsender speaks only the simple query protocol
+        try {
+            return DriverManager.getConnection(ci.jdbcUrl(), p);
+        } catch (SQLException e) {
+            if ("42501".equals(e.getSQLState())) {
+                return fail(new Fail(Exit.PERMISSION, "role " + ci.user + " may not open a replication connection: "
+                        + e.getMessage(), "give the role REPLICATION: ./jbang replication-role --role " + ci.user
+                        + " (on Neon a role made with SQL cannot get it; make it with ./jbang replication-role --via "
+                        + "api, neonctl or the Console)", e));
+            }
+            if ("53300".equals(e.getSQLState())) {
+                return fail(new Fail(Exit.NOT_READY, "no free WAL sender for a replication connection: " + e.getMessage(),
+                        "stop an unused subscriber, or raise max_wal_senders (Neon: 10; support can raise it)", e));
+            }
+            throw connectFailure(ci, e);
+        }
+    }
+
+    private static Connection fail(Fail f) {
+        throw f;
+    }
+
     public Connection conn() {
         return conn;
     }

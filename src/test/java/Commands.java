@@ -13,6 +13,7 @@ final class Commands {
         ALL.put("publication", CreatePublication::new);
         ALL.put("replication-role", CreateReplicationRole::new);
         ALL.put("grants", GrantAccess::new);
+        ALL.put("stream-check", StreamCheck::new);
         ALL.put("ip-allow", AllowMaterializeIps::new);
         ALL.put("connection-details", ConnectionDetails::new);
         ALL.put("cluster", CreateCluster::new);

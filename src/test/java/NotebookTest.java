@@ -145,6 +145,9 @@ class NotebookTest {
             out = out.replaceAll("host\\.docker\\.internal:(?!6875\\b|5432\\b)\\d{4,5}\\b", "host.docker.internal:55432");
             out = out.replaceAll("\\b\\d+ ms\\b", "[MS]");
             out = out.replaceAll("\"elapsed_ms\":\\d+", "\"elapsed_ms\":[MS]");
+            out = out.replaceAll("\"latency_ms\":\\d+", "\"latency_ms\":[MS]");
+            // stream-check's temporary slot: neonmz_check_<pid>_<random>
+            out = out.replaceAll("\\bneonmz_check_\\d+_[a-z0-9]{6}\\b", "neonmz_check_[PID]_[RAND]");
             // (not the end of an IP address in a CIDR block: 203.0.113.0/24, 2001:db8::1/128)
             out = out.replaceAll("(?<![.:])\\b[0-9A-F]{1,8}/[0-9A-F]{1,8}\\b", "[LSN]");
             out = out.replaceAll("\\d{4}-\\d\\d-\\d\\d[ T]\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?([+-]\\d\\d(:\\d\\d)?|Z)?", "[TS]");
