@@ -19,6 +19,7 @@
 //SOURCES ../lib/neonmz/OutputOptions.java
 //SOURCES ../lib/neonmz/Pg.java
 //SOURCES ../lib/neonmz/PgOptions.java
+//SOURCES ../lib/neonmz/PgOutput.java
 //SOURCES ../lib/neonmz/Secrets.java
 //SOURCES ../lib/neonmz/Sql.java
 //SOURCES Lab.java
@@ -27,6 +28,7 @@
 //SOURCES CreatePublication.java
 //SOURCES CreateReplicationRole.java
 //SOURCES GrantAccess.java
+//SOURCES StreamCheck.java
 //SOURCES AllowMaterializeIps.java
 //SOURCES ConnectionDetails.java
 //SOURCES CreateCluster.java
