@@ -601,8 +601,6 @@ public class Runbook implements Callable<Integer> {
             if (dry) {
                 mzMode = "plan";
                 mzReason = "--plan";
-            } else if (anyMz) {
-                emu = chooseMaterialize();
             }
             o.put("plan", dry);
             o.put("config", configFile() == null ? null : configFile().toString());
@@ -611,6 +609,9 @@ public class Runbook implements Callable<Integer> {
                 if (!chosen.contains(st)) {
                     outcomes.add(new Outcome(st, "skipped", 0, 0, sliceNote(), null, null, st.args().apply(s)));
                     continue;
+                }
+                if (st.side() == Side.MATERIALIZE && mzMode == null) {
+                    emu = chooseMaterialize();   // at the first Materialize step: the Neon half may fail first
                 }
                 Outcome r = runStep(st, dry, pendingChanges);
                 outcomes.add(r);
@@ -628,7 +629,8 @@ public class Runbook implements Callable<Integer> {
                 // the steps after the failure did not run
                 for (Step st : all) {
                     if (outcomes.stream().noneMatch(x -> x.step().equals(st))) {
-                        outcomes.add(new Outcome(st, "skipped", 0, 0, "after the failure", null, null, st.args().apply(s)));
+                        outcomes.add(new Outcome(st, "skipped", 0, 0, chosen.contains(st) ? "after the failure" : sliceNote(),
+                                null, null, st.args().apply(s)));
                     }
                 }
             }
@@ -896,7 +898,7 @@ public class Runbook implements Callable<Integer> {
         o.put("steps", outcomes.stream().map(Outcome::json).toList());
         Map<String, Object> mz = new LinkedHashMap<>();
         boolean mzChosen = anyMz;
-        mz.put("mode", mzChosen ? mzMode : "not in the slice");
+        mz.put("mode", !mzChosen ? "not in the slice" : mzMode == null ? "not reached" : mzMode);
         mz.put("run", mzChosen && ("url".equals(mzMode) || "emulator".equals(mzMode)));
         mz.put("reason", mzReason);
         o.put("materialize", mz);
@@ -906,8 +908,7 @@ public class Runbook implements Callable<Integer> {
             counts.put(k, (int) outcomes.stream().filter(r -> r.result().equals(k)).count());
         }
         o.put("counts", counts);
-        o.put("total_ms", totalMs);
-        if (mzChosen && "plan".equals(mzMode) && !dry) {
+        if (mzChosen && "plan".equals(mzMode) && !dry && failed == null) {
             o.line("Materialize: not run (%s); the plan of its steps is printed above.", mzReason);
             o.line("  To run them: give --mz-url (or MZ_URL) for a Materialize, or install Docker for the emulator, "
                     + "then: %s", resumeCommand(firstMz(outcomes)));
