@@ -892,9 +892,10 @@ public class Runbook implements Callable<Integer> {
         o.line("");
         List<List<Object>> rows = new ArrayList<>();
         for (Outcome r : outcomes) {
-            rows.add(List.of(r.step().id(), r.step().alias(), r.result(), r.ms() + " ms", r.note()));
+            // the time last: the table's shape does not depend on the timings
+            rows.add(List.of(r.step().id(), r.step().alias(), r.result(), r.note(), r.ms() + " ms"));
         }
-        o.table(List.of("step", "alias", "result", "time", "note"), rows);
+        o.table(List.of("step", "alias", "result", "note", "time"), rows);
         o.put("steps", outcomes.stream().map(Outcome::json).toList());
         Map<String, Object> mz = new LinkedHashMap<>();
         boolean mzChosen = anyMz;

@@ -93,7 +93,7 @@ class RunbookTest {
                         alias + " done in the summary:\n" + first.out());
             }
             for (String alias : MZ_STEPS) {
-                assertTrue(first.out().lines().anyMatch(l -> l.matches("\\S+\\s+" + alias + "\\s+skipped\\s.*Materialize not run.*")),
+                assertTrue(first.out().lines().anyMatch(l -> l.matches("\\S+\\s+" + alias + "\\s+skipped\\s+Materialize not run.*")),
                         alias + " skipped with the reason:\n" + first.out());
             }
             assertTrue(first.out().contains("Materialize: not run (no --mz-url or MZ_URL"), first.out());
@@ -156,8 +156,8 @@ class RunbookTest {
         assertTrue(bad.err().contains("fix: connect as the owner of the objects"), "the step's own fix: " + bad.err());
         assertTrue(bad.err().contains("then resume: ./jbang runbook --role " + d.role()), bad.err());
         assertTrue(bad.err().contains("--from grants"), bad.err());
-        assertTrue(bad.out().lines().anyMatch(l -> l.matches("A\\.2\\.4\\s+grants\\s+failed\\s.*exit 8 PERMISSION")), bad.out());
-        assertTrue(bad.out().lines().anyMatch(l -> l.matches("C\\.1\\s+cluster\\s+skipped\\s.*after the failure")), bad.out());
+        assertTrue(bad.out().lines().anyMatch(l -> l.matches("A\\.2\\.4\\s+grants\\s+failed\\s+exit 8 PERMISSION\\s.*")), bad.out());
+        assertTrue(bad.out().lines().anyMatch(l -> l.matches("C\\.1\\s+cluster\\s+skipped\\s+after the failure\\s.*")), bad.out());
         assertNotEquals(before, TestPg.catalogState(d.name()), "the steps before grants ran");
         assertFalse(bad.out().contains("Materialize: not run"), "after a failure the run says where it stopped, nothing else");
 
@@ -196,7 +196,7 @@ class RunbookTest {
             assertTrue(plan.out().contains(sql), "plan lacks " + sql + "\n" + plan.out());
         }
         // the source's statement needs the publication, which the plan has not created
-        assertTrue(plan.out().lines().anyMatch(l -> l.matches("C\\.3\\s+source\\s+planned\\s.*exact plan after the steps above.*")),
+        assertTrue(plan.out().lines().anyMatch(l -> l.matches("C\\.3\\s+source\\s+planned\\s+exact plan after the steps above.*")),
                 plan.out());
         assertTrue(plan.out().contains("runbook --plan: "), plan.out());
         assertFalse(plan.out().contains("Materialize: not run"), "a plan runs nothing, it says so once");
