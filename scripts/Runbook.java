@@ -581,8 +581,8 @@ public class Runbook implements Callable<Integer> {
             if (s.lab) {
                 server = new Lab.Server(s.labDir);
                 if (!server.running()) {
+                    started = true;   // also when the start fails half-way: what it left running is stopped below
                     server.start(s.labPort, Map.of(), null);
-                    started = true;
                 }
                 o.line("lab: PostgreSQL %s %s on 127.0.0.1:%d (%s)", server.version(), started ? "started" : "already running",
                         server.port(), server.dir);
