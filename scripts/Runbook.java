@@ -819,7 +819,7 @@ public class Runbook implements Callable<Integer> {
         if (asPlan && pendingChanges && code == Exit.NOT_FOUND) {
             // its objects come from an earlier step that the plan has not run
             return new Outcome(st, dry ? "planned" : "skipped", Exit.OK, ms,
-                    "exact plan after the steps above have run (" + message + ")", null, null, args);
+                    "exact plan after the steps above have run", null, null, args);   // the step said why, above
         }
         return new Outcome(st, "failed", code, ms, Exit.TABLE.containsKey(code) ? "exit " + code + " " + exitName(code)
                 : "exit " + code, message, fix, args);
