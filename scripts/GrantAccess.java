@@ -116,9 +116,15 @@ public class GrantAccess implements Callable<Integer> {
             schemas = List.of("public");
         }
         try (Pg db = pg.connect(o)) {
-            if (db.value("SELECT 1 FROM pg_roles WHERE rolname = ?", role) == null) {
+            boolean roleExists = db.value("SELECT 1 FROM pg_roles WHERE rolname = ?", role) != null;
+            if (!roleExists && !o.dryRun()) {
                 throw new Fail(Exit.NOT_FOUND, "role " + role + " does not exist",
                         "create it first: ./jbang replication-role (on Neon: neonctl roles create --name " + role + ")");
+            }
+            if (!roleExists) {
+                // a plan made before A.2.3 has run (./jbang runbook --plan): the role has no privileges yet
+                o.warn("role " + role + " does not exist yet (./jbang replication-role creates it); "
+                        + "the plan assumes it has no privileges");
             }
             Catalog.requireSchemas(db, schemas); // fails with NOT_FOUND naming any missing schema
             String owner = forRole != null ? forRole : (String) db.value("SELECT current_user");
@@ -128,7 +134,10 @@ public class GrantAccess implements Callable<Integer> {
             List<String> sqls = new ArrayList<>();
             List<List<Object>> rows = new ArrayList<>();
             String r = Sql.ident(role);
-            for (Map<String, Object> s : db.query(STATE, role, role, owner, role, schemas)) {
+            List<Map<String, Object>> state = roleExists ? db.query(STATE, role, role, owner, role, schemas)
+                    : schemas.stream().sorted().map(n -> Map.<String, Object>of("nspname", n, "usage", false,
+                            "select_all", false, "default_select", false)).toList();
+            for (Map<String, Object> s : state) {
                 String schema = (String) s.get("nspname");
                 String q = Sql.ident(schema);
                 boolean usage = (Boolean) s.get("usage");

@@ -72,6 +72,16 @@ public final class Out {
         line(String.format(format, args));
     }
 
+    /**
+     * A line on stderr that is not a warning of this command (a chained step's own stderr, relayed by the
+     * runbook); kept in the --record transcript; nothing in --json mode.
+     */
+    public void errLine(String text) {
+        if (!opts.json) {
+            emit(ctx.err(), text);
+        }
+    }
+
     /** A warning: stderr for humans, the "warnings" array in --json. */
     public void warn(String text) {
         warnings.add(text);
@@ -136,6 +146,11 @@ public final class Out {
     /** A field of the --json object. */
     public void put(String key, Object value) {
         data.put(key, value);
+    }
+
+    /** A field put so far (null if none): how a chaining script reads a step's result, e.g. already_done. */
+    public Object get(String key) {
+        return data.get(key);
     }
 
     /**

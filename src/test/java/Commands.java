@@ -22,6 +22,7 @@ final class Commands {
         ALL.put("monitor", MonitorIngestion::new);
         ALL.put("right-size", RightSize::new);
         ALL.put("explore", Explore::new);
+        ALL.put("runbook", Runbook::new);
     }
 
     private Commands() {}
