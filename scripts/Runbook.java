@@ -23,6 +23,7 @@
 //SOURCES ../lib/neonmz/OutputOptions.java
 //SOURCES ../lib/neonmz/Pg.java
 //SOURCES ../lib/neonmz/PgOptions.java
+//SOURCES ../lib/neonmz/PgOutput.java
 //SOURCES ../lib/neonmz/Secrets.java
 //SOURCES ../lib/neonmz/Sql.java
 //SOURCES Lab.java
@@ -31,6 +32,7 @@
 //SOURCES CreatePublication.java
 //SOURCES CreateReplicationRole.java
 //SOURCES GrantAccess.java
+//SOURCES StreamCheck.java
 //SOURCES AllowMaterializeIps.java
 //SOURCES CreateCluster.java
 //SOURCES ConnectionDetails.java
@@ -211,7 +213,7 @@ public class Runbook implements Callable<Integer> {
 
     /**
      * One step: guide id, alias, which side it works on, whether it is a Neon API step (only with
-     * --with-neon-api), its command (null: not in this build) and its arguments from the settings.
+     * --with-neon-api), its command and its arguments from the settings.
      */
     record Step(String id, String alias, Side side, boolean api, Supplier<Object> command,
                 Function<Settings, List<String>> args) {
@@ -232,13 +234,11 @@ public class Runbook implements Callable<Integer> {
                                 withApi ? List.of("--via", "api") : List.of())),
                 new Step("A.2.4", "grants", Side.NEON, false, GrantAccess::new,
                         s -> concat(List.of("--role", s.role, "--publication", s.publication), s.schemaArgs())),
-                // ---- stream-check: NOT IN THIS BUILD (scripts/StreamCheck.java comes from branch `stream`) ----
-                // A temporary logical slot on the publication, a change, read back: proves the stream works
-                // before Materialize is involved. To wire it up: replace null by StreamCheck::new, adjust the
-                // arguments to its options, and add "//SOURCES StreamCheck.java" at the top. Until then it is
-                // reported as "skipped" (not in this build) and changes nothing.
-                new Step("stream", "stream-check", Side.NEON, false, null,
-                        s -> List.of("--publication", s.publication)),
+                // not a step of the guide: a temporary logical slot on the publication, a no-op change, read back
+                // as the replication role: proves the stream works before Materialize is involved
+                new Step("check", "stream-check", Side.NEON, false, StreamCheck::new,
+                        s -> List.of("--publication", s.publication, "--role", s.role,
+                                "--password-file", s.passwordFile.toString())),
                 new Step("B", "ip-allow", Side.MATERIALIZE, true, AllowMaterializeIps::new, s -> List.of()),
                 new Step("C.1", "cluster", Side.MATERIALIZE, false, CreateCluster::new,
                         s -> List.of("--name", s.cluster, "--size", s.size)),
@@ -752,10 +752,6 @@ public class Runbook implements Callable<Integer> {
         boolean asPlan = dry || mzPlanOnly;
         o.line("");
         o.line("== %s %s", st.id(), commandLine(st.alias(), args));
-        if (st.command() == null) {
-            o.line("   not in this build: skipped");
-            return new Outcome(st, "skipped", 0, 0, "not in this build", null, null, args);
-        }
         Object cmd = st.command().get();
         CommandSpec cs = new CommandLine(cmd).getCommandSpec();
         // shared settings, for the steps that take them

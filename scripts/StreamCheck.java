@@ -271,7 +271,10 @@ public class StreamCheck implements Callable<Integer> {
             }
             return ci;
         }
-        String pw = Secrets.given(passwordFile, passwordStdin, "MZ_REPLICATION_PASSWORD");
+        // under --dry-run nothing connects as the role, and the file may not exist yet (a plan made before
+        // replication-role has written it)
+        String pw = o.dryRun() && passwordFile != null && !java.nio.file.Files.exists(passwordFile) ? null
+                : Secrets.given(passwordFile, passwordStdin, "MZ_REPLICATION_PASSWORD");
         if (pw == null && !o.dryRun()) {
             throw Fail.usage("no password for role " + role + " (--role)",
                     "give --password-file FILE (the 0600 file ./jbang replication-role --password-out wrote), "

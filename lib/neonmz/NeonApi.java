@@ -39,6 +39,8 @@ public final class NeonApi {
     static final Pattern PROJECT_ID = Pattern.compile("^[a-z0-9-]{1,60}$");
     static final Set<String> DONE = Set.of("finished", "skipped", "cancelled");
     static final int PAGE = 100;
+    /** A retry is not started with less time than this left before the deadline. */
+    static final Duration MIN_RETRY = Duration.ofMillis(500);
 
     private final URI base;
     private final String key;
@@ -430,7 +432,8 @@ public final class NeonApi {
         while (true) {
             attempt++;
             Duration left = remaining();
-            if (left.isNegative() || left.isZero()) {
+            // a retry needs time for an answer: one cut off by the deadline would leave a change in doubt
+            if (left.isNegative() || left.isZero() || (attempt > 1 && left.compareTo(MIN_RETRY) < 0)) {
                 throw timedOut(method, path, last);
             }
             HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(base + path))

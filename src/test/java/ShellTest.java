@@ -1,6 +1,11 @@
 import static org.junit.jupiter.api.Assertions.*;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
@@ -33,5 +38,46 @@ class ShellTest {
         assertTrue((r.out() + r.err()).contains("no alias no-such-step in"), r.describe());
         assertEquals(1, TestPg.rows(db, "SELECT 1 FROM pg_publication_tables WHERE pubname = 'mz_source'").size(),
                 "the step's change is real");
+    }
+
+    /**
+     * The JShell session printed in notebooks/workshop.md (a ```jshell block: "jshell> " lines are typed, the
+     * lines after each are its answer) is fed to ./jbang shell against a database set up as the workshop's
+     * part 2 leaves it, and every answer must be what the notebook shows (elapsed times normalised).
+     */
+    @Test
+    void theWorkshopsJShellSessionPrintsWhatTheNotebookShows() throws Exception {
+        Path notebook = LauncherRun.ROOT.resolve("notebooks/workshop.md");
+        String text = Files.readString(notebook, StandardCharsets.UTF_8);
+        int start = text.indexOf("```jshell\n");
+        assertTrue(start >= 0, "no ```jshell block in " + notebook);
+        String block = text.substring(start + "```jshell\n".length(), text.indexOf("```", start + 3));
+        List<String> commands = new ArrayList<>();
+        List<String> expected = new ArrayList<>();
+        for (String line : block.split("\n")) {
+            if (line.startsWith("jshell> ")) {
+                commands.add(line.substring("jshell> ".length()));
+                expected.add("");
+            } else {
+                expected.set(expected.size() - 1, expected.get(expected.size() - 1) + line + "\n");
+            }
+        }
+        String db = TestPg.newDatabase();
+        Map<String, String> env = new HashMap<>(TestPg.env(db));
+        String tables = "customers,orders,\"Order Items\",page_views";
+        assertEquals(0, TestPg.run(new ReplicaIdentity(), env, "--table", tables).exit());
+        assertEquals(0, TestPg.run(new CreatePublication(), env, "--table", tables).exit());
+
+        LauncherRun.Result r = LauncherRun.runWithStdin(LauncherRun.ROOT.resolve("jbang"), LauncherRun.ROOT, env,
+                String.join("\n", commands) + "\n/exit\n", "shell", "--quiet");
+        assertEquals(0, r.exit(), r.describe());
+        // piped input is not echoed: the answers are what follows each prompt
+        String[] answers = r.out().split("jshell> ", -1);
+        assertTrue(answers.length >= commands.size() + 1, r.describe());
+        for (int i = 0; i < commands.size(); i++) {
+            String actual = answers[i + 1].replaceAll("\"elapsed_ms\":\\d+", "\"elapsed_ms\":[MS]");
+            assertEquals(expected.get(i), actual, "jshell> " + commands.get(i) + "\n(notebooks/workshop.md shows one "
+                    + "answer, ./jbang shell gave another)");
+        }
     }
 }
