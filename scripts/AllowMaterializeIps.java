@@ -99,8 +99,19 @@ public class AllowMaterializeIps implements Callable<Integer> {
             description = "Give up on the Neon API after this long (default ${DEFAULT-VALUE}).")
     Duration timeout = Duration.ofMinutes(2);
 
+    @Option(names = "--if-in-use", description = "Only when the project uses IP Allow already (its list is not "
+            + "empty); with an empty list (every address may connect) there is nothing to do. The runbook uses it, "
+            + "so that it never closes an open project.")
+    boolean ifInUse;
+
     public static void main(String... args) {
         Cli.main(new AllowMaterializeIps(), args);
+    }
+
+    private static Fail noAddresses() {
+        return Fail.usage("which addresses should the Neon project allow?",
+                "give --mz-url (or MZ_URL) to read Materialize Cloud's egress IPs (" + GUIDE_SQL + "), or --ip "
+                        + "ADDR[,ADDR…] with the addresses a self-managed Materialize connects from");
     }
 
     @Override
@@ -118,15 +129,11 @@ public class AllowMaterializeIps implements Callable<Integer> {
             if (mz.url != null) {
                 o.warn("--ip given: Materialize (--mz-url) is not read; its mz_egress_ips are added only without --ip");
             }
-        } else if (mz.given()) {
-            wanted.addAll(fromMaterialize(o));
-            from = "mz_egress_ips";
+        } else if (!mz.given() && !ifInUse) {
+            throw noAddresses();
         } else {
-            throw Fail.usage("which addresses should the Neon project allow?",
-                    "give --mz-url (or MZ_URL) to read Materialize Cloud's egress IPs (" + GUIDE_SQL + "), or --ip "
-                            + "ADDR[,ADDR…] with the addresses a self-managed Materialize connects from");
+            from = null;   // Materialize's egress IPs, read below (after --if-in-use had its say)
         }
-        wanted = distinct(wanted);
         if (neon.branch != null) {
             o.warn("IP Allow is a project setting: --branch is not used (protected_branches_only limits it to "
                     + "protected branches)");
@@ -138,6 +145,23 @@ public class AllowMaterializeIps implements Callable<Integer> {
         String pname = project.has("name") ? project.get("name").getAsString() : pid;
         JsonObject settings = object(project, "settings");
         Allowed before = Allowed.of(settings);
+        if (ifInUse && before.ips.isEmpty()) {
+            // the guide's step B is for projects that use IP Allow; an empty list lets every address in
+            o.put("project", pid);
+            o.put("in_use", false);
+            o.put("already_done", true);
+            o.line("ip-allow: nothing to do: project %s does not use IP Allow (its list is empty, so every address "
+                    + "may connect, Materialize's included)", pname);
+            return Exit.OK;
+        }
+        if (from == null) {
+            if (!mz.given()) {
+                throw noAddresses();
+            }
+            wanted.addAll(fromMaterialize(o));
+            from = "mz_egress_ips";
+        }
+        wanted = distinct(wanted);
 
         Set<String> have = new LinkedHashSet<>();
         for (String ip : before.ips) {

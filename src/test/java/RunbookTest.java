@@ -69,7 +69,7 @@ class RunbookTest {
     }
 
     static Map<String, String> results(JsonObject summary) {
-        Map<String, String> out = new HashMap<>();
+        Map<String, String> out = new java.util.LinkedHashMap<>();
         for (JsonElement e : summary.getAsJsonArray("steps")) {
             JsonObject s = e.getAsJsonObject();
             out.put(s.get("alias").getAsString(), s.get("result").getAsString());
@@ -281,6 +281,55 @@ class RunbookTest {
         TestPg.Run api = TestPg.run(new Runbook(), d.env(), d.args("--only", "ip-allow"));
         assertEquals(Exit.USAGE, api.exit());
         assertTrue(api.err().contains("--with-neon-api"), api.err());
+    }
+
+    /**
+     * --with-neon-api against the local Neon API stand-in and a lab database: A.1 turns the project setting on
+     * (PATCH) before its SQL check, A.2.3 makes the role through the API, and the stand-in does what Neon's
+     * control plane does with such a role, creating it in PostgreSQL with that password (LOGIN REPLICATION);
+     * the grants and the stream check then work as that role, with the password the API returned.
+     */
+    @Test
+    void withTheNeonApiTheApiStepsRunInTheirPlaces() throws Exception {
+        Db d = db();
+        try (FakeNeonApi fake = new FakeNeonApi()) {
+            fake.onRoleCreated = (name, password) -> TestPg.exec("postgres", "CREATE ROLE " + neonmz.Sql.ident(name)
+                    + " LOGIN REPLICATION PASSWORD " + neonmz.Sql.literal(password));
+            fake.opPolls = 1;
+            Map<String, String> env = new java.util.HashMap<>(d.env());
+            env.putAll(fake.env());
+            env.remove("NO_COLOR");
+            TestPg.Run r = TestPg.run(new Runbook(), env, d.args("--with-neon-api", "--yes", "--to", "connection-details",
+                    "--json"));
+            assertEquals(0, r.exit(), r.all());
+            Map<String, String> results = results(r.json());
+            assertEquals(List.of("check-logical-replication", "replica-identity", "publication", "replication-role",
+                    "grants", "stream-check", "ip-allow", "cluster", "connection-details", "connection", "source",
+                    "monitor", "right-size", "explore"), List.copyOf(results.keySet()), "the guide's order, API steps in place");
+            assertEquals("already done", results.get("ip-allow"), "the project's IP Allow list is empty: not in use");
+            assertEquals("done", results.get("connection-details"));
+            assertEquals("skipped", results.get("connection"), "after --to");
+            assertEquals("done", results.get("replication-role"));
+            assertEquals("already done", results.get("stream-check"), "streamed as the role the API made");
+            assertTrue(fake.projects.get(FakeNeonApi.PROJECT_ID).getAsJsonObject("settings")
+                    .get("enable_logical_replication").getAsBoolean(), "A.1 --enable turned the setting on");
+            assertTrue(fake.roles.get(fake.defaultBranch(FakeNeonApi.PROJECT_ID)).containsKey(d.role()));
+            String password = Files.readAllLines(d.passwordFile()).get(0);
+            assertEquals(fake.roles.get(fake.defaultBranch(FakeNeonApi.PROJECT_ID)).get(d.role()).get("password")
+                    .getAsString(), password, "the password file holds the API's password");
+            assertFalse(r.all().contains(password) || r.all().contains(FakeNeonApi.KEY), "no secret printed");
+            // a second run: every step already done, no second role, no second PATCH
+            long patches = fake.count("PATCH", "/projects/");
+            TestPg.Run again = TestPg.run(new Runbook(), env, d.args("--with-neon-api", "--yes", "--to", "grants", "--json"));
+            assertEquals(0, again.exit(), again.all());
+            Map<String, String> second = results(again.json());
+            for (String alias : List.of("check-logical-replication", "replica-identity", "publication", "replication-role",
+                    "grants")) {
+                assertEquals("already done", second.get(alias), alias + ": " + again.out());
+            }
+            assertEquals(patches, fake.count("PATCH", "/projects/"));
+            fake.closeAndCheckSpec();
+        }
     }
 
     @Test
