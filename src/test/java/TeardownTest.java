@@ -118,6 +118,8 @@ class TeardownTest {
         assertTrue(no.err().contains("nothing changed"), no.all());
         assertEquals(before, TestPg.catalogState(s.db()));
         assertTrue(slotExists(s.db(), slot));
+        ok(teardown(s.env(), "--role", s.role(), "--slot", slot, "--yes"));   // slots and roles are server-wide
+        assertFalse(slotExists(s.db(), slot));
     }
 
     @Test
