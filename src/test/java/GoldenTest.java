@@ -93,6 +93,12 @@ class GoldenTest {
         add("explore-examples-subscribe", "materialize.md D: CREATE VIEW + CREATE INDEX, CREATE MATERIALIZED VIEW, "
                 + "SUBSCRIBE through a cursor (DECLARE … FETCH ALL c WITH (timeout = '1s'))", "explore",
                 "--create-examples", "--cluster", "compute", "--subscribe-seconds", "10");
+        add("teardown-materialize", "materialize.md C.1-C.3 undone in reverse (docs: DROP SOURCE/CONNECTION/SECRET/CLUSTER "
+                + "[IF EXISTS] name [CASCADE]): the plan from the names when Materialize is not reachable", "teardown",
+                "--materialize-only", "--mz-url", "postgresql://materialize@127.0.0.1:1/materialize");
+        add("teardown-materialize-odd-names", "as teardown-materialize, names quoted as identifiers", "teardown",
+                "--materialize-only", "--mz-url", "postgresql://materialize@127.0.0.1:1/materialize",
+                "--source", "Sales Source", "--connection", "pg \"prod\"", "--secret", "Neon PW", "--cluster", "Ingest PG");
     }
 
     @TestFactory

@@ -35,6 +35,9 @@ final class MzStandIn {
               source_id text);
             CREATE TABLE mz_catalog.mz_objects (id text PRIMARY KEY, oid oid, schema_id text, name text NOT NULL, type text,
               owner_id text, cluster_id text);
+            CREATE TABLE mz_catalog.mz_connections (id text PRIMARY KEY, oid oid, schema_id text, name text NOT NULL, type text,
+              owner_id text, create_sql text, redacted_create_sql text);
+            CREATE TABLE mz_catalog.mz_secrets (id text PRIMARY KEY, oid oid, schema_id text, name text NOT NULL, owner_id text);
             CREATE TABLE mz_catalog.mz_egress_ips (egress_ip text, prefix_length integer, cidr text);
             CREATE TABLE mz_internal.mz_object_dependencies (object_id text, referenced_object_id text);
             CREATE TABLE mz_internal.mz_source_statuses (id text, name text, type text, last_status_change_at timestamptz,
