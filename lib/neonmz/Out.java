@@ -94,7 +94,9 @@ public final class Out {
         String m = Secrets.mask(text);
         w.println(m);
         w.flush();
-        transcript.append(m).append('\n');
+        if (opts.record != null) {   // only --record needs it (a tap may print millions of lines)
+            transcript.append(m).append('\n');
+        }
     }
 
     /** An aligned table with a header row; nothing in --json mode (put the rows into data instead). */
@@ -162,7 +164,9 @@ public final class Out {
             String json = Json.write(obj);
             ctx.out().println(json);
             ctx.out().flush();
-            transcript.append(json).append('\n');
+            if (opts.record != null) {
+                transcript.append(json).append('\n');
+            }
         }
     }
 
