@@ -35,7 +35,7 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.postgresql.replication.LogSequenceNumber;
 import org.postgresql.replication.PGReplicationStream;
@@ -45,6 +45,7 @@ import neonmz.ConnInfo;
 import neonmz.Durations;
 import neonmz.Exit;
 import neonmz.Fail;
+import neonmz.Json;
 import neonmz.Out;
 import neonmz.OutputOptions;
 import neonmz.Pg;
@@ -148,7 +149,9 @@ public class Tap implements Callable<Integer> {
     /** Changes by kind for one table: insert, update, delete, truncate. */
     static final String[] KINDS = {"insert", "update", "delete", "truncate"};
 
-    private final AtomicBoolean stop = new AtomicBoolean();
+    /** Why the tap stops, set by Ctrl-C or --for from another thread; the connection is closed to end a wait. */
+    private final AtomicReference<String> halt = new AtomicReference<>();
+    private final AtomicReference<Connection> live = new AtomicReference<>();
     private final CountDownLatch closed = new CountDownLatch(1);
 
     @Override
@@ -254,6 +257,8 @@ public class Tap implements Callable<Integer> {
 
     /** What the stream showed, per table (in the order first seen) and kind. */
     private final Map<String, long[]> byTable = new LinkedHashMap<>();
+    /** Each relation's quoted name, made once (a new Relation message after a schema change is a new key). */
+    private final Map<PgOutput.Relation, String> names = new java.util.IdentityHashMap<>();
     private long changes;
     private long transactions;
 
@@ -261,7 +266,7 @@ public class Tap implements Callable<Integer> {
                        int width) throws SQLException {
         boolean temporary = existingSlot == null;
         Thread hook = new Thread(() -> {
-            stop.set(true);
+            halt("interrupted");   // Ctrl-C (SIGINT) or SIGTERM: close the connection, so the slot goes now
             try {
                 if (closed.await(5, TimeUnit.SECONDS)) {
                     PRINTED.await(2, TimeUnit.SECONDS);
@@ -275,7 +280,16 @@ public class Tap implements Callable<Integer> {
         long firstChangeAt = 0;
         long lastChangeAt = 0;
         Runtime.getRuntime().addShutdownHook(hook);
+        java.util.concurrent.ScheduledExecutorService timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "tap-for");
+            t.setDaemon(true);
+            return t;
+        });
         try (Connection rc = Pg.replication(rci)) {
+            live.set(rc);
+            if (halt.get() != null) {
+                rc.abort(Runnable::run);
+            }
             if (temporary) {
                 Replication.createTemporarySlot(rc, slot, timeout);
             }
@@ -291,14 +305,18 @@ public class Tap implements Callable<Integer> {
                 }
             }
             long deadline = forDuration == null ? Long.MAX_VALUE : System.nanoTime() + forDuration.toNanos();
+            if (forDuration != null) {
+                // the loop checks the deadline itself while changes flow; this ends a read that waits for one
+                timer.schedule(() -> halt("for"), forDuration.toMillis(), TimeUnit.MILLISECONDS);
+            }
             PgOutput.Decoder decoder = new PgOutput.Decoder();
             long xid = 0;
-            int idle = 0;
             boolean human = !o.json() && !quiet;
             boolean jsonLines = o.json() && !quiet;
+            o.batching(true);
             while (true) {
-                if (stop.get()) {
-                    stopped = "interrupted";
+                if (halt.get() != null) {
+                    stopped = halt.get();
                     break;
                 }
                 if (limit != null && changes >= limit) {
@@ -311,11 +329,15 @@ public class Tap implements Callable<Integer> {
                 }
                 ByteBuffer buf = stream.readPending();
                 if (buf == null) {
-                    // nothing buffered: a short nap, longer when it stays quiet
-                    sleep(idle++ < 100 ? 1 : 10);
-                    continue;
+                    // nothing buffered: out with what was printed, then wait for the next message (a stop closes
+                    // the connection, which ends the wait)
+                    o.flush();
+                    buf = stream.read();
+                    if (buf == null) {
+                        stopped = halt.get();
+                        break;
+                    }
                 }
-                idle = 0;
                 PgOutput.Message m = decoder.decode(buf);
                 long lsn = stream.getLastReceiveLSN().asLong();
                 if (m instanceof PgOutput.Begin b) {
@@ -355,6 +377,7 @@ public class Tap implements Callable<Integer> {
                     truncate(o, human, jsonLines, decoder, t, lsn, xid, width);
                 }
             }
+            o.batching(false);
             if (temporary && lastCommitEnd != 0) {
                 LogSequenceNumber ack = LogSequenceNumber.valueOf(lastCommitEnd);
                 stream.setAppliedLSN(ack);
@@ -364,8 +387,8 @@ public class Tap implements Callable<Integer> {
             }
             stream.close();
         } catch (SQLException e) {
-            if (stop.get()) {
-                stopped = "interrupted";   // the connection went while stopping: the summary still follows
+            if (halt.get() != null) {
+                stopped = halt.get();   // the connection was closed to stop: the summary still follows
             } else {
                 Fail f = Pg.translate(e);
                 if (f.exit == Exit.CONNECT) {
@@ -375,6 +398,9 @@ public class Tap implements Callable<Integer> {
                 throw f;
             }
         } finally {
+            o.batching(false);
+            live.set(null);
+            timer.shutdownNow();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException shuttingDown) {
@@ -425,7 +451,7 @@ public class Tap implements Callable<Integer> {
     private void change(Out o, boolean human, boolean jsonLines, PgOutput.Decoder d, PgOutput.Message m, long lsn, long xid,
                         int width) {
         PgOutput.Relation r = d.relationOf(m);
-        String table = r == null ? "?" : r.qualified();
+        String table = r == null ? "?" : names.computeIfAbsent(r, PgOutput.Relation::qualified);
         int kind;
         char oldKind = 0;
         PgOutput.Tuple oldRow = null;
@@ -455,29 +481,92 @@ public class Tap implements Callable<Integer> {
             }
             o.line(prefix(lsn, xid, KINDS[kind].toUpperCase(java.util.Locale.ROOT), table, width) + b);
         } else if (jsonLines) {
-            Map<String, Object> j = base(lsn, xid, KINDS[kind].toUpperCase(java.util.Locale.ROOT));
-            j.put("table", r == null ? null : r.schema() + "." + r.name());
-            j.put("identity", r == null ? null : identityName(r.replicaIdentity()));
-            if (kind > 0) {
-                j.put("old_row", oldRow(oldKind));
-                j.put("old", oldRow == null ? null : map(r, oldRow, oldKind == 'K'));
-            }
-            if (newRow != null) {
-                j.put("new", map(r, newRow, false));
-            }
-            List<String> toast = new ArrayList<>();
-            if (newRow != null && r != null) {
-                for (int i = 0; i < newRow.values().size(); i++) {
-                    if (newRow.values().get(i).isUnchangedToast()) {
-                        toast.add(r.columns().get(i).name());
-                    }
+            o.jsonLine(json(r, KINDS[kind].toUpperCase(java.util.Locale.ROOT), lsn, xid, oldKind, oldRow, newRow));
+        }
+    }
+
+    private final StringBuilder jb = new StringBuilder(1024);
+    /** Each relation's column names as JSON keys ("name":), made once. */
+    private final Map<PgOutput.Relation, String[]> keys = new java.util.IdentityHashMap<>();
+
+    /**
+     * A change as one JSON line, written straight into a reused buffer: lsn, xid, kind, table, identity, for
+     * UPDATE and DELETE old_row (full/key/none) and old, for INSERT and UPDATE new (column → text, null for
+     * NULL and an unchanged TOASTed value), unchanged_toast (the columns not sent) when there are any.
+     */
+    private CharSequence json(PgOutput.Relation r, String kind, long lsn, long xid, char oldKind, PgOutput.Tuple oldRow,
+                              PgOutput.Tuple newRow) {
+        StringBuilder b = jb;
+        b.setLength(0);
+        b.append("{\"lsn\":\"").append(PgOutput.lsn(lsn)).append("\",\"xid\":").append(xid)
+                .append(",\"kind\":\"").append(kind).append("\",\"table\":");
+        if (r == null) {
+            b.append("null,\"identity\":null");
+        } else {
+            Json.quoted(b, r.schema() + "." + r.name());
+            b.append(",\"identity\":\"").append(identityName(r.replicaIdentity())).append('"');
+        }
+        if (!kind.equals("INSERT")) {
+            b.append(",\"old_row\":\"").append(oldRow(oldKind)).append("\",\"old\":");
+            tuple(b, r, oldRow, oldKind == 'K');
+        }
+        if (newRow != null) {
+            b.append(",\"new\":");
+            tuple(b, r, newRow, false);
+            boolean any = false;
+            List<PgOutput.Value> v = newRow.values();
+            for (int i = 0; i < v.size(); i++) {
+                if (v.get(i).isUnchangedToast()) {
+                    b.append(any ? "," : ",\"unchanged_toast\":[");
+                    Json.quoted(b, r != null && i < r.columns().size() ? r.columns().get(i).name() : "column" + (i + 1));
+                    any = true;
                 }
             }
-            if (!toast.isEmpty()) {
-                j.put("unchanged_toast", toast);
+            if (any) {
+                b.append(']');
             }
-            o.jsonLine(j);
         }
+        return b.append('}');
+    }
+
+    private void tuple(StringBuilder b, PgOutput.Relation r, PgOutput.Tuple t, boolean keyOnly) {
+        if (t == null) {
+            b.append("null");
+            return;
+        }
+        String[] k = r == null ? null : keys.computeIfAbsent(r, x -> {
+            String[] out = new String[x.columns().size()];
+            for (int i = 0; i < out.length; i++) {
+                StringBuilder q = new StringBuilder();
+                Json.quoted(q, x.columns().get(i).name());
+                out[i] = q.append(':').toString();
+            }
+            return out;
+        });
+        b.append('{');
+        List<PgOutput.Value> values = t.values();
+        boolean first = true;
+        for (int i = 0; i < values.size(); i++) {
+            if (keyOnly && r != null && i < r.columns().size() && !r.columns().get(i).key()) {
+                continue;
+            }
+            if (!first) {
+                b.append(',');
+            }
+            first = false;
+            if (k != null && i < k.length) {
+                b.append(k[i]);
+            } else {
+                b.append("\"column").append(i + 1).append("\":");
+            }
+            PgOutput.Value v = values.get(i);
+            if (v.isNull() || v.isUnchangedToast()) {
+                b.append("null");
+            } else {
+                Json.quoted(b, v.text());
+            }
+        }
+        b.append('}');
     }
 
     private void truncate(Out o, boolean human, boolean jsonLines, PgOutput.Decoder d, PgOutput.Truncate t, long lsn,
@@ -636,12 +725,16 @@ public class Tap implements Callable<Integer> {
         return kind == 'O' ? "full" : kind == 'K' ? "key" : "none";
     }
 
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new Fail(Exit.INTERRUPTED, "interrupted", "run the tap again");
+    private void halt(String why) {
+        if (halt.compareAndSet(null, why)) {
+            Connection c = live.get();
+            if (c != null) {
+                try {
+                    c.abort(Runnable::run);
+                } catch (SQLException | RuntimeException ignored) {
+                    // closing is all that is wanted
+                }
+            }
         }
     }
 }
