@@ -397,7 +397,8 @@ public class LoadGen implements Callable<Integer> {
             if (c.identity() || c.generated() || covered.contains(c.name()) || (c.hasDefault() && c.unique())) {
                 continue;
             }
-            String v = c.unique() && isInteger(c) ? String.format(NEXT_KEY, Sql.ident(c.name()), t.q()) : value(c, rnd);
+            String v = c.unique() && isInteger(c) ? String.format(NEXT_KEY, Sql.ident(c.name()), t.q())
+                    : c.unique() && isText(c) ? uniqueText(c, t, rnd) : value(c, rnd);
             if (v == null) {
                 if (c.hasDefault()) {
                     continue;
@@ -440,6 +441,20 @@ public class LoadGen implements Callable<Integer> {
 
     static boolean isInteger(Col c) {
         return c.type().equals("int2") || c.type().equals("int4") || c.type().equals("int8");
+    }
+
+    static boolean isText(Col c) {
+        return c.type().equals("text") || c.type().equals("citext") || (c.type().equals("varchar") && (c.typmod() < 0 || c.typmod() - 4 >= 24));
+    }
+
+    /**
+     * A unique text value: the seeded token and the table's row count, so a second run with the same seed
+     * (another table size) does not repeat the first one's values.
+     */
+    static String uniqueText(Col c, Target t, Random rnd) {
+        String token = token(rnd, 8);
+        boolean mail = c.name().toLowerCase(Locale.ROOT).contains("mail");
+        return "'lg-" + token + "-' || (SELECT count(*) FROM " + t.q() + ")" + (mail ? " || '@example.com'" : "");
     }
 
     static boolean canMake(Col c) {

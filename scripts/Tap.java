@@ -123,7 +123,7 @@ public class Tap implements Callable<Integer> {
 
     @Option(names = "--demo-changes", paramLabel = "N",
             description = "Once the slot is ready, make N changes on the publication's tables with loadgen "
-                    + "(--count N --rate 0 --seed 1, as the connection's user), then stop when they have been read "
+                    + "(--count N --rate 0 --mix insert=1,update=1,delete=1 --seed 1, as the connection's user), then stop when they have been read "
                     + "(unless --max or --for say otherwise). For demos and notebooks: a tap only sees what happens "
                     + "after its slot exists.")
     Long demoChanges;
@@ -427,7 +427,7 @@ public class Tap implements Callable<Integer> {
         }
         List<String> names = tables.stream().map(t -> Sql.qualified((String) t.get("schemaname"), (String) t.get("tablename"))).toList();
         List<String> shown = List.of("--tables", String.join(",", names), "--count", String.valueOf(demoChanges),
-                "--rate", "0", "--seed", "1");
+                "--rate", "0", "--mix", "insert=1,update=1,delete=1", "--seed", "1");
         args.addAll(shown);
         args.add("--json");
         LoadGen lg = new LoadGen();
