@@ -20,6 +20,7 @@
 //SOURCES ../lib/neonmz/Pg.java
 //SOURCES ../lib/neonmz/PgOptions.java
 //SOURCES ../lib/neonmz/PgOutput.java
+//SOURCES ../lib/neonmz/Replication.java
 //SOURCES ../lib/neonmz/Secrets.java
 //SOURCES ../lib/neonmz/Sql.java
 //SOURCES Lab.java

@@ -14,13 +14,13 @@
 //SOURCES ../lib/neonmz/Pg.java
 //SOURCES ../lib/neonmz/PgOptions.java
 //SOURCES ../lib/neonmz/PgOutput.java
+//SOURCES ../lib/neonmz/Replication.java
 //SOURCES ../lib/neonmz/Secrets.java
 //SOURCES ../lib/neonmz/Sql.java
 //DESCRIPTION After guide step A.2.4: prove the replication stream works: a temporary pgoutput slot on the publication, a no-op change, the change read back (as the replication role).
 
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -31,13 +31,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
-import org.postgresql.PGConnection;
 import org.postgresql.replication.LogSequenceNumber;
 import org.postgresql.replication.PGReplicationStream;
 
@@ -52,6 +46,7 @@ import neonmz.OutputOptions;
 import neonmz.Pg;
 import neonmz.PgOptions;
 import neonmz.PgOutput;
+import neonmz.Replication;
 import neonmz.Secrets;
 import neonmz.Sql;
 import picocli.CommandLine.Command;
@@ -93,16 +88,9 @@ public class StreamCheck implements Callable<Integer> {
     static final String XID = "SELECT pg_current_xact_id()::text";
 
     static final String SLOT_PREFIX = "neonmz_check_";
-    static final String PLUGIN = "pgoutput";
+    static final String PLUGIN = Replication.PLUGIN;
     static final int PROTO_VERSION = 1;
 
-    static final String SETTINGS = """
-            SELECT current_setting('wal_level') AS wal_level,
-                   current_setting('max_replication_slots')::int - (SELECT count(*) FROM pg_replication_slots)::int AS free_slots,
-                   current_setting('max_wal_senders')::int - (SELECT count(*) FROM pg_stat_replication)::int AS free_senders,
-                   current_user AS me""";
-    static final String PUBLICATION = "SELECT pubinsert, pubupdate, pubdelete, pubviaroot FROM pg_publication WHERE pubname = ?";
-    static final String ROLE = "SELECT rolreplication OR rolsuper AS replication, rolcanlogin FROM pg_roles WHERE rolname = ?";
     /**
      * The publication's tables, in order, with what the choice of the table to change needs: the identity,
      * whether the streaming role can read it (Materialize checks USAGE and SELECT), the first column an
@@ -123,7 +111,6 @@ public class StreamCheck implements Callable<Integer> {
             JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename
             WHERE pt.pubname = ?
             ORDER BY pt.schemaname, pt.tablename""";
-    static final String SLOT_LEFT = "SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?";
 
     @Mixin PgOptions pg;
     @Mixin OutputOptions out;
@@ -162,8 +149,6 @@ public class StreamCheck implements Callable<Integer> {
             description = "How long the slot may take to start and the change to arrive (default ${DEFAULT-VALUE}).")
     Duration timeout;
 
-    private static final SecureRandom RANDOM = new SecureRandom();
-
     public static void main(String... args) {
         Cli.main(new StreamCheck(), args);
     }
@@ -198,14 +183,14 @@ public class StreamCheck implements Callable<Integer> {
         }
         ConnInfo ci = pg.resolve(o);
         try (Pg db = Pg.connect(ci, o)) {
-            Map<String, Object> s = db.query(SETTINGS).get(0);
+            Map<String, Object> s = Replication.settings(db);
             String me = (String) s.get("me");
             String streamer = role != null ? role : me;
-            ConnInfo rci = streamConn(o, ci, me);
+            ConnInfo rci = Replication.streamConn(pg, o, ci, me, role, passwordFile, passwordStdin);
             preflight(db, s, streamer);
             List<Published> tables = published(db, streamer);
             warnIdentity(o, tables);
-            String slot = SLOT_PREFIX + ProcessHandle.current().pid() + "_" + randomSuffix();
+            String slot = Replication.slotName(SLOT_PREFIX);
             o.put("publication", publication);
             o.put("role", streamer);
             o.put("slot", slot);
@@ -258,75 +243,13 @@ public class StreamCheck implements Callable<Integer> {
 
     // ---- before any slot -----------------------------------------------------------------------
 
-    /** The replication connection's settings: the connection's own, or --role with its password. */
-    private ConnInfo streamConn(Out o, ConnInfo ci, String me) {
-        boolean passwordGiven = passwordFile != null || passwordStdin;
-        if (role == null || role.equals(me)) {
-            if (passwordGiven) {
-                if (role == null) {
-                    throw Fail.usage("--password-file/--password-stdin is the --role's password, and no --role was given",
-                            "add --role NAME (the replication role), or drop the password option");
-                }
-                ci.password(Secrets.given(passwordFile, passwordStdin, "MZ_REPLICATION_PASSWORD"), "the --role password");
-            }
-            return ci;
-        }
-        // under --dry-run nothing connects as the role, and the file may not exist yet (a plan made before
-        // replication-role has written it)
-        String pw = o.dryRun() && passwordFile != null && !java.nio.file.Files.exists(passwordFile) ? null
-                : Secrets.given(passwordFile, passwordStdin, "MZ_REPLICATION_PASSWORD");
-        if (pw == null && !o.dryRun()) {
-            throw Fail.usage("no password for role " + role + " (--role)",
-                    "give --password-file FILE (the 0600 file ./jbang replication-role --password-out wrote), "
-                            + "--password-stdin, or $MZ_REPLICATION_PASSWORD");
-        }
-        ConnInfo r = pg.resolve(o);
-        r.user = role;
-        r.password(pw, passwordFile != null ? "file " + passwordFile : passwordStdin ? "stdin" : "MZ_REPLICATION_PASSWORD");
-        return r;
-    }
-
-    /** What blocks a slot, checked before one is asked for, each with its own exit code and fix. */
+    /** What blocks a slot (Replication.preflight), and for a change of ours: a publication that streams updates. */
     private void preflight(Pg db, Map<String, Object> s, String streamer) throws SQLException {
-        String walLevel = (String) s.get("wal_level");
-        if (!"logical".equals(walLevel)) {
-            throw new Fail(Exit.NOT_READY, "logical replication is not enabled: wal_level is " + walLevel,
-                    "see ./jbang check-logical-replication (on Neon: --enable)");
-        }
-        if ((Integer) s.get("free_slots") < 1) {
-            throw new Fail(Exit.NOT_READY, "no free replication slot for the check (max_replication_slots are all in use)",
-                    "drop a slot no one uses (./jbang check-logical-replication lists them): "
-                            + "SELECT pg_drop_replication_slot('<slot>'); a Materialize source needs 2 free");
-        }
-        if ((Integer) s.get("free_senders") < 1) {
-            throw new Fail(Exit.NOT_READY, "no free WAL sender (max_wal_senders are all in use)",
-                    "stop an unused subscriber, or raise max_wal_senders (Neon: 10; support can raise it)");
-        }
-        List<Map<String, Object>> p = db.query(PUBLICATION, publication);
-        if (p.isEmpty()) {
-            throw new Fail(Exit.NOT_FOUND, "publication " + publication + " does not exist",
-                    "create it: ./jbang publication --table <tables> (guide step A.2.2)");
-        }
-        Map<String, Object> pub = p.get(0);
+        Map<String, Object> pub = Replication.preflight(db, s, publication, streamer, "check");
         if (!noWrite && !(Boolean) pub.get("pubupdate")) {
             throw new Fail(Exit.CONFLICT, "publication " + publication + " does not publish updates, so the check's "
                     + "update would not be streamed (and Materialize needs inserts, updates and deletes)",
                     "ALTER PUBLICATION " + Sql.ident(publication) + " SET (publish = 'insert, update, delete, truncate')");
-        }
-        List<Map<String, Object>> r = db.query(ROLE, streamer);
-        if (r.isEmpty()) {
-            throw new Fail(Exit.NOT_FOUND, "role " + streamer + " does not exist",
-                    "create it: ./jbang replication-role --role " + Out.shellQuote(streamer) + " (guide step A.2.3)");
-        }
-        if (!(Boolean) r.get(0).get("replication")) {
-            throw new Fail(Exit.PERMISSION, "role " + streamer + " lacks the REPLICATION attribute, so it cannot open "
-                    + "a replication stream (neither can Materialize as this role)",
-                    "./jbang replication-role --role " + Out.shellQuote(streamer) + "; on Neon a role made with SQL "
-                            + "cannot get REPLICATION: make it with ./jbang replication-role --via api, neonctl or the Console");
-        }
-        if (!(Boolean) r.get(0).get("rolcanlogin")) {
-            throw new Fail(Exit.PERMISSION, "role " + streamer + " cannot log in (NOLOGIN)",
-                    "ALTER ROLE " + Sql.ident(streamer) + " LOGIN, or ./jbang replication-role --role " + Out.shellQuote(streamer));
         }
     }
 
@@ -431,57 +354,10 @@ public class StreamCheck implements Callable<Integer> {
     private Seen stream(Out o, Pg db, ConnInfo rci, String slot, Published target, List<String> change)
             throws SQLException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "stream-check-timeout");
-            t.setDaemon(true);
-            return t;
-        });
-        AtomicBoolean timedOut = new AtomicBoolean();
         try (Connection rc = Pg.replication(rci)) {
-            PGConnection pgc = rc.unwrap(PGConnection.class);
-            // A logical slot waits for the transactions running on the server to end before it is ready. At
-            // --timeout: a cancel request (the walsender stops waiting and releases the half-made slot), and if
-            // even that goes unanswered, the connection is dropped.
-            ScheduledFuture<?> watchdog = timer.schedule(() -> {
-                timedOut.set(true);
-                try {
-                    pgc.cancelQuery();
-                } catch (SQLException ignored) {
-                    // the abort below follows
-                }
-            }, timeout.toMillis(), TimeUnit.MILLISECONDS);
-            ScheduledFuture<?> abort = timer.schedule(() -> {
-                try {
-                    rc.abort(Runnable::run);
-                } catch (SQLException ignored) {
-                    // the connection is going away either way
-                }
-            }, timeout.toMillis() + 3000, TimeUnit.MILLISECONDS);
-            try {
-                pgc.getReplicationAPI().createReplicationSlot().logical()
-                        .withSlotName(slot).withOutputPlugin(PLUGIN).withTemporaryOption().make();
-            } catch (java.sql.SQLFeatureNotSupportedException e) {
-                throw new Fail(Exit.NOT_READY, "temporary replication slots need PostgreSQL 10 or later",
-                        "upgrade the server (Neon runs 14 and later)", e);
-            } catch (SQLException e) {
-                if (timedOut.get()) {
-                    throw new Fail(Exit.TIMEOUT, "the temporary slot was not ready within --timeout "
-                            + Durations.show(timeout) + ": a new logical slot waits for every running transaction to end",
-                            "look for long transactions: SELECT pid, xact_start, state, query FROM pg_stat_activity "
-                                    + "WHERE backend_xid IS NOT NULL ORDER BY xact_start; or raise --timeout", e);
-                }
-                throw slotFailure(e);
-            } finally {
-                watchdog.cancel(false);
-                abort.cancel(false);
-            }
+            Replication.createTemporarySlot(rc, slot, timeout);
             o.put("slot_created", true);
-            PGReplicationStream stream = pgc.getReplicationAPI().replicationStream().logical()
-                    .withSlotName(slot)
-                    .withSlotOption("proto_version", String.valueOf(PROTO_VERSION))
-                    .withSlotOption("publication_names", Sql.ident(publication))
-                    .withStatusInterval(1, TimeUnit.SECONDS)
-                    .start();
+            PGReplicationStream stream = Replication.start(rc, slot, publication, PROTO_VERSION, Duration.ofSeconds(1));
             long xid = -1;
             long committedAt = 0;
             if (target != null) {
@@ -502,32 +378,13 @@ public class StreamCheck implements Callable<Integer> {
             stream.close();
             return seen;
         } catch (SQLException e) {
-            if (timedOut.get()) {
-                throw new Fail(Exit.TIMEOUT, "the replication connection did not answer within --timeout", "raise --timeout", e);
-            }
             Fail f = Pg.translate(e);
             if (f.exit == Exit.CONNECT) {
                 throw new Fail(Exit.CONNECT, "the replication connection was lost: " + e.getMessage(),
                         "run the check again (the temporary slot went with the connection)", e);
             }
             throw f;
-        } finally {
-            timer.shutdownNow();
         }
-    }
-
-    private static Fail slotFailure(SQLException e) {
-        String state = e.getSQLState() == null ? "" : e.getSQLState();
-        String msg = e.getMessage();
-        return switch (state) {
-            case "55000" -> new Fail(Exit.NOT_READY, "the server refused a logical slot: " + msg,
-                    "see ./jbang check-logical-replication (wal_level must be logical)", e);
-            case "53400", "53300" -> new Fail(Exit.NOT_READY, "no free replication slot or WAL sender: " + msg,
-                    "drop a slot no one uses (./jbang check-logical-replication lists them)", e);
-            case "42501" -> new Fail(Exit.PERMISSION, "permission denied for a replication slot: " + msg,
-                    "give the role REPLICATION: ./jbang replication-role", e);
-            default -> Pg.translate(e);
-        };
     }
 
     /**
@@ -683,21 +540,7 @@ public class StreamCheck implements Callable<Integer> {
 
     /** The temporary slot goes when its walsender exits, just after the connection closes: wait for that. */
     static boolean slotGone(Pg db, String slot) throws SQLException {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (true) {
-            if (db.query(SLOT_LEFT, slot).isEmpty()) {
-                return true;
-            }
-            if (System.nanoTime() > until) {
-                return false;
-            }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
-        }
+        return Replication.slotGone(db, slot);
     }
 
     private void report(Out o, Seen seen, String streamer, String slot, boolean dropped) {
@@ -748,14 +591,5 @@ public class StreamCheck implements Callable<Integer> {
 
     private static String row(String label, String text) {
         return String.format("%-13s%s", label, text);
-    }
-
-    private static String randomSuffix() {
-        String alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < 6; i++) {
-            b.append(alphabet.charAt(RANDOM.nextInt(alphabet.length())));
-        }
-        return b.toString();
     }
 }

@@ -55,7 +55,11 @@ public final class Json {
     }
 
     private static void string(StringBuilder b, String s) {
-        String m = Secrets.mask(s);
+        quoted(b, Secrets.mask(s));
+    }
+
+    /** A JSON string literal of {@code m} (quoted, escaped), appended as it is: no masking. */
+    public static void quoted(StringBuilder b, String m) {
         b.append('"');
         for (int i = 0; i < m.length(); i++) {
             char c = m.charAt(i);

@@ -93,8 +93,12 @@ public final class Out {
     private void emit(PrintWriter w, String text) {
         String m = Secrets.mask(text);
         w.println(m);
-        w.flush();
-        transcript.append(m).append('\n');
+        if (!batching) {
+            w.flush();
+        }
+        if (opts.record != null) {   // only --record needs it (a tap may print millions of lines)
+            transcript.append(m).append('\n');
+        }
     }
 
     /** An aligned table with a header row; nothing in --json mode (put the rows into data instead). */
@@ -141,6 +145,25 @@ public final class Out {
         return b.toString().stripTrailing();
     }
 
+    private boolean batching;
+
+    /**
+     * For a stream of many lines (a tap): with {@code on}, {@link #line}, {@link #warn} and {@link #jsonLine}
+     * stop flushing after each line (one write per line costs a system call); the caller calls {@link #flush}
+     * whenever it waits for more, and batching ends (with a flush) when turned off.
+     */
+    public void batching(boolean on) {
+        batching = on;
+        if (!on) {
+            flush();
+        }
+    }
+
+    public void flush() {
+        ctx.out().flush();
+        ctx.err().flush();
+    }
+
     // ---- machine output ----------------------------------------------------------------------
 
     /** A field of the --json object. */
@@ -161,8 +184,29 @@ public final class Out {
         if (opts.json) {
             String json = Json.write(obj);
             ctx.out().println(json);
-            ctx.out().flush();
-            transcript.append(json).append('\n');
+            if (!batching) {
+                ctx.out().flush();
+            }
+            if (opts.record != null) {
+                transcript.append(json).append('\n');
+            }
+        }
+    }
+
+    /**
+     * As {@link #jsonLine(Map)}, for a line the caller has already written as JSON (a stream of millions of
+     * lines builds them itself, without a map per line); secrets are masked here.
+     */
+    public void jsonLine(CharSequence json) {
+        if (opts.json) {
+            String m = Secrets.mask(json.toString());
+            ctx.out().println(m);
+            if (!batching) {
+                ctx.out().flush();
+            }
+            if (opts.record != null) {
+                transcript.append(m).append('\n');
+            }
         }
     }
 

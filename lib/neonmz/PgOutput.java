@@ -246,12 +246,12 @@ public final class PgOutput {
 
     private static Tuple tuple(ByteBuffer b) {
         int n = b.getShort() & 0xffff;
-        List<Value> values = new ArrayList<>(n);
+        Value[] values = new Value[n];
         for (int i = 0; i < n; i++) {
             char kind = (char) b.get();
             switch (kind) {
-                case 'n' -> values.add(Value.NULL);
-                case 'u' -> values.add(Value.UNCHANGED_TOAST);
+                case 'n' -> values[i] = Value.NULL;
+                case 'u' -> values[i] = Value.UNCHANGED_TOAST;
                 case 't', 'b' -> {
                     int len = b.getInt();
                     if (len < 0 || len > b.remaining()) {
@@ -259,12 +259,12 @@ public final class PgOutput {
                     }
                     byte[] data = new byte[len];
                     b.get(data);
-                    values.add(new Value(kind, data));
+                    values[i] = new Value(kind, data);
                 }
                 default -> throw new DecodeException("pgoutput tuple: unknown value kind '" + kind + "'");
             }
         }
-        return new Tuple(Collections.unmodifiableList(values));
+        return new Tuple(Collections.unmodifiableList(java.util.Arrays.asList(values)));
     }
 
     private static void expect(ByteBuffer b, char want, String what) {
@@ -294,7 +294,8 @@ public final class PgOutput {
 
     /** An LSN as PostgreSQL prints it ({@code 16/B374D848}). */
     public static String lsn(long lsn) {
-        return String.format("%X/%X", lsn >>> 32, lsn & 0xffffffffL);
+        return Long.toHexString(lsn >>> 32).toUpperCase(java.util.Locale.ROOT) + "/"
+                + Long.toHexString(lsn & 0xffffffffL).toUpperCase(java.util.Locale.ROOT);
     }
 
     /** A pgoutput timestamp (µs since 2000-01-01 UTC) as an Instant. */

@@ -14,6 +14,8 @@ final class Commands {
         ALL.put("replication-role", CreateReplicationRole::new);
         ALL.put("grants", GrantAccess::new);
         ALL.put("stream-check", StreamCheck::new);
+        ALL.put("tap", Tap::new);
+        ALL.put("loadgen", LoadGen::new);
         ALL.put("ip-allow", AllowMaterializeIps::new);
         ALL.put("connection-details", ConnectionDetails::new);
         ALL.put("cluster", CreateCluster::new);

@@ -146,10 +146,14 @@ class NotebookTest {
             out = out.replaceAll("\\b\\d+ ms\\b", "[MS]");
             out = out.replaceAll("\"elapsed_ms\":\\d+", "\"elapsed_ms\":[MS]");
             out = out.replaceAll("\"latency_ms\":\\d+", "\"latency_ms\":[MS]");
-            // stream-check's temporary slot: neonmz_check_<pid>_<random>
-            out = out.replaceAll("\\bneonmz_check_\\d+_[a-z0-9]{6}\\b", "neonmz_check_[PID]_[RAND]");
+            // stream-check's and tap's temporary slots: neonmz_check_<pid>_<random>, neonmz_tap_<pid>_<random>
+            out = out.replaceAll("\\bneonmz_(check|tap)_\\d+_[a-z0-9]{6}\\b", "neonmz_$1_[PID]_[RAND]");
+            out = out.replaceAll("\"(decode_ms|run_ms)\":\\d+", "\"$1\":[MS]");
+            out = out.replaceAll("\"xid\":\\d+", "\"xid\":[XID]");
             // (not the end of an IP address in a CIDR block: 203.0.113.0/24, 2001:db8::1/128)
             out = out.replaceAll("(?<![.:])\\b[0-9A-F]{1,8}/[0-9A-F]{1,8}\\b", "[LSN]");
+            // tap's lines: LSN, then the transaction id
+            out = out.replaceAll("(?m)^\\[LSN\\] +\\d+ +(?=[A-Z])", "[LSN] [XID] ");
             out = out.replaceAll("\\d{4}-\\d\\d-\\d\\d[ T]\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?([+-]\\d\\d(:\\d\\d)?|Z)?", "[TS]");
             out = out.replaceAll("\\bt\\d+_\\d+\\b", "neondb");
             out = out.replaceAll("\\d+ bytes", "[SIZE]");
