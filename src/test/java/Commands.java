@@ -23,6 +23,7 @@ final class Commands {
         ALL.put("right-size", RightSize::new);
         ALL.put("explore", Explore::new);
         ALL.put("runbook", Runbook::new);
+        ALL.put("doctor", Doctor::new);
     }
 
     private Commands() {}
