@@ -52,7 +52,7 @@ import picocli.CommandLine.Option;
  * Issue #7's doctor: every precondition of the guide (A.1–A.2.4, C.2–C.4) and of its Considerations, and
  * the gaps no other CDC tool's preflight fills (cdc-anchors.md §8), checked read-only in one run. Every
  * per-table fact comes from a set-based query over all published tables at once, so the number of queries
- * is fixed (5 upstream, 3 in Materialize) whatever the number of tables; {@code --json} reports it.
+ * is fixed (6 upstream, 3 in Materialize) whatever the number of tables; {@code --json} reports it.
  *
  * Verdicts: FAIL is what makes CREATE CONNECTION / CREATE SOURCE fail, or a running source fail or stall;
  * WARN is what works but costs (WAL kept, no scale to zero) or needs a decision (TEXT COLUMNS, partitions).
@@ -103,9 +103,9 @@ public class Doctor implements Callable<Integer> {
     /**
      * Every published table (pg_publication_tables: the leaves; pg_publication_rel: also a partitioned parent
      * named in the publication) with what the source needs of it, in one pass: identity, partition and
-     * inheritance, row-level security, the role's USAGE and SELECT, default privileges from the table's owner,
-     * and ACCESS EXCLUSIVE locks held by other sessions. Locks and default privileges are aggregated once
-     * (CTEs), not per row.
+     * inheritance, row-level security, the role's USAGE and SELECT, and default privileges from the table's
+     * owner (aggregated once, in a CTE, not per row). pg_publication_tables opens each table (AccessShareLock),
+     * so it runs only when {@link #LOCKS} found no ACCESS EXCLUSIVE lock on a published table.
      */
     static final String TABLES = """
             WITH role AS (SELECT oid FROM pg_roles WHERE rolname = ?),
@@ -117,12 +117,6 @@ public class Doctor implements Callable<Integer> {
               UNION
               SELECT pr.prrelid FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
               WHERE p.pubname = ?),
-            locks AS (
-              SELECT l.relation, array_agg(DISTINCT l.pid) AS pids FROM pg_locks l
-              WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock' AND l.granted
-                AND l.pid <> pg_backend_pid()
-                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-              GROUP BY l.relation),
             defaults AS (
               SELECT DISTINCT d.defaclnamespace AS nsp, d.defaclrole AS owner
               FROM pg_default_acl d, aclexplode(d.defaclacl) a
@@ -140,13 +134,33 @@ public class Doctor implements Callable<Integer> {
                    has_schema_privilege((SELECT oid FROM role), n.oid, 'USAGE') AS usage,
                    has_table_privilege((SELECT oid FROM role), c.oid, 'SELECT') AS can_select,
                    EXISTS (SELECT 1 FROM defaults d WHERE d.owner = c.relowner AND d.nsp IN (n.oid, 0)) AS default_select,
-                   pg_get_userbyid(c.relowner) AS owner,
-                   locks.pids AS lock_pids
+                   pg_get_userbyid(c.relowner) AS owner
             FROM published
             JOIN pg_class c ON c.oid = published.oid
             JOIN pg_namespace n ON n.oid = c.relnamespace
-            LEFT JOIN locks ON locks.relation = c.oid
             ORDER BY n.nspname, c.relname""";
+
+    /**
+     * ACCESS EXCLUSIVE locks other sessions hold on the publication's tables, found without opening a table
+     * (pg_publication_rel, pg_publication_namespace from PG 15, FOR ALL TABLES): the snapshot's COPY would
+     * wait for them, and so would the per-table queries below.
+     */
+    static final String LOCKS = """
+            SELECT format('%%I.%%I', n.nspname, c.relname) AS ref, array_agg(DISTINCT l.pid) AS pids
+            FROM pg_locks l
+            JOIN pg_class c ON c.oid = l.relation
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock' AND l.granted
+              AND l.pid <> pg_backend_pid() AND c.relkind IN ('r', 'p')
+              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND (EXISTS (SELECT 1 FROM pg_publication p WHERE p.pubname = ? AND p.puballtables)
+                   OR c.oid IN (SELECT pr.prrelid FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
+                                WHERE p.pubname = ?)%s)
+            GROUP BY 1 ORDER BY 1""";
+    static final String LOCKS_SCHEMAS_15 = """
+
+                   OR c.relnamespace IN (SELECT pn.pnnspid FROM pg_publication_namespace pn
+                                         JOIN pg_publication p ON p.oid = pn.pnpubid WHERE p.pubname = ?)""";
 
     /** C.3's column query (CreateSource.COLUMNS), narrowed in SQL to the columns of types Materialize lacks. */
     static final String NOT_SUPPORTED = " AND NOT (tn.nspname = 'pg_catalog' AND t.typname = ANY (?))";
@@ -290,12 +304,39 @@ public class Doctor implements Callable<Integer> {
             pass("direct_host", ci.host() + (neon ? " (direct, not -pooler)" : ""));
             ssl(s, neon, ci);
             server(s, neon);
-            boolean pubExists = Boolean.TRUE.equals(s.get("pub_exists"));
+            boolean pg15 = (Integer) s.get("server_version_num") >= 150000;
+            List<Map<String, Object>> locks = pg15
+                    ? query(db, String.format(LOCKS, LOCKS_SCHEMAS_15), publication, publication, publication)
+                    : query(db, String.format(LOCKS, ""), publication, publication);
+            boolean pubExists = Boolean.TRUE.equals(s.get("pub_exists")) && locks.isEmpty();
             List<Map<String, Object>> tables = pubExists ? query(db, TABLES, role, publication, publication) : List.of();
             List<Map<String, Object>> cols = pubExists ? query(db, String.format(CreateSource.COLUMNS,
                     ((Integer) s.get("server_version_num") >= 150000 ? CreateSource.PUBLISHED_COLUMNS_15
                             : CreateSource.PUBLISHED_COLUMNS_14) + NOT_SUPPORTED), publication, supported())
                     : List.of();
+            if (!locks.isEmpty()) {
+                add("exclusive_locks", FAIL, "ACCESS EXCLUSIVE locks on published tables (a snapshot's COPY waits for "
+                                + "them, and so would this doctor: the per-table checks were skipped): "
+                                + names(locks.stream().map(l -> l.get("ref") + " (pid " + ((List<?>) l.get("pids")).stream()
+                                .map(String::valueOf).collect(Collectors.joining(", ")) + ")").toList()),
+                        "wait for those sessions to finish, or end them, then run ./jbang doctor again",
+                        locks.stream().flatMap(l -> ((List<?>) l.get("pids")).stream()).map(String::valueOf).distinct()
+                                .map(p -> "SELECT pg_terminate_backend(" + p + ")").toList());
+            } else {
+                pass("exclusive_locks", "no ACCESS EXCLUSIVE lock on a published table");
+            }
+            if (!locks.isEmpty()) {
+                blockers(query(db, BLOCKERS, longTransaction.toMillis() / 1000.0));
+                List<Map<String, Object>> slots = query(db, SLOTS);
+                slots(s, slots, neon);
+                if (neon) {
+                    neon(s);
+                }
+                if (mz.given()) {
+                    materialize(slots, s);
+                }
+                return report();
+            }
             publication(s, tables);
             if (pubExists && !tables.isEmpty()) {
                 tables(s, tables, cols);
@@ -303,7 +344,7 @@ public class Doctor implements Callable<Integer> {
             role(s, tables, neon);
             List<Map<String, Object>> slots = query(db, SLOTS);
             slots(s, slots, neon);
-            blockers(query(db, BLOCKERS, longTransaction.toMillis() / 1000.0), tables);
+            blockers(query(db, BLOCKERS, longTransaction.toMillis() / 1000.0));
             if (neon) {
                 neon(s);
             }
@@ -317,7 +358,9 @@ public class Doctor implements Callable<Integer> {
     /** --dry-run: the queries, in order, with their parameters in place; nothing is run. */
     private int plan() {
         o.line("-- upstream (read-only):");
-        for (String q : List.of(inline(SERVER, publication, role), inline(TABLES, role, publication, publication),
+        for (String q : List.of(inline(SERVER, publication, role),
+                inline(String.format(LOCKS, LOCKS_SCHEMAS_15), publication, publication, publication),
+                inline(TABLES, role, publication, publication),
                 inline(String.format(CreateSource.COLUMNS, CreateSource.PUBLISHED_COLUMNS_15 + NOT_SUPPORTED),
                         publication, supported()),
                 SLOTS, inline(BLOCKERS, longTransaction.toMillis() / 1000.0))) {
@@ -698,7 +741,7 @@ public class Doctor implements Callable<Integer> {
         }
     }
 
-    private void blockers(List<Map<String, Object>> rows, List<Map<String, Object>> tables) {
+    private void blockers(List<Map<String, Object>> rows) {
         List<String> tx = new ArrayList<>();
         List<String> txSql = new ArrayList<>();
         List<String> prepared = new ArrayList<>();
@@ -725,21 +768,6 @@ public class Doctor implements Callable<Integer> {
         } else {
             add("prepared_transactions", FAIL, "prepared transactions (a snapshot waits for them, and they never end on "
                     + "their own): " + names(prepared), "commit or roll back each one", prepSql);
-        }
-        List<String> locked = new ArrayList<>();
-        Set<String> pids = new LinkedHashSet<>();
-        for (Map<String, Object> t : tables) {
-            if (t.get("lock_pids") instanceof List<?> l && !l.isEmpty()) {
-                locked.add(ref(t) + " (pid " + l.stream().map(String::valueOf).collect(Collectors.joining(", ")) + ")");
-                l.forEach(p -> pids.add(String.valueOf(p)));
-            }
-        }
-        if (locked.isEmpty()) {
-            pass("exclusive_locks", "no ACCESS EXCLUSIVE lock on a published table");
-        } else {
-            add("exclusive_locks", WARN, "ACCESS EXCLUSIVE locks on published tables (the snapshot's COPY waits): "
-                            + names(locked), "wait for those sessions to finish, or end them",
-                    pids.stream().map(p -> "SELECT pg_terminate_backend(" + p + ")").toList());
         }
     }
 
