@@ -908,7 +908,9 @@ public class Doctor implements Callable<Integer> {
                 o.line("      fix: " + c.fix());
                 List<String> sql = c.sql();
                 for (int i = 0; i < Math.min(sql.size(), SHOWN); i++) {
-                    o.line("           " + sql.get(i) + (sql.get(i).contains("--") ? "" : ";"));
+                    String q = sql.get(i);
+                    boolean clause = q.startsWith("TEXT COLUMNS") || q.startsWith("EXCLUDE COLUMNS") || q.contains("--");
+                    o.line("           " + q + (clause ? "" : ";"));
                 }
                 if (sql.size() > SHOWN) {
                     o.line("           … " + (sql.size() - SHOWN) + " more (--json lists them all)");
