@@ -26,6 +26,7 @@ final class Commands {
         ALL.put("explore", Explore::new);
         ALL.put("runbook", Runbook::new);
         ALL.put("teardown", Teardown::new);
+        ALL.put("doctor", Doctor::new);
     }
 
     private Commands() {}
