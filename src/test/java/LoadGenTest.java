@@ -76,8 +76,9 @@ class LoadGenTest {
         long ms = (System.nanoTime() - t0) / 1_000_000;
         assertEquals(Exit.OK, r.exit(), r.all());
         long n = r.json().get("changes").getAsLong();
-        assertTrue(n >= 25 && n <= 41, "changes: " + n);
-        assertTrue(ms < 5000, "took " + ms);
+        // paced, not timed: about rate x duration (a stalled tick catches up, so a little over is allowed)
+        assertTrue(n >= 10 && n <= 50, "changes: " + n);
+        assertTrue(ms < 10000, "--for 1s stops: took " + ms);
     }
 
     @Test
