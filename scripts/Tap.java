@@ -186,11 +186,8 @@ public class Tap implements Callable<Integer> {
             String me = (String) s.get("me");
             String streamer = role != null ? role : me;
             ConnInfo rci = Replication.streamConn(pg, o, ci, me, role, passwordFile, passwordStdin);
-            if (existingSlot == null) {
-                Replication.preflight(db, s, publication, streamer, "tap");
-            } else {
-                Replication.preflight(db, Map.of("wal_level", s.get("wal_level"), "free_slots", 1,
-                        "free_senders", s.get("free_senders")), publication, streamer, "tap");
+            Replication.preflight(db, s, publication, streamer, "tap", existingSlot == null);
+            if (existingSlot != null) {
                 checkSlot(db, existingSlot);
             }
             List<Map<String, Object>> tables = db.query(PUBLISHED, publication);

@@ -94,12 +94,18 @@ public final class Replication {
      */
     public static Map<String, Object> preflight(Pg db, Map<String, Object> s, String publication, String streamer,
                                                 String what) throws SQLException {
+        return preflight(db, s, publication, streamer, what, true);
+    }
+
+    /** As above; {@code newSlot} false for reading a slot that exists already (no free slot needed). */
+    public static Map<String, Object> preflight(Pg db, Map<String, Object> s, String publication, String streamer,
+                                                String what, boolean newSlot) throws SQLException {
         String walLevel = (String) s.get("wal_level");
         if (!"logical".equals(walLevel)) {
             throw new Fail(Exit.NOT_READY, "logical replication is not enabled: wal_level is " + walLevel,
                     "see ./jbang check-logical-replication (on Neon: --enable)");
         }
-        if ((Integer) s.get("free_slots") < 1) {
+        if (newSlot && (Integer) s.get("free_slots") < 1) {
             throw new Fail(Exit.NOT_READY, "no free replication slot for the " + what + " (max_replication_slots are all in use)",
                     "drop a slot no one uses (./jbang check-logical-replication lists them): "
                             + "SELECT pg_drop_replication_slot('<slot>'); a Materialize source needs 2 free");
