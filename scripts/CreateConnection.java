@@ -71,11 +71,13 @@ public class CreateConnection implements Callable<Integer> {
     static final String WITHOUT_VALIDATION = " WITH (VALIDATE = false)";
     static final String VALIDATE = "VALIDATE CONNECTION %s";
     static final String DROP_CONNECTION = "DROP CONNECTION IF EXISTS %s";
-    static final String SHOW_CREATE = "SHOW CREATE CONNECTION %s";
 
-    /** Objects of the session's current database and schema, where the unqualified names above land. */
+    /**
+     * Objects of the session's current database and schema, where the unqualified names above land. A
+     * connection's create_sql is its statement as SHOW CREATE CONNECTION prints it (one query, not two).
+     */
     static final String EXISTING_CONNECTION = """
-            SELECT c.id, c.type FROM mz_catalog.mz_connections c
+            SELECT c.id, c.type, c.create_sql FROM mz_catalog.mz_connections c
             JOIN mz_catalog.mz_schemas s ON s.id = c.schema_id
             JOIN mz_catalog.mz_databases d ON d.id = s.database_id
             WHERE c.name = ? AND s.name = current_schema() AND d.name = current_database()""";
@@ -341,7 +343,7 @@ public class CreateConnection implements Callable<Integer> {
         }
     }
 
-    /** An existing connection: its id, type and options as SHOW CREATE CONNECTION gives them. */
+    /** An existing connection: its id, type and options as its create_sql (SHOW CREATE CONNECTION's text) gives them. */
     record Existing(String id, String type, Map<String, String> options) {}
 
     private Existing readConnection(Mz db) throws Exception {
@@ -358,10 +360,8 @@ public class CreateConnection implements Callable<Integer> {
             throw new Fail(Exit.CONFLICT, "connection " + connection + " exists but is a " + type + " connection; "
                     + "nothing was changed", "choose another --connection, or --replace to re-create it");
         }
-        List<Map<String, Object>> show = db.query(String.format(SHOW_CREATE, Sql.ident(connection)));
-        String sql = show.isEmpty() ? "" : String.valueOf(show.get(0).getOrDefault("create_sql",
-                show.get(0).values().stream().reduce((a, b) -> b).orElse("")));
-        return new Existing(id, type, options(sql));
+        Object sql = rows.get(0).get("create_sql");
+        return new Existing(id, type, options(sql == null ? "" : sql.toString()));
     }
 
     /** Where the existing connection differs from the wanted one, as short readable lines. */

@@ -74,6 +74,11 @@ public class CreateSource implements Callable<Integer> {
     static final String ADD_SUBSOURCE = "ALTER SOURCE %s ADD SUBSOURCE %s";
     // The docs' tip: the snapshot is sized from the upstream statistics.
     static final String ANALYZE = "ANALYZE %s";
+    // The new syntax: Materialize v26.0.0+ ("You must be on v26+", private preview), and only where Materialize
+    // turned its feature flag on (enable_create_table_from_source, default false; as a feature flag, only
+    // mz_system can read it: others get "unrecognized configuration parameter"). Pinned facts of v26.12.0:
+    // src/sql/src/session/vars/definitions.rs, doc/user/data/examples/create_table_postgres.yml.
+    static final Mz.Version NEW_SYNTAX_SINCE = new Mz.Version(26, 0, 0, "v26.0.0");
     static final String FLAG = "SHOW enable_create_table_from_source";
 
     /** Upstream: every published column with its type, the element type of arrays and the base type of domains. */
@@ -254,6 +259,13 @@ public class CreateSource implements Callable<Integer> {
                     newSyntax = asked == Syntax.new_;
                     why = asked == Syntax.new_ ? "--syntax new" : "dry run: the server's enable_create_table_from_source "
                             + "was not read; the legacy syntax works on every version";
+                } else if (!db.version.atLeast(NEW_SYNTAX_SINCE)) {
+                    if (asked == Syntax.new_) {
+                        throw new Fail(Exit.NOT_READY, "--syntax new, but Materialize " + db.version + " predates "
+                                + "CREATE TABLE … FROM SOURCE (" + NEW_SYNTAX_SINCE + "+)", "use --syntax legacy (or auto)");
+                    }
+                    newSyntax = false;
+                    why = "Materialize " + db.version + " predates the new syntax (" + NEW_SYNTAX_SINCE + "+)";
                 } else {
                     String flag = null;
                     String error = null;
@@ -262,6 +274,9 @@ public class CreateSource implements Callable<Integer> {
                         flag = v == null ? null : v.toString();
                     } catch (Fail f) {
                         error = f.getMessage();
+                    }
+                    if (error != null) {
+                        o.put("syntax_flag_error", error);
                     }
                     boolean on = flag != null && List.of("on", "true", "yes", "1").contains(flag.toLowerCase(Locale.ROOT));
                     if (asked == Syntax.new_) {
@@ -274,7 +289,9 @@ public class CreateSource implements Callable<Integer> {
                         why = "--syntax new";
                     } else {
                         newSyntax = on;
-                        why = error != null ? "could not read enable_create_table_from_source (" + error + ")"
+                        why = error != null ? "Materialize " + db.version + "; its enable_create_table_from_source "
+                                + "could not be read (a feature flag only mz_system sees; off unless Materialize turned "
+                                + "it on), so the legacy syntax, which works on every version"
                                 : on ? "this server has enable_create_table_from_source on"
                                 : "this server has enable_create_table_from_source off (the default)";
                     }

@@ -790,9 +790,7 @@ public class Doctor implements Callable<Integer> {
         try (Mz db = Mz.connectToRead(mz, o)) {
             try {
                 queries++;
-                try (java.sql.Statement st = db.conn().createStatement()) {
-                    st.execute(String.format(VALIDATE, Sql.ident(connection)));
-                }
+                db.check(String.format(VALIDATE, Sql.ident(connection)));
                 pass("mz_connection", connection + " validates (wal_level, WAL senders, free slots, as Materialize sees them)");
             } catch (SQLException e) {
                 if ("42601".equals(e.getSQLState())) {

@@ -172,7 +172,7 @@ public class Explore implements Callable<Integer> {
         o.put("source", source);
         try (Mz db = Mz.connect(mz, o)) {
             if (db.planOnly()) {
-                plan(o, tablesSql, upstream, target);
+                plan(o, db, tablesSql, upstream, target);
                 return Exit.OK;
             }
             List<Map<String, Object>> sources = db.query(SOURCES);
@@ -225,10 +225,10 @@ public class Explore implements Callable<Integer> {
         return Sql.qualified(schema, name);
     }
 
-    private void plan(Out o, String tablesSql, boolean upstream, String target) {
+    private void plan(Out o, Mz db, String tablesSql, boolean upstream, String target) {
         o.line("-- dry run: no Materialize was contacted. On Materialize:");
-        o.statement(SOURCES);
-        o.statement(tablesSql);
+        db.planned(SOURCES);
+        db.planned(tablesSql);
         o.line("-- then one count query per system over the tables found, for those with snapshot_committed, e.g.");
         o.line("--   %s UNION ALL …", String.format(COUNT, "'u5'", "materialize.public.orders"));
         if (upstream) {
@@ -238,14 +238,14 @@ public class Explore implements Callable<Integer> {
             o.line("-- examples, each only if missing (checked in mz_objects); the customers and orders tables are "
                     + "looked up among those found above and shown here unqualified:");
             for (String s : exampleStatements("customers", "orders")) {
-                o.statement(s);
+                db.planned(s);
             }
         }
         if (subscribeSeconds > 0) {
             o.line("-- SUBSCRIBE for %ds: FETCH repeats until then", subscribeSeconds);
             o.statement("BEGIN");
-            o.statement(String.format(DECLARE, target));
-            o.statement(FETCH);
+            db.planned(String.format(DECLARE, target));
+            db.planned(FETCH);
             o.statement("COMMIT");
         }
     }
@@ -411,8 +411,10 @@ public class Explore implements Callable<Integer> {
         long end = System.nanoTime() + subscribeSeconds * 1_000_000_000L;
         c.setAutoCommit(false);
         try (Statement s = c.createStatement()) {
+            db.sent(declare);
             s.execute(declare);
             while (System.nanoTime() < end) {
+                db.sent(FETCH);
                 try (ResultSet rs = s.executeQuery(FETCH)) {
                     ResultSetMetaData md = rs.getMetaData();
                     while (rs.next()) {

@@ -208,7 +208,7 @@ public class MonitorIngestion implements Callable<Integer> {
         o.put("source", source);
         try (Mz db = Mz.connect(mz, o)) {
             if (db.planOnly()) {
-                plan(o, tick, upstream, repeat);
+                plan(o, db, tick, upstream, repeat);
                 return Exit.OK;
             }
             try (Pg up = upstream ? pg.connect(o) : null) {
@@ -217,9 +217,9 @@ public class MonitorIngestion implements Callable<Integer> {
         }
     }
 
-    private void plan(Out o, String tick, boolean upstream, boolean repeat) {
+    private void plan(Out o, Mz db, String tick, boolean upstream, boolean repeat) {
         o.line("-- dry run: no Materialize was contacted. Each tick runs this one query on Materialize:");
-        o.statement(tick);
+        db.planned(tick);
         if (upstream) {
             o.line("-- and this one upstream, for the slot named in mz_postgres_sources.replication_slot:");
             o.statement(String.format(SLOT, Sql.literal("<replication_slot>")));

@@ -213,7 +213,7 @@ public class RightSize implements Callable<Integer> {
         o.put("cluster", cluster);
         try (Mz db = Mz.connect(mz, o)) {
             if (db.planOnly()) {
-                plan(o, lit, upstream);
+                plan(o, db, lit, upstream);
                 return Exit.OK;
             }
             List<Map<String, Object>> found = db.query(String.format(CLUSTER, lit));
@@ -336,21 +336,21 @@ public class RightSize implements Callable<Integer> {
         }
     }
 
-    private void plan(Out o, String lit, boolean upstream) {
+    private void plan(Out o, Mz db, String lit, boolean upstream) {
         o.line("-- dry run: no Materialize was contacted. On Materialize (the utilisation query --samples times, "
                 + Durations.show(interval) + " apart):");
-        o.statement(String.format(CLUSTER, lit));
-        o.statement(SIZES);
-        o.statement(String.format(UTILIZATION, lit));
-        o.statement(String.format(SNAPSHOT, lit));
-        o.statement(String.format(SLOTS, lit));
+        db.planned(String.format(CLUSTER, lit));
+        db.planned(SIZES);
+        db.planned(String.format(UTILIZATION, lit));
+        db.planned(String.format(SNAPSHOT, lit));
+        db.planned(String.format(SLOTS, lit));
         if (upstream) {
             o.line("-- upstream, for the slots found above:");
             o.statement(String.format(SLOT_LAG, Sql.literal("<replication_slot>")));
         }
         if (apply && size != null) {
             o.line("-- then, unless %s already has SIZE %s:", cluster, size);
-            o.statement(String.format(ALTER, Sql.ident(cluster), Sql.literal(size)));
+            db.planned(String.format(ALTER, Sql.ident(cluster), Sql.literal(size)));
         } else if (apply) {
             o.line("-- then ALTER CLUSTER %s SET (SIZE '<the recommended size>'), known only from the readings",
                     Sql.ident(cluster));

@@ -725,6 +725,9 @@ public class Teardown implements Callable<Integer> {
         o.put("already_done", false);
         int count = (int) plan.stream().filter(p -> !p.startsWith("--") && !p.equals("BEGIN") && !p.equals("COMMIT")).count();
         if (o.dryRun()) {
+            if (m != null) {
+                mzSteps.forEach(s -> m.sent(s.sql()));
+            }
             for (String p : plan) {
                 if (p.startsWith("--")) {
                     o.line(p);

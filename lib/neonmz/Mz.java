@@ -6,8 +6,16 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.postgresql.util.PSQLException;
 import org.postgresql.util.ServerErrorMessage;
@@ -16,23 +24,70 @@ import org.postgresql.util.ServerErrorMessage;
  * A session to Materialize over the Postgres wire protocol (pgjdbc). Under {@code --dry-run} nothing
  * connects: {@link #planOnly()} is true, reads are not possible, and {@link #exec} prints the plan, so
  * a dry run works with no Materialize reachable. Errors come back through {@link MzErrors}.
+ *
+ * <p>On connecting it reads {@code mz_version()} once ({@link #version}): a release older than
+ * {@link #MINIMUM} is refused with one message naming the minimum, and the version is shown in the output
+ * ({@code materialize_version} in --json). With {@code NEONMZ_MZ_LOG=FILE} every statement sent to
+ * Materialize is appended to FILE as one JSON line (secrets masked, as printed), like {@code psql -e}.
  */
 public final class Mz implements AutoCloseable {
+    /**
+     * The oldest Materialize release the toolkit supports: the first v26 release, where the guide's both C.3
+     * syntaxes are documented ("Cloud or Self-Managed v26.0.0+") and the catalog relations the scripts read
+     * have the columns pinned in src/test/resources/materialize/facts.json (MaterializeFidelityTest).
+     */
+    public static final Version MINIMUM = new Version(26, 0, 0, "v26.0.0");
+    /** Materialize's own version function (mz_catalog.mz_version(), text like "v26.12.0 (0123abcde)"). */
+    public static final String VERSION_SQL = "SELECT mz_version()";
+
     private final Connection conn;
     private final Out out;
     public final ConnInfo info;
+    /** The server's release, read once on connecting; null under --dry-run (nothing is contacted). */
+    public final Version version;
 
-    private Mz(Connection conn, Out out, ConnInfo info) {
+    private Mz(Connection conn, Out out, ConnInfo info, Version version) {
         this.conn = conn;
         this.out = out;
         this.info = info;
+        this.version = version;
+    }
+
+    /** A Materialize release, as mz_version() prints it ("v26.12.0 (sha)", "v0.147.3 (sha)", "v26.5.0-dev.0 (sha)"). */
+    public record Version(int major, int minor, int patch, String text) implements Comparable<Version> {
+        private static final Pattern FORM = Pattern.compile("v?(\\d+)\\.(\\d+)\\.(\\d+)\\S*");
+
+        /** Parses the first vX.Y.Z in {@code s}; null when there is none. */
+        public static Version parse(String s) {
+            Matcher m = s == null ? null : FORM.matcher(s);
+            if (m == null || !m.find()) {
+                return null;
+            }
+            return new Version(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)),
+                    m.group().startsWith("v") ? m.group() : "v" + m.group());
+        }
+
+        @Override
+        public int compareTo(Version o) {
+            return major != o.major ? Integer.compare(major, o.major)
+                    : minor != o.minor ? Integer.compare(minor, o.minor) : Integer.compare(patch, o.patch);
+        }
+
+        public boolean atLeast(Version o) {
+            return compareTo(o) >= 0;
+        }
+
+        @Override
+        public String toString() {
+            return text;
+        }
     }
 
     /** Connects, unless --dry-run (then a plan-only session that never connects). */
     public static Mz connect(MzOptions opts, Out out) {
         ConnInfo ci = opts.resolve(out);
         if (out.dryRun()) {
-            return new Mz(null, out, ci);
+            return new Mz(null, out, ci, null);
         }
         return open(ci, out);
     }
@@ -48,7 +103,7 @@ public final class Mz implements AutoCloseable {
     private static Mz open(ConnInfo ci, Out out) {
         try {
             Connection c = DriverManager.getConnection(ci.jdbcUrl(), ci.jdbcProperties("neonmz"));
-            return new Mz(c, out, ci);
+            return new Mz(c, out, ci, readVersion(c, ci, out));
         } catch (SQLException e) {
             Fail f = Pg.connectFailure(ci, e);
             if (f.exit == Exit.CONNECT) {
@@ -56,6 +111,42 @@ public final class Mz implements AutoCloseable {
             }
             throw f;
         }
+    }
+
+    /** mz_version(), checked against {@link #MINIMUM}, shown once (a line, and materialize_version in --json). */
+    private static Version readVersion(Connection c, ConnInfo ci, Out out) throws SQLException {
+        log(VERSION_SQL);
+        String text;
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(VERSION_SQL)) {
+            rs.next();
+            text = rs.getString(1);
+        } catch (SQLException e) {
+            c.close();
+            if ("42883".equals(e.getSQLState())) {
+                throw new Fail(Exit.USAGE, "the server at " + ci.host() + ":" + ci.port() + " is not Materialize "
+                        + "(it has no mz_version())", "point --mz-url (or MZ_URL) at Materialize, not at the upstream "
+                        + "PostgreSQL: Materialize Cloud's host from the console, or the emulator on port 6875", e);
+            }
+            throw translate("SELECT mz_version()", e);
+        }
+        Version v = Version.parse(text);
+        if (v == null) {
+            c.close();
+            throw new Fail(Exit.INTERNAL, "mz_version() answered " + text + ", which is not a release number",
+                    "report it, with the answer above");
+        }
+        if (!v.atLeast(MINIMUM)) {
+            c.close();
+            throw new Fail(Exit.UNSUPPORTED, "Materialize " + v + " is older than " + MINIMUM
+                    + ", the oldest release this toolkit supports", "upgrade Materialize to " + MINIMUM
+                    + " or newer (self-managed: the Helm chart's environmentd version; the emulator: a "
+                    + "materialize/materialized:" + MINIMUM + " or newer image)");
+        }
+        out.put("materialize_version", v.text());
+        if (!out.json()) {
+            out.line("Materialize " + v.text() + " at " + ci.host() + ":" + ci.port());
+        }
+        return v;
     }
 
     private static Mz failMaterializeUnreachable(ConnInfo ci, Fail f, SQLException e) {
@@ -96,6 +187,7 @@ public final class Mz implements AutoCloseable {
         if (planOnly()) {
             throw new IllegalStateException("no reads in a plan-only (dry-run) session");
         }
+        sent(sql);
         try (PreparedStatement ps = conn.prepareStatement(sql)) {
             if (seconds > 0) {
                 ps.setQueryTimeout(seconds);
@@ -119,6 +211,7 @@ public final class Mz implements AutoCloseable {
     /** One statement; printed instead of run under --dry-run. */
     public void exec(String sql) throws SQLException {
         out.statement(sql);
+        sent(sql);
         if (planOnly()) {
             return;
         }
@@ -129,12 +222,56 @@ public final class Mz implements AutoCloseable {
         }
     }
 
+    /** A statement of a dry run's plan that runs on Materialize at run time (a read): printed, and logged as {@link #sent}. */
+    public void planned(String sql) {
+        out.statement(sql);
+        sent(sql);
+    }
+
+    /**
+     * One statement that only checks (e.g. VALIDATE CONNECTION for a read-only step): not printed as a
+     * planned change; its SQLException comes back as it is, for the caller to judge.
+     */
+    public void check(String sql) throws SQLException {
+        sent(sql);
+        try (Statement s = conn.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    /**
+     * Appends {@code sql} (as printed: secrets masked) to $NEONMZ_MZ_LOG when set: each statement sent to
+     * Materialize, and under --dry-run each one that would be. For statements sent on {@link #conn()}
+     * directly (a cursor's DECLARE/FETCH), the caller calls this.
+     */
+    public void sent(String sql) {
+        log(sql);
+    }
+
+    private static void log(String sql) {
+        String file = Cli.ctx().env("NEONMZ_MZ_LOG");
+        if (file == null) {
+            return;
+        }
+        Path log = Path.of(file);
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("sql", sql);
+        try {
+            Files.writeString(log, Json.write(line) + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new Fail(Exit.USAGE, "cannot write NEONMZ_MZ_LOG " + log + ": " + e.getMessage(),
+                    "unset NEONMZ_MZ_LOG or give a writable file");
+        }
+    }
+
     /**
      * One statement that carries a secret: {@code shown} (the same statement with the secret written as
      * {@link Secrets#MASK}) is what is printed, listed in --json and named in errors; {@code sql} is only sent.
      */
     public void execSecret(String sql, String shown) throws SQLException {
         out.statement(shown);
+        sent(shown);
         if (planOnly()) {
             return;
         }
@@ -153,6 +290,7 @@ public final class Mz implements AutoCloseable {
         out.statement("BEGIN");
         sqls.forEach(out::statement);
         out.statement("COMMIT");
+        sqls.forEach(this::sent);
         if (planOnly()) {
             return;
         }

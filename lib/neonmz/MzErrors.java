@@ -17,7 +17,7 @@ public final class MzErrors {
 
     public static final List<Known> KNOWN = List.of(
             // CREATE CONNECTION / VALIDATE CONNECTION (cdc-anchors §1a)
-            known("wal_level", "server must have wal_level >= logical, but has (\\w+)", Exit.NOT_READY,
+            known("wal_level", "server must have wal_level >= logical", Exit.NOT_READY,
                     "enable logical replication upstream (guide A.1; on Neon: Console → Settings → Logical "
                             + "Replication → Enable), then check: ./jbang check-logical-replication"),
             known("replication disabled", "replication disabled on server", Exit.NOT_READY,
@@ -28,6 +28,15 @@ public final class MzErrors {
             known("password", "password authentication failed for user \"?([^\"\\s]+)", Exit.AUTH,
                     "the secret holds a wrong password: ./jbang connection --rotate with the role's current password "
                             + "(on Neon: reset it in the Console, Roles → Reset password)"),
+            known("role missing", "role \"?([^\"\\s]+)\"? does not exist", Exit.AUTH,
+                    "the connection's USER does not exist upstream: create it (./jbang replication-role, guide A.2.3), "
+                            + "then ./jbang connection --replace"),
+            known("database missing", "database \"?([^\"\\s]+)\"? does not exist", Exit.NOT_FOUND,
+                    "the connection's DATABASE does not exist upstream (Neon's default is neondb): ./jbang connection "
+                            + "--replace --pg-url with the right database"),
+            known("ssl mode", "unknown SSL MODE", Exit.USAGE,
+                    "Materialize takes SSL MODE disable, require, verify_ca or verify_full (not prefer): ./jbang "
+                            + "connection --ssl-mode require --replace"),
             known("no pg_hba", "no pg_hba\\.conf entry", Exit.AUTH,
                     "the upstream server refuses Materialize's address: allow it (Neon: IP Allow, guide B)"),
             known("tls", "(?i)(server does not support (TLS|SSL)|TLS handshake|SSL is not enabled on the server)",
@@ -36,7 +45,7 @@ public final class MzErrors {
             // CREATE SOURCE / CREATE TABLE … FROM SOURCE purification (cdc-anchors §1b)
             known("no publication option", "CONNECTION must specify PUBLICATION", Exit.USAGE,
                     "name the publication: ./jbang source --publication mz_source"),
-            known("empty publication", "PUBLICATION (\\S+) is empty", Exit.NOT_FOUND,
+            known("empty publication", "(PUBLICATION (\\S+) is empty|only valid for non-empty publications)", Exit.NOT_FOUND,
                     "add tables to it upstream: ./jbang publication --table … (guide A.2.2)"),
             known("missing publication", "publication \"?([^\"\\s]+)\"? does not exist", Exit.NOT_FOUND,
                     "create it upstream: ./jbang publication --table … (guide A.2.2)"),
@@ -72,7 +81,7 @@ public final class MzErrors {
                     "drop TEXT COLUMNS / EXCLUDE COLUMNS when adding no tables: ./jbang source without --text-column"),
             known("details option", "CREATE SOURCE specifies DETAILS option", Exit.USAGE,
                     "do not reuse SHOW CREATE SOURCE output; let ./jbang source write the statement"),
-            known("missing tables spec", "missing TABLES specification", Exit.USAGE,
+            known("missing tables spec", "(missing TABLES specification|multi-output sources require a FOR TABLES)", Exit.USAGE,
                     "say which tables: ./jbang source writes FOR ALL TABLES by default, --for-tables for FOR TABLES "
                             + "(…), --for-schemas for FOR SCHEMAS (…); this server needs --syntax legacy"),
             known("source table syntax", "(?i)(CREATE TABLE \\.\\.\\. FROM SOURCE is not supported"
@@ -112,7 +121,11 @@ public final class MzErrors {
                             + "|failed to lookup address)", Exit.CONNECT,
                     "Materialize cannot reach the upstream host: check HOST/PORT, that it is reachable from "
                             + "Materialize (a laptop's 127.0.0.1 is not; ./jbang connection --upstream-host), and IP "
-                            + "Allow on Neon"));
+                            + "Allow on Neon"),
+            // the top line of upstream failures whose cause is in the detail (matched above when known)
+            known("failed to connect", "failed to connect to PostgreSQL database", Exit.CONNECT,
+                    "Materialize could not connect to the upstream or read what it needs: ./jbang doctor --mz-url … "
+                            + "names the failing check"));
 
     private static Known known(String name, String regex, int exit, String fix) {
         return new Known(name, Pattern.compile(regex), exit, fix);

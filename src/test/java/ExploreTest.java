@@ -22,7 +22,8 @@ class ExploreTest {
     /** mz_source feeding customers and orders (subsources), "Order Items" (a new-syntax table) and page_views (snapshotting). */
     static MzStandIn shop() {
         MzStandIn mz = new MzStandIn();
-        mz.exec("INSERT INTO mz_catalog.mz_clusters VALUES ('u2', 'ingest_postgres', 'u1', true, '50cc', 1, false)",
+        mz.exec("INSERT INTO mz_catalog.mz_clusters (id, name, owner_id, managed, size, replication_factor, disk) "
+                        + "VALUES ('u2', 'ingest_postgres', 'u1', true, '50cc', 1, false)",
                 "CREATE TABLE customers AS SELECT g AS id FROM generate_series(1, 3) g",
                 "CREATE TABLE orders AS SELECT g AS id FROM generate_series(1, 4) g",
                 "CREATE TABLE \"Order Items\" AS SELECT g AS id FROM generate_series(1, 5) g",

@@ -157,4 +157,42 @@ class MaterializeIT {
         assertNotEquals(0, r.exit(), "monitor reports the broken table: " + r.all());
         assertTrue(r.all().toLowerCase().contains("truncat"), r.all());
     }
+
+    /**
+     * MaterializeFidelityTest's cases on the real server: the pinned release is the one running, every pinned
+     * relation has the pinned columns (a SELECT of exactly those, LIMIT 0), and every catalog query the
+     * scripts send (collected by the same matrix as there) plans here too (EXPLAIN).
+     */
+    @Test
+    @Order(10)
+    void theFidelityCasesHoldOnTheRealServer() throws Exception {
+        MzFacts facts = MzFacts.pinned();
+        java.util.List<String> problems = new java.util.ArrayList<>();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:postgresql://" + materialize.getHost() + ":"
+                + materialize.getMappedPort(6875) + "/materialize?user=materialize&sslmode=disable");
+             java.sql.Statement st = c.createStatement()) {
+            try (java.sql.ResultSet rs = st.executeQuery(neonmz.Mz.VERSION_SQL)) {
+                rs.next();
+                assertTrue(rs.getString(1).startsWith(facts.tag() + " "), "the emulator runs the pinned release: " + rs.getString(1));
+            }
+            for (MzFacts.Relation r : facts.relations()) {
+                String cols = String.join(", ", r.columns().stream().map(x -> MzFacts.ident(x.name())).toList());
+                try {
+                    st.executeQuery("SELECT " + cols + " FROM " + r.qualified() + " LIMIT 0").close();
+                } catch (java.sql.SQLException e) {
+                    problems.add(r.qualified() + " (" + r.path() + " @" + r.commit() + "): " + e.getMessage());
+                }
+            }
+            for (MaterializeFidelityTest.Sent q : MaterializeFidelityTest.collectAll()) {
+                if (MzFidelity.isQuery(q.sql()) && MzFidelity.readsOnlyCatalog(q.sql())) {
+                    try {
+                        st.execute("EXPLAIN " + q.sql().replace("?", "NULL"));
+                    } catch (java.sql.SQLException e) {
+                        problems.add(q.origin() + ": " + e.getMessage() + "\n" + q.sql());
+                    }
+                }
+            }
+        }
+        assertEquals(java.util.List.of(), problems);
+    }
 }

@@ -13,6 +13,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 
 import neonmz.Exit;
+import neonmz.Mz;
 
 /**
  * Guide step C.4 (monitor) against the Materialize STAND-IN ({@link MzStandIn}: PostgreSQL tables shaped
@@ -314,13 +315,18 @@ class MonitorIngestionTest {
             assertEquals(Exit.TIMEOUT, r.exit(), r.all());
             int ticks = lines(r.out()).size() - 1;
             assertTrue(ticks >= 3, r.out());
-            List<Map<String, Object>> seen = TestPg.rows(s, "postgres", "SELECT d.datname, s.calls, s.query FROM "
+            List<Map<String, Object>> seen = new ArrayList<>(TestPg.rows(s, "postgres", "SELECT d.datname, s.calls, s.query FROM "
                     + "pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname IN ('" + mz.db + "', '"
-                    + up + "') ORDER BY 1, 3");
+                    + up + "') ORDER BY 1, 3"));
             for (String db : List.of(mz.db, up)) {
-                // pgjdbc sets application_name once per connection: one connection per system for the whole watch
+                // pgjdbc sets application_name once per connection: one connection per system for the whole watch;
+                // on Materialize, mz_version() is read once when connecting (Mz), not per tick
                 long setup = seen.stream().filter(m -> m.get("datname").equals(db)
                         && ((String) m.get("query")).startsWith("SET application_name")).mapToLong(m -> (Long) m.get("calls")).sum();
+                long version = seen.stream().filter(m -> m.get("datname").equals(db)
+                        && m.get("query").equals(Mz.VERSION_SQL)).mapToLong(m -> (Long) m.get("calls")).sum();
+                assertEquals(db.equals(mz.db) ? 1 : 0, version, db + ": " + seen);
+                seen.removeIf(m -> m.get("query").equals(Mz.VERSION_SQL));
                 long reads = seen.stream().filter(m -> m.get("datname").equals(db)
                         && !((String) m.get("query")).startsWith("SET application_name")).mapToLong(m -> (Long) m.get("calls")).sum();
                 long distinct = seen.stream().filter(m -> m.get("datname").equals(db)

@@ -7,53 +7,16 @@ import java.util.Map;
 import neonmz.ConnInfo;
 
 /**
- * A STAND-IN for Materialize, not Materialize: a PostgreSQL database (of the shared test server) with
- * schemas {@code mz_catalog} and {@code mz_internal} holding plain tables named and shaped like the
- * Materialize catalog relations the C.4/C.5/D scripts read (columns as in the shared reference,
- * materialize.md C.4/C.5 and cdc-anchors §1d; Materialize's uint8 is numeric here). Tests fill rows for
- * a scenario and point {@code --mz-url} at it; Materialize speaks the Postgres protocol and its catalog is
- * relations, so this exercises the scripts' SQL text (as far as PostgreSQL accepts it), their reading of
- * the answers and their decisions. It proves nothing about Materialize's own behaviour: what its catalog
- * really holds at each moment, SHOW/ALTER CLUSTER/SUBSCRIBE, or its types. That is the end-to-end tier's job.
+ * A STAND-IN for Materialize, not Materialize: a PostgreSQL database (of the shared test server) whose
+ * schemas {@code mz_catalog} and {@code mz_internal} hold plain tables generated from the pinned facts
+ * ({@link MzFacts}: exactly the builtin relations and columns of Materialize's catalog at the pinned release,
+ * extracted from its source; types mapped to PostgreSQL's, e.g. uint8 → numeric), a {@code mz_version()}
+ * that answers the pinned tag, and mz_catalog on the search path (so a bare {@code mz_sources} resolves as on
+ * Materialize). A query naming a relation or column Materialize lacks fails here as it would there.
+ * Tests fill rows for a scenario and point {@code --mz-url} at it. It proves nothing about Materialize's own
+ * behaviour (what its catalog holds at each moment, its DDL, SUBSCRIBE): that is the Docker tier's job.
  */
 final class MzStandIn {
-    static final String DDL = """
-            CREATE SCHEMA mz_catalog;
-            CREATE SCHEMA mz_internal;
-            CREATE TABLE mz_catalog.mz_databases (id text PRIMARY KEY, oid oid, name text NOT NULL, owner_id text);
-            CREATE TABLE mz_catalog.mz_schemas (id text PRIMARY KEY, oid oid, database_id text, name text NOT NULL, owner_id text);
-            CREATE TABLE mz_catalog.mz_clusters (id text PRIMARY KEY, name text NOT NULL, owner_id text, managed boolean,
-              size text, replication_factor integer, disk boolean);
-            CREATE TABLE mz_catalog.mz_cluster_replicas (id text PRIMARY KEY, name text NOT NULL, cluster_id text, size text,
-              availability_zone text, owner_id text, disk boolean);
-            CREATE TABLE mz_catalog.mz_cluster_replica_sizes (size text PRIMARY KEY, processes numeric, workers numeric,
-              cpu_nano_cores numeric, memory_bytes numeric, disk_bytes numeric, credits_per_hour numeric);
-            CREATE TABLE mz_catalog.mz_sources (id text PRIMARY KEY, oid oid, schema_id text, name text NOT NULL, type text,
-              connection_id text, size text, envelope_type text, key_format text, value_format text, cluster_id text,
-              owner_id text, create_sql text, redacted_create_sql text);
-            CREATE TABLE mz_catalog.mz_tables (id text PRIMARY KEY, oid oid, schema_id text, name text NOT NULL, owner_id text,
-              source_id text);
-            CREATE TABLE mz_catalog.mz_objects (id text PRIMARY KEY, oid oid, schema_id text, name text NOT NULL, type text,
-              owner_id text, cluster_id text);
-            CREATE TABLE mz_catalog.mz_connections (id text PRIMARY KEY, oid oid, schema_id text, name text NOT NULL, type text,
-              owner_id text, create_sql text, redacted_create_sql text);
-            CREATE TABLE mz_catalog.mz_secrets (id text PRIMARY KEY, oid oid, schema_id text, name text NOT NULL, owner_id text);
-            CREATE TABLE mz_catalog.mz_egress_ips (egress_ip text, prefix_length integer, cidr text);
-            CREATE TABLE mz_internal.mz_object_dependencies (object_id text, referenced_object_id text);
-            CREATE TABLE mz_internal.mz_source_statuses (id text, name text, type text, last_status_change_at timestamptz,
-              status text, error text, details jsonb);
-            CREATE TABLE mz_internal.mz_source_statistics (id text, replica_id text, messages_received numeric,
-              bytes_received numeric, updates_staged numeric, updates_committed numeric, records_indexed numeric,
-              bytes_indexed numeric, rehydration_latency interval, snapshot_records_known numeric,
-              snapshot_records_staged numeric, snapshot_committed boolean, offset_known numeric, offset_committed numeric);
-            CREATE TABLE mz_internal.mz_hydration_statuses (object_id text, replica_id text, hydrated boolean);
-            CREATE TABLE mz_internal.mz_postgres_sources (id text, replication_slot text, timeline_id numeric);
-            CREATE TABLE mz_internal.mz_postgres_source_tables (id text, schema_name text, table_name text);
-            CREATE TABLE mz_internal.mz_cluster_replica_utilization (replica_id text, process_id numeric,
-              cpu_percent double precision, memory_percent double precision, disk_percent double precision,
-              heap_percent double precision);
-            """;
-
     final Lab.Server server;
     final String db;
 
@@ -63,13 +26,26 @@ final class MzStandIn {
     }
 
     MzStandIn(Lab.Server server) {
+        this(server, MzFacts.pinned(), null);
+    }
+
+    /** From {@code facts} (a copy broken on purpose, in a test), answering mz_version() with {@code version} (default: the pinned tag). */
+    MzStandIn(Lab.Server server, MzFacts facts, String version) {
         this.server = server;
         db = "mz" + ProcessHandle.current().pid() + "_" + N.incrementAndGet();
         TestPg.exec(server, "postgres", "CREATE DATABASE " + db + " OWNER neondb_owner");
-        exec(DDL);
+        TestPg.exec(server, "postgres", "ALTER DATABASE " + db + " SET search_path = public, mz_catalog");
+        exec(facts.standInDdl());
+        exec("CREATE FUNCTION mz_catalog.mz_version() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT "
+                + q((version != null ? version : facts.tag()) + " (stand-in)") + " $$");
         // three-part names (database.schema.table) work in PostgreSQL only for the current database
-        exec("INSERT INTO mz_catalog.mz_databases VALUES ('u1', 16384, current_database(), 'u1')",
-                "INSERT INTO mz_catalog.mz_schemas VALUES ('u3', 16385, 'u1', 'public', 'u1')");
+        exec("INSERT INTO mz_catalog.mz_databases (id, oid, name, owner_id) VALUES ('u1', 16384, current_database(), 'u1')",
+                "INSERT INTO mz_catalog.mz_schemas (id, oid, database_id, name, owner_id) VALUES ('u3', 16385, 'u1', 'public', 'u1')");
+    }
+
+    /** A stand-in answering mz_version() with {@code version} (e.g. one older than the toolkit supports). */
+    static MzStandIn ofVersion(String version) {
+        return new MzStandIn(TestPg.server(), MzFacts.pinned(), version);
     }
 
     private static final java.util.concurrent.atomic.AtomicInteger N = new java.util.concurrent.atomic.AtomicInteger();
@@ -104,9 +80,9 @@ final class MzStandIn {
                         q(id), q(name), q(clusterId)),
                 String.format("INSERT INTO mz_catalog.mz_objects (id, schema_id, name, type, cluster_id) VALUES (%s, 'u3', %s, 'source', %s)",
                         q(id), q(name), q(clusterId)),
-                String.format("INSERT INTO mz_internal.mz_postgres_sources VALUES (%s, %s, 1)", q(id), q(slot)),
+                String.format("INSERT INTO mz_internal.mz_postgres_sources (id, replication_slot) VALUES (%s, %s)", q(id), q(slot)),
                 // what the source references besides its subsources: its connection (not a source; must not show)
-                String.format("INSERT INTO mz_internal.mz_object_dependencies VALUES (%s, 'u99')", q(id)));
+                String.format("INSERT INTO mz_internal.mz_object_dependencies (object_id, referenced_object_id) VALUES (%s, 'u99')", q(id)));
         return status(id, name, "postgres", status, error);
     }
 
@@ -117,8 +93,8 @@ final class MzStandIn {
                         q(id), q(name)),
                 String.format("INSERT INTO mz_catalog.mz_objects (id, schema_id, name, type) VALUES (%s, 'u3', %s, 'source')",
                         q(id), q(name)),
-                String.format("INSERT INTO mz_internal.mz_object_dependencies VALUES (%s, %s)", q(sourceId), q(id)),
-                String.format("INSERT INTO mz_internal.mz_postgres_source_tables VALUES (%s, %s, %s)", q(id),
+                String.format("INSERT INTO mz_internal.mz_object_dependencies (object_id, referenced_object_id) VALUES (%s, %s)", q(sourceId), q(id)),
+                String.format("INSERT INTO mz_internal.mz_postgres_source_tables (id, schema_name, table_name) VALUES (%s, %s, %s)", q(id),
                         q(upstreamSchema), q(upstreamTable)));
         return status(id, name, "subsource", status, error);
     }
@@ -129,13 +105,14 @@ final class MzStandIn {
                         q(id), q(name), q(sourceId)),
                 String.format("INSERT INTO mz_catalog.mz_objects (id, schema_id, name, type) VALUES (%s, 'u3', %s, 'table')",
                         q(id), q(name)),
-                String.format("INSERT INTO mz_internal.mz_postgres_source_tables VALUES (%s, %s, %s)", q(id),
+                String.format("INSERT INTO mz_internal.mz_postgres_source_tables (id, schema_name, table_name) VALUES (%s, %s, %s)", q(id),
                         q(upstreamSchema), q(upstreamTable)));
         return status(id, name, "table", status, null);
     }
 
     MzStandIn status(String id, String name, String type, String status, String error) {
-        exec(String.format("INSERT INTO mz_internal.mz_source_statuses VALUES (%s, %s, %s, now(), %s, %s, NULL)",
+        exec(String.format("INSERT INTO mz_internal.mz_source_statuses (id, name, type, last_status_change_at, status, error) "
+                + "VALUES (%s, %s, %s, now(), %s, %s)",
                 q(id), q(name), q(type), q(status), q(error)));
         return this;
     }
@@ -150,13 +127,13 @@ final class MzStandIn {
     }
 
     MzStandIn hydration(String id, String replica, boolean hydrated) {
-        exec(String.format("INSERT INTO mz_internal.mz_hydration_statuses VALUES (%s, %s, %s)", q(id), q(replica), hydrated));
+        exec(String.format("INSERT INTO mz_internal.mz_hydration_statuses (object_id, replica_id, hydrated) VALUES (%s, %s, %s)", q(id), q(replica), hydrated));
         return this;
     }
 
     /** One row of mz_egress_ips (Materialize Cloud's announced egress addresses; empty on the emulator). */
     MzStandIn egressIp(String ip, Integer prefixLength, String cidr) {
-        exec(String.format("INSERT INTO mz_catalog.mz_egress_ips VALUES (%s, %s, %s)", q(ip), prefixLength, q(cidr)));
+        exec(String.format("INSERT INTO mz_catalog.mz_egress_ips (egress_ip, prefix_length, cidr) VALUES (%s, %s, %s)", q(ip), prefixLength, q(cidr)));
         return this;
     }
 

@@ -21,13 +21,16 @@ class RightSizeTest {
     /** ingest_postgres at 50cc with one replica r1, the cc sizes and two M.1 sizes, one source on it. */
     static MzStandIn cluster(boolean managed, double cpu, double heap, boolean committed) {
         MzStandIn mz = new MzStandIn();
-        mz.exec("INSERT INTO mz_catalog.mz_clusters VALUES ('u2', 'ingest_postgres', 'u1', " + managed + ", "
+        mz.exec("INSERT INTO mz_catalog.mz_clusters (id, name, owner_id, managed, size, replication_factor, disk) "
+                        + "VALUES ('u2', 'ingest_postgres', 'u1', " + managed + ", "
                         + (managed ? "'50cc'" : "NULL") + ", 1, false)",
-                "INSERT INTO mz_catalog.mz_cluster_replicas VALUES ('u5', 'r1', 'u2', '50cc', NULL, 'u1', false)",
+                "INSERT INTO mz_catalog.mz_cluster_replicas (id, name, cluster_id, size, availability_zone, owner_id, disk) "
+                        + "VALUES ('u5', 'r1', 'u2', '50cc', NULL, 'u1', false)",
                 "INSERT INTO mz_catalog.mz_cluster_replica_sizes (size, processes, workers, credits_per_hour) VALUES "
                         + "('25cc', 1, 1, 0.25), ('50cc', 1, 1, 0.5), ('100cc', 1, 2, 1), ('200cc', 1, 4, 2), "
                         + "('M.1-nano', 1, 1, 0.75), ('M.1-micro', 1, 2, 1.5)",
-                "INSERT INTO mz_internal.mz_cluster_replica_utilization VALUES ('u5', 0, " + cpu + ", " + (heap - 5) + ", 1, "
+                "INSERT INTO mz_internal.mz_cluster_replica_utilization (replica_id, process_id, cpu_percent, memory_percent, "
+                        + "disk_percent, heap_percent) VALUES ('u5', 0, " + cpu + ", " + (heap - 5) + ", 1, "
                         + heap + ")");
         mz.source("u10", "mz_source", "u2", "materialize_u10", "running", null)
                 .subsource("u11", "orders", "u10", "public", "orders", "running", null)

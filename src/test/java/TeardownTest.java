@@ -220,7 +220,7 @@ class TeardownTest {
         mz.exec("INSERT INTO mz_catalog.mz_clusters (id, name) VALUES ('u2', 'ingest_postgres')",
                 "INSERT INTO mz_catalog.mz_secrets (id, schema_id, name) VALUES ('u98', 'u3', 'pgpass')",
                 "INSERT INTO mz_catalog.mz_connections (id, schema_id, name, type) VALUES ('u99', 'u3', 'pg_connection', 'postgres')",
-                "INSERT INTO mz_internal.mz_object_dependencies VALUES ('u99', 'u98')");
+                "INSERT INTO mz_internal.mz_object_dependencies (object_id, referenced_object_id) VALUES ('u99', 'u98')");
         mz.source("u10", "mz_source", "u2", slot, "running", null)
                 .subsource("u11", "orders", "u10", "public", "orders", "running", null);
         mz.exec("UPDATE mz_catalog.mz_sources SET connection_id = 'u99' WHERE id = 'u10'",
@@ -249,7 +249,7 @@ class TeardownTest {
 
         // a view on a subsource: not the toolkit's, so nothing happens without --cascade
         mz.exec("INSERT INTO mz_catalog.mz_objects (id, schema_id, name, type) VALUES ('u20', 'u3', 'orders_view', 'view')",
-                "INSERT INTO mz_internal.mz_object_dependencies VALUES ('u20', 'u11')",
+                "INSERT INTO mz_internal.mz_object_dependencies (object_id, referenced_object_id) VALUES ('u20', 'u11')",
                 "INSERT INTO mz_catalog.mz_objects (id, schema_id, name, type, cluster_id) VALUES ('u21', 'u3', 'other_mv', "
                         + "'materialized-view', 'u2')");
         TestPg.Run blocked = teardown(mz.env(s.db()), "--role", s.role(), "--dry-run");

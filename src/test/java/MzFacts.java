@@ -1,0 +1,282 @@
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+
+/**
+ * The facts about Materialize the toolkit relies on, extracted from Materialize's own source at a pinned
+ * release by bench/materialize-facts/ExtractMzFacts.java into src/test/resources/materialize/facts.json
+ * (each fact with its path and commit; no Materialize code). The stand-in ({@link MzStandIn}) is generated
+ * from it, and MaterializeFidelityTest checks every statement the scripts send against it.
+ */
+final class MzFacts {
+    static final Path FILE = Path.of(System.getProperty("repo.root", "."))
+            .resolve("src/test/resources/materialize/facts.json");
+
+    final JsonObject json;
+
+    private MzFacts(JsonObject json) {
+        this.json = json;
+    }
+
+    static MzFacts load() {
+        try {
+            return new MzFacts(JsonParser.parseString(Files.readString(FILE, StandardCharsets.UTF_8)).getAsJsonObject());
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read " + FILE, e);
+        }
+    }
+
+    private static MzFacts PINNED;
+
+    /** The committed facts (read once). */
+    static synchronized MzFacts pinned() {
+        if (PINNED == null) {
+            PINNED = load();
+        }
+        return PINNED;
+    }
+
+    /** A copy to break on purpose in a test. */
+    MzFacts copy() {
+        return new MzFacts(json.deepCopy());
+    }
+
+    String tag() {
+        return json.getAsJsonObject("materialize").get("tag").getAsString();
+    }
+
+    record Column(String name, String type, boolean nullable) {}
+
+    record Relation(String schema, String name, String kind, List<Column> columns, String path, String commit) {
+        String qualified() {
+            return schema + "." + name;
+        }
+    }
+
+    List<Relation> relations() {
+        List<Relation> out = new ArrayList<>();
+        for (JsonElement e : json.getAsJsonArray("relations")) {
+            JsonObject r = e.getAsJsonObject();
+            List<Column> cols = new ArrayList<>();
+            for (JsonElement c : r.getAsJsonArray("columns")) {
+                JsonObject o = c.getAsJsonObject();
+                cols.add(new Column(o.get("name").getAsString(), o.get("type").getAsString(), o.get("nullable").getAsBoolean()));
+            }
+            JsonObject src = r.getAsJsonObject("source");
+            out.add(new Relation(r.get("schema").getAsString(), r.get("name").getAsString(), r.get("kind").getAsString(),
+                    cols, src.get("path").getAsString(), src.get("commit").getAsString()));
+        }
+        return out;
+    }
+
+    Map<String, Relation> relationsByName() {
+        Map<String, Relation> m = new LinkedHashMap<>();
+        relations().forEach(r -> m.put(r.qualified(), r));
+        return m;
+    }
+
+    /** Drops one column of one relation (to show a test fails when a fact no longer holds). */
+    MzFacts withoutColumn(String relation, String column) {
+        for (JsonElement e : json.getAsJsonArray("relations")) {
+            JsonObject r = e.getAsJsonObject();
+            if ((r.get("schema").getAsString() + "." + r.get("name").getAsString()).equals(relation)) {
+                JsonArray cols = r.getAsJsonArray("columns");
+                for (int i = 0; i < cols.size(); i++) {
+                    if (cols.get(i).getAsJsonObject().get("name").getAsString().equals(column)) {
+                        cols.remove(i);
+                        return this;
+                    }
+                }
+            }
+        }
+        throw new IllegalArgumentException("no column " + relation + "." + column + " in the facts");
+    }
+
+    record Case(String kind, boolean ok, String input, String output, String path) {}
+
+    List<Case> parserCases() {
+        List<Case> out = new ArrayList<>();
+        for (JsonElement e : json.getAsJsonArray("parser_cases")) {
+            JsonObject c = e.getAsJsonObject();
+            out.add(new Case(c.get("kind").getAsString(), c.get("ok").getAsBoolean(), c.get("input").getAsString(),
+                    c.get("output").getAsString(), c.getAsJsonObject("source").get("path").getAsString()));
+        }
+        return out;
+    }
+
+    record Syntax(String name, String kind, String code, String path) {}
+
+    List<Syntax> docsSyntax() {
+        List<Syntax> out = new ArrayList<>();
+        for (JsonElement e : json.getAsJsonArray("docs_syntax")) {
+            JsonObject c = e.getAsJsonObject();
+            out.add(new Syntax(c.get("name").getAsString(), c.get("kind").isJsonNull() ? null : c.get("kind").getAsString(),
+                    c.get("code").getAsString(), c.getAsJsonObject("source").get("path").getAsString()));
+        }
+        return out;
+    }
+
+    /** The SSL MODE values of the docs' CREATE CONNECTION … TO POSTGRES syntax ({ 'disable' | 'require' | … }). */
+    Set<String> sslModes() {
+        Set<String> out = new LinkedHashSet<>();
+        for (Syntax s : docsSyntax()) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("SSL MODE =? ?\\{([^}]*)\\}").matcher(s.code());
+            if ("CREATE CONNECTION".equals(s.kind()) && m.find()) {
+                java.util.regex.Matcher v = java.util.regex.Pattern.compile("'([^']*)'").matcher(m.group(1));
+                while (v.find()) {
+                    out.add(v.group(1));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Every pinned size name, whatever the deployment. */
+    Set<String> anySize() {
+        Set<String> out = new LinkedHashSet<>();
+        for (String d : List.of("cloud", "cloud_legacy", "self_managed", "emulator")) {
+            out.addAll(sizes(d));
+        }
+        return out;
+    }
+
+    record ErrorText(String text, String detail, String path) {}
+
+    List<ErrorText> errors() {
+        List<ErrorText> out = new ArrayList<>();
+        for (JsonElement e : json.getAsJsonArray("errors")) {
+            JsonObject c = e.getAsJsonObject();
+            out.add(new ErrorText(c.get("text").getAsString(), c.has("detail") ? c.get("detail").getAsString() : null,
+                    c.getAsJsonObject("source").get("path").getAsString()));
+        }
+        return out;
+    }
+
+    Set<String> supportedTypes() {
+        Set<String> out = new LinkedHashSet<>();
+        json.getAsJsonObject("types").getAsJsonArray("supported").forEach(t -> out.add(t.getAsString()));
+        return out;
+    }
+
+    /** Size names per deployment: emulator, self_managed, cloud. */
+    Set<String> sizes(String deployment) {
+        Set<String> out = new LinkedHashSet<>();
+        JsonObject s = json.getAsJsonObject("sizes").getAsJsonObject(deployment);
+        if (s != null) {
+            s.getAsJsonArray("names").forEach(t -> out.add(t.getAsString()));
+        }
+        return out;
+    }
+
+    MzFacts renameSize(String deployment, String from, String to) {
+        JsonArray names = json.getAsJsonObject("sizes").getAsJsonObject(deployment).getAsJsonArray("names");
+        for (int i = 0; i < names.size(); i++) {
+            if (names.get(i).getAsString().equals(from)) {
+                names.set(i, new com.google.gson.JsonPrimitive(to));
+                return this;
+            }
+        }
+        throw new IllegalArgumentException("no size " + from + " for " + deployment);
+    }
+
+    Boolean flagDefault(String name) {
+        for (JsonElement e : json.getAsJsonArray("flags")) {
+            if (e.getAsJsonObject().get("name").getAsString().equals(name)) {
+                return e.getAsJsonObject().get("default").getAsBoolean();
+            }
+        }
+        return null;
+    }
+
+    boolean hasFunction(String name) {
+        for (JsonElement e : json.getAsJsonArray("functions")) {
+            if (e.getAsJsonObject().get("name").getAsString().equals(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Materialize's column type as a PostgreSQL type for the stand-in. Unsigned integers widen (uint8 →
+     * numeric), mz_timestamp is numeric (it is a uint8), aclitem lists are text[]. An unknown type fails, so
+     * a new type in a pinned relation is noticed, not guessed.
+     */
+    static String pgType(String mzType) {
+        String t = mzType.strip();
+        if (t.startsWith("Array(") && t.endsWith(")")) {
+            String inner = pgType(t.substring(6, t.length() - 1));
+            return (inner.equals("aclitem") ? "text" : inner) + "[]";
+        }
+        if (t.startsWith("List(")) {
+            return pgType(t.substring(5, t.length() - 1)) + "[]";
+        }
+        if (t.startsWith("Map(")) {
+            return "jsonb";
+        }
+        if (t.startsWith("Numeric")) {
+            return "numeric";
+        }
+        return switch (t) {
+            case "String", "VarChar", "Char", "PgLegacyName" -> "text";
+            case "Oid", "RegClass", "RegProc", "RegType" -> "oid";
+            case "Bool" -> "boolean";
+            case "Int16" -> "smallint";
+            case "Int32" -> "integer";
+            case "Int64" -> "bigint";
+            case "UInt16" -> "integer";
+            case "UInt32" -> "bigint";
+            case "UInt64", "MzTimestamp" -> "numeric";
+            case "Float32" -> "real";
+            case "Float64" -> "double precision";
+            case "TimestampTz" -> "timestamptz";
+            case "Timestamp" -> "timestamp";
+            case "Date" -> "date";
+            case "Time" -> "time";
+            case "Interval" -> "interval";
+            case "Jsonb" -> "jsonb";
+            case "Uuid" -> "uuid";
+            case "Bytes" -> "bytea";
+            case "MzAclItem", "AclItem" -> "text";
+            default -> throw new IllegalArgumentException("no PostgreSQL type for Materialize's " + mzType
+                    + " in the stand-in; add one to MzFacts.pgType");
+        };
+    }
+
+    /** The stand-in's DDL: exactly the pinned relations and columns, nothing written by hand. */
+    String standInDdl() {
+        StringBuilder ddl = new StringBuilder();
+        Set<String> schemas = new LinkedHashSet<>();
+        relations().forEach(r -> schemas.add(r.schema()));
+        for (String s : schemas) {
+            ddl.append("CREATE SCHEMA ").append(s).append(";\n");
+        }
+        for (Relation r : relations()) {
+            List<String> cols = new ArrayList<>();
+            for (Column c : r.columns()) {
+                cols.add(ident(c.name()) + " " + pgType(c.type()));
+            }
+            ddl.append("CREATE TABLE ").append(r.schema()).append('.').append(ident(r.name())).append(" (")
+                    .append(String.join(", ", cols)).append(");\n");
+        }
+        return ddl.toString();
+    }
+
+    static String ident(String s) {
+        return s.matches("[a-z_][a-z0-9_]*") && !Set.of("table", "type", "name", "user").contains(s.toLowerCase(Locale.ROOT))
+                ? s : "\"" + s.replace("\"", "\"\"") + "\"";
+    }
+}
