@@ -288,17 +288,8 @@ public class ExtractMzFacts {
 
     List<String> parserCases() throws IOException {
         List<String> out = new ArrayList<>();
-        Path dir = src.resolve("src/sql-parser/tests/testdata");
-        if (!Files.isDirectory(dir)) {
-            return out;
-        }
-        List<Path> files;
-        try (Stream<Path> s = Files.list(dir)) {
-            files = s.filter(Files::isRegularFile).sorted().toList();
-        }
         Set<String> seen = new LinkedHashSet<>();
-        for (Path f : files) {
-            String rel = src.relativize(f).toString().replace('\\', '/');
+        for (String rel : files("src/sql-parser/tests/testdata", false, "")) {
             String[] lines = read(rel).split("\n", -1);
             for (int i = 0; i < lines.length; i++) {
                 if (!lines[i].startsWith("parse-statement")) {
@@ -342,16 +333,7 @@ public class ExtractMzFacts {
 
     List<String> docsSyntax() throws IOException {
         List<String> out = new ArrayList<>();
-        Path dir = src.resolve("doc/user/data/examples");
-        if (!Files.isDirectory(dir)) {
-            return out;
-        }
-        List<Path> files;
-        try (Stream<Path> s = Files.list(dir)) {
-            files = s.filter(p -> p.toString().endsWith(".yml")).sorted().toList();
-        }
-        for (Path f : files) {
-            String rel = src.relativize(f).toString().replace('\\', '/');
+        for (String rel : files("doc/user/data/examples", false, ".yml")) {
             String[] lines = read(rel).split("\n", -1);
             for (int i = 0; i < lines.length; i++) {
                 Matcher name = Pattern.compile("^- name: \"?(syntax[^\"]*)\"?\\s*$").matcher(lines[i]);
@@ -385,17 +367,8 @@ public class ExtractMzFacts {
 
     List<String> errors() throws IOException {
         List<String> out = new ArrayList<>();
-        Path dir = src.resolve("test/pg-cdc");
-        if (!Files.isDirectory(dir)) {
-            return out;
-        }
-        List<Path> files;
-        try (Stream<Path> s = Files.walk(dir)) {
-            files = s.filter(p -> p.toString().endsWith(".td")).sorted().toList();
-        }
         Set<String> seen = new LinkedHashSet<>();
-        for (Path f : files) {
-            String rel = src.relativize(f).toString().replace('\\', '/');
+        for (String rel : files("test/pg-cdc", true, ".td")) {
             String[] lines = read(rel).split("\n", -1);
             for (int i = 0; i < lines.length; i++) {
                 if (!lines[i].startsWith("! ")) {
@@ -525,6 +498,18 @@ public class ExtractMzFacts {
     }
 
     // ---- plumbing ---------------------------------------------------------------------------------------
+
+    /** The files under {@code dir} (below it too when {@code deep}) whose names end with {@code suffix}, as repo paths, sorted. */
+    List<String> files(String dir, boolean deep, String suffix) throws IOException {
+        Path d = src.resolve(dir);
+        if (!Files.isDirectory(d)) {
+            return List.of();
+        }
+        try (Stream<Path> s = deep ? Files.walk(d) : Files.list(d)) {
+            return s.filter(Files::isRegularFile).filter(p -> p.toString().endsWith(suffix)).sorted()
+                    .map(p -> src.relativize(p).toString().replace('\\', '/')).toList();
+        }
+    }
 
     String read(String rel) throws IOException {
         Path p = src.resolve(rel);

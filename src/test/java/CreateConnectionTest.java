@@ -283,4 +283,43 @@ class CreateConnectionTest {
         assertEquals(List.of("type is kafka, not postgres"),
                 CreateConnection.differences(new CreateConnection.Existing("u2", "kafka", Map.of()), WANT));
     }
+
+    // ---- an existing connection, read from the catalog (mz_connections.create_sql) of the stand-in -----
+
+    /** The stand-in with secret pgpass and connection pg_connection whose create_sql has {@code host}; mz_source uses it. */
+    static MzStandIn existing(String host, int port, String db) {
+        MzStandIn mz = new MzStandIn();
+        mz.exec("INSERT INTO mz_catalog.mz_secrets (id, schema_id, name) VALUES ('u98', 'u3', 'pgpass')",
+                "INSERT INTO mz_catalog.mz_connections (id, schema_id, name, type, create_sql) VALUES ('u99', 'u3', "
+                        + "'pg_connection', 'postgres', 'CREATE CONNECTION materialize.public.pg_connection TO POSTGRES "
+                        + "(DATABASE = ''" + db + "'', HOST = ''" + host + "'', PASSWORD = SECRET materialize.public.pgpass, "
+                        + "PORT = " + port + ", SSL MODE = ''disable'', USER = ''materialize'')')");
+        mz.source("u10", "mz_source", "u2", "materialize_u10", "running", null);
+        mz.exec("UPDATE mz_catalog.mz_sources SET connection_id = 'u99' WHERE id = 'u10'");
+        return mz;
+    }
+
+    @Test
+    void anExistingConnectionAsAskedIsAlreadyDoneAndOneThatDiffersIsNamed() throws Exception {
+        String db = TestPg.newDatabase();
+        int port = TestPg.server().port();
+        Map<String, String> env = new HashMap<>(existing("127.0.0.1", port, db).env(db));
+        env.put("MZ_REPLICATION_PASSWORD", "existing-pw-1");
+        TestPg.Run same = TestPg.run(new CreateConnection(), env, "--no-validate", "--json");
+        assertEquals(0, same.exit(), same.all());
+        assertEquals("already_done", same.json().get("connection_action").getAsString(), same.out());
+        assertEquals("kept", same.json().get("secret_action").getAsString());
+
+        Map<String, String> other = new HashMap<>(existing("old.example.com", port, db).env(db));
+        other.put("MZ_REPLICATION_PASSWORD", "existing-pw-1");
+        TestPg.Run differs = TestPg.run(new CreateConnection(), other, "--no-validate");
+        assertEquals(Exit.CONFLICT, differs.exit(), differs.all());
+        assertTrue(differs.err().contains("HOST is 'old.example.com', asked '127.0.0.1'"), differs.err());
+
+        // --replace would drop the connection a source uses: refused, naming the source (mz_sources.connection_id)
+        TestPg.Run replace = TestPg.run(new CreateConnection(), other, "--no-validate", "--replace");
+        assertEquals(Exit.CONFLICT, replace.exit(), replace.all());
+        assertTrue(replace.err().contains("connection pg_connection is used by source(s) mz_source"), replace.err());
+        assertFalse(replace.all().contains("existing-pw-1"));
+    }
 }

@@ -32,10 +32,14 @@ final class MzFacts {
     }
 
     static MzFacts load() {
+        return load(FILE);
+    }
+
+    static MzFacts load(Path file) {
         try {
-            return new MzFacts(JsonParser.parseString(Files.readString(FILE, StandardCharsets.UTF_8)).getAsJsonObject());
+            return new MzFacts(JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8)).getAsJsonObject());
         } catch (IOException e) {
-            throw new IllegalStateException("cannot read " + FILE, e);
+            throw new IllegalStateException("cannot read " + file, e);
         }
     }
 
