@@ -15,6 +15,7 @@
 //SOURCES ../lib/neonmz/Pg.java
 //SOURCES ../lib/neonmz/PgOptions.java
 //SOURCES ../lib/neonmz/Secrets.java
+//SOURCES ../lib/neonmz/SourceTypes.java
 //SOURCES ../lib/neonmz/Sql.java
 //DESCRIPTION Guide step C.3: create the Materialize source from the publication (default mz_source), with TEXT COLUMNS for the column types Materialize cannot ingest.
 
@@ -38,6 +39,7 @@ import neonmz.Out;
 import neonmz.OutputOptions;
 import neonmz.Pg;
 import neonmz.PgOptions;
+import neonmz.SourceTypes;
 import neonmz.Sql;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -81,27 +83,6 @@ public class CreateSource implements Callable<Integer> {
     static final Mz.Version NEW_SYNTAX_SINCE = new Mz.Version(26, 0, 0, "v26.0.0");
     static final String FLAG = "SHOW enable_create_table_from_source";
 
-    /** Upstream: every published column with its type, the element type of arrays and the base type of domains. */
-    static final String COLUMNS = """
-            SELECT n.nspname AS schema_name, c.relname AS table_name, c.relreplident::text AS identity,
-                   a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS declared,
-                   tn.nspname AS type_schema, t.typname, t.typtype::text AS typtype,
-                   format_type(e.oid, NULL) AS elem, e.typtype::text AS elem_typtype,
-                   CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END AS base,
-                   b.typtype::text AS base_typtype
-            FROM pg_publication_tables p
-            JOIN pg_namespace n ON n.nspname = p.schemaname
-            JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename
-            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-            JOIN pg_type t ON t.oid = a.atttypid
-            JOIN pg_namespace tn ON tn.oid = t.typnamespace
-            LEFT JOIN pg_type e ON e.oid = t.typelem AND t.typlen = -1 AND t.typelem <> 0
-            LEFT JOIN pg_type b ON b.oid = t.typbasetype AND t.typtype = 'd'
-            WHERE p.pubname = ? %s
-            ORDER BY n.nspname, c.relname, a.attnum""";
-    /** PG15+: only the columns of the publication's column list; before 15 all but generated ones are published. */
-    static final String PUBLISHED_COLUMNS_15 = "AND a.attname = ANY (p.attnames)";
-    static final String PUBLISHED_COLUMNS_14 = "AND a.attgenerated = ''";
     static final String PUBLICATION = "SELECT pubviaroot FROM pg_publication WHERE pubname = ?";
 
     /** Materialize: the source in the session's current schema, with its cluster, connection and statement. */
@@ -127,11 +108,6 @@ public class CreateSource implements Callable<Integer> {
             JOIN mz_catalog.mz_databases d ON d.id = s.database_id
             WHERE c.name = ? AND s.name = current_schema() AND d.name = current_database()""";
 
-    /** The types Materialize ingests, each with its array type (materialize.md, Considerations: 28 types). */
-    static final Set<String> SUPPORTED = Set.of("bool", "bpchar", "bytea", "char", "date", "daterange", "float4",
-            "float8", "int2", "int2vector", "int4", "int4range", "int8", "int8range", "interval", "json", "jsonb",
-            "numeric", "numrange", "oid", "text", "time", "timestamp", "timestamptz", "tsrange", "tstzrange", "uuid",
-            "varchar");
 
     enum Syntax { auto, legacy, new_ }
 
@@ -361,9 +337,9 @@ public class CreateSource implements Callable<Integer> {
     // ---- upstream -------------------------------------------------------------------------------------
 
     private List<Tbl> published(Pg up) throws Exception {
-        String filter = up.serverVersionNum() >= 150000 ? PUBLISHED_COLUMNS_15 : PUBLISHED_COLUMNS_14;
+        String filter = up.serverVersionNum() >= 150000 ? SourceTypes.PUBLISHED_COLUMNS_15 : SourceTypes.PUBLISHED_COLUMNS_14;
         Map<String, Tbl> tables = new LinkedHashMap<>();
-        for (Map<String, Object> r : up.query(String.format(COLUMNS, filter), publication)) {
+        for (Map<String, Object> r : up.query(String.format(SourceTypes.COLUMNS, filter), publication)) {
             String schema = (String) r.get("schema_name");
             String name = (String) r.get("table_name");
             Tbl t = tables.computeIfAbsent(schema + "\u0000" + name,
@@ -373,42 +349,9 @@ public class CreateSource implements Callable<Integer> {
             String declared = (String) r.get("declared");
             boolean reg = "pg_catalog".equals(typeSchema) && (typname.startsWith("reg") || typname.startsWith("_reg"));
             t.cols().add(new Col((String) r.get("attname"), declared,
-                    reg ? "a reg* type: Materialize cannot ingest it, not even as text" : reason(r), reg));
+                    reg ? "a reg* type: Materialize cannot ingest it, not even as text" : SourceTypes.reason(r), reg));
         }
         return new ArrayList<>(tables.values());
-    }
-
-    /** Why Materialize needs a column as text, or null when it ingests the column's type. */
-    static String reason(Map<String, Object> r) {
-        String typeSchema = (String) r.get("type_schema");
-        String typname = (String) r.get("typname");
-        String declared = (String) r.get("declared");
-        String typtype = String.valueOf(r.get("typtype"));
-        if ("pg_catalog".equals(typeSchema)
-                && (SUPPORTED.contains(typname) || typname.startsWith("_") && SUPPORTED.contains(typname.substring(1)))) {
-            return null;
-        }
-        if (typtype.equals("e")) {
-            return "enum: it arrives as text and loses its ordering (it sorts as text)";
-        }
-        if ("pg_catalog".equals(typeSchema) && typname.equals("money")) {
-            return "money: it arrives as text, which cannot be cast back to numeric (currency symbol, separators)";
-        }
-        if (typtype.equals("d")) {
-            return "domain over " + r.get("base") + ("e".equals(String.valueOf(r.get("base_typtype"))) ? " (an enum)" : "")
-                    + ": Materialize knows a column by its type's OID, and a domain is not a built-in type";
-        }
-        if (r.get("elem") != null) {
-            return "array of " + r.get("elem") + ("e".equals(String.valueOf(r.get("elem_typtype"))) ? " (an enum)" : "")
-                    + ": Materialize has arrays of its own types only";
-        }
-        return switch (typtype) {
-            case "c" -> "composite type: it arrives as its text form (x,y,…)";
-            case "r" -> "range type Materialize does not have (it has int4range, int8range, numrange, daterange, "
-                    + "tsrange, tstzrange)";
-            case "m" -> "multirange: not a type Materialize has";
-            default -> declared + " is not one of the types Materialize ingests";
-        };
     }
 
     /** The publication's tables that the source takes: all, --for-tables, or --for-schemas. */

@@ -16,8 +16,8 @@
 //SOURCES ../lib/neonmz/Pg.java
 //SOURCES ../lib/neonmz/PgOptions.java
 //SOURCES ../lib/neonmz/Secrets.java
+//SOURCES ../lib/neonmz/SourceTypes.java
 //SOURCES ../lib/neonmz/Sql.java
-//SOURCES CreateSource.java
 //DESCRIPTION Any time: one preflight of everything the guide and its Considerations need (upstream, the role, the publication's tables, slots, snapshot blockers, Neon's caveats; Materialize with --mz-url), as PASS/WARN/FAIL lines, each non-pass with its fix.
 
 import java.sql.SQLException;
@@ -43,6 +43,7 @@ import neonmz.Out;
 import neonmz.OutputOptions;
 import neonmz.Pg;
 import neonmz.PgOptions;
+import neonmz.SourceTypes;
 import neonmz.Sql;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -162,7 +163,7 @@ public class Doctor implements Callable<Integer> {
                    OR c.relnamespace IN (SELECT pn.pnnspid FROM pg_publication_namespace pn
                                          JOIN pg_publication p ON p.oid = pn.pnpubid WHERE p.pubname = ?)""";
 
-    /** C.3's column query (CreateSource.COLUMNS), narrowed in SQL to the columns of types Materialize lacks. */
+    /** C.3's column query (SourceTypes.COLUMNS, shared with source), narrowed in SQL to the columns of types Materialize lacks. */
     static final String NOT_SUPPORTED = " AND NOT (tn.nspname = 'pg_catalog' AND t.typname = ANY (?))";
 
     static final String SLOTS = """
@@ -310,9 +311,9 @@ public class Doctor implements Callable<Integer> {
                     : query(db, String.format(LOCKS, ""), publication, publication);
             boolean pubExists = Boolean.TRUE.equals(s.get("pub_exists")) && locks.isEmpty();
             List<Map<String, Object>> tables = pubExists ? query(db, TABLES, role, publication, publication) : List.of();
-            List<Map<String, Object>> cols = pubExists ? query(db, String.format(CreateSource.COLUMNS,
-                    ((Integer) s.get("server_version_num") >= 150000 ? CreateSource.PUBLISHED_COLUMNS_15
-                            : CreateSource.PUBLISHED_COLUMNS_14) + NOT_SUPPORTED), publication, supported())
+            List<Map<String, Object>> cols = pubExists ? query(db, String.format(SourceTypes.COLUMNS,
+                    ((Integer) s.get("server_version_num") >= 150000 ? SourceTypes.PUBLISHED_COLUMNS_15
+                            : SourceTypes.PUBLISHED_COLUMNS_14) + NOT_SUPPORTED), publication, supported())
                     : List.of();
             if (!locks.isEmpty()) {
                 add("exclusive_locks", FAIL, "ACCESS EXCLUSIVE locks on published tables (a snapshot's COPY waits for "
@@ -361,7 +362,7 @@ public class Doctor implements Callable<Integer> {
         for (String q : List.of(inline(SERVER, publication, role),
                 inline(String.format(LOCKS, LOCKS_SCHEMAS_15), publication, publication, publication),
                 inline(TABLES, role, publication, publication),
-                inline(String.format(CreateSource.COLUMNS, CreateSource.PUBLISHED_COLUMNS_15 + NOT_SUPPORTED),
+                inline(String.format(SourceTypes.COLUMNS, SourceTypes.PUBLISHED_COLUMNS_15 + NOT_SUPPORTED),
                         publication, supported()),
                 SLOTS, inline(BLOCKERS, longTransaction.toMillis() / 1000.0))) {
             o.statement(q);
@@ -395,9 +396,9 @@ public class Doctor implements Callable<Integer> {
         return b.toString();
     }
 
-    /** CreateSource.SUPPORTED and their array types, as pg_type names. */
+    /** SourceTypes.SUPPORTED and their array types, as pg_type names. */
     static List<String> supported() {
-        List<String> l = new ArrayList<>(new java.util.TreeSet<>(CreateSource.SUPPORTED));
+        List<String> l = new ArrayList<>(new java.util.TreeSet<>(SourceTypes.SUPPORTED));
         List<String> all = new ArrayList<>(l);
         l.forEach(t -> all.add("_" + t));
         return all;
@@ -524,7 +525,7 @@ public class Doctor implements Callable<Integer> {
             String typname = (String) c.get("typname");
             if ("pg_catalog".equals(c.get("type_schema")) && (typname.startsWith("reg") || typname.startsWith("_reg"))) {
                 reg.add(col);
-            } else if (CreateSource.reason(c) != null) {
+            } else if (SourceTypes.reason(c) != null) {
                 text.add(col + " (" + c.get("declared") + ")");
             }
         }

@@ -17,11 +17,9 @@
 //SOURCES ../lib/neonmz/Replication.java
 //SOURCES ../lib/neonmz/Secrets.java
 //SOURCES ../lib/neonmz/Sql.java
-//SOURCES LoadGen.java
+//SOURCES ../lib/neonmz/Traffic.java
 //DESCRIPTION Any time: stream the publication's changes (pgoutput, a temporary slot) and show each one with its old and new row: what Materialize will receive; warns on TRUNCATE.
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -40,6 +38,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.postgresql.replication.LogSequenceNumber;
 import org.postgresql.replication.PGReplicationStream;
 
+import neonmz.Catalog;
 import neonmz.Cli;
 import neonmz.ConnInfo;
 import neonmz.Durations;
@@ -53,6 +52,7 @@ import neonmz.PgOptions;
 import neonmz.PgOutput;
 import neonmz.Replication;
 import neonmz.Sql;
+import neonmz.Traffic;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -413,36 +413,37 @@ public class Tap implements Callable<Integer> {
         return "interrupted".equals(stopped) ? Exit.INTERRUPTED : Exit.OK;
     }
 
-    /** --demo-changes: loadgen's command, in-process, on the publication's tables; returns the changes it made. */
-    private long demo(Out o, List<Map<String, Object>> tables) {
-        List<String> args = new ArrayList<>();
-        if (pg.url != null) {
-            args.addAll(List.of("--pg-url", pg.url));
-        }
-        if (pg.passwordFile != null) {
-            args.addAll(List.of("--pg-password-file", pg.passwordFile.toString()));
-        }
+    /**
+     * --demo-changes: loadgen's traffic (lib Traffic, the same as ./jbang loadgen … --count N --rate 0) on the
+     * publication's tables, once the slot is ready; returns the changes it made.
+     */
+    private long demo(Out o, List<Map<String, Object>> tables) throws SQLException {
         List<String> names = tables.stream().map(t -> Sql.qualified((String) t.get("schemaname"), (String) t.get("tablename"))).toList();
         List<String> shown = List.of("--tables", String.join(",", names), "--count", String.valueOf(demoChanges),
                 "--rate", "0", "--mix", "insert=1,update=1,delete=1", "--seed", "1");
-        args.addAll(shown);
-        args.add("--json");
-        LoadGen lg = new LoadGen();
-        StringWriter sink = new StringWriter();
-        Cli.Ctx ctx = Cli.ctx();
-        int code = Cli.execute(lg, new Cli.Ctx(ctx.env(), ctx.stdin(), new PrintWriter(sink), new PrintWriter(sink), false),
-                args.toArray(String[]::new));
-        Out lo = lg.out.out();
-        if (code != Exit.OK) {
-            throw new Fail(code, "the demo's changes failed (loadgen exit " + code + "): " + sink.toString().strip(),
-                    "run ./jbang loadgen " + String.join(" ", shown.stream().map(Out::shellQuote).toList()) + " to see why");
+        List<Traffic.Target> targets = new ArrayList<>();
+        try (Pg traffic = pg.connect(o)) {
+            for (Catalog.Table t : Catalog.resolve(traffic, Sql.parseNames(String.join(",", names)))) {
+                targets.add(Traffic.describe(traffic, t));
+            }
+            long made;
+            try {
+                made = Traffic.run(null, traffic, targets, new double[] {1, 1, 1}, 1, 0, 1, (long) demoChanges, null)[0];
+            } catch (Fail f) {
+                throw new Fail(f.exit, "the demo's changes failed: " + f.getMessage(), "run ./jbang loadgen "
+                        + String.join(" ", shown.stream().map(Out::shellQuote).toList()) + " to see why");
+            }
+            long[] kinds = new long[3];
+            targets.forEach(t -> {
+                for (int k = 0; k < 3; k++) {
+                    kinds[k] += t.made[k];
+                }
+            });
+            o.line("demo: ./jbang loadgen %s made %d changes (%d insert, %d update, %d delete) after the slot was ready",
+                    String.join(" ", shown.stream().map(Out::shellQuote).toList()), made, kinds[0], kinds[1], kinds[2]);
+            o.put("demo_changes", made);
+            return made;
         }
-        long made = ((Number) lo.get("changes")).longValue();
-        o.line("demo: ./jbang loadgen %s made %d changes (%s insert, %s update, %s delete) after the slot was ready",
-                String.join(" ", shown.stream().map(Out::shellQuote).toList()), made, lo.get("insert"), lo.get("update"),
-                lo.get("delete"));
-        o.put("demo_changes", made);
-        return made;
     }
 
     private void change(Out o, boolean human, boolean jsonLines, PgOutput.Decoder d, PgOutput.Message m, long lsn, long xid,

@@ -291,7 +291,7 @@ class MaterializeFidelityTest {
 
     @Test
     void theTypesSourceIngestsAreThePinnedOnes() {
-        assertEquals(new java.util.TreeSet<>(MzFacts.pinned().supportedTypes()), new java.util.TreeSet<>(CreateSource.SUPPORTED));
+        assertEquals(new java.util.TreeSet<>(MzFacts.pinned().supportedTypes()), new java.util.TreeSet<>(neonmz.SourceTypes.SUPPORTED));
     }
 
     @Test
