@@ -230,55 +230,72 @@ public class Adapt implements Callable<Integer> {
         if (manifest.has("files")) {
             manifest.getAsJsonObject("files").entrySet().forEach(e -> writtenBefore.put(e.getKey(), e.getValue().getAsString()));
         }
-        List<List<String>> rows = new ArrayList<>();
-        List<Map<String, Object>> json = new ArrayList<>();
-        List<String> conflicts = new ArrayList<>();
         List<String> diffs = new ArrayList<>();
         Map<String, String> actions = new LinkedHashMap<>();
         for (Planned p : plan) {
-            Path target = to.resolve(p.path());
-            String have = Files.exists(target) ? Files.readString(target, StandardCharsets.UTF_8) : null;
-            String action;
-            if (have == null) {
-                action = "create";
-            } else if (have.equals(p.text())) {
-                action = "unchanged";
-            } else if (force) {
-                action = "overwrite";
-            } else if (update && (!p.step() || sha256(have).equals(writtenBefore.get(p.path())))) {
-                action = "update";   // lib, catalog, README, or a step file as it was copied
-            } else if (update) {
-                action = "kept (edited; diff below)";
-                diffs.add(TextDiff.unified(p.path() + " (yours)", have, p.path() + " (toolkit " + commit + ")", p.text()));
-            } else {
-                action = "conflict";
-                conflicts.add(p.path());
-            }
-            actions.put(p.path(), action);
-            rows.add(List.of(p.path(), action));
-            Map<String, Object> j = new LinkedHashMap<>();
-            j.put("path", p.path());
-            j.put("action", action.replaceAll(" .*", ""));
-            json.add(j);
+            actions.put(p.path(), action(p, writtenBefore, commit, diffs));
         }
-        o.put("files", json);
-        o.table(List.of("file", o.dryRun() ? "would" : "action"), rows);
+        show(o, actions);
+        List<String> conflicts = actions.entrySet().stream().filter(e -> e.getValue().equals("conflict")).map(Map.Entry::getKey).toList();
         if (!conflicts.isEmpty()) {
             throw new Fail(Exit.CONFLICT, "adapt: " + conflicts.size() + " file(s) in " + to + " exist and differ: "
                     + String.join(", ", conflicts) + "; nothing was written",
                     "--update keeps your edits (and shows the diff), --force overwrites them, or choose another --to");
         }
         diffs.forEach(d -> o.line(d.stripTrailing()));
-        boolean changes = actions.values().stream().anyMatch(a -> !a.equals("unchanged") && !a.startsWith("kept"));
+        int changes = count(actions);
         if (o.dryRun()) {
-            o.line("adapt: dry run, nothing written (%d file%s would change)", count(actions), count(actions) == 1 ? "" : "s");
+            o.line("adapt: dry run, nothing written (%d file%s would change)", changes, changes == 1 ? "" : "s");
             return Exit.OK;
         }
-        if (!changes) {
+        if (changes == 0) {
             o.put("already_done", true);
             o.line("adapt: already done (%s holds these steps as copied%s)", to, diffs.isEmpty() ? "" : "; your edits kept");
             return Exit.OK;
         }
+        apply(plan, actions, writtenBefore, commit);
+        o.put("already_done", false);
+        o.line("adapt: %d file%s written to %s; run them there: cd %s && %s %s --help", changes, changes == 1 ? "" : "s", to,
+                Out.shellQuote(to.toString()), withLauncher ? "./jbang" : "jbang", aliases.get(0));
+        return Exit.OK;
+    }
+
+    /** What to do with one file: create, unchanged, overwrite (--force), update, kept (edited; its diff added), conflict. */
+    private String action(Planned p, Map<String, String> writtenBefore, String commit, List<String> diffs) throws IOException {
+        Path target = to.resolve(p.path());
+        String have = Files.exists(target) ? Files.readString(target, StandardCharsets.UTF_8) : null;
+        if (have == null) {
+            return "create";
+        } else if (have.equals(p.text())) {
+            return "unchanged";
+        } else if (force) {
+            return "overwrite";
+        } else if (update && (!p.step() || sha256(have).equals(writtenBefore.get(p.path())))) {
+            return "update";   // lib, catalog, README, or a step file as it was copied
+        } else if (update) {
+            diffs.add(TextDiff.unified(p.path() + " (yours)", have, p.path() + " (toolkit " + commit + ")", p.text()));
+            return "kept (edited; diff below)";
+        }
+        return "conflict";
+    }
+
+    private void show(Out o, Map<String, String> actions) {
+        List<List<String>> rows = new ArrayList<>();
+        List<Map<String, Object>> json = new ArrayList<>();
+        actions.forEach((path, action) -> {
+            rows.add(List.of(path, action));
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("path", path);
+            j.put("action", action.replaceAll(" .*", ""));
+            json.add(j);
+        });
+        o.put("files", json);
+        o.table(List.of("file", o.dryRun() ? "would" : "action"), rows);
+    }
+
+    /** Writes what changes (never an edited step file), then the manifest with what each file now holds. */
+    private void apply(List<Planned> plan, Map<String, String> actions, Map<String, String> writtenBefore, String commit)
+            throws IOException {
         Map<String, String> hashes = new LinkedHashMap<>();
         for (Planned p : plan) {
             String action = actions.get(p.path());
@@ -293,10 +310,6 @@ public class Adapt implements Callable<Integer> {
             hashes.put(p.path(), action.startsWith("kept") ? writtenBefore.get(p.path()) : sha256(p.text()));
         }
         writeManifest(commit, hashes);
-        o.put("already_done", false);
-        o.line("adapt: %d file%s written to %s; run them there: cd %s && %s %s --help", count(actions),
-                count(actions) == 1 ? "" : "s", to, Out.shellQuote(to.toString()), withLauncher ? "./jbang" : "jbang", aliases.get(0));
-        return Exit.OK;
     }
 
     private static int count(Map<String, String> actions) {

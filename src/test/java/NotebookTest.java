@@ -100,10 +100,34 @@ class NotebookTest {
                         + "mvn test -Dtest=NotebookTest -Dnotebooks.update=true and review the diff");
     }
 
-    /** Runs "./jbang alias args…" in-process with --record, returning the transcript body and "? code". */
+    /**
+     * Runs "./jbang alias args…" in-process with --record, returning the transcript body and "? code"; "cd DIR &&
+     * ./jbang alias args…" through the real launcher in DIR (a copy made by adapt); any other command with sh
+     * in the notebook's home (e.g. an edit of a copied script).
+     */
     static String run(String command, Map<String, String> env, Path home) throws IOException {
         List<String> words = ShellWords.split(command, home.toString());
-        if (words.size() < 2 || !words.get(0).equals("./jbang")) {
+        if (words.size() > 4 && words.get(0).equals("cd") && words.get(2).equals("&&") && words.get(3).equals("./jbang")) {
+            Path dir = Path.of(words.get(1));
+            Map<String, String> e = new HashMap<>(env);
+            e.put("HOME", System.getProperty("user.home"));   // JBang's and Maven's caches, not the notebook's home
+            LauncherRun.Result r = LauncherRun.run(dir.resolve("jbang"), dir, e, words.subList(4, words.size()).toArray(String[]::new));
+            String err = r.errWithoutLauncher();
+            return r.out() + (err.isEmpty() ? "" : err + "\n") + "? " + r.exit() + "\n";
+        }
+        if (words.isEmpty() || !words.get(0).equals("./jbang")) {
+            ProcessBuilder pb = new ProcessBuilder("sh", "-c", command).directory(home.toFile()).redirectErrorStream(true);
+            pb.environment().put("HOME", home.toString());
+            Process p = pb.start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            try {
+                return out + "? " + p.waitFor() + "\n";
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                throw new IOException(ex);
+            }
+        }
+        if (words.size() < 2) {
             throw new IllegalArgumentException("notebook commands start with ./jbang: " + command);
         }
         Object cmd = Commands.of(words.get(1));
