@@ -93,6 +93,26 @@ public class ConnectionDetails implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Out o = out.out();
+        checkGiven(o);
+        NeonApi api = neon.client(o, timeout);
+        Branch b = branch(api);
+        ConnInfo ci = ConnInfo.parse(connectionUri(api, b));   // the password in it is registered as a secret and never shown
+        String endpointHost = readWriteHost(api, b);
+        Details d = direct(o, b, ci, endpointHost);
+        put(o, b, d, endpointHost);
+        if (passwordOut != null && !o.dryRun()) {
+            writePassword(o, api, b);
+        }
+        if (env) {
+            printEnv(o, b, d);
+        } else {
+            printTable(o, b, d);
+        }
+        return Exit.OK;
+    }
+
+    /** The checks of what the user gave, before the Neon API is asked. */
+    private void checkGiven(Out o) {
         if (env && o.json()) {
             throw Fail.usage("--env and --json both given", "choose one output");
         }
@@ -100,42 +120,65 @@ public class ConnectionDetails implements Callable<Integer> {
         if (role.isBlank() || database.isBlank()) {
             throw Fail.usage("--role and --database must not be empty", "e.g. --role materialize --database neondb");
         }
-        NeonApi api = neon.client(o, timeout);
+    }
+
+    /** The Neon project and branch asked, by id and name. */
+    record Branch(String pid, String pname, String bid, String bname) {}
+
+    private Branch branch(NeonApi api) throws Exception {
         JsonObject project = api.resolveProject(neon.project());
         String pid = project.get("id").getAsString();
         String pname = project.has("name") ? project.get("name").getAsString() : pid;
         JsonObject branch = api.resolveBranch(pid, neon.branch);
         String bid = branch.get("id").getAsString();
         String bname = branch.has("name") ? branch.get("name").getAsString() : bid;
+        return new Branch(pid, pname, bid, bname);
+    }
 
+    /** Neon's connection_uri for the role and database (never pooled=true); a 404 says which of the two is missing. */
+    private String connectionUri(NeonApi api, Branch b) throws Exception {
         String uri;
         try {
-            uri = api.connectionUri(pid, bid, database, role);   // never pooled=true
+            uri = api.connectionUri(b.pid(), b.bid(), database, role);   // never pooled=true
         } catch (NeonApi.ApiError e) {
             if (e.status != 404) {
                 throw e;
             }
-            if (api.getRole(pid, bid, role) == null) {
-                throw new Fail(Exit.NOT_FOUND, "no role " + role + " on branch " + bname + " of project " + pname
+            if (api.getRole(b.pid(), b.bid(), role) == null) {
+                throw new Fail(Exit.NOT_FOUND, "no role " + role + " on branch " + b.bname() + " of project " + b.pname()
                         + " (" + e.getMessage() + ")",
                         "create it (guide A.2.3) with ./jbang replication-role --via api, neon roles create --name "
-                                + role + ", or the Console (Branches > " + bname + " > Roles); or pass --role", e);
+                                + role + ", or the Console (Branches > " + b.bname() + " > Roles); or pass --role", e);
             }
-            throw new Fail(Exit.NOT_FOUND, "no database " + database + " on branch " + bname + " of project " + pname
+            throw new Fail(Exit.NOT_FOUND, "no database " + database + " on branch " + b.bname() + " of project " + b.pname()
                     + " (" + e.getMessage() + ")", "pass --database NAME (Neon's first database is neondb)", e);
         }
         if (uri == null || uri.isBlank()) {
             throw new Fail(Exit.INTERNAL, "the Neon API's connection_uri answer has no uri", "check --api-host");
         }
-        ConnInfo ci = ConnInfo.parse(uri);   // the password in it is registered as a secret and never shown
+        return uri;
+    }
 
-        // The branch's read_write endpoint is the direct host (there is one per branch, reference/neon.md §1e).
+    /** The branch's read_write endpoint is the direct host (there is one per branch, reference/neon.md §1e); null if none. */
+    private static String readWriteHost(NeonApi api, Branch b) throws Exception {
         String endpointHost = null;
-        for (JsonObject ep : api.listEndpoints(pid, bid)) {
+        for (JsonObject ep : api.listEndpoints(b.pid(), b.bid())) {
             if ("read_write".equals(str(ep, "type")) && str(ep, "host") != null) {
                 endpointHost = str(ep, "host");
             }
         }
+        return endpointHost;
+    }
+
+    /**
+     * The direct connection's fields as guide C.2 needs them; {@code ssl} as libpq spells it, {@code mzSsl} as
+     * Materialize does, {@code plain} the URI again without password or channel_binding.
+     */
+    record Details(String host, int port, String user, String db, String ssl, String mzSsl, String plain,
+            String channelBinding) {}
+
+    /** Refuses a pooled host; the fields from the URI, defaulting to what was asked; SSL at least require. */
+    private Details direct(Out o, Branch b, ConnInfo ci, String endpointHost) {
         if (ci.isPooler()) {
             String direct = endpointHost != null ? endpointHost : ci.directHost();
             throw new Fail(Exit.POOLER, "Neon's API answered with the pooled host " + ci.host() + " (PgBouncer, "
@@ -144,7 +187,7 @@ public class ConnectionDetails implements Callable<Integer> {
         }
         String host = ci.host();
         if (endpointHost != null && !endpointHost.equalsIgnoreCase(host)) {
-            o.warn("connection_uri names host " + host + ", but branch " + bname + "'s read_write endpoint is "
+            o.warn("connection_uri names host " + host + ", but branch " + b.bname() + "'s read_write endpoint is "
                     + endpointHost + "; check which compute Materialize should use");
         }
         int port = ci.port();
@@ -153,89 +196,102 @@ public class ConnectionDetails implements Callable<Integer> {
         // Neon takes TLS connections only: require unless the URI asks for a stricter check.
         String ssl = ci.sslmode != null && List.of("require", "verify-ca", "verify-full").contains(ci.sslmode)
                 ? ci.sslmode : "require";
-        String mzSsl = ssl.replace('-', '_');
         ConnInfo shown = new ConnInfo();   // the URI again, without password or channel_binding
         shown.hosts.add(host);
         shown.ports.add(port);
         shown.user = user;
         shown.dbname = db;
         shown.sslmode = ssl;
-        String plain = shown.display();
+        return new Details(host, port, user, db, ssl, ssl.replace('-', '_'), shown.display(), ci.channelBinding);
+    }
 
-        o.put("project", pid);
-        o.put("branch", bname);
-        o.put("branch_id", bid);
+    /** The details as JSON fields. */
+    private void put(Out o, Branch b, Details d, String endpointHost) {
+        o.put("project", b.pid());
+        o.put("branch", b.bname());
+        o.put("branch_id", b.bid());
         o.put("role", role);
-        o.put("host", host);
-        o.put("port", port);
-        o.put("user", user);
-        o.put("database", db);
-        o.put("ssl_mode", mzSsl);
-        o.put("uri", plain);
+        o.put("host", d.host());
+        o.put("port", d.port());
+        o.put("user", d.user());
+        o.put("database", d.db());
+        o.put("ssl_mode", d.mzSsl());
+        o.put("uri", d.plain());
         o.put("endpoint_host", endpointHost);
-        o.put("channel_binding_dropped", ci.channelBinding != null);
+        o.put("channel_binding_dropped", d.channelBinding() != null);
+    }
 
-        String password = null;
-        if (passwordOut != null && !o.dryRun()) {
-            try {
-                password = api.revealRolePassword(pid, bid, role);
-            } catch (NeonApi.ApiError e) {
-                if (e.status == 412) {
-                    throw new Fail(Exit.NEEDS_NEON_API, "Neon does not store passwords for project " + pname
-                            + " (412 from reveal_password), so the password of " + role + " cannot be read back",
-                            "give the role a new password and keep it: ./jbang replication-role --via api "
-                                    + "--reset-password --password-out " + Out.shellQuote(passwordOut.toString())
-                                    + " (or in the Console: Branches > " + bname + " > Roles > " + role
-                                    + " > Reset password); a reset drops the role's connections, and an existing "
-                                    + "Materialize secret then needs it too (./jbang connection --rotate)", e);
-                }
-                throw e;
+    /** --password-out: the role's password (Neon's reveal_password) into a 0600 file; never printed. */
+    private void writePassword(Out o, NeonApi api, Branch b) throws Exception {
+        String password;
+        try {
+            password = api.revealRolePassword(b.pid(), b.bid(), role);
+        } catch (NeonApi.ApiError e) {
+            if (e.status == 412) {
+                throw new Fail(Exit.NEEDS_NEON_API, "Neon does not store passwords for project " + b.pname()
+                        + " (412 from reveal_password), so the password of " + role + " cannot be read back",
+                        "give the role a new password and keep it: ./jbang replication-role --via api "
+                                + "--reset-password --password-out " + Out.shellQuote(passwordOut.toString())
+                                + " (or in the Console: Branches > " + b.bname() + " > Roles > " + role
+                                + " > Reset password); a reset drops the role's connections, and an existing "
+                                + "Materialize secret then needs it too (./jbang connection --rotate)", e);
             }
-            if (password == null || password.isEmpty()) {
-                throw new Fail(Exit.INTERNAL, "the Neon API's reveal_password answer has no password", "check --api-host");
-            }
-            boolean existed = Files.exists(passwordOut);
-            Secrets.writeFile(passwordOut, password, true);
-            o.put("password_file", passwordOut.toString());
-            o.put("password_file_replaced", existed);
+            throw e;
         }
+        if (password == null || password.isEmpty()) {
+            throw new Fail(Exit.INTERNAL, "the Neon API's reveal_password answer has no password", "check --api-host");
+        }
+        boolean existed = Files.exists(passwordOut);
+        Secrets.writeFile(passwordOut, password, true);
+        o.put("password_file", passwordOut.toString());
+        o.put("password_file_replaced", existed);
+    }
+
+    /** --env: shell exports to eval (the password stays out). */
+    private void printEnv(Out o, Branch b, Details d) {
+        o.line("# Neon project %s (%s), branch %s: the direct host for role %s; the password is not here", b.pname(), b.pid(),
+                b.bname(), role);
+        if (channelNote(d) != null) {
+            o.line("# " + channelNote(d));
+        }
+        o.line("export PGHOST=%s PGPORT=%d PGUSER=%s PGDATABASE=%s PGSSLMODE=%s", Out.shellQuote(d.host()), d.port(),
+                Out.shellQuote(d.user()), Out.shellQuote(d.db()), Out.shellQuote(d.ssl()));
+        o.line("# then, guide C.2: " + next());
+        if (Cli.ctx().env("DATABASE_URL") != null) {
+            o.warn("DATABASE_URL is set, and every step reads it before PG*: unset DATABASE_URL for these exports "
+                    + "to take effect");
+        }
+    }
+
+    /** The fields as a table, and the next step with the URI. */
+    private void printTable(Out o, Branch b, Details d) {
         String passwordNote = passwordOut == null ? "not shown (--password-out FILE writes it to a 0600 file)"
                 : o.dryRun() ? "would be written to " + passwordOut + " (0600; --dry-run: not read)"
                 : "in " + passwordOut + " (0600)";
-        String channelNote = ci.channelBinding == null ? null
-                : "channel_binding=" + ci.channelBinding + " from Neon's URI is dropped: Materialize's CREATE "
-                        + "CONNECTION has no such option (TLS still applies with SSL MODE " + mzSsl + ")";
-        String next = "./jbang connection --role " + Out.shellQuote(role) + " --password-file "
-                + (passwordOut != null ? Out.shellQuote(passwordOut.toString()) : "FILE");
-
-        if (env) {
-            o.line("# Neon project %s (%s), branch %s: the direct host for role %s; the password is not here", pname, pid,
-                    bname, role);
-            if (channelNote != null) {
-                o.line("# " + channelNote);
-            }
-            o.line("export PGHOST=%s PGPORT=%d PGUSER=%s PGDATABASE=%s PGSSLMODE=%s", Out.shellQuote(host), port,
-                    Out.shellQuote(user), Out.shellQuote(db), Out.shellQuote(ssl));
-            o.line("# then, guide C.2: " + next);
-            if (Cli.ctx().env("DATABASE_URL") != null) {
-                o.warn("DATABASE_URL is set, and every step reads it before PG*: unset DATABASE_URL for these exports "
-                        + "to take effect");
-            }
-            return Exit.OK;
-        }
-        o.line("Neon project %s (%s), branch %s: direct connection for role %s", pname, pid, bname, role);
+        o.line("Neon project %s (%s), branch %s: direct connection for role %s", b.pname(), b.pid(), b.bname(), role);
         o.table(List.of("FIELD", "VALUE"), List.of(
-                List.of("HOST", host),
-                List.of("PORT", port),
-                List.of("USER", user),
-                List.of("DATABASE", db),
-                List.of("SSL MODE", mzSsl),
+                List.of("HOST", d.host()),
+                List.of("PORT", d.port()),
+                List.of("USER", d.user()),
+                List.of("DATABASE", d.db()),
+                List.of("SSL MODE", d.mzSsl()),
                 List.of("PASSWORD", passwordNote)));
-        if (channelNote != null) {
-            o.line("note: " + channelNote);
+        if (channelNote(d) != null) {
+            o.line("note: " + channelNote(d));
         }
-        o.line("next, guide C.2: %s --pg-url %s", next, Out.shellQuote(plain));
-        return Exit.OK;
+        o.line("next, guide C.2: %s --pg-url %s", next(), Out.shellQuote(d.plain()));
+    }
+
+    private static String channelNote(Details d) {
+        return d.channelBinding() == null ? null
+                : "channel_binding=" + d.channelBinding() + " from Neon's URI is dropped: Materialize's CREATE "
+                        + "CONNECTION has no such option (TLS still applies with SSL MODE " + d.mzSsl() + ")";
+    }
+
+    /** Guide C.2's command with these details. */
+    private String next() {
+        return "./jbang connection --role " + Out.shellQuote(role) + " --password-file "
+                + (passwordOut != null ? Out.shellQuote(passwordOut.toString()) : "FILE");
     }
 
     private static String str(JsonObject o, String k) {

@@ -157,6 +157,30 @@ public class CreateConnection implements Callable<Integer> {
         Out o = out.out();
         // Everything the user must give is checked before anything is read or contacted.
         Cli.Ctx ctx = Cli.ctx();
+        String askedSsl = checkGiven(ctx);
+        ConnInfo up = pg.resolve(o); // refuses a Neon -pooler host
+        String host = materializeHost(up, o);
+        Ssl ssl = sslMode(askedSsl, up, host);
+        String password = password(ctx);
+
+        Wanted want = new Wanted(host, up.port(), role, up.dbname, ssl.mode(), secret);
+        ConnectionText.upstream(o, connection, want, ssl.from(), up.channelBinding);
+        Statements sql = statements(want, password);
+
+        try (Mz db = Mz.connect(mz, o)) {
+            boolean secretExists = db.planOnly() ? rotate : !db.query(EXISTING_SECRET, secret).isEmpty();
+            Existing existing = db.planOnly() ? assumed(o, want) : readConnection(db);
+            // Decide everything before changing anything.
+            refuseConflicts(db, o, existing, want);
+            String secretAction = applySecret(db, o, secretExists, sql);
+            String action = applyConnection(db, o, existing, sql);
+            ConnectionText.outcome(o, connection, want, noValidate, db.planOnly(), action, secretAction);
+            return Exit.OK;
+        }
+    }
+
+    /** The checks of what the user gave (nothing read or contacted yet); returns --ssl-mode in Materialize's spelling. */
+    private String checkGiven(Cli.Ctx ctx) {
         if (passwordFile != null && passwordStdin) {
             throw Fail.usage("--password-file and --password-stdin both given", "give the password one way");
         }
@@ -173,13 +197,17 @@ public class CreateConnection implements Callable<Integer> {
                     "give --pg-url or DATABASE_URL (the Neon connection string of the direct host; the lab: "
                             + "eval \"$(./jbang lab env)\")");
         }
-        String askedSsl = sslMode == null ? null : materializeSslMode(sslMode);
+        String askedSsl = sslMode == null ? null : ConnectionText.materializeSslMode(sslMode);
         if (sslMode != null && askedSsl == null) {
             throw Fail.usage("--ssl-mode " + sslMode + " is not one Materialize takes",
                     "use require (Neon), verify-ca, verify-full, or disable (a local server without TLS); Materialize "
                             + "rejects prefer and allow");
         }
-        ConnInfo up = pg.resolve(o); // refuses a Neon -pooler host
+        return askedSsl;
+    }
+
+    /** The host Materialize connects to: --upstream-host (a direct host too), else the one in the connection string. */
+    private String materializeHost(ConnInfo up, Out o) {
         String host = up.host();
         if (upstreamHost != null) {
             if (upstreamHost.isBlank()) {
@@ -193,159 +221,128 @@ public class CreateConnection implements Callable<Integer> {
         if (up.hosts.size() > 1 && upstreamHost == null) {
             o.warn("the connection string lists " + up.hosts.size() + " hosts; Materialize takes one: " + host);
         }
-        String ssl;
-        String sslFrom;
+        return host;
+    }
+
+    /** The SSL MODE and where it came from. */
+    record Ssl(String mode, String from) {}
+
+    /** --ssl-mode, else the connection string's sslmode when Materialize has it, else by host; never disable for Neon. */
+    private static Ssl sslMode(String askedSsl, ConnInfo up, String host) {
+        Ssl ssl;
         if (askedSsl != null) {
-            ssl = askedSsl;
-            sslFrom = "--ssl-mode";
-        } else if (up.sslmode != null && materializeSslMode(up.sslmode) != null) {
-            ssl = materializeSslMode(up.sslmode);
-            sslFrom = "the connection string";
+            ssl = new Ssl(askedSsl, "--ssl-mode");
+        } else if (up.sslmode != null && ConnectionText.materializeSslMode(up.sslmode) != null) {
+            ssl = new Ssl(ConnectionText.materializeSslMode(up.sslmode), "the connection string");
         } else {
-            ssl = isLocal(host) ? "disable" : "require";
-            sslFrom = isLocal(host) ? "a local host" : "the default for a remote host";
+            boolean local = ConnectionText.isLocal(host);
+            ssl = local ? new Ssl("disable", "a local host") : new Ssl("require", "the default for a remote host");
         }
-        if (ssl.equals("disable") && isNeon(host)) {
+        if (ssl.mode().equals("disable") && ConnectionText.isNeon(host)) {
             throw Fail.usage("SSL MODE disable for Neon host " + host + ": Neon accepts TLS connections only",
                     "use --ssl-mode require (the default for Neon hosts)");
         }
-        String password = password(ctx);
+        return ssl;
+    }
 
-        Wanted want = new Wanted(host, up.port(), role, up.dbname, ssl, secret);
-        o.put("connection", connection);
-        o.put("secret", secret);
-        o.put("host", host);
-        o.put("port", up.port());
-        o.put("database", up.dbname);
-        o.put("user", role);
-        o.put("ssl_mode", ssl);
-        o.line("upstream for Materialize: %s:%d, database %s, user %s, SSL MODE %s (from %s)", host, up.port(),
-                up.dbname, role, ssl, sslFrom);
-        if (up.channelBinding != null) {
-            o.line("note: channel_binding=%s from the connection string is dropped: Materialize's connection has no such "
-                    + "option (TLS still applies with SSL MODE %s)", up.channelBinding, ssl);
-        }
-        if (isLocal(host) && !host.equals("host.docker.internal")) {
-            o.line("note: HOST %s is the machine Materialize runs on; a Materialize in Docker reaches this machine as "
-                    + "host.docker.internal (--upstream-host; on Linux: docker run --add-host=host.docker.internal:host-gateway)",
-                    host);
-        }
+    /** The statements of this run, each secret statement also as shown (the password masked). */
+    record Statements(String createSecret, String createSecretShown, String alterSecret, String alterSecretShown,
+            String create, String validate, String drop) {}
 
+    private Statements statements(Wanted want, String password) {
         String secretId = Sql.ident(secret);
         String literal = Sql.literal(password);
         String masked = "'" + Secrets.MASK + "'";
-        String createSecret = String.format(CREATE_SECRET, secretId, literal);
-        String createSecretShown = String.format(CREATE_SECRET, secretId, masked);
-        String alterSecret = String.format(ALTER_SECRET, secretId, literal);
-        String alterSecretShown = String.format(ALTER_SECRET, secretId, masked);
         String conn = Sql.ident(connection);
-        String create = String.format(CREATE_CONNECTION, conn, Sql.literal(host), up.port(), Sql.literal(role), secretId,
-                Sql.literal(ssl), Sql.literal(up.dbname)) + (noValidate ? WITHOUT_VALIDATION : "");
-        String validate = String.format(VALIDATE, conn);
+        String create = String.format(CREATE_CONNECTION, conn, Sql.literal(want.host()), want.port(), Sql.literal(role),
+                secretId, Sql.literal(want.sslMode()), Sql.literal(want.database())) + (noValidate ? WITHOUT_VALIDATION : "");
+        return new Statements(String.format(CREATE_SECRET, secretId, literal), String.format(CREATE_SECRET, secretId, masked),
+                String.format(ALTER_SECRET, secretId, literal), String.format(ALTER_SECRET, secretId, masked),
+                create, String.format(VALIDATE, conn), String.format(DROP_CONNECTION, conn));
+    }
 
-        try (Mz db = Mz.connect(mz, o)) {
-            boolean secretExists;
-            Existing existing;
-            if (db.planOnly()) {
-                // A dry run cannot look: it assumes a first run, or, with --rotate, that both objects exist as asked.
-                secretExists = rotate;
-                existing = rotate && !replace ? new Existing("(assumed)", "postgres", want.options()) : null;
-                o.line("-- dry run: no Materialize was contacted; the plan assumes %s",
-                        rotate ? "secret " + secret + " and connection " + connection + " exist (--rotate)"
-                                : "neither secret " + secret + " nor connection " + connection + " exists yet");
-            } else {
-                secretExists = !db.query(EXISTING_SECRET, secret).isEmpty();
-                existing = readConnection(db);
-            }
+    /** A dry run cannot look: it assumes a first run, or, with --rotate, that both objects exist as asked. */
+    private Existing assumed(Out o, Wanted want) {
+        Existing existing = rotate && !replace ? new Existing("(assumed)", "postgres", want.options()) : null;
+        o.line("-- dry run: no Materialize was contacted; the plan assumes %s",
+                rotate ? "secret " + secret + " and connection " + connection + " exist (--rotate)"
+                        : "neither secret " + secret + " nor connection " + connection + " exists yet");
+        return existing;
+    }
 
-            // Decide everything before changing anything.
-            List<String> differences = existing == null ? List.of() : differences(existing, want);
-            if (existing != null && !db.planOnly() && replace) {
-                List<String> users = new ArrayList<>();
-                for (Map<String, Object> r : db.query(DEPENDENT_SOURCES, existing.id())) {
-                    users.add((String) r.get("name"));
-                }
-                if (!users.isEmpty()) {
-                    throw new Fail(Exit.CONFLICT, "connection " + connection + " is used by source(s) "
-                            + String.join(", ", users) + "; --replace would have to drop them; nothing was changed",
-                            "drop the source(s) first (DROP SOURCE … CASCADE drops what depends on them), then run this "
-                                    + "again with --replace; or keep the connection and choose another --connection");
-                }
+    /** Refuses, before anything changes: --replace of a connection that sources use, and an existing one that differs. */
+    private void refuseConflicts(Mz db, Out o, Existing existing, Wanted want) throws Exception {
+        List<String> differences = existing == null ? List.of() : ConnectionText.differences(existing, want);
+        if (existing != null && !db.planOnly() && replace) {
+            List<String> users = new ArrayList<>();
+            for (Map<String, Object> r : db.query(DEPENDENT_SOURCES, existing.id())) {
+                users.add((String) r.get("name"));
             }
-            if (existing != null && !replace && !differences.isEmpty()) {
-                o.put("differences", differences);
-                throw new Fail(Exit.CONFLICT, "connection " + connection + " exists but differs from what was asked: "
-                        + String.join("; ", differences) + "; nothing was changed",
-                        "re-create it as asked with --replace (refused while sources use it), or give the same "
-                                + "settings, or choose another --connection");
+            if (!users.isEmpty()) {
+                throw new Fail(Exit.CONFLICT, "connection " + connection + " is used by source(s) "
+                        + String.join(", ", users) + "; --replace would have to drop them; nothing was changed",
+                        "drop the source(s) first (DROP SOURCE … CASCADE drops what depends on them), then run this "
+                                + "again with --replace; or keep the connection and choose another --connection");
             }
-
-            // The secret.
-            String secretAction;
-            if (!secretExists) {
-                db.execSecret(createSecret, createSecretShown);
-                secretAction = "created";
-            } else if (rotate) {
-                db.execSecret(alterSecret, alterSecretShown);
-                secretAction = "rotated";
-            } else {
-                secretAction = "kept";
-                o.line("secret %s: exists, kept (Materialize never shows a secret, so it cannot be compared; "
-                        + "--rotate puts the password given into it)", secret);
-            }
-            o.put("secret_action", secretAction);
-            if (rotate && !secretExists && !db.planOnly()) {
-                o.warn("--rotate: secret " + secret + " did not exist, so it was created");
-            }
-
-            // The connection.
-            String action;
-            boolean validated;
-            if (existing == null || replace) {
-                if (existing != null) {
-                    db.exec(String.format(DROP_CONNECTION, conn));
-                } else if (replace && db.planOnly()) {
-                    db.exec(String.format(DROP_CONNECTION, conn));
-                }
-                db.exec(create);
-                action = existing != null || replace && db.planOnly() ? "replaced" : "created";
-                validated = !noValidate;
-                if (db.planOnly()) {
-                    o.line("-- CREATE CONNECTION validates the upstream itself%s; an existing connection is compared "
-                            + "with this one and re-checked with VALIDATE CONNECTION instead",
-                            noValidate ? " unless WITH (VALIDATE = false)" : "");
-                }
-            } else {
-                action = "already done";
-                validated = !noValidate;
-                if (!noValidate) {
-                    db.exec(validate);
-                }
-            }
-            o.put("connection_action", action.replace(' ', '_'));
-            o.put("already_done", action.equals("already done") && !secretAction.equals("rotated"));
-            o.put("validated", validated && !db.planOnly());
-            String checks = "wal_level, WAL senders, 2 free slots, login as " + role;
-            String how = noValidate ? "not validated: --no-validate"
-                    : db.planOnly() ? "Materialize checks " + checks
-                    : "validated by Materialize: " + checks;
-            if (action.equals("already done") && secretAction.equals("rotated")) {
-                o.line("connection %s: secret %s %s%s (%s)", connection, secret, db.planOnly() ? "would be rotated" : "rotated",
-                        noValidate ? "" : db.planOnly() ? ", then the connection validated" : ", connection validated", how);
-            } else if (action.equals("already done")) {
-                o.line("connection %s: already done (exists as asked; %s)", connection, how);
-            } else {
-                String what = action.equals("replaced") ? "re-created" : "created";
-                o.line("connection %s: %s%s (%s)", connection, db.planOnly() ? "would be " + what : what,
-                        secretAction.equals("rotated") ? ", secret " + secret + " rotated" : "", how);
-            }
-            return Exit.OK;
         }
+        if (existing != null && !replace && !differences.isEmpty()) {
+            o.put("differences", differences);
+            throw new Fail(Exit.CONFLICT, "connection " + connection + " exists but differs from what was asked: "
+                    + String.join("; ", differences) + "; nothing was changed",
+                    "re-create it as asked with --replace (refused while sources use it), or give the same "
+                            + "settings, or choose another --connection");
+        }
+    }
+
+    /** The secret: created when missing, the password put into it with --rotate, else kept. Returns what was done. */
+    private String applySecret(Mz db, Out o, boolean secretExists, Statements sql) throws Exception {
+        String secretAction;
+        if (!secretExists) {
+            db.execSecret(sql.createSecret(), sql.createSecretShown());
+            secretAction = "created";
+        } else if (rotate) {
+            db.execSecret(sql.alterSecret(), sql.alterSecretShown());
+            secretAction = "rotated";
+        } else {
+            secretAction = "kept";
+            o.line("secret %s: exists, kept (Materialize never shows a secret, so it cannot be compared; "
+                    + "--rotate puts the password given into it)", secret);
+        }
+        o.put("secret_action", secretAction);
+        if (rotate && !secretExists && !db.planOnly()) {
+            o.warn("--rotate: secret " + secret + " did not exist, so it was created");
+        }
+        return secretAction;
+    }
+
+    /**
+     * The connection: created (dropped first with --replace), which Materialize validates; an existing one as
+     * asked is re-checked with VALIDATE CONNECTION. Returns what was done: created, replaced or already done.
+     */
+    private String applyConnection(Mz db, Out o, Existing existing, Statements sql) throws Exception {
+        if (existing != null && !replace) {
+            if (!noValidate) {
+                db.exec(sql.validate());
+            }
+            return "already done";
+        }
+        boolean replacing = existing != null || replace && db.planOnly();
+        if (replacing) {
+            db.exec(sql.drop());
+        }
+        db.exec(sql.create());
+        if (db.planOnly()) {
+            o.line("-- CREATE CONNECTION validates the upstream itself%s; an existing connection is compared "
+                    + "with this one and re-checked with VALIDATE CONNECTION instead",
+                    noValidate ? " unless WITH (VALIDATE = false)" : "");
+        }
+        return replacing ? "replaced" : "created";
     }
 
     /** An existing connection: its id, type and options as its create_sql (SHOW CREATE CONNECTION's text) gives them. */
     record Existing(String id, String type, Map<String, String> options) {}
 
+    /** The connection of that name where ours lands, or null; one of another type is refused (dropped with --replace). */
     private Existing readConnection(Mz db) throws Exception {
         List<Map<String, Object>> rows = db.query(EXISTING_CONNECTION, connection);
         if (rows.isEmpty()) {
@@ -361,11 +358,95 @@ public class CreateConnection implements Callable<Integer> {
                     + "nothing was changed", "choose another --connection, or --replace to re-create it");
         }
         Object sql = rows.get(0).get("create_sql");
-        return new Existing(id, type, options(sql == null ? "" : sql.toString()));
+        return new Existing(id, type, ConnectionText.options(sql == null ? "" : sql.toString()));
+    }
+
+    /** The replication role's password: --password-file, --password-stdin, else $MZ_REPLICATION_PASSWORD. */
+    private String password(Cli.Ctx ctx) {
+        String pw = Secrets.given(passwordFile, passwordStdin, "MZ_REPLICATION_PASSWORD");
+        // The statement carries the password as a literal, with ' doubled: mask that form too.
+        Secrets.register(pw.replace("'", "''"));
+        if (pw.indexOf('\0') >= 0) {
+            throw Fail.usage("the password contains a NUL character", "PostgreSQL passwords cannot hold NUL");
+        }
+        return pw;
+    }
+}
+
+/**
+ * The text {@link CreateConnection} reads and writes around its SQL: an existing connection's options from
+ * its create_sql (the CREATE CONNECTION … TO POSTGRES (…) statement as SHOW CREATE CONNECTION prints it),
+ * where they differ from the connection asked, as readable lines; the spellings of SSL MODE and the kinds of
+ * host it decides by; and the lines and JSON fields it prints about the upstream and the outcome.
+ */
+final class ConnectionText {
+    private ConnectionText() {
+    }
+
+    /** The upstream as Materialize will see it, with notes on what differs from the connection string. */
+    static void upstream(Out o, String connection, CreateConnection.Wanted want, String sslFrom, String channelBinding) {
+        String host = want.host();
+        String ssl = want.sslMode();
+        o.put("connection", connection);
+        o.put("secret", want.secret());
+        o.put("host", host);
+        o.put("port", want.port());
+        o.put("database", want.database());
+        o.put("user", want.user());
+        o.put("ssl_mode", ssl);
+        o.line("upstream for Materialize: %s:%d, database %s, user %s, SSL MODE %s (from %s)", host, want.port(),
+                want.database(), want.user(), ssl, sslFrom);
+        if (channelBinding != null) {
+            o.line("note: channel_binding=%s from the connection string is dropped: Materialize's connection has no such "
+                    + "option (TLS still applies with SSL MODE %s)", channelBinding, ssl);
+        }
+        if (isLocal(host) && !host.equals("host.docker.internal")) {
+            o.line("note: HOST %s is the machine Materialize runs on; a Materialize in Docker reaches this machine as "
+                    + "host.docker.internal (--upstream-host; on Linux: docker run --add-host=host.docker.internal:host-gateway)",
+                    host);
+        }
+    }
+
+    /** The outcome: what was done to the secret and the connection, as JSON fields and one line. */
+    static void outcome(Out o, String connection, CreateConnection.Wanted want, boolean noValidate, boolean planOnly,
+            String action, String secretAction) {
+        String secret = want.secret();
+        o.put("connection_action", action.replace(' ', '_'));
+        o.put("already_done", action.equals("already done") && !secretAction.equals("rotated"));
+        o.put("validated", !noValidate && !planOnly);
+        String checks = "wal_level, WAL senders, 2 free slots, login as " + want.user();
+        String how = noValidate ? "not validated: --no-validate"
+                : planOnly ? "Materialize checks " + checks
+                : "validated by Materialize: " + checks;
+        if (action.equals("already done") && secretAction.equals("rotated")) {
+            o.line("connection %s: secret %s %s%s (%s)", connection, secret, planOnly ? "would be rotated" : "rotated",
+                    noValidate ? "" : planOnly ? ", then the connection validated" : ", connection validated", how);
+        } else if (action.equals("already done")) {
+            o.line("connection %s: already done (exists as asked; %s)", connection, how);
+        } else {
+            String what = action.equals("replaced") ? "re-created" : "created";
+            o.line("connection %s: %s%s (%s)", connection, planOnly ? "would be " + what : what,
+                    secretAction.equals("rotated") ? ", secret " + secret + " rotated" : "", how);
+        }
+    }
+
+    /** libpq's or Materialize's spelling → Materialize's, or null when Materialize has no such mode. */
+    static String materializeSslMode(String mode) {
+        String m = mode.strip().toLowerCase(Locale.ROOT).replace('-', '_');
+        return CreateConnection.SSL_MODES.contains(m) ? m : null;
+    }
+
+    static boolean isLocal(String host) {
+        String h = host.toLowerCase(Locale.ROOT);
+        return h.equals("localhost") || h.startsWith("127.") || h.equals("::1") || h.equals("host.docker.internal");
+    }
+
+    static boolean isNeon(String host) {
+        return ConnInfo.isNeonHost(host);
     }
 
     /** Where the existing connection differs from the wanted one, as short readable lines. */
-    static List<String> differences(Existing e, Wanted want) {
+    static List<String> differences(CreateConnection.Existing e, CreateConnection.Wanted want) {
         if (!e.type().equalsIgnoreCase("postgres")) {
             return List.of("type is " + e.type() + ", not postgres");
         }
@@ -442,6 +523,7 @@ public class CreateConnection implements Callable<Integer> {
     private static final List<String> KEYS = List.of("SSL CERTIFICATE AUTHORITY", "SSL CERTIFICATE", "SSL KEY",
             "SSL MODE", "AWS PRIVATELINK", "SSH TUNNEL", "HOST", "PORT", "USER", "PASSWORD", "DATABASE");
 
+    /** One option's tokens into {@code out}: the key is the words before "=", else the longest known key they start with. */
     private static void addOption(Map<String, String> out, List<String[]> option) {
         if (option.isEmpty()) {
             return;
@@ -453,39 +535,35 @@ public class CreateConnection implements Callable<Integer> {
                 break;
             }
         }
-        int valueStart;
+        int keyEnd = eq >= 0 ? eq : knownKeyLength(option);
+        int valueStart = eq >= 0 ? eq + 1 : keyEnd;
         StringBuilder key = new StringBuilder();
-        if (eq >= 0) {
-            for (int j = 0; j < eq; j++) {
-                key.append(j == 0 ? "" : " ").append(option.get(j)[1].toUpperCase(Locale.ROOT));
-            }
-            valueStart = eq + 1;
-        } else {
-            // no "=": the longest known key the words start with
-            String words = "";
-            int n = 0;
-            String best = null;
-            int bestN = 0;
-            for (String[] t : option) {
-                if (!t[0].equals("w")) {
-                    break;
-                }
-                words = words.isEmpty() ? t[1].toUpperCase(Locale.ROOT) : words + " " + t[1].toUpperCase(Locale.ROOT);
-                n++;
-                if (KEYS.contains(words)) {
-                    best = words;
-                    bestN = n;
-                }
-            }
-            if (best == null) {
-                best = option.get(0)[1].toUpperCase(Locale.ROOT);
-                bestN = 1;
-            }
-            key.append(best);
-            valueStart = bestN;
+        for (int j = 0; j < keyEnd; j++) {
+            key.append(j == 0 ? "" : " ").append(option.get(j)[1].toUpperCase(Locale.ROOT));
         }
-        List<String[]> value = option.subList(Math.min(valueStart, option.size()), option.size());
-        String v;
+        out.put(key.toString(), value(option.subList(Math.min(valueStart, option.size()), option.size())));
+    }
+
+    /** Without "=": how many leading words make the longest known key (1 when they make none). */
+    private static int knownKeyLength(List<String[]> option) {
+        String words = "";
+        int n = 0;
+        int best = 1;
+        for (String[] t : option) {
+            if (!t[0].equals("w")) {
+                break;
+            }
+            words = words.isEmpty() ? t[1].toUpperCase(Locale.ROOT) : words + " " + t[1].toUpperCase(Locale.ROOT);
+            n++;
+            if (KEYS.contains(words)) {
+                best = n;
+            }
+        }
+        return best;
+    }
+
+    /** An option's value: SECRET and its last name part, one token (a word folded), or the tokens joined by spaces. */
+    private static String value(List<String[]> value) {
         if (!value.isEmpty() && isWord(value.get(0), "SECRET")) {
             String last = "";
             for (String[] t : value.subList(1, value.size())) {
@@ -495,18 +573,17 @@ public class CreateConnection implements Callable<Integer> {
                     last = t[1];
                 }
             }
-            v = "SECRET " + last;
-        } else if (value.size() == 1) {
-            String[] t = value.get(0);
-            v = t[0].equals("w") ? Sql.fold(t[1]) : t[1];
-        } else {
-            StringBuilder b = new StringBuilder();
-            for (String[] t : value) {
-                b.append(b.length() == 0 ? "" : " ").append(t[1]);
-            }
-            v = b.toString();
+            return "SECRET " + last;
         }
-        out.put(key.toString(), v);
+        if (value.size() == 1) {
+            String[] t = value.get(0);
+            return t[0].equals("w") ? Sql.fold(t[1]) : t[1];
+        }
+        StringBuilder b = new StringBuilder();
+        for (String[] t : value) {
+            b.append(b.length() == 0 ? "" : " ").append(t[1]);
+        }
+        return b.toString();
     }
 
     private static boolean isWord(String[] t, String w) {
@@ -559,31 +636,5 @@ public class CreateConnection implements Callable<Integer> {
             }
         }
         return out;
-    }
-
-    /** libpq's or Materialize's spelling → Materialize's, or null when Materialize has no such mode. */
-    static String materializeSslMode(String mode) {
-        String m = mode.strip().toLowerCase(Locale.ROOT).replace('-', '_');
-        return SSL_MODES.contains(m) ? m : null;
-    }
-
-    static boolean isLocal(String host) {
-        String h = host.toLowerCase(Locale.ROOT);
-        return h.equals("localhost") || h.startsWith("127.") || h.equals("::1") || h.equals("host.docker.internal");
-    }
-
-    static boolean isNeon(String host) {
-        return ConnInfo.isNeonHost(host);
-    }
-
-    /** The replication role's password: --password-file, --password-stdin, else $MZ_REPLICATION_PASSWORD. */
-    private String password(Cli.Ctx ctx) {
-        String pw = Secrets.given(passwordFile, passwordStdin, "MZ_REPLICATION_PASSWORD");
-        // The statement carries the password as a literal, with ' doubled: mask that form too.
-        Secrets.register(pw.replace("'", "''"));
-        if (pw.indexOf('\0') >= 0) {
-            throw Fail.usage("the password contains a NUL character", "PostgreSQL passwords cannot hold NUL");
-        }
-        return pw;
     }
 }

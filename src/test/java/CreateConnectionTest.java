@@ -259,20 +259,20 @@ class CreateConnectionTest {
                         + "port = 5432, user = 'materialize', password = secret materialize.public.PGPASS, "
                         + "ssl mode = require, database = 'neondb') with (validate = false)");
         for (String sql : forms) {
-            Map<String, String> o = CreateConnection.options(sql);
+            Map<String, String> o = ConnectionText.options(sql);
             assertEquals("SECRET pgpass", o.get("PASSWORD"), sql);
             assertEquals("5432", o.get("PORT"), sql);
-            assertEquals(List.of(), CreateConnection.differences(new CreateConnection.Existing("u1", "postgres", o), WANT),
+            assertEquals(List.of(), ConnectionText.differences(new CreateConnection.Existing("u1", "postgres", o), WANT),
                     sql + " → " + o);
         }
     }
 
     @Test
     void differencesAreNamed() {
-        Map<String, String> o = CreateConnection.options("CREATE CONNECTION c TO POSTGRES (HOST = 'old.example.com', "
+        Map<String, String> o = ConnectionText.options("CREATE CONNECTION c TO POSTGRES (HOST = 'old.example.com', "
                 + "PASSWORD = SECRET \"materialize\".\"public\".\"Old PW\", USER = 'neondb_owner', DATABASE = 'neondb', "
                 + "SSH TUNNEL = \"materialize\".\"public\".tunnel)");
-        List<String> d = CreateConnection.differences(new CreateConnection.Existing("u1", "postgres", o), WANT);
+        List<String> d = ConnectionText.differences(new CreateConnection.Existing("u1", "postgres", o), WANT);
         String all = String.join("; ", d);
         assertTrue(all.contains("HOST is 'old.example.com', asked 'ep-cool-darkness-123456.us-east-2.aws.neon.tech'"), all);
         assertTrue(all.contains("USER is 'neondb_owner', asked 'materialize'"), all);
@@ -281,7 +281,7 @@ class CreateConnectionTest {
         assertTrue(all.contains("it also has SSH TUNNEL"), all);
         assertFalse(all.contains("PORT"), all);  // 5432 is the default
         assertEquals(List.of("type is kafka, not postgres"),
-                CreateConnection.differences(new CreateConnection.Existing("u2", "kafka", Map.of()), WANT));
+                ConnectionText.differences(new CreateConnection.Existing("u2", "kafka", Map.of()), WANT));
     }
 
     // ---- an existing connection, read from the catalog (mz_connections.create_sql) of the stand-in -----
