@@ -19,6 +19,7 @@
 //SOURCES ../lib/neonmz/Sql.java
 //DESCRIPTION Guide step C.3: create the Materialize source from the publication (default mz_source), with TEXT COLUMNS for the column types Materialize cannot ingest.
 
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -159,6 +160,240 @@ public class CreateSource implements Callable<Integer> {
         Cli.main(new CreateSource(), args);
     }
 
+    /** The syntax the statements take, and why (both printed and in the JSON). */
+    record Choice(boolean newSyntax, String why) {}
+
+    @Override
+    public Integer call() throws Exception {
+        Out o = out.out();
+        SourcePlan.Asked asked = SourcePlan.Asked.of(this);
+
+        o.put("source", source);
+        o.put("cluster", cluster);
+        o.put("connection", connection);
+        o.put("publication", publication);
+        try (Pg up = pg.connect(o)) {
+            // ---- the upstream: what the publication holds, and how Materialize will see its columns
+            SourcePlan pub = new SourcePlan(publication, published(o, up));
+            List<SourcePlan.Tbl> selected = pub.select(asked);
+            SourcePlan.Columns cols = pub.columns(selected, asked);
+
+            try (Mz db = Mz.connect(mz, o)) {
+                // ---- which syntax
+                Choice syntax = chooseSyntax(o, db, asked.syntax());
+                o.put("syntax", syntax.newSyntax() ? "new" : "legacy");
+                o.put("syntax_reason", syntax.why());
+
+                // ---- what Materialize has: the source already, or else the cluster and connection it needs
+                if (!db.planOnly()) {
+                    List<Map<String, Object>> existing = db.query(EXISTING_SOURCE, source);
+                    if (!existing.isEmpty()) {
+                        return existingSource(o, up, db, existing.get(0), selected, cols, syntax.newSyntax());
+                    }
+                    requireClusterAndConnection(db);
+                }
+
+                // ---- the plan, then the source
+                return create(o, up, db, syntax, selected, cols, asked);
+            }
+        }
+    }
+
+    /** The publication upstream (it must exist, and have tables) and its tables with their columns. */
+    private List<SourcePlan.Tbl> published(Out o, Pg up) throws Exception {
+        List<Map<String, Object>> pub = up.query(PUBLICATION, publication);
+        if (pub.isEmpty()) {
+            throw new Fail(Exit.NOT_FOUND, "publication " + publication + " does not exist upstream ("
+                    + up.info.dbname + ")", "create it: ./jbang publication --table … (guide A.2.2)");
+        }
+        if (Boolean.TRUE.equals(pub.get(0).get("pubviaroot"))) {
+            o.warn("publication " + publication + " has publish_via_partition_root = true, which Materialize does "
+                    + "not support (\"can produce incorrect results\"); upstream: ALTER PUBLICATION "
+                    + Sql.ident(publication) + " SET (publish_via_partition_root = false)");
+        }
+        List<SourcePlan.Tbl> published = SourcePlan.read(up, publication);
+        if (published.isEmpty()) {
+            throw new Fail(Exit.NOT_FOUND, "publication " + publication + " is empty", "add tables to it: "
+                    + "./jbang publication --table … (guide A.2.2)");
+        }
+        return published;
+    }
+
+    /** Legacy unless --syntax new, or auto on a server with the new syntax on (v26+, enable_create_table_from_source). */
+    private Choice chooseSyntax(Out o, Mz db, Syntax asked) throws Exception {
+        if (asked == Syntax.legacy) {
+            return new Choice(false, "--syntax legacy");
+        }
+        if (db.planOnly()) {
+            return new Choice(asked == Syntax.new_, asked == Syntax.new_ ? "--syntax new"
+                    : "dry run: the server's enable_create_table_from_source was not read; the legacy syntax works on "
+                    + "every version");
+        }
+        if (!db.version.atLeast(NEW_SYNTAX_SINCE)) {
+            if (asked == Syntax.new_) {
+                throw new Fail(Exit.NOT_READY, "--syntax new, but Materialize " + db.version + " predates "
+                        + "CREATE TABLE … FROM SOURCE (" + NEW_SYNTAX_SINCE + "+)", "use --syntax legacy (or auto)");
+            }
+            return new Choice(false, "Materialize " + db.version + " predates the new syntax (" + NEW_SYNTAX_SINCE + "+)");
+        }
+        SourcePlan.Setting flag = SourcePlan.Setting.read(db, FLAG);
+        if (flag.error() != null) {
+            o.put("syntax_flag_error", flag.error());
+        }
+        boolean on = flag.on();
+        if (asked == Syntax.new_) {
+            if (flag.value() != null && !on) {
+                throw new Fail(Exit.NOT_READY, "--syntax new, but this Materialize has "
+                        + "enable_create_table_from_source off (the new syntax is in private preview)",
+                        "use --syntax legacy (or auto), or ask Materialize to turn the flag on");
+            }
+            return new Choice(true, "--syntax new");
+        }
+        return new Choice(on, flag.error() != null ? "Materialize " + db.version + "; its enable_create_table_from_source "
+                + "could not be read (a feature flag only mz_system sees; off unless Materialize turned "
+                + "it on), so the legacy syntax, which works on every version"
+                : on ? "this server has enable_create_table_from_source on"
+                : "this server has enable_create_table_from_source off (the default)");
+    }
+
+    /** The cluster (guide C.1) and the Postgres connection (guide C.2) the source needs. */
+    private void requireClusterAndConnection(Mz db) throws Exception {
+        if (db.query(CLUSTER, cluster).isEmpty()) {
+            throw new Fail(Exit.NOT_FOUND, "cluster " + cluster + " does not exist in Materialize",
+                    "create it: ./jbang cluster (guide C.1), or name another with --cluster");
+        }
+        List<Map<String, Object>> conn = db.query(CONNECTION, connection);
+        if (conn.isEmpty()) {
+            throw new Fail(Exit.NOT_FOUND, "connection " + connection + " does not exist in Materialize",
+                    "create it: ./jbang connection (guide C.2), or name another with --connection");
+        }
+        if (!"postgres".equalsIgnoreCase(String.valueOf(conn.get(0).get("type")))) {
+            throw new Fail(Exit.CONFLICT, "connection " + connection + " is a " + conn.get(0).get("type")
+                    + " connection, not postgres", "name the Postgres connection with --connection");
+        }
+    }
+
+    /** The plan printed and checked, ANALYZE upstream (--analyze), then the source in the chosen syntax. */
+    private int create(Out o, Pg up, Mz db, Choice syntax, List<SourcePlan.Tbl> selected, SourcePlan.Columns cols,
+                       SourcePlan.Asked asked) throws Exception {
+        boolean newSyntax = syntax.newSyntax();
+        Map<String, String> names = SourcePlan.mzNames(selected, List.of());
+        SourcePlan.show(o, selected, names, cols);
+        o.line("syntax: %s (%s)", newSyntax ? "new" : "legacy", syntax.why());
+        SourcePlan.identity(o, db.planOnly(), selected, publication);
+        if (db.planOnly()) {
+            o.line("-- dry run: no Materialize was contacted; the plan assumes source %s does not exist yet", source);
+            if (addNewTables) {
+                o.line("-- (--add-new-tables: which tables an existing source lacks is read from Materialize at run time)");
+            }
+        }
+        if (analyze) {
+            if (db.planOnly()) {
+                o.line("-- upstream first (the docs' tip: the snapshot is sized from the statistics):");
+            }
+            up.exec(String.format(ANALYZE, SourcePlan.refs(selected)));
+        }
+        String clause = null;
+        if (newSyntax) {
+            db.exec(String.format(CREATE_NEW, Sql.ident(source), Sql.ident(cluster), Sql.ident(connection),
+                    Sql.literal(publication)));
+            db.transaction(SourcePlan.createTables(source, selected, names, cols));
+        } else {
+            clause = SourcePlan.forClause(selected, names, asked);
+            db.exec(String.format(CREATE_LEGACY, Sql.ident(source), Sql.ident(cluster), Sql.ident(connection),
+                    SourcePlan.legacyOptions(publication, selected, cols), clause));
+        }
+        SourcePlan.created(o, source, db.planOnly(), clause, selected.size(), cols);
+        return Exit.OK;
+    }
+
+    // ---- an existing source -------------------------------------------------------------------------------
+
+    /** The source exists: the selected tables it lacks are reported, or added (--add-new-tables) in its syntax. */
+    private int existingSource(Out o, Pg up, Mz db, Map<String, Object> src, List<SourcePlan.Tbl> selected,
+                               SourcePlan.Columns cols, boolean newSyntaxDefault) throws Exception {
+        checkExisting(o, src);
+        String id = String.valueOf(src.get("id"));
+        SourcePlan.Existing have = SourcePlan.Existing.of(db.query(SOURCE_TABLES, id, id));
+        boolean newSyntax = have.anyTable() || (!have.anySubsource() && newSyntaxDefault);
+        List<SourcePlan.Tbl> missing = selected.stream().filter(t -> !have.has(t)).toList();
+        List<String> gone = forTables.isEmpty() && forSchemas.isEmpty() ? have.notIn(selected) : List.of();
+        o.put("already_done", true);
+        o.put("existing_tables", have.size());
+        o.put("missing_tables", missing.stream().map(SourcePlan.Tbl::ref).toList());
+        if (!gone.isEmpty()) {
+            o.warn("source " + source + " has table(s) no longer in publication " + publication + ": " + String.join(", ", gone)
+                    + "; Materialize errors them once it notices; drop their subsources/tables in Materialize");
+        }
+        if (missing.isEmpty()) {
+            o.line("source %s: already done (exists with %d table%s; every selected table of publication %s is in it)",
+                    source, have.size(), have.size() == 1 ? "" : "s", publication);
+            return Exit.OK;
+        }
+        return addMissing(o, up, db, have, missing, cols.of(missing), newSyntax);
+    }
+
+    /** An existing source must be a postgres source reading this publication; another cluster or connection is only said. */
+    private void checkExisting(Out o, Map<String, Object> src) {
+        String type = String.valueOf(src.get("type"));
+        if (!type.equalsIgnoreCase("postgres")) {
+            throw new Fail(Exit.CONFLICT, "source " + source + " exists but is a " + type + " source; nothing was changed",
+                    "choose another --source");
+        }
+        String reads = SourcePlan.publicationOf(String.valueOf(src.get("create_sql")));
+        if (reads != null && !reads.equals(publication)) {
+            throw new Fail(Exit.CONFLICT, "source " + source + " exists and reads publication " + reads
+                    + ", not " + publication + "; nothing was changed",
+                    "give --publication " + reads + ", or choose another --source");
+        }
+        if (src.get("cluster_name") != null && !cluster.equals(src.get("cluster_name"))) {
+            o.warn("source " + source + " runs in cluster " + src.get("cluster_name") + ", not " + cluster + "; left as it is");
+        }
+        if (src.get("connection_name") != null && !connection.equals(src.get("connection_name"))) {
+            o.warn("source " + source + " uses connection " + src.get("connection_name") + ", not " + connection
+                    + "; left as it is");
+        }
+    }
+
+    /** The tables an existing source lacks: the fix said, or (--add-new-tables) the tables added. */
+    private int addMissing(Out o, Pg up, Mz db, SourcePlan.Existing have, List<SourcePlan.Tbl> missing,
+                           SourcePlan.Columns cols, boolean newSyntax) throws Exception {
+        Map<String, String> names = SourcePlan.mzNames(missing, have.tables());
+        List<String> sqls = newSyntax ? SourcePlan.createTables(source, missing, names, cols)
+                : List.of(SourcePlan.addSubsources(source, missing, names, cols));
+        if (!addNewTables) {
+            o.line("source %s: already done (exists with %d table%s)", source, have.size(), have.size() == 1 ? "" : "s");
+            o.warn(missing.size() + " table(s) of publication " + publication + " are not in source " + source + ": "
+                    + SourcePlan.refs(missing) + " (tables added to a publication are not picked up by themselves); fix: "
+                    + "./jbang source --add-new-tables, which runs: " + String.join("; ", sqls));
+            return Exit.OK;
+        }
+        SourcePlan.show(o, missing, names, cols);
+        SourcePlan.identity(o, false, missing, publication);
+        if (analyze) {
+            up.exec(String.format(ANALYZE, SourcePlan.refs(missing)));
+        }
+        if (newSyntax) {
+            db.transaction(sqls);
+        } else {
+            db.exec(sqls.get(0));
+        }
+        o.put("added", missing.stream().map(SourcePlan.Tbl::ref).toList());
+        o.line("source %s: %d table%s added (%s); while %s snapshot%s, the source's other tables wait", source,
+                missing.size(), missing.size() == 1 ? "" : "s", newSyntax ? "CREATE TABLE … FROM SOURCE" : "ADD SUBSOURCE",
+                missing.size() == 1 ? "it takes its" : "they take their", missing.size() == 1 ? "" : "s");
+        return Exit.OK;
+    }
+}
+
+/**
+ * What {@link CreateSource} plans from: its options checked and parsed; the publication's tables, read from
+ * the upstream catalog with how Materialize sees each column ({@link SourceTypes}), selected by --for-tables
+ * or --for-schemas, with their TEXT COLUMNS and EXCLUDE COLUMNS and their names in Materialize; the tables an
+ * existing source has; a setting read from Materialize. Then the clauses and statements (CreateSource's SQL
+ * constants, filled in) and the plan as printed.
+ */
+final class SourcePlan {
     /** A published column; {@code reason} says why Materialize needs it as text (null: it ingests the type). */
     record Col(String name, String type, String reason, boolean uningestable) {}
 
@@ -173,170 +408,115 @@ public class CreateSource implements Callable<Integer> {
         }
     }
 
-    @Override
-    public Integer call() throws Exception {
-        Out o = out.out();
-        Sql.requireName("source", source);
-        Sql.requireName("cluster", cluster);
-        Sql.requireName("connection", connection);
-        Sql.requireName("publication", publication);
-        Syntax asked = switch (syntax.toLowerCase(Locale.ROOT)) {
-            case "auto" -> Syntax.auto;
-            case "legacy" -> Syntax.legacy;
-            case "new" -> Syntax.new_;
-            default -> throw Fail.usage("--syntax " + syntax + " is not auto, legacy or new", "e.g. --syntax legacy");
-        };
-        if (!forTables.isEmpty() && !forSchemas.isEmpty()) {
-            throw Fail.usage("--for-tables and --for-schemas both given", "choose one (or neither: FOR ALL TABLES)");
+    /** TEXT COLUMNS (table key → column → reason) and EXCLUDE COLUMNS (table key → columns). */
+    record Columns(Map<String, Map<String, String>> text, Map<String, Set<String>> excluded) {
+        /** The same, for these tables only. */
+        Columns of(List<Tbl> tables) {
+            Map<String, Map<String, String>> t = new LinkedHashMap<>();
+            Map<String, Set<String>> x = new LinkedHashMap<>();
+            for (Tbl tb : tables) {
+                if (text.containsKey(tb.key())) {
+                    t.put(tb.key(), text.get(tb.key()));
+                }
+                if (excluded.containsKey(tb.key())) {
+                    x.put(tb.key(), excluded.get(tb.key()));
+                }
+            }
+            return new Columns(t, x);
         }
-        List<Sql.ColumnRef> textRefs = new ArrayList<>();
-        textColumns.forEach(s -> textRefs.addAll(Sql.parseColumns(s)));
-        List<Sql.ColumnRef> excludeRefs = new ArrayList<>();
-        excludeColumns.forEach(s -> excludeRefs.addAll(Sql.parseColumns(s)));
-        List<Sql.Name> tableNames = new ArrayList<>();
-        forTables.forEach(s -> tableNames.addAll(Sql.parseNames(s)));
-        List<Sql.Name> schemaNames = new ArrayList<>();
-        forSchemas.forEach(s -> schemaNames.addAll(Sql.parseNames(s)));
+    }
 
-        o.put("source", source);
-        o.put("cluster", cluster);
-        o.put("connection", connection);
-        o.put("publication", publication);
-        try (Pg up = pg.connect(o)) {
-            // ---- the upstream: what the publication holds, and how Materialize will see its columns
-            List<Map<String, Object>> pub = up.query(PUBLICATION, publication);
-            if (pub.isEmpty()) {
-                throw new Fail(Exit.NOT_FOUND, "publication " + publication + " does not exist upstream ("
-                        + up.info.dbname + ")", "create it: ./jbang publication --table … (guide A.2.2)");
+    /** What the options ask for, checked and parsed: --syntax, the tables (--for-tables, --for-schemas), the columns. */
+    record Asked(CreateSource.Syntax syntax, List<Sql.ColumnRef> text, List<Sql.ColumnRef> exclude, List<Sql.Name> tables,
+                 List<Sql.Name> schemas) {
+        static Asked of(CreateSource c) {
+            Sql.requireName("source", c.source);
+            Sql.requireName("cluster", c.cluster);
+            Sql.requireName("connection", c.connection);
+            Sql.requireName("publication", c.publication);
+            CreateSource.Syntax asked = switch (c.syntax.toLowerCase(Locale.ROOT)) {
+                case "auto" -> CreateSource.Syntax.auto;
+                case "legacy" -> CreateSource.Syntax.legacy;
+                case "new" -> CreateSource.Syntax.new_;
+                default -> throw Fail.usage("--syntax " + c.syntax + " is not auto, legacy or new", "e.g. --syntax legacy");
+            };
+            if (!c.forTables.isEmpty() && !c.forSchemas.isEmpty()) {
+                throw Fail.usage("--for-tables and --for-schemas both given", "choose one (or neither: FOR ALL TABLES)");
             }
-            if (Boolean.TRUE.equals(pub.get(0).get("pubviaroot"))) {
-                o.warn("publication " + publication + " has publish_via_partition_root = true, which Materialize does "
-                        + "not support (\"can produce incorrect results\"); upstream: ALTER PUBLICATION "
-                        + Sql.ident(publication) + " SET (publish_via_partition_root = false)");
-            }
-            List<Tbl> published = published(up);
-            if (published.isEmpty()) {
-                throw new Fail(Exit.NOT_FOUND, "publication " + publication + " is empty", "add tables to it: "
-                        + "./jbang publication --table … (guide A.2.2)");
-            }
-            List<Tbl> selected = select(published, tableNames, schemaNames);
-            Map<String, Map<String, String>> text = new LinkedHashMap<>();     // table key → column → reason
-            Map<String, Set<String>> excluded = new LinkedHashMap<>();          // table key → columns
-            columns(published, selected, textRefs, excludeRefs, text, excluded);
+            List<Sql.ColumnRef> textRefs = new ArrayList<>();
+            c.textColumns.forEach(s -> textRefs.addAll(Sql.parseColumns(s)));
+            List<Sql.ColumnRef> excludeRefs = new ArrayList<>();
+            c.excludeColumns.forEach(s -> excludeRefs.addAll(Sql.parseColumns(s)));
+            List<Sql.Name> tableNames = new ArrayList<>();
+            c.forTables.forEach(s -> tableNames.addAll(Sql.parseNames(s)));
+            List<Sql.Name> schemaNames = new ArrayList<>();
+            c.forSchemas.forEach(s -> schemaNames.addAll(Sql.parseNames(s)));
+            return new Asked(asked, textRefs, excludeRefs, tableNames, schemaNames);
+        }
+    }
 
-            try (Mz db = Mz.connect(mz, o)) {
-                // ---- which syntax
-                boolean newSyntax;
-                String why;
-                if (asked == Syntax.legacy) {
-                    newSyntax = false;
-                    why = "--syntax legacy";
-                } else if (db.planOnly()) {
-                    newSyntax = asked == Syntax.new_;
-                    why = asked == Syntax.new_ ? "--syntax new" : "dry run: the server's enable_create_table_from_source "
-                            + "was not read; the legacy syntax works on every version";
-                } else if (!db.version.atLeast(NEW_SYNTAX_SINCE)) {
-                    if (asked == Syntax.new_) {
-                        throw new Fail(Exit.NOT_READY, "--syntax new, but Materialize " + db.version + " predates "
-                                + "CREATE TABLE … FROM SOURCE (" + NEW_SYNTAX_SINCE + "+)", "use --syntax legacy (or auto)");
-                    }
-                    newSyntax = false;
-                    why = "Materialize " + db.version + " predates the new syntax (" + NEW_SYNTAX_SINCE + "+)";
-                } else {
-                    String flag = null;
-                    String error = null;
-                    try {
-                        Object v = db.value(FLAG);
-                        flag = v == null ? null : v.toString();
-                    } catch (Fail f) {
-                        error = f.getMessage();
-                    }
-                    if (error != null) {
-                        o.put("syntax_flag_error", error);
-                    }
-                    boolean on = flag != null && List.of("on", "true", "yes", "1").contains(flag.toLowerCase(Locale.ROOT));
-                    if (asked == Syntax.new_) {
-                        if (flag != null && !on) {
-                            throw new Fail(Exit.NOT_READY, "--syntax new, but this Materialize has "
-                                    + "enable_create_table_from_source off (the new syntax is in private preview)",
-                                    "use --syntax legacy (or auto), or ask Materialize to turn the flag on");
-                        }
-                        newSyntax = true;
-                        why = "--syntax new";
-                    } else {
-                        newSyntax = on;
-                        why = error != null ? "Materialize " + db.version + "; its enable_create_table_from_source "
-                                + "could not be read (a feature flag only mz_system sees; off unless Materialize turned "
-                                + "it on), so the legacy syntax, which works on every version"
-                                : on ? "this server has enable_create_table_from_source on"
-                                : "this server has enable_create_table_from_source off (the default)";
-                    }
-                }
-                o.put("syntax", newSyntax ? "new" : "legacy");
-                o.put("syntax_reason", why);
-
-                if (!db.planOnly()) {
-                    List<Map<String, Object>> existing = db.query(EXISTING_SOURCE, source);
-                    if (!existing.isEmpty()) {
-                        return existingSource(o, up, db, existing.get(0), selected, text, excluded, newSyntax);
-                    }
-                    if (db.query(CLUSTER, cluster).isEmpty()) {
-                        throw new Fail(Exit.NOT_FOUND, "cluster " + cluster + " does not exist in Materialize",
-                                "create it: ./jbang cluster (guide C.1), or name another with --cluster");
-                    }
-                    List<Map<String, Object>> conn = db.query(CONNECTION, connection);
-                    if (conn.isEmpty()) {
-                        throw new Fail(Exit.NOT_FOUND, "connection " + connection + " does not exist in Materialize",
-                                "create it: ./jbang connection (guide C.2), or name another with --connection");
-                    }
-                    if (!"postgres".equalsIgnoreCase(String.valueOf(conn.get(0).get("type")))) {
-                        throw new Fail(Exit.CONFLICT, "connection " + connection + " is a " + conn.get(0).get("type")
-                                + " connection, not postgres", "name the Postgres connection with --connection");
-                    }
-                }
-
-                // ---- the plan
-                Map<String, String> names = mzNames(selected, List.of());
-                show(o, selected, names, text, excluded);
-                o.line("syntax: %s (%s)", newSyntax ? "new" : "legacy", why);
-                identity(o, db.planOnly(), selected);
-                if (db.planOnly()) {
-                    o.line("-- dry run: no Materialize was contacted; the plan assumes source %s does not exist yet", source);
-                    if (addNewTables) {
-                        o.line("-- (--add-new-tables: which tables an existing source lacks is read from Materialize at run time)");
-                    }
-                }
-                if (analyze) {
-                    if (db.planOnly()) {
-                        o.line("-- upstream first (the docs' tip: the snapshot is sized from the statistics):");
-                    }
-                    up.exec(String.format(ANALYZE, refs(selected)));
-                }
-                String forWhat;
-                if (newSyntax) {
-                    db.exec(String.format(CREATE_NEW, Sql.ident(source), Sql.ident(cluster), Sql.ident(connection),
-                            Sql.literal(publication)));
-                    db.transaction(createTables(selected, names, text, excluded));
-                    forWhat = selected.size() + " table" + (selected.size() == 1 ? "" : "s") + " FROM SOURCE";
-                } else {
-                    String clause = forClause(selected, names, tableNames, schemaNames);
-                    db.exec(String.format(CREATE_LEGACY, Sql.ident(source), Sql.ident(cluster), Sql.ident(connection),
-                            legacyOptions(selected, text, excluded), clause));
-                    forWhat = clause.replaceAll(" \\(.*", "") + ": " + selected.size() + " subsource"
-                            + (selected.size() == 1 ? "" : "s");
-                }
-                int nText = text.values().stream().mapToInt(Map::size).sum();
-                o.put("created", !db.planOnly());
-                o.line("source %s: %s (%s syntax, %s, %d text column%s)", source,
-                        db.planOnly() ? "would be created" : "created; its snapshot runs now (watch it: guide C.4)", newSyntax ? "new" : "legacy", forWhat, nText, nText == 1 ? "" : "s");
-                return Exit.OK;
+    /** A Materialize setting read with SHOW: its value (null when unreadable), and the error when unreadable. */
+    record Setting(String value, String error) {
+        static Setting read(Mz db, String show) throws SQLException {
+            try {
+                Object v = db.value(show);
+                return new Setting(v == null ? null : v.toString(), null);
+            } catch (Fail f) {
+                return new Setting(null, f.getMessage());
             }
         }
+
+        boolean on() {
+            return value != null && List.of("on", "true", "yes", "1").contains(value.toLowerCase(Locale.ROOT));
+        }
+    }
+
+    /** The upstream tables an existing source has (mz_postgres_source_tables), and whether as tables or subsources. */
+    record Existing(List<String[]> tables, boolean anyTable, boolean anySubsource) {
+        static Existing of(List<Map<String, Object>> rows) {
+            List<String[]> have = new ArrayList<>();
+            boolean anyTable = false;
+            boolean anySubsource = false;
+            for (Map<String, Object> r : rows) {
+                have.add(new String[] {(String) r.get("schema_name"), (String) r.get("table_name")});
+                if (Boolean.TRUE.equals(r.get("is_table"))) {
+                    anyTable = true;
+                } else {
+                    anySubsource = true;
+                }
+            }
+            return new Existing(have, anyTable, anySubsource);
+        }
+
+        int size() {
+            return tables.size();
+        }
+
+        boolean has(Tbl t) {
+            return tables.stream().anyMatch(h -> (h[0] + "\u0000" + h[1]).equals(t.key()));
+        }
+
+        /** Those of its tables that are not among {@code selected}, qualified. */
+        List<String> notIn(List<Tbl> selected) {
+            Set<String> selectedKeys = new LinkedHashSet<>();
+            selected.forEach(t -> selectedKeys.add(t.key()));
+            return tables.stream().filter(h -> !selectedKeys.contains(h[0] + "\u0000" + h[1]))
+                    .map(h -> Sql.qualified(h[0], h[1])).toList();
+        }
+    }
+
+    final String publication;
+    final List<Tbl> published;
+
+    SourcePlan(String publication, List<Tbl> published) {
+        this.publication = publication;
+        this.published = published;
     }
 
     // ---- upstream -------------------------------------------------------------------------------------
 
-    private List<Tbl> published(Pg up) throws Exception {
+    /** The publication's tables and columns, from the upstream catalog (one query). */
+    static List<Tbl> read(Pg up, String publication) throws Exception {
         String filter = up.serverVersionNum() >= 150000 ? SourceTypes.PUBLISHED_COLUMNS_15 : SourceTypes.PUBLISHED_COLUMNS_14;
         Map<String, Tbl> tables = new LinkedHashMap<>();
         for (Map<String, Object> r : up.query(String.format(SourceTypes.COLUMNS, filter), publication)) {
@@ -355,12 +535,14 @@ public class CreateSource implements Callable<Integer> {
     }
 
     /** The publication's tables that the source takes: all, --for-tables, or --for-schemas. */
-    private List<Tbl> select(List<Tbl> published, List<Sql.Name> tableNames, List<Sql.Name> schemaNames) {
+    List<Tbl> select(Asked asked) {
+        List<Sql.Name> tableNames = asked.tables();
+        List<Sql.Name> schemaNames = asked.schemas();
         if (!tableNames.isEmpty()) {
             Set<Tbl> out = new LinkedHashSet<>();
             List<String> missing = new ArrayList<>();
             for (Sql.Name n : tableNames) {
-                Tbl t = findTable(published, n.schema(), n.schemaQuoted(), n.name(), n.quoted(), n.display());
+                Tbl t = findTable(n.schema(), n.schemaQuoted(), n.name(), n.quoted(), n.display());
                 if (t == null) {
                     missing.add(n.display());
                 } else {
@@ -396,8 +578,7 @@ public class CreateSource implements Callable<Integer> {
     }
 
     /** A published table by name: exact first, then folded when unquoted; ambiguous across schemas is an error. */
-    private Tbl findTable(List<Tbl> published, String schema, boolean schemaQuoted, String name, boolean quoted,
-                          String display) {
+    private Tbl findTable(String schema, boolean schemaQuoted, String name, boolean quoted, String display) {
         for (boolean fold : quoted ? List.of(false) : List.of(false, true)) {
             String nm = fold ? Sql.fold(name) : name;
             List<Tbl> hits = published.stream().filter(t -> t.name().equals(nm) && (schema == null
@@ -414,34 +595,15 @@ public class CreateSource implements Callable<Integer> {
     }
 
     /** TEXT COLUMNS (found, and --text-column) and EXCLUDE COLUMNS (--exclude-column) of the selected tables. */
-    private void columns(List<Tbl> published, List<Tbl> selected, List<Sql.ColumnRef> textRefs,
-                         List<Sql.ColumnRef> excludeRefs, Map<String, Map<String, String>> text,
-                         Map<String, Set<String>> excluded) {
+    Columns columns(List<Tbl> selected, Asked options) {
+        Map<String, Map<String, String>> text = new LinkedHashMap<>();
+        Map<String, Set<String>> excluded = new LinkedHashMap<>();
         Map<String, Set<String>> askedText = new LinkedHashMap<>();
         for (boolean exclude : List.of(true, false)) {
-            for (Sql.ColumnRef c : exclude ? excludeRefs : textRefs) {
+            for (Sql.ColumnRef c : exclude ? options.exclude() : options.text()) {
                 String opt = exclude ? "--exclude-column" : "--text-column";
-                Tbl t = findTable(published, c.schema(), c.schemaQuoted(), c.table(), c.tableQuoted(), c.display());
-                if (t == null) {
-                    throw new Fail(Exit.NOT_FOUND, opt + " " + c.display() + ": no such table in publication " + publication,
-                            "give schema.table.column of a published table: " + String.join(", ",
-                                    published.stream().map(Tbl::ref).toList()));
-                }
-                if (!selected.contains(t)) {
-                    throw Fail.usage(opt + " " + c.display() + ": table " + t.ref() + " is not among the tables "
-                            + "being added", "drop the option, or add the table (--for-tables)");
-                }
-                String col = null;
-                for (String cand : c.columnQuoted() ? List.of(c.column()) : List.of(c.column(), Sql.fold(c.column()))) {
-                    if (col == null && t.cols().stream().anyMatch(x -> x.name().equals(cand))) {
-                        col = cand;
-                    }
-                }
-                if (col == null) {
-                    throw new Fail(Exit.NOT_FOUND, opt + " " + c.display() + ": table " + t.ref() + " has no published "
-                            + "column " + Sql.ident(c.column()), "its columns: " + String.join(", ",
-                            t.cols().stream().map(x -> Sql.ident(x.name())).toList()));
-                }
+                Tbl t = findTable(c.schema(), c.schemaQuoted(), c.table(), c.tableQuoted(), c.display());
+                String col = column(opt, c, t, selected);
                 if (!exclude && excluded.getOrDefault(t.key(), Set.of()).contains(col)) {
                     throw Fail.usage(t.ref() + "." + Sql.ident(col) + " is given to both --text-column and "
                             + "--exclude-column", "keep one (Materialize refuses duplicated column references)");
@@ -471,9 +633,51 @@ public class CreateSource implements Callable<Integer> {
                     + "(reg* types)", "leave " + (uningestable.size() == 1 ? "it" : "them") + " out: --exclude-column "
                     + String.join(",", uningestable.stream().map(s -> s.replaceAll(" \\(.*", "")).toList()));
         }
+        return new Columns(text, excluded);
     }
 
-    // ---- the statements ---------------------------------------------------------------------------------
+    /** The published column {@code c} names in table {@code t} (null: not published), which must be selected. */
+    private String column(String opt, Sql.ColumnRef c, Tbl t, List<Tbl> selected) {
+        if (t == null) {
+            throw new Fail(Exit.NOT_FOUND, opt + " " + c.display() + ": no such table in publication " + publication,
+                    "give schema.table.column of a published table: " + String.join(", ",
+                            published.stream().map(Tbl::ref).toList()));
+        }
+        if (!selected.contains(t)) {
+            throw Fail.usage(opt + " " + c.display() + ": table " + t.ref() + " is not among the tables "
+                    + "being added", "drop the option, or add the table (--for-tables)");
+        }
+        String col = null;
+        for (String cand : c.columnQuoted() ? List.of(c.column()) : List.of(c.column(), Sql.fold(c.column()))) {
+            if (col == null && t.cols().stream().anyMatch(x -> x.name().equals(cand))) {
+                col = cand;
+            }
+        }
+        if (col == null) {
+            throw new Fail(Exit.NOT_FOUND, opt + " " + c.display() + ": table " + t.ref() + " has no published "
+                    + "column " + Sql.ident(c.column()), "its columns: " + String.join(", ",
+                    t.cols().stream().map(x -> Sql.ident(x.name())).toList()));
+        }
+        return col;
+    }
+
+    /** Materialize refuses tables without REPLICA IDENTITY FULL; say so before it does. */
+    static void identity(Out o, boolean planOnly, List<Tbl> tables, String publication) {
+        List<String> lacking = tables.stream().filter(t -> t.identity() != 'f').map(Tbl::ref).toList();
+        if (lacking.isEmpty()) {
+            return;
+        }
+        String msg = lacking.size() + " table(s) lack REPLICA IDENTITY FULL, which Materialize requires: "
+                + String.join(", ", lacking);
+        String fix = "./jbang replica-identity --publication " + Out.shellQuote(publication) + " (guide A.2.1)";
+        if (planOnly) {
+            o.warn(msg + "; fix: " + fix);
+        } else {
+            throw new Fail(Exit.NOT_READY, msg + "; nothing was created", fix);
+        }
+    }
+
+    // ---- Materialize --------------------------------------------------------------------------------------
 
     /**
      * Materialize's name for each table: its own name, or schema_name when two tables (of the selection and
@@ -499,8 +703,26 @@ public class CreateSource implements Callable<Integer> {
         return out;
     }
 
-    private static String refs(List<Tbl> tables) {
+    /** The publication an existing source reads, from its create_sql (null: not found there). */
+    static String publicationOf(String createSql) {
+        Matcher m = Pattern.compile("PUBLICATION\\s*=?\\s*'((?:[^']|'')*)'", Pattern.CASE_INSENSITIVE).matcher(createSql);
+        return m.find() ? m.group(1).replace("''", "'") : null;
+    }
+
+    // ---- the clauses that list the tables ------------------------------------------------------------------
+
+    static String refs(List<Tbl> tables) {
         return String.join(", ", tables.stream().map(Tbl::ref).toList());
+    }
+
+    /** schema.table [AS name], …: AS where Materialize's name is not the table's own. */
+    static String aliased(List<Tbl> tables, Map<String, String> names) {
+        List<String> list = new ArrayList<>();
+        for (Tbl t : tables) {
+            String n = names.get(t.key());
+            list.add(t.ref() + (n.equals(t.name()) ? "" : " AS " + Sql.ident(n)));
+        }
+        return String.join(", ", list);
     }
 
     private static String columnRefs(List<Tbl> tables, Map<String, Set<String>> cols) {
@@ -513,25 +735,16 @@ public class CreateSource implements Callable<Integer> {
         return String.join(", ", out);
     }
 
-    /** Legacy: PUBLICATION 'p'[, TEXT COLUMNS (schema.table.col, …)][, EXCLUDE COLUMNS (…)]. */
-    private String legacyOptions(List<Tbl> tables, Map<String, Map<String, String>> text, Map<String, Set<String>> excluded) {
-        List<String> opts = new ArrayList<>();
-        opts.add("PUBLICATION " + Sql.literal(publication));
-        opts.addAll(columnOptions(tables, text, excluded));
-        return String.join(", ", opts);
-    }
-
     /** TEXT COLUMNS (schema.table.col, …) and EXCLUDE COLUMNS (…), each only when it has columns. */
-    private static List<String> columnOptions(List<Tbl> tables, Map<String, Map<String, String>> text,
-                                              Map<String, Set<String>> excluded) {
+    static List<String> columnOptions(List<Tbl> tables, Columns cols) {
         List<String> opts = new ArrayList<>();
         Map<String, Set<String>> textCols = new LinkedHashMap<>();
-        text.forEach((k, v) -> textCols.put(k, v.keySet()));
+        cols.text().forEach((k, v) -> textCols.put(k, v.keySet()));
         String t = columnRefs(tables, textCols);
         if (!t.isEmpty()) {
             opts.add("TEXT COLUMNS (" + t + ")");
         }
-        String e = columnRefs(tables, excluded);
+        String e = columnRefs(tables, cols.excluded());
         if (!e.isEmpty()) {
             opts.add("EXCLUDE COLUMNS (" + e + ")");
         }
@@ -539,18 +752,12 @@ public class CreateSource implements Callable<Integer> {
     }
 
     /** FOR ALL TABLES, FOR TABLES (…) or FOR SCHEMAS (…); FOR TABLES with AS when two tables share a name. */
-    private static String forClause(List<Tbl> tables, Map<String, String> names, List<Sql.Name> tableNames,
-                                    List<Sql.Name> schemaNames) {
+    static String forClause(List<Tbl> tables, Map<String, String> names, Asked asked) {
         boolean clash = tables.stream().anyMatch(t -> !names.get(t.key()).equals(t.name()));
-        if (clash || !tableNames.isEmpty()) {
-            List<String> list = new ArrayList<>();
-            for (Tbl t : tables) {
-                String n = names.get(t.key());
-                list.add(t.ref() + (n.equals(t.name()) ? "" : " AS " + Sql.ident(n)));
-            }
-            return "FOR TABLES (" + String.join(", ", list) + ")";
+        if (clash || !asked.tables().isEmpty()) {
+            return "FOR TABLES (" + aliased(tables, names) + ")";
         }
-        if (!schemaNames.isEmpty()) {
+        if (!asked.schemas().isEmpty()) {
             Set<String> schemas = new LinkedHashSet<>();
             tables.forEach(t -> schemas.add(t.schema()));
             return "FOR SCHEMAS (" + Sql.identList(new ArrayList<>(schemas)) + ")";
@@ -558,41 +765,46 @@ public class CreateSource implements Callable<Integer> {
         return "FOR ALL TABLES";
     }
 
+    // ---- the statements: CreateSource's SQL, filled in ----------------------------------------------------
+
+    /** Legacy: PUBLICATION 'p'[, TEXT COLUMNS (schema.table.col, …)][, EXCLUDE COLUMNS (…)]. */
+    static String legacyOptions(String publication, List<Tbl> tables, Columns cols) {
+        List<String> opts = new ArrayList<>();
+        opts.add("PUBLICATION " + Sql.literal(publication));
+        opts.addAll(columnOptions(tables, cols));
+        return String.join(", ", opts);
+    }
+
     /** New syntax: CREATE TABLE name FROM SOURCE s (REFERENCE schema.table) [WITH (TEXT COLUMNS (c), EXCLUDE COLUMNS (c))]. */
-    private List<String> createTables(List<Tbl> tables, Map<String, String> names, Map<String, Map<String, String>> text,
-                                      Map<String, Set<String>> excluded) {
+    static List<String> createTables(String source, List<Tbl> tables, Map<String, String> names, Columns cols) {
         List<String> out = new ArrayList<>();
         for (Tbl t : tables) {
-            String sql = String.format(CREATE_TABLE, Sql.ident(names.get(t.key())), Sql.ident(source), t.ref());
+            String sql = String.format(CreateSource.CREATE_TABLE, Sql.ident(names.get(t.key())), Sql.ident(source), t.ref());
             List<String> with = new ArrayList<>();
-            if (text.containsKey(t.key())) {
-                with.add("TEXT COLUMNS (" + Sql.identList(new ArrayList<>(text.get(t.key()).keySet())) + ")");
+            if (cols.text().containsKey(t.key())) {
+                with.add("TEXT COLUMNS (" + Sql.identList(new ArrayList<>(cols.text().get(t.key()).keySet())) + ")");
             }
-            if (excluded.containsKey(t.key())) {
-                with.add("EXCLUDE COLUMNS (" + Sql.identList(new ArrayList<>(excluded.get(t.key()))) + ")");
+            if (cols.excluded().containsKey(t.key())) {
+                with.add("EXCLUDE COLUMNS (" + Sql.identList(new ArrayList<>(cols.excluded().get(t.key()))) + ")");
             }
-            out.add(sql + (with.isEmpty() ? "" : String.format(WITH, String.join(", ", with))));
+            out.add(sql + (with.isEmpty() ? "" : String.format(CreateSource.WITH, String.join(", ", with))));
         }
         return out;
     }
 
     /** Legacy, for an existing source: ALTER SOURCE s ADD SUBSOURCE t1 [AS n1], … [WITH (TEXT COLUMNS (…), …)]. */
-    private String addSubsources(List<Tbl> tables, Map<String, String> names, Map<String, Map<String, String>> text,
-                                 Map<String, Set<String>> excluded) {
-        List<String> list = new ArrayList<>();
-        for (Tbl t : tables) {
-            String n = names.get(t.key());
-            list.add(t.ref() + (n.equals(t.name()) ? "" : " AS " + Sql.ident(n)));
-        }
-        String sql = String.format(ADD_SUBSOURCE, Sql.ident(source), String.join(", ", list));
-        List<String> opts = columnOptions(tables, text, excluded);
-        return opts.isEmpty() ? sql : sql + String.format(WITH, String.join(", ", opts));
+    static String addSubsources(String source, List<Tbl> tables, Map<String, String> names, Columns cols) {
+        String sql = String.format(CreateSource.ADD_SUBSOURCE, Sql.ident(source), aliased(tables, names));
+        List<String> opts = columnOptions(tables, cols);
+        return opts.isEmpty() ? sql : sql + String.format(CreateSource.WITH, String.join(", ", opts));
     }
 
     // ---- output -----------------------------------------------------------------------------------------
 
-    private void show(Out o, List<Tbl> tables, Map<String, String> names, Map<String, Map<String, String>> text,
-                      Map<String, Set<String>> excluded) {
+    /** The tables with their names in Materialize and their columns as text or excluded; then why each is text. */
+    static void show(Out o, List<Tbl> tables, Map<String, String> names, Columns cols) {
+        Map<String, Map<String, String>> text = cols.text();
+        Map<String, Set<String>> excluded = cols.excluded();
         List<List<String>> rows = new ArrayList<>();
         List<Map<String, Object>> json = new ArrayList<>();
         for (Tbl t : tables) {
@@ -627,111 +839,14 @@ public class CreateSource implements Callable<Integer> {
         }
     }
 
-    /** Materialize refuses tables without REPLICA IDENTITY FULL; say so before it does. */
-    private void identity(Out o, boolean planOnly, List<Tbl> tables) {
-        List<String> lacking = tables.stream().filter(t -> t.identity() != 'f').map(Tbl::ref).toList();
-        if (lacking.isEmpty()) {
-            return;
-        }
-        String msg = lacking.size() + " table(s) lack REPLICA IDENTITY FULL, which Materialize requires: "
-                + String.join(", ", lacking);
-        String fix = "./jbang replica-identity --publication " + Out.shellQuote(publication) + " (guide A.2.1)";
-        if (planOnly) {
-            o.warn(msg + "; fix: " + fix);
-        } else {
-            throw new Fail(Exit.NOT_READY, msg + "; nothing was created", fix);
-        }
-    }
-
-    // ---- an existing source -------------------------------------------------------------------------------
-
-    private int existingSource(Out o, Pg up, Mz db, Map<String, Object> src, List<Tbl> selected,
-                               Map<String, Map<String, String>> text, Map<String, Set<String>> excluded,
-                               boolean newSyntaxDefault) throws Exception {
-        String id = String.valueOf(src.get("id"));
-        String type = String.valueOf(src.get("type"));
-        if (!type.equalsIgnoreCase("postgres")) {
-            throw new Fail(Exit.CONFLICT, "source " + source + " exists but is a " + type + " source; nothing was changed",
-                    "choose another --source");
-        }
-        Matcher m = Pattern.compile("PUBLICATION\\s*=?\\s*'((?:[^']|'')*)'", Pattern.CASE_INSENSITIVE)
-                .matcher(String.valueOf(src.get("create_sql")));
-        if (m.find() && !m.group(1).replace("''", "'").equals(publication)) {
-            throw new Fail(Exit.CONFLICT, "source " + source + " exists and reads publication " + m.group(1).replace("''", "'")
-                    + ", not " + publication + "; nothing was changed",
-                    "give --publication " + m.group(1).replace("''", "'") + ", or choose another --source");
-        }
-        if (src.get("cluster_name") != null && !cluster.equals(src.get("cluster_name"))) {
-            o.warn("source " + source + " runs in cluster " + src.get("cluster_name") + ", not " + cluster + "; left as it is");
-        }
-        if (src.get("connection_name") != null && !connection.equals(src.get("connection_name"))) {
-            o.warn("source " + source + " uses connection " + src.get("connection_name") + ", not " + connection
-                    + "; left as it is");
-        }
-        List<String[]> have = new ArrayList<>();
-        boolean anyTable = false;
-        boolean anySubsource = false;
-        for (Map<String, Object> r : db.query(SOURCE_TABLES, id, id)) {
-            have.add(new String[] {(String) r.get("schema_name"), (String) r.get("table_name")});
-            if (Boolean.TRUE.equals(r.get("is_table"))) {
-                anyTable = true;
-            } else {
-                anySubsource = true;
-            }
-        }
-        boolean newSyntax = anyTable || (!anySubsource && newSyntaxDefault);
-        Set<String> haveKeys = new LinkedHashSet<>();
-        have.forEach(h -> haveKeys.add(h[0] + "\u0000" + h[1]));
-        List<Tbl> missing = selected.stream().filter(t -> !haveKeys.contains(t.key())).toList();
-        Set<String> selectedKeys = new LinkedHashSet<>();
-        selected.forEach(t -> selectedKeys.add(t.key()));
-        List<String> gone = have.stream().filter(h -> forTables.isEmpty() && forSchemas.isEmpty()
-                && !selectedKeys.contains(h[0] + "\u0000" + h[1])).map(h -> Sql.qualified(h[0], h[1])).toList();
-        o.put("already_done", true);
-        o.put("existing_tables", have.size());
-        o.put("missing_tables", missing.stream().map(Tbl::ref).toList());
-        if (!gone.isEmpty()) {
-            o.warn("source " + source + " has table(s) no longer in publication " + publication + ": " + String.join(", ", gone)
-                    + "; Materialize errors them once it notices; drop their subsources/tables in Materialize");
-        }
-        if (missing.isEmpty()) {
-            o.line("source %s: already done (exists with %d table%s; every selected table of publication %s is in it)",
-                    source, have.size(), have.size() == 1 ? "" : "s", publication);
-            return Exit.OK;
-        }
-        Map<String, String> names = mzNames(missing, have);
-        Map<String, Map<String, String>> t = new LinkedHashMap<>();
-        Map<String, Set<String>> x = new LinkedHashMap<>();
-        for (Tbl tb : missing) {
-            if (text.containsKey(tb.key())) {
-                t.put(tb.key(), text.get(tb.key()));
-            }
-            if (excluded.containsKey(tb.key())) {
-                x.put(tb.key(), excluded.get(tb.key()));
-            }
-        }
-        List<String> sqls = newSyntax ? createTables(missing, names, t, x) : List.of(addSubsources(missing, names, t, x));
-        if (!addNewTables) {
-            o.line("source %s: already done (exists with %d table%s)", source, have.size(), have.size() == 1 ? "" : "s");
-            o.warn(missing.size() + " table(s) of publication " + publication + " are not in source " + source + ": "
-                    + refs(missing) + " (tables added to a publication are not picked up by themselves); fix: "
-                    + "./jbang source --add-new-tables, which runs: " + String.join("; ", sqls));
-            return Exit.OK;
-        }
-        show(o, missing, names, t, x);
-        identity(o, false, missing);
-        if (analyze) {
-            up.exec(String.format(ANALYZE, refs(missing)));
-        }
-        if (newSyntax) {
-            db.transaction(sqls);
-        } else {
-            db.exec(sqls.get(0));
-        }
-        o.put("added", missing.stream().map(Tbl::ref).toList());
-        o.line("source %s: %d table%s added (%s); while %s snapshot%s, the source's other tables wait", source,
-                missing.size(), missing.size() == 1 ? "" : "s", newSyntax ? "CREATE TABLE … FROM SOURCE" : "ADD SUBSOURCE",
-                missing.size() == 1 ? "it takes its" : "they take their", missing.size() == 1 ? "" : "s");
-        return Exit.OK;
+    /** The last line: the source created (in a dry run: that it would be); {@code clause} is null in the new syntax. */
+    static void created(Out o, String source, boolean planOnly, String clause, int n, Columns cols) {
+        String forWhat = clause == null ? n + " table" + (n == 1 ? "" : "s") + " FROM SOURCE"
+                : clause.replaceAll(" \\(.*", "") + ": " + n + " subsource" + (n == 1 ? "" : "s");
+        int nText = cols.text().values().stream().mapToInt(Map::size).sum();
+        o.put("created", !planOnly);
+        o.line("source %s: %s (%s syntax, %s, %d text column%s)", source,
+                planOnly ? "would be created" : "created; its snapshot runs now (watch it: guide C.4)",
+                clause == null ? "new" : "legacy", forWhat, nText, nText == 1 ? "" : "s");
     }
 }

@@ -166,38 +166,22 @@ public class Explore implements Callable<Integer> {
         if (cluster != null) {
             Sql.requireName("cluster", cluster);
         }
-        String target = subscribeTarget();
+        String target = ExploreReport.subscribeTarget(subscribeTo);
         boolean upstream = pg.given();
         String tablesSql = String.format(TABLES, Sql.literal(source));
         o.put("source", source);
         try (Mz db = Mz.connect(mz, o)) {
             if (db.planOnly()) {
-                plan(o, db, tablesSql, upstream, target);
+                ExploreReport.plan(o, db, this, tablesSql, upstream, target);
                 return Exit.OK;
             }
-            List<Map<String, Object>> sources = db.query(SOURCES);
-            o.put("sources", sources);
-            if (sources.stream().noneMatch(s -> source.equals(s.get("name")))) {
-                o.table(List.of("source", "type", "cluster"), rows(sources, "name", "type", "cluster"));
-                throw new Fail(Exit.NOT_FOUND, "source " + source + " not found in Materialize",
-                        sources.isEmpty() ? "create it: ./jbang source (guide C.3)" : "give one of the sources above with --source");
-            }
-            o.table(List.of("source", "type", "cluster"), rows(sources, "name", "type", "cluster"));
-
-            List<Map<String, Object>> tables = new ArrayList<>();
-            for (Map<String, Object> r : db.query(tablesSql)) {
-                Map<String, Object> t = new LinkedHashMap<>();
-                t.put("id", r.get("id"));
-                t.put("name", Sql.ident((String) r.get("database_name")) + "." + Sql.qualified((String) r.get("schema_name"),
-                        (String) r.get("name")));
-                t.put("upstream", Sql.qualified((String) r.get("upstream_schema"), (String) r.get("upstream_table")));
-                t.put("upstream_table", r.get("upstream_table"));
-                t.put("snapshot_committed", Boolean.TRUE.equals(r.get("snapshot_committed")));
-                tables.add(t);
-            }
+            // ---- look: SHOW SOURCES, then SHOW TABLES with the row counts beside upstream's
+            showSources(o, db);
+            List<Map<String, Object>> tables = ExploreReport.tables(db.query(tablesSql));
             Fail parityFail = parity(o, db, tables, upstream);
             o.put("tables", tables);
 
+            // ---- compute (--create-examples), serve (--subscribe-seconds)
             if (createExamples) {
                 examples(o, db, tables);
             }
@@ -211,43 +195,16 @@ public class Explore implements Callable<Integer> {
         }
     }
 
-    private String subscribeTarget() {
-        List<Sql.Name> names = Sql.parseNames(subscribeTo);
-        if (names.size() != 1) {
-            throw Fail.usage("--subscribe-to takes one name", "e.g. --subscribe-to orders_per_customer");
+    /** SHOW SOURCES: the sources printed; the one asked for must be among them. */
+    private void showSources(Out o, Mz db) throws SQLException {
+        List<Map<String, Object>> sources = db.query(SOURCES);
+        o.put("sources", sources);
+        if (sources.stream().noneMatch(s -> source.equals(s.get("name")))) {
+            o.table(List.of("source", "type", "cluster"), ExploreReport.rows(sources, "name", "type", "cluster"));
+            throw new Fail(Exit.NOT_FOUND, "source " + source + " not found in Materialize",
+                    sources.isEmpty() ? "create it: ./jbang source (guide C.3)" : "give one of the sources above with --source");
         }
-        Sql.Name n = names.get(0);
-        String name = n.quoted() ? n.name() : n.name().toLowerCase(java.util.Locale.ROOT);
-        if (n.schema() == null) {
-            return Sql.ident(name);
-        }
-        String schema = n.schemaQuoted() ? n.schema() : n.schema().toLowerCase(java.util.Locale.ROOT);
-        return Sql.qualified(schema, name);
-    }
-
-    private void plan(Out o, Mz db, String tablesSql, boolean upstream, String target) {
-        o.line("-- dry run: no Materialize was contacted. On Materialize:");
-        db.planned(SOURCES);
-        db.planned(tablesSql);
-        o.line("-- then one count query per system over the tables found, for those with snapshot_committed, e.g.");
-        o.line("--   %s UNION ALL …", String.format(COUNT, "'u5'", "materialize.public.orders"));
-        if (upstream) {
-            o.line("--   upstream: %s UNION ALL …", String.format(COUNT, "'u5'", "public.orders"));
-        }
-        if (createExamples) {
-            o.line("-- examples, each only if missing (checked in mz_objects); the customers and orders tables are "
-                    + "looked up among those found above and shown here unqualified:");
-            for (String s : exampleStatements("customers", "orders")) {
-                db.planned(s);
-            }
-        }
-        if (subscribeSeconds > 0) {
-            o.line("-- SUBSCRIBE for %ds: FETCH repeats until then", subscribeSeconds);
-            o.statement("BEGIN");
-            db.planned(String.format(DECLARE, target));
-            db.planned(FETCH);
-            o.statement("COMMIT");
-        }
+        o.table(List.of("source", "type", "cluster"), ExploreReport.rows(sources, "name", "type", "cluster"));
     }
 
     List<String> exampleStatements(String customers, String orders) {
@@ -264,68 +221,18 @@ public class Explore implements Callable<Integer> {
         Map<String, Object> mzCounts = new LinkedHashMap<>();
         Map<String, Object> upCounts = new LinkedHashMap<>();
         if (!counted.isEmpty()) {
-            List<String> parts = new ArrayList<>();
-            for (Map<String, Object> t : counted) {
-                parts.add(String.format(COUNT, Sql.literal((String) t.get("id")), t.get("name")));
-            }
-            try {
-                for (Map<String, Object> r : db.queryWithin(countTimeout, String.join("\nUNION ALL\n", parts))) {
-                    mzCounts.put((String) r.get("id"), r.get("n"));
-                }
-            } catch (Fail f) {
-                if (f.getCause() instanceof SQLException s && "57014".equals(s.getSQLState())) {
-                    throw new Fail(Exit.TIMEOUT, "counting the rows in Materialize took more than " + countTimeout + "s",
-                            "a table may still be catching up: ./jbang monitor; or raise --count-timeout", f);
-                }
-                throw f;
-            }
+            mzCounts = countInMaterialize(db, counted);
             if (upstream) {
-                List<String> up = new ArrayList<>();
-                for (Map<String, Object> t : counted) {
-                    up.add(String.format(COUNT, Sql.literal((String) t.get("id")), t.get("upstream")));
-                }
-                try (Pg p = pg.connect(o)) {
-                    for (Map<String, Object> r : p.query(String.join("\nUNION ALL\n", up))) {
-                        upCounts.put((String) r.get("id"), r.get("n"));
-                    }
-                }
+                upCounts = countUpstream(o, counted);
             }
         }
-        List<List<?>> rows = new ArrayList<>();
-        List<String> differ = new ArrayList<>();
-        int matching = 0;
+        ExploreReport.Parity parity = new ExploreReport.Parity(upstream);
         for (Map<String, Object> t : tables) {
             Object m = mzCounts.get(t.get("id"));
             Object u = upCounts.get(t.get("id"));
-            String verdict;
-            if (!Boolean.TRUE.equals(t.get("snapshot_committed"))) {
-                verdict = "snapshotting";
-            } else if (!upstream) {
-                verdict = "";
-            } else if (Objects.equals(num(m), num(u))) {
-                verdict = "ok";
-                matching++;
-            } else {
-                verdict = "DIFFERS";
-                differ.add(t.get("upstream") + " (" + u + " upstream, " + m + " in Materialize)");
-            }
-            t.put("rows", num(m));
-            t.put("upstream_rows", upstream ? num(u) : null);
-            t.put("parity", verdict.isEmpty() ? null : verdict.toLowerCase(java.util.Locale.ROOT));
-            List<Object> row = new ArrayList<>(List.of(t.get("name"), t.get("upstream"), m == null ? "-" : m));
-            if (upstream) {
-                row.add(u == null ? "-" : u);
-                row.add(verdict);
-            }
-            rows.add(row);
+            parity.add(t, m, u, verdict(t, m, u, upstream));
         }
-        o.table(upstream ? List.of("table", "upstream", "rows", "rows upstream", "parity") : List.of("table", "upstream", "rows"),
-                rows);
-        Map<String, Object> parity = new LinkedHashMap<>();
-        parity.put("checked", upstream ? counted.size() : 0);
-        parity.put("matching", matching);
-        parity.put("differ", differ);
-        o.put("parity", parity);
+        parity.print(o, counted.size());
         int skipped = tables.size() - counted.size();
         String tail = skipped == 0 ? "" : "; " + skipped + " still snapshotting (not counted: a SELECT would wait for it)";
         if (tables.isEmpty()) {
@@ -335,26 +242,71 @@ public class Explore implements Callable<Integer> {
             o.line("explore %s: %d tables%s (give --pg-url or DATABASE_URL to compare with upstream)", source, tables.size(), tail);
             return null;
         }
-        if (differ.isEmpty()) {
-            o.line("explore %s: %d tables; row counts match upstream for %d%s", source, tables.size(), matching, tail);
+        if (parity.differ.isEmpty()) {
+            o.line("explore %s: %d tables; row counts match upstream for %d%s", source, tables.size(), parity.matching, tail);
             return null;
         }
-        o.line("explore %s: %d tables; row counts differ for %d%s", source, tables.size(), differ.size(), tail);
-        return new Fail(Exit.VERIFY, "row counts differ from upstream: " + String.join(", ", differ),
+        o.line("explore %s: %d tables; row counts differ for %d%s", source, tables.size(), parity.differ.size(), tail);
+        return new Fail(Exit.VERIFY, "row counts differ from upstream: " + String.join(", ", parity.differ),
                 "the two counts are taken a moment apart: while writes go on upstream a difference is lag (./jbang "
                         + "monitor shows it), so run again; one that stays means rows are missing: check the source with "
                         + "./jbang monitor");
     }
 
-    static Long num(Object v) {
-        return v == null ? null : Long.valueOf(v.toString());
+    /** A table's parity: snapshotting (not counted), "" without upstream, ok when both counts match, else DIFFERS. */
+    private static String verdict(Map<String, Object> t, Object m, Object u, boolean upstream) {
+        if (!Boolean.TRUE.equals(t.get("snapshot_committed"))) {
+            return "snapshotting";
+        }
+        if (!upstream) {
+            return "";
+        }
+        return Objects.equals(ExploreReport.num(m), ExploreReport.num(u)) ? "ok" : "DIFFERS";
+    }
+
+    /** The row counts in Materialize (one query, table id → count), given up after --count-timeout. */
+    private Map<String, Object> countInMaterialize(Mz db, List<Map<String, Object>> counted) throws SQLException {
+        Map<String, Object> counts = new LinkedHashMap<>();
+        try {
+            for (Map<String, Object> r : db.queryWithin(countTimeout, countQuery(counted, "name"))) {
+                counts.put((String) r.get("id"), r.get("n"));
+            }
+        } catch (Fail f) {
+            if (f.getCause() instanceof SQLException s && "57014".equals(s.getSQLState())) {
+                throw new Fail(Exit.TIMEOUT, "counting the rows in Materialize took more than " + countTimeout + "s",
+                        "a table may still be catching up: ./jbang monitor; or raise --count-timeout", f);
+            }
+            throw f;
+        }
+        return counts;
+    }
+
+    /** The row counts upstream, of the same tables (one query, table id → count). */
+    private Map<String, Object> countUpstream(Out o, List<Map<String, Object>> counted) throws SQLException {
+        Map<String, Object> counts = new LinkedHashMap<>();
+        String sql = countQuery(counted, "upstream");
+        try (Pg p = pg.connect(o)) {
+            for (Map<String, Object> r : p.query(sql)) {
+                counts.put((String) r.get("id"), r.get("n"));
+            }
+        }
+        return counts;
+    }
+
+    /** The COUNT of each table, by its {@code name} (in Materialize) or {@code upstream} name, joined by UNION ALL. */
+    private static String countQuery(List<Map<String, Object>> counted, String nameKey) {
+        List<String> parts = new ArrayList<>();
+        for (Map<String, Object> t : counted) {
+            parts.add(String.format(COUNT, Sql.literal((String) t.get("id")), t.get(nameKey)));
+        }
+        return String.join("\nUNION ALL\n", parts);
     }
 
     // ---- examples ----------------------------------------------------------------------------
 
     private void examples(Out o, Mz db, List<Map<String, Object>> tables) throws SQLException {
-        String customers = find(tables, "customers");
-        String orders = find(tables, "orders");
+        String customers = ExploreReport.find(tables, "customers");
+        String orders = ExploreReport.find(tables, "orders");
         if (customers == null || orders == null) {
             throw new Fail(Exit.NOT_FOUND, "the examples need the lab's customers and orders tables among those " + source
                     + " feeds", "ingest them (./jbang publication --table customers,orders upstream, then ./jbang source), "
@@ -372,26 +324,7 @@ public class Explore implements Callable<Integer> {
                 made.add(EXAMPLES.get(i));
             }
         }
-        Map<String, Object> ex = new LinkedHashMap<>();
-        ex.put("created", made);
-        ex.put("existing", existing);
-        o.put("examples", ex);
-        if (made.isEmpty()) {
-            o.line("examples: already done (%s exist)", String.join(", ", EXAMPLES));
-        } else {
-            o.line("examples: created %s; try: SELECT * FROM orders_per_customer; SELECT * FROM revenue_per_day;",
-                    String.join(", ", made));
-        }
-    }
-
-    /** The Materialize name of the ingested table reading upstream table {@code upstreamTable} (any schema). */
-    static String find(List<Map<String, Object>> tables, String upstreamTable) {
-        for (Map<String, Object> t : tables) {
-            if (upstreamTable.equals(t.get("upstream_table"))) {
-                return (String) t.get("name");
-            }
-        }
-        return null;
+        ExploreReport.examples(o, made, existing);
     }
 
     // ---- subscribe ---------------------------------------------------------------------------
@@ -416,23 +349,7 @@ public class Explore implements Callable<Integer> {
             while (System.nanoTime() < end) {
                 db.sent(FETCH);
                 try (ResultSet rs = s.executeQuery(FETCH)) {
-                    ResultSetMetaData md = rs.getMetaData();
-                    while (rs.next()) {
-                        Map<String, Object> row = new LinkedHashMap<>();
-                        StringBuilder line = new StringBuilder();
-                        for (int i = 1; i <= md.getColumnCount(); i++) {
-                            Object v = rs.getObject(i);
-                            String col = md.getColumnLabel(i);
-                            row.put(col, v == null ? null : v instanceof Number || v instanceof Boolean ? v : v.toString());
-                            if (col.equals("mz_diff")) {
-                                line.append(Long.parseLong(String.valueOf(v)) > 0 ? "+" : "").append(v);
-                            } else if (!col.equals("mz_timestamp")) {
-                                line.append("  ").append(col).append('=').append(v);
-                            }
-                        }
-                        changes.add(row);
-                        o.line("%s", line);
-                    }
+                    ExploreReport.changes(o, rs, changes);
                 }
             }
             c.commit();
@@ -446,8 +363,168 @@ public class Explore implements Callable<Integer> {
         o.put("changes", changes);
         o.line("subscribe: %d changes in %ds", changes.size(), subscribeSeconds);
     }
+}
 
-    private static List<List<?>> rows(List<Map<String, Object>> maps, String... keys) {
+/**
+ * What {@link Explore} shows, shaped for the tables and the JSON: the dry-run plan, the tables a source feeds,
+ * their row counts beside upstream's (the parity table), the examples made, and the changes SUBSCRIBE fetches;
+ * also --subscribe-to read as SQL.
+ */
+final class ExploreReport {
+    private ExploreReport() {}
+
+    // ---- options and plan ----------------------------------------------------------------------
+
+    /** --subscribe-to as SQL: one name, [schema.]name, folded to lower case unless quoted. */
+    static String subscribeTarget(String subscribeTo) {
+        List<Sql.Name> names = Sql.parseNames(subscribeTo);
+        if (names.size() != 1) {
+            throw Fail.usage("--subscribe-to takes one name", "e.g. --subscribe-to orders_per_customer");
+        }
+        Sql.Name n = names.get(0);
+        String name = n.quoted() ? n.name() : n.name().toLowerCase(java.util.Locale.ROOT);
+        if (n.schema() == null) {
+            return Sql.ident(name);
+        }
+        String schema = n.schemaQuoted() ? n.schema() : n.schema().toLowerCase(java.util.Locale.ROOT);
+        return Sql.qualified(schema, name);
+    }
+
+    /** The dry run: what explore would send, with the example statements and the SUBSCRIBE as options ask. */
+    static void plan(Out o, Mz db, Explore e, String tablesSql, boolean upstream, String target) {
+        o.line("-- dry run: no Materialize was contacted. On Materialize:");
+        db.planned(Explore.SOURCES);
+        db.planned(tablesSql);
+        o.line("-- then one count query per system over the tables found, for those with snapshot_committed, e.g.");
+        o.line("--   %s UNION ALL …", String.format(Explore.COUNT, "'u5'", "materialize.public.orders"));
+        if (upstream) {
+            o.line("--   upstream: %s UNION ALL …", String.format(Explore.COUNT, "'u5'", "public.orders"));
+        }
+        if (e.createExamples) {
+            o.line("-- examples, each only if missing (checked in mz_objects); the customers and orders tables are "
+                    + "looked up among those found above and shown here unqualified:");
+            for (String s : e.exampleStatements("customers", "orders")) {
+                db.planned(s);
+            }
+        }
+        if (e.subscribeSeconds > 0) {
+            o.line("-- SUBSCRIBE for %ds: FETCH repeats until then", e.subscribeSeconds);
+            o.statement("BEGIN");
+            db.planned(String.format(Explore.DECLARE, target));
+            db.planned(Explore.FETCH);
+            o.statement("COMMIT");
+        }
+    }
+
+    // ---- the tables and their counts --------------------------------------------------------
+
+    /** The tables of SHOW TABLES: id, name (database.schema.name), upstream (schema.table), snapshot_committed. */
+    static List<Map<String, Object>> tables(List<Map<String, Object>> rows) {
+        List<Map<String, Object>> tables = new ArrayList<>();
+        for (Map<String, Object> r : rows) {
+            Map<String, Object> t = new LinkedHashMap<>();
+            t.put("id", r.get("id"));
+            t.put("name", Sql.ident((String) r.get("database_name")) + "." + Sql.qualified((String) r.get("schema_name"),
+                    (String) r.get("name")));
+            t.put("upstream", Sql.qualified((String) r.get("upstream_schema"), (String) r.get("upstream_table")));
+            t.put("upstream_table", r.get("upstream_table"));
+            t.put("snapshot_committed", Boolean.TRUE.equals(r.get("snapshot_committed")));
+            tables.add(t);
+        }
+        return tables;
+    }
+
+    /** The Materialize name of the ingested table reading upstream table {@code upstreamTable} (any schema). */
+    static String find(List<Map<String, Object>> tables, String upstreamTable) {
+        for (Map<String, Object> t : tables) {
+            if (upstreamTable.equals(t.get("upstream_table"))) {
+                return (String) t.get("name");
+            }
+        }
+        return null;
+    }
+
+    /** The row counts table, built table by table (with each table's JSON keys rows, upstream_rows, parity). */
+    static final class Parity {
+        final boolean upstream;
+        final List<List<?>> rows = new ArrayList<>();
+        final List<String> differ = new ArrayList<>();
+        int matching = 0;
+
+        Parity(boolean upstream) {
+            this.upstream = upstream;
+        }
+
+        /** Table {@code t} with {@code m} rows in Materialize and {@code u} upstream (null: not counted). */
+        void add(Map<String, Object> t, Object m, Object u, String verdict) {
+            if (verdict.equals("ok")) {
+                matching++;
+            } else if (verdict.equals("DIFFERS")) {
+                differ.add(t.get("upstream") + " (" + u + " upstream, " + m + " in Materialize)");
+            }
+            t.put("rows", num(m));
+            t.put("upstream_rows", upstream ? num(u) : null);
+            t.put("parity", verdict.isEmpty() ? null : verdict.toLowerCase(java.util.Locale.ROOT));
+            List<Object> row = new ArrayList<>(List.of(t.get("name"), t.get("upstream"), m == null ? "-" : m));
+            if (upstream) {
+                row.add(u == null ? "-" : u);
+                row.add(verdict);
+            }
+            rows.add(row);
+        }
+
+        /** The table, and the "parity" JSON ({@code counted}: the tables whose snapshot was committed). */
+        void print(Out o, int counted) {
+            o.table(upstream ? List.of("table", "upstream", "rows", "rows upstream", "parity")
+                    : List.of("table", "upstream", "rows"), rows);
+            Map<String, Object> parity = new LinkedHashMap<>();
+            parity.put("checked", upstream ? counted : 0);
+            parity.put("matching", matching);
+            parity.put("differ", differ);
+            o.put("parity", parity);
+        }
+    }
+
+    static Long num(Object v) {
+        return v == null ? null : Long.valueOf(v.toString());
+    }
+
+    /** The examples created now and those that existed already. */
+    static void examples(Out o, List<String> made, List<String> existing) {
+        Map<String, Object> ex = new LinkedHashMap<>();
+        ex.put("created", made);
+        ex.put("existing", existing);
+        o.put("examples", ex);
+        if (made.isEmpty()) {
+            o.line("examples: already done (%s exist)", String.join(", ", Explore.EXAMPLES));
+        } else {
+            o.line("examples: created %s; try: SELECT * FROM orders_per_customer; SELECT * FROM revenue_per_day;",
+                    String.join(", ", made));
+        }
+    }
+
+    /** The changes one FETCH returned: each printed (+1/-1 and its columns, not mz_timestamp) and kept for the JSON. */
+    static void changes(Out o, ResultSet rs, List<Map<String, Object>> changes) throws SQLException {
+        ResultSetMetaData md = rs.getMetaData();
+        while (rs.next()) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            StringBuilder line = new StringBuilder();
+            for (int i = 1; i <= md.getColumnCount(); i++) {
+                Object v = rs.getObject(i);
+                String col = md.getColumnLabel(i);
+                row.put(col, v == null ? null : v instanceof Number || v instanceof Boolean ? v : v.toString());
+                if (col.equals("mz_diff")) {
+                    line.append(Long.parseLong(String.valueOf(v)) > 0 ? "+" : "").append(v);
+                } else if (!col.equals("mz_timestamp")) {
+                    line.append("  ").append(col).append('=').append(v);
+                }
+            }
+            changes.add(row);
+            o.line("%s", line);
+        }
+    }
+
+    static List<List<?>> rows(List<Map<String, Object>> maps, String... keys) {
         List<List<?>> out = new ArrayList<>();
         for (Map<String, Object> m : maps) {
             List<Object> r = new ArrayList<>();

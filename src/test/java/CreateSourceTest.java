@@ -189,13 +189,13 @@ class CreateSourceTest {
 
     @Test
     void materializeNamesForTablesThatShareAName() {
-        List<CreateSource.Tbl> t = List.of(new CreateSource.Tbl("public", "orders", 'f', List.of()),
-                new CreateSource.Tbl("sales", "orders", 'f', List.of()),
-                new CreateSource.Tbl("public", "customers", 'f', List.of()));
-        Map<String, String> n = CreateSource.mzNames(t, List.of());
+        List<SourcePlan.Tbl> t = List.of(new SourcePlan.Tbl("public", "orders", 'f', List.of()),
+                new SourcePlan.Tbl("sales", "orders", 'f', List.of()),
+                new SourcePlan.Tbl("public", "customers", 'f', List.of()));
+        Map<String, String> n = SourcePlan.mzNames(t, List.of());
         assertEquals(List.of("public_orders", "sales_orders", "customers"), new ArrayList<>(n.values()));
         // a table the source has already counts too
-        Map<String, String> added = CreateSource.mzNames(List.of(t.get(1)), List.<String[]>of(new String[] {"public", "orders"}));
+        Map<String, String> added = SourcePlan.mzNames(List.of(t.get(1)), List.<String[]>of(new String[] {"public", "orders"}));
         assertEquals("sales_orders", added.get(t.get(1).key()));
     }
 
