@@ -151,8 +151,6 @@ public class MonitorIngestion implements Callable<Integer> {
     /** Docs: "If one stays starting for more than a few minutes, contact support". */
     static final Duration STARTING_TOO_LONG = Duration.ofMinutes(5);
 
-    static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneOffset.UTC);
-
     @Mixin MzOptions mz;
     @Mixin PgOptions pg;
     @Mixin OutputOptions out;
@@ -182,7 +180,9 @@ public class MonitorIngestion implements Callable<Integer> {
                     + "committed (default 15m). Exit 14 with --until-snapshotted; a warning with --watch.")
     Duration stallAfter = Duration.ofMinutes(15);
 
-    private final Set<String> warned = new HashSet<>();
+    /** Where the snapshot's staged records last moved, for the stall check (--stall-after). */
+    private BigDecimal lastStaged;
+    private long lastMove;
 
     public static void main(String... args) {
         Cli.main(new MonitorIngestion(), args);
@@ -192,6 +192,10 @@ public class MonitorIngestion implements Callable<Integer> {
     enum State { RUNNING, SNAPSHOTTING, ERROR, STALLED }
 
     record Verdict(State state, Fail fail, boolean snapshotted) {}
+
+    /** One tick read: its objects, the whole snapshot, the upstream slot (null without one), the verdict, its JSON. */
+    record Tick(List<Map<String, Object>> objects, Map<String, Object> snapshot, Map<String, Object> slot, Verdict verdict,
+                Map<String, Object> json) {}
 
     @Override
     public Integer call() throws Exception {
@@ -208,7 +212,7 @@ public class MonitorIngestion implements Callable<Integer> {
         o.put("source", source);
         try (Mz db = Mz.connect(mz, o)) {
             if (db.planOnly()) {
-                plan(o, db, tick, upstream, repeat);
+                IngestionReport.plan(o, db, this, tick, upstream, repeat);
                 return Exit.OK;
             }
             try (Pg up = upstream ? pg.connect(o) : null) {
@@ -217,149 +221,203 @@ public class MonitorIngestion implements Callable<Integer> {
         }
     }
 
-    private void plan(Out o, Mz db, String tick, boolean upstream, boolean repeat) {
-        o.line("-- dry run: no Materialize was contacted. Each tick runs this one query on Materialize:");
-        db.planned(tick);
-        if (upstream) {
-            o.line("-- and this one upstream, for the slot named in mz_postgres_sources.replication_slot:");
-            o.statement(String.format(SLOT, Sql.literal("<replication_slot>")));
-        } else {
-            o.line("-- (no --pg-url or DATABASE_URL: the upstream slot is not checked)");
-        }
-        if (untilSnapshotted) {
-            o.line("-- repeated every %s until every object has snapshot_committed%s; no staged-record progress "
-                    + "for %s fails", Durations.show(interval), timeout == null ? "" : " (timeout " + Durations.show(timeout) + ")",
-                    Durations.show(stallAfter));
-        } else if (repeat) {
-            o.line("-- repeated every %s%s", Durations.show(interval),
-                    timeout == null ? " until Ctrl-C" : " for " + Durations.show(timeout));
-        } else {
-            o.line("-- run once (--watch or --until-snapshotted repeat it)");
-        }
-    }
-
+    /** The ticks: once, or every --interval until {@link #finished} says so or --timeout passes. */
     private int loop(Out o, Mz db, Pg up, String tickSql, boolean repeat) throws Exception {
         long started = System.nanoTime();
         long deadline = timeout == null ? Long.MAX_VALUE : started + timeout.toNanos();
-        BigDecimal lastStaged = null;
-        long lastMove = started;
-        String lastShape = null;
-        Verdict verdict = null;
-        Map<String, Object> last = null;
-        Out.Progress bar = null;
+        lastMove = started;
+        IngestionReport report = new IngestionReport(o, source, repeat);
+        Tick tick = null;
         int n = 0;
         try {
             while (true) {
                 n++;
-                List<Map<String, Object>> rows = db.query(tickSql);
-                if (rows.isEmpty()) {
-                    throw new Fail(Exit.NOT_FOUND, "source " + source + " not found in Materialize (mz_catalog.mz_sources)",
-                            "create it: ./jbang source (guide C.3); SHOW SOURCES lists the sources there are");
-                }
-                List<Map<String, Object>> objects = objects(rows);
-                Map<String, Object> snapshot = snapshot(objects);
-                Map<String, Object> slot = up == null ? null : slot(o, up, rows);
-                long now = System.nanoTime();
-                BigDecimal staged = (BigDecimal) snapshot.get("records_staged");
-                boolean committed = (Boolean) snapshot.get("committed");
-                if (lastStaged == null || staged.compareTo(lastStaged) != 0 || committed) {
-                    lastStaged = staged;
-                    lastMove = now;
-                }
-                verdict = verdict(objects, snapshot, repeat ? Duration.ofNanos(now - lastMove) : Duration.ZERO);
-
-                Map<String, Object> t = new LinkedHashMap<>();
-                t.put("tick", n);
-                t.put("at", Instant.now().toString());
-                t.put("source", source);
-                t.put("state", verdict.state().name().toLowerCase(Locale.ROOT));
-                t.put("objects", objects);
-                t.put("snapshot", snapshot);
-                t.put("upstream", slot);
-                last = t;
-
-                // A live bar on a terminal in --watch; a line per tick elsewhere (logs, CI); --json: a line per tick.
-                boolean live = repeat && o.ctx().terminal() && !o.json();
-                String shape = shape(objects);
-                boolean changed = !shape.equals(lastShape);
-                if (bar != null && changed) {
-                    bar.clear();
-                }
-                if (!repeat || changed) {
-                    table(o, objects);
-                    lastShape = shape;
-                }
-                startingTooLong(o, objects);
-                others(o, objects, verdict);
-                if (slot != null && (!live || changed)) {
-                    o.line(slotLine(slot));
-                }
-                if (!live || changed) {
-                    o.line((repeat ? "[" + CLOCK.format(Instant.now()) + "] " : "") + summary(snapshot, verdict));
-                }
-                if (repeat) {
-                    o.jsonLine(t);
-                }
-                if (live && !committed && ((BigDecimal) snapshot.get("records_known")).signum() > 0) {
-                    if (bar == null) {
-                        bar = o.progress("snapshot " + source, 0);
-                    }
-                    bar.update(staged.longValue(), ((BigDecimal) snapshot.get("records_known")).longValue());
-                }
-
-                if (!repeat) {
+                tick = tick(report, db, up, tickSql, n, repeat);
+                show(report, tick);
+                if (!repeat || finished(report, tick.verdict())) {
                     break;
-                }
-                if (untilSnapshotted) {
-                    if (verdict.snapshotted()) {
-                        break;
-                    }
-                    if (verdict.state() == State.STALLED) {
-                        break;
-                    }
-                    if (verdict.state() == State.ERROR && verdict.fail().exit != Exit.BUSY) {
-                        break;
-                    }
-                    if (verdict.state() == State.ERROR) {
-                        warnOnce(o, "transient: " + verdict.fail().getMessage() + "; still waiting (" + verdict.fail().fix + ")");
-                    }
-                } else if (verdict.state() == State.STALLED || verdict.state() == State.ERROR) {
-                    warnOnce(o, verdict.fail().getMessage() + " (fix: " + verdict.fail().fix + ")");
                 }
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     if (untilSnapshotted) {
-                        put(o, last, n);
-                        throw new Fail(Exit.TIMEOUT, "source " + source + ": snapshot not committed after "
-                                + Durations.show(timeout) + " (" + progressText(snapshot) + ")",
-                                "snapshots take minutes to hours: wait longer (--timeout 2h); follow it with "
-                                        + "./jbang monitor --watch; if staged records stop moving, see --stall-after");
+                        IngestionReport.put(o, tick.json(), n);
+                        throw timedOut(tick.snapshot());
                     }
                     break;
                 }
                 Thread.sleep(Math.max(1, Math.min(interval.toMillis(), left / 1_000_000 + 1)));
             }
         } finally {
-            if (bar != null) {
-                bar.close();
-            }
+            report.close();
         }
-        put(o, last, n);
-        if (verdict.fail() != null) {
-            throw verdict.fail();
+        IngestionReport.put(o, tick.json(), n);
+        if (tick.verdict().fail() != null) {
+            throw tick.verdict().fail();
         }
         return Exit.OK;
     }
 
-    private static void put(Out o, Map<String, Object> last, int ticks) {
-        if (last != null) {
-            last.forEach((k, v) -> {
-                if (!k.equals("tick") && !k.equals("source")) {
-                    o.put(k, v);
-                }
-            });
+    /** One tick: the one query, its objects, the whole snapshot, the upstream slot and the verdict. */
+    private Tick tick(IngestionReport report, Mz db, Pg up, String tickSql, int n, boolean repeat) throws SQLException {
+        List<Map<String, Object>> rows = db.query(tickSql);
+        if (rows.isEmpty()) {
+            throw new Fail(Exit.NOT_FOUND, "source " + source + " not found in Materialize (mz_catalog.mz_sources)",
+                    "create it: ./jbang source (guide C.3); SHOW SOURCES lists the sources there are");
         }
-        o.put("ticks", ticks);
+        List<Map<String, Object>> objects = IngestionReport.objects(rows);
+        Map<String, Object> snapshot = IngestionReport.snapshot(objects);
+        Map<String, Object> slot = up == null ? null : report.slot(up, rows);
+        Verdict verdict = verdict(objects, snapshot, stillFor(snapshot, repeat));
+        return new Tick(objects, snapshot, slot, verdict, report.json(n, verdict, objects, snapshot, slot));
+    }
+
+    /** How long the staged records have not moved (zero when run once); a committed snapshot counts as moving. */
+    private Duration stillFor(Map<String, Object> snapshot, boolean repeat) {
+        long now = System.nanoTime();
+        BigDecimal staged = (BigDecimal) snapshot.get("records_staged");
+        boolean committed = (Boolean) snapshot.get("committed");
+        if (lastStaged == null || staged.compareTo(lastStaged) != 0 || committed) {
+            lastStaged = staged;
+            lastMove = now;
+        }
+        return repeat ? Duration.ofNanos(now - lastMove) : Duration.ZERO;
+    }
+
+    /** A tick on screen: the table (when it changed), the warnings of the checks, the slot, the summary, the bar. */
+    private void show(IngestionReport report, Tick t) {
+        boolean changed = report.showObjects(t.objects());
+        startingTooLong(report, t.objects());
+        report.others(t.objects(), t.verdict());
+        report.showStatus(t, changed);
+    }
+
+    /**
+     * Whether a repeated run ends after this tick. With --until-snapshotted: once every snapshot is committed,
+     * on a stall, or on an error other than a transient one (exit BUSY: warned and waited out). --watch goes
+     * on and warns.
+     */
+    private boolean finished(IngestionReport report, Verdict verdict) {
+        if (!untilSnapshotted) {
+            if (verdict.state() == State.STALLED || verdict.state() == State.ERROR) {
+                report.warnOnce(verdict.fail().getMessage() + " (fix: " + verdict.fail().fix + ")");
+            }
+            return false;
+        }
+        if (verdict.snapshotted() || verdict.state() == State.STALLED) {
+            return true;
+        }
+        if (verdict.state() == State.ERROR && verdict.fail().exit != Exit.BUSY) {
+            return true;
+        }
+        if (verdict.state() == State.ERROR) {
+            report.warnOnce("transient: " + verdict.fail().getMessage() + "; still waiting (" + verdict.fail().fix + ")");
+        }
+        return false;
+    }
+
+    private Fail timedOut(Map<String, Object> snapshot) {
+        return new Fail(Exit.TIMEOUT, "source " + source + ": snapshot not committed after "
+                + Durations.show(timeout) + " (" + IngestionReport.progressText(snapshot) + ")",
+                "snapshots take minutes to hours: wait longer (--timeout 2h); follow it with "
+                        + "./jbang monitor --watch; if staged records stop moving, see --stall-after");
+    }
+
+    private Verdict verdict(List<Map<String, Object>> objects, Map<String, Object> snapshot, Duration still) {
+        boolean committed = (Boolean) snapshot.get("committed");
+        for (Map<String, Object> obj : objects) {
+            if (BAD.contains(obj.get("status"))) {
+                String error = (String) obj.get("error");
+                String what = obj.get("name") + " is " + obj.get("status") + ": "
+                        + (error == null ? "(no error text)" : error);
+                MzErrors.Known k = MzErrors.match(error);
+                Fail f = k == null
+                        ? new Fail(Exit.STALLED, what, "the toolkit does not know this error: look it up in Materialize's "
+                                + "PostgreSQL source troubleshooting docs; the history is in mz_internal.mz_source_status_history")
+                        : new Fail(k.exit(), what, k.fix());
+                return new Verdict(State.ERROR, f, false);
+            }
+        }
+        if (!committed && still.compareTo(stallAfter) >= 0) {
+            boolean paused = objects.stream().anyMatch(x -> "paused".equals(x.get("status")));
+            String fix = paused
+                    ? "a paused source has no replica to run on: give its cluster one, e.g. ALTER CLUSTER ingest_postgres "
+                            + "SET (REPLICATION FACTOR 1)"
+                    : "a snapshot waits for long write transactions, prepared transactions and ACCESS EXCLUSIVE locks "
+                            + "on the published tables upstream: check pg_stat_activity (pg_blocking_pids, backend_xid) and "
+                            + "pg_prepared_xacts there; and the cluster's memory and CPU: ./jbang right-size";
+            return new Verdict(State.STALLED, new Fail(Exit.STALLED, "source " + source + ": no snapshot progress for "
+                    + Durations.show(still) + " (" + IngestionReport.progressText(snapshot) + ")", fix), false);
+        }
+        return new Verdict(committed ? State.RUNNING : State.SNAPSHOTTING, null, committed);
+    }
+
+    /** Docs: "If one stays starting for more than a few minutes, contact support"; a paused object says why. */
+    private void startingTooLong(IngestionReport report, List<Map<String, Object>> objects) {
+        for (Map<String, Object> x : objects) {
+            Object since = x.get("last_status_change_at");
+            if ("starting".equals(x.get("status")) && since != null) {
+                Duration d;
+                try {
+                    d = Duration.between(Instant.parse((String) since), Instant.now());
+                } catch (java.time.format.DateTimeParseException e) {
+                    continue;
+                }
+                if (d.compareTo(STARTING_TOO_LONG) > 0) {
+                    report.warnOnce(x.get("name") + " has been starting for " + Durations.show(d)
+                            + "; the docs say: if it stays starting for more than a few minutes, contact Materialize support");
+                }
+            }
+            if ("paused".equals(x.get("status")) && x.get("details") != null) {
+                report.warnOnce(x.get("name") + " is paused: " + x.get("details"));
+            }
+        }
+    }
+}
+
+/**
+ * Monitor's supporting code, not the step itself: the --dry-run plan; a tick's rows as JSON-ready objects,
+ * the whole snapshot summed up from them, the upstream slot read with {@link MonitorIngestion#SLOT} (its
+ * problems are warnings) and the tick's JSON; and how ticks are shown (the table, redrawn in --watch only when
+ * something besides the counters changed, the slot line, the summary, a live bar on a terminal, each warning
+ * once).
+ */
+final class IngestionReport {
+    static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneOffset.UTC);
+
+    private final Out o;
+    private final String source;
+    private final boolean repeat;
+    private final Set<String> warned = new HashSet<>();
+    private String lastShape;
+    private Out.Progress bar;
+
+    IngestionReport(Out o, String source, boolean repeat) {
+        this.o = o;
+        this.source = source;
+        this.repeat = repeat;
+    }
+
+    /** The --dry-run plan: the queries of a tick, and how often they would run. */
+    static void plan(Out o, Mz db, MonitorIngestion step, String tick, boolean upstream, boolean repeat) {
+        o.line("-- dry run: no Materialize was contacted. Each tick runs this one query on Materialize:");
+        db.planned(tick);
+        if (upstream) {
+            o.line("-- and this one upstream, for the slot named in mz_postgres_sources.replication_slot:");
+            o.statement(String.format(MonitorIngestion.SLOT, Sql.literal("<replication_slot>")));
+        } else {
+            o.line("-- (no --pg-url or DATABASE_URL: the upstream slot is not checked)");
+        }
+        if (step.untilSnapshotted) {
+            o.line("-- repeated every %s until every object has snapshot_committed%s; no staged-record progress "
+                    + "for %s fails", Durations.show(step.interval),
+                    step.timeout == null ? "" : " (timeout " + Durations.show(step.timeout) + ")",
+                    Durations.show(step.stallAfter));
+        } else if (repeat) {
+            o.line("-- repeated every %s%s", Durations.show(step.interval),
+                    step.timeout == null ? " until Ctrl-C" : " for " + Durations.show(step.timeout));
+        } else {
+            o.line("-- run once (--watch or --until-snapshotted repeat it)");
+        }
     }
 
     // ---- reading a tick ----------------------------------------------------------------------
@@ -386,7 +444,7 @@ public class MonitorIngestion implements Callable<Integer> {
             m.put("hydrated", r.get("hydrated"));
             m.put("replication_slot", text(r.get("replication_slot")));
             String error = (String) m.get("error");
-            if (BAD.contains(m.get("status"))) {
+            if (MonitorIngestion.BAD.contains(m.get("status"))) {
                 MzErrors.Known k = MzErrors.match(error);
                 m.put("fix", k == null ? null : k.fix());
             }
@@ -448,37 +506,8 @@ public class MonitorIngestion implements Callable<Integer> {
         return v == null ? BigDecimal.ZERO : (BigDecimal) v;
     }
 
-    private Verdict verdict(List<Map<String, Object>> objects, Map<String, Object> snapshot, Duration still) {
-        boolean committed = (Boolean) snapshot.get("committed");
-        for (Map<String, Object> obj : objects) {
-            if (BAD.contains(obj.get("status"))) {
-                String error = (String) obj.get("error");
-                String what = obj.get("name") + " is " + obj.get("status") + ": "
-                        + (error == null ? "(no error text)" : error);
-                MzErrors.Known k = MzErrors.match(error);
-                Fail f = k == null
-                        ? new Fail(Exit.STALLED, what, "the toolkit does not know this error: look it up in Materialize's "
-                                + "PostgreSQL source troubleshooting docs; the history is in mz_internal.mz_source_status_history")
-                        : new Fail(k.exit(), what, k.fix());
-                return new Verdict(State.ERROR, f, false);
-            }
-        }
-        if (!committed && still.compareTo(stallAfter) >= 0) {
-            boolean paused = objects.stream().anyMatch(x -> "paused".equals(x.get("status")));
-            String fix = paused
-                    ? "a paused source has no replica to run on: give its cluster one, e.g. ALTER CLUSTER ingest_postgres "
-                            + "SET (REPLICATION FACTOR 1)"
-                    : "a snapshot waits for long write transactions, prepared transactions and ACCESS EXCLUSIVE locks "
-                            + "on the published tables upstream: check pg_stat_activity (pg_blocking_pids, backend_xid) and "
-                            + "pg_prepared_xacts there; and the cluster's memory and CPU: ./jbang right-size";
-            return new Verdict(State.STALLED, new Fail(Exit.STALLED, "source " + source + ": no snapshot progress for "
-                    + Durations.show(still) + " (" + progressText(snapshot) + ")", fix), false);
-        }
-        return new Verdict(committed ? State.RUNNING : State.SNAPSHOTTING, null, committed);
-    }
-
     /** The upstream slot; one query. Failures are warnings: the Materialize side is what monitor is for. */
-    private Map<String, Object> slot(Out o, Pg up, List<Map<String, Object>> rows) {
+    Map<String, Object> slot(Pg up, List<Map<String, Object>> rows) {
         String name = null;
         for (Map<String, Object> r : rows) {
             if (Boolean.TRUE.equals(r.get("is_source")) && r.get("replication_slot") != null) {
@@ -486,17 +515,17 @@ public class MonitorIngestion implements Callable<Integer> {
             }
         }
         if (name == null) {
-            warnOnce(o, "source " + source + " has no replication slot in mz_internal.mz_postgres_sources "
+            warnOnce("source " + source + " has no replication slot in mz_internal.mz_postgres_sources "
                     + "(not a PostgreSQL source?); the upstream slot is not checked");
             return null;
         }
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("slot_name", name);
         try {
-            List<Map<String, Object>> found = up.query(String.format(SLOT, Sql.literal(name)));
+            List<Map<String, Object>> found = up.query(String.format(MonitorIngestion.SLOT, Sql.literal(name)));
             s.put("found", !found.isEmpty());
             if (found.isEmpty()) {
-                warnOnce(o, "slot " + name + " is not in pg_replication_slots upstream: it was dropped (a Neon "
+                warnOnce("slot " + name + " is not in pg_replication_slots upstream: it was dropped (a Neon "
                         + "branch restore deletes slots; the source then fails), or --pg-url/DATABASE_URL points at "
                         + "another server or branch");
                 return s;
@@ -511,17 +540,88 @@ public class MonitorIngestion implements Callable<Integer> {
             s.put("replication_lag", r.get("replication_lag"));
             s.put("safe_wal_size", num(r.get("safe_wal_size")));
             if ("unreserved".equals(r.get("wal_status")) || "lost".equals(r.get("wal_status"))) {
-                warnOnce(o, "slot " + name + " has wal_status " + r.get("wal_status") + ": the WAL the source needs "
+                warnOnce("slot " + name + " has wal_status " + r.get("wal_status") + ": the WAL the source needs "
                         + "is being removed; expect 'slot overcompacted' or an invalidated slot");
             }
         } catch (SQLException e) {
-            warnOnce(o, "cannot read slot " + name + " upstream: " + e.getMessage());
+            warnOnce("cannot read slot " + name + " upstream: " + e.getMessage());
             s.put("error", e.getMessage());
         }
         return s;
     }
 
+    /** The tick as one JSON object (a line per tick when repeated; the last one is the result). */
+    Map<String, Object> json(int n, MonitorIngestion.Verdict verdict, List<Map<String, Object>> objects,
+                             Map<String, Object> snapshot, Map<String, Object> slot) {
+        Map<String, Object> t = new LinkedHashMap<>();
+        t.put("tick", n);
+        t.put("at", Instant.now().toString());
+        t.put("source", source);
+        t.put("state", verdict.state().name().toLowerCase(Locale.ROOT));
+        t.put("objects", objects);
+        t.put("snapshot", snapshot);
+        t.put("upstream", slot);
+        return t;
+    }
+
+    /** The last tick into the result object, with the number of ticks. */
+    static void put(Out o, Map<String, Object> last, int ticks) {
+        if (last != null) {
+            last.forEach((k, v) -> {
+                if (!k.equals("tick") && !k.equals("source")) {
+                    o.put(k, v);
+                }
+            });
+        }
+        o.put("ticks", ticks);
+    }
+
     // ---- showing a tick ----------------------------------------------------------------------
+
+    /**
+     * The objects' table: always when run once; when repeated, only when their {@link #shape} changed (the
+     * live bar is cleared first). Whether it changed.
+     */
+    boolean showObjects(List<Map<String, Object>> objects) {
+        String shape = shape(objects);
+        boolean changed = !shape.equals(lastShape);
+        if (bar != null && changed) {
+            bar.clear();
+        }
+        if (!repeat || changed) {
+            table(o, objects);
+            lastShape = shape;
+        }
+        return changed;
+    }
+
+    /** A live bar on a terminal in --watch; a line per tick elsewhere (logs, CI); --json: a line per tick. */
+    void showStatus(MonitorIngestion.Tick t, boolean changed) {
+        boolean live = repeat && o.ctx().terminal() && !o.json();
+        Map<String, Object> snapshot = t.snapshot();
+        if (t.slot() != null && (!live || changed)) {
+            o.line(slotLine(t.slot()));
+        }
+        if (!live || changed) {
+            o.line((repeat ? "[" + CLOCK.format(Instant.now()) + "] " : "") + summary(snapshot, t.verdict()));
+        }
+        if (repeat) {
+            o.jsonLine(t.json());
+        }
+        if (live && !(Boolean) snapshot.get("committed") && ((BigDecimal) snapshot.get("records_known")).signum() > 0) {
+            if (bar == null) {
+                bar = o.progress("snapshot " + source, 0);
+            }
+            bar.update(((BigDecimal) snapshot.get("records_staged")).longValue(),
+                    ((BigDecimal) snapshot.get("records_known")).longValue());
+        }
+    }
+
+    void close() {
+        if (bar != null) {
+            bar.close();
+        }
+    }
 
     /** What, besides counters, makes a tick worth a new table in --watch. */
     static String shape(List<Map<String, Object>> objects) {
@@ -555,34 +655,13 @@ public class MonitorIngestion implements Callable<Integer> {
         o.table(List.of("object", "type", "status", "snapshot", "lag", "hydrated", "replicas"), rows);
     }
 
-    private void startingTooLong(Out o, List<Map<String, Object>> objects) {
-        for (Map<String, Object> x : objects) {
-            Object since = x.get("last_status_change_at");
-            if ("starting".equals(x.get("status")) && since != null) {
-                Duration d;
-                try {
-                    d = Duration.between(Instant.parse((String) since), Instant.now());
-                } catch (java.time.format.DateTimeParseException e) {
-                    continue;
-                }
-                if (d.compareTo(STARTING_TOO_LONG) > 0) {
-                    warnOnce(o, x.get("name") + " has been starting for " + Durations.show(d)
-                            + "; the docs say: if it stays starting for more than a few minutes, contact Materialize support");
-                }
-            }
-            if ("paused".equals(x.get("status")) && x.get("details") != null) {
-                warnOnce(o, x.get("name") + " is paused: " + x.get("details"));
-            }
-        }
-    }
-
     /** Errors of further objects: the first one decides the exit code, the others are warnings. */
-    private void others(Out o, List<Map<String, Object>> objects, Verdict v) {
+    void others(List<Map<String, Object>> objects, MonitorIngestion.Verdict v) {
         boolean first = true;
         for (Map<String, Object> x : objects) {
-            if (BAD.contains(x.get("status")) && v.state() == State.ERROR) {
+            if (MonitorIngestion.BAD.contains(x.get("status")) && v.state() == MonitorIngestion.State.ERROR) {
                 if (!first) {
-                    warnOnce(o, "also " + x.get("name") + " is " + x.get("status") + ": " + x.get("error")
+                    warnOnce("also " + x.get("name") + " is " + x.get("status") + ": " + x.get("error")
                             + (x.get("fix") == null ? "" : " (fix: " + x.get("fix") + ")"));
                 }
                 first = false;
@@ -600,7 +679,7 @@ public class MonitorIngestion implements Callable<Integer> {
                 + (s.get("retained_bytes") == null ? "-" : bytes((BigDecimal) s.get("retained_bytes"))) + " of WAL retained";
     }
 
-    private String summary(Map<String, Object> snapshot, Verdict v) {
+    String summary(Map<String, Object> snapshot, MonitorIngestion.Verdict v) {
         String head = "monitor " + source + ": ";
         return switch (v.state()) {
             case RUNNING -> head + "snapshot committed (" + snapshot.get("objects") + " objects)";
@@ -624,7 +703,7 @@ public class MonitorIngestion implements Callable<Integer> {
                 + (s.get("percent") == null ? "" : " (" + s.get("percent") + "%)");
     }
 
-    private void warnOnce(Out o, String text) {
+    void warnOnce(String text) {
         if (warned.add(text)) {
             o.warn(text);
         }

@@ -15,6 +15,7 @@
 //SOURCES ../lib/neonmz/OutputOptions.java
 //SOURCES ../lib/neonmz/Pg.java
 //SOURCES ../lib/neonmz/PgOptions.java
+//SOURCES ../lib/neonmz/ReplicaSizes.java
 //SOURCES ../lib/neonmz/Secrets.java
 //SOURCES ../lib/neonmz/Sql.java
 //DESCRIPTION Guide step C.5: right-size the ingestion cluster from its replicas' CPU and memory use, the snapshot state and the upstream slot's lag; resizes only with --apply.
@@ -41,6 +42,7 @@ import neonmz.Out;
 import neonmz.OutputOptions;
 import neonmz.Pg;
 import neonmz.PgOptions;
+import neonmz.ReplicaSizes;
 import neonmz.Sql;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -162,6 +164,240 @@ public class RightSize implements Callable<Integer> {
         Cli.main(new RightSize(), args);
     }
 
+    record Recommendation(String action, String target, List<String> reasons) {}
+
+    @Override
+    public Integer call() throws Exception {
+        Out o = out.out();
+        long lagLimit = checkOptions();
+        boolean upstream = pg.given();
+        String lit = Sql.literal(cluster);
+        o.put("cluster", cluster);
+        try (Mz db = Mz.connect(mz, o)) {
+            if (db.planOnly()) {
+                ClusterReadings.plan(o, db, this, lit, upstream);
+                return Exit.OK;
+            }
+            Map<String, Object> c = cluster(o, db, lit);
+            Map<String, BigDecimal> credits = sizes(o, db);
+            Map<String, ClusterReadings.Use> uses = new LinkedHashMap<>();
+            String metric = ClusterReadings.sample(o, db, lit, samples, interval, uses);
+            // an unmanaged cluster has no SIZE of its own (NULL): its replicas' size stands in when they agree
+            String current = (String) c.get("size");
+            if (current == null && uses.values().stream().map(u -> u.size).distinct().count() == 1) {
+                current = uses.values().iterator().next().size;
+            }
+            o.put("memory_metric", metric);
+            o.put("samples", samples);
+
+            Map<String, Object> srcs = ClusterReadings.sources(db.query(String.format(SNAPSHOT, lit)).get(0));
+            o.put("sources", srcs);
+            long sources = (Long) srcs.get("sources");
+            boolean snapshotting = sources > 0 && !Boolean.TRUE.equals(srcs.get("snapshot_committed"));
+            List<Map<String, Object>> slots = slots(o, db, lit, upstream);
+
+            Recommendation rec = recommend(current, credits, uses, snapshotting, sources, slots, lagLimit, metric);
+            ClusterReadings.show(o, cluster, c, uses, metric, srcs, slots, rec);
+            String target = size != null ? size : rec.target();
+            if (!apply) {
+                return advise(o, current, target);
+            }
+            return resize(o, db, lit, c, current, target, snapshotting, credits);
+        }
+    }
+
+    /** The options' checks (before any connection); the --max-lag limit in bytes. */
+    private long checkOptions() {
+        Sql.requireName("cluster", cluster);
+        if (samples < 1) {
+            throw Fail.usage("--samples must be 1 or more", "e.g. --samples 3");
+        }
+        Durations.requirePositive("--interval", interval, "5s");
+        long lagLimit = ClusterReadings.bytes(maxLag);
+        if (size != null && size.isBlank()) {
+            throw Fail.usage("--size is empty", "e.g. --size 100cc");
+        }
+        return lagLimit;
+    }
+
+    /** The cluster's row ({@link #CLUSTER}); it must exist. */
+    private Map<String, Object> cluster(Out o, Mz db, String lit) throws SQLException {
+        List<Map<String, Object>> found = db.query(String.format(CLUSTER, lit));
+        if (found.isEmpty()) {
+            throw new Fail(Exit.NOT_FOUND, "cluster " + cluster + " does not exist",
+                    "create it: ./jbang cluster --name " + Out.shellQuote(cluster) + " (guide C.1); SHOW CLUSTERS lists them");
+        }
+        Map<String, Object> c = found.get(0);
+        o.put("size", c.get("size"));
+        o.put("replication_factor", c.get("replication_factor"));
+        o.put("managed", !Boolean.FALSE.equals(c.get("managed")));
+        return c;
+    }
+
+    /** The sizes this Materialize offers ({@link #SIZES}): size → credits per hour. --size must be one of them. */
+    private Map<String, BigDecimal> sizes(Out o, Mz db) throws SQLException {
+        List<String> sizes = new ArrayList<>();
+        Map<String, BigDecimal> credits = new LinkedHashMap<>();
+        for (Map<String, Object> r : db.query(SIZES)) {
+            sizes.add((String) r.get("size"));
+            credits.put((String) r.get("size"),
+                    r.get("credits_per_hour") == null ? null : new BigDecimal(r.get("credits_per_hour").toString()));
+        }
+        o.put("sizes", sizes);
+        if (size != null && !sizes.isEmpty() && !sizes.contains(size)) {
+            throw Fail.usage("size " + size + " is not one this Materialize offers",
+                    "choose one of: " + String.join(", ", sizes));
+        }
+        return credits;
+    }
+
+    /** Slot lag in the docs' two steps; the upstream step only with an upstream URL. */
+    private List<Map<String, Object>> slots(Out o, Mz db, String lit, boolean upstream) throws SQLException {
+        List<Map<String, Object>> out = ClusterReadings.slots(db.query(String.format(SLOTS, lit)));
+        if (!upstream || out.isEmpty()) {
+            return out;
+        }
+        List<String> names = new ArrayList<>();
+        for (Map<String, Object> m : out) {
+            names.add(Sql.literal(String.valueOf(m.get("slot"))));
+        }
+        try (Pg up = pg.connect(o)) {
+            ClusterReadings.lag(o, out, up.query(String.format(SLOT_LAG, String.join(", ", names))));
+        }
+        return out;
+    }
+
+    /** The rule of the class comment, in its order: up, up, keep while snapshotting, down, else keep. */
+    static Recommendation recommend(String current, Map<String, BigDecimal> credits, Map<String, ClusterReadings.Use> uses,
+                                    boolean snapshotting, long sources, List<Map<String, Object>> slots, long lagLimit,
+                                    String metric) {
+        List<String> reasons = new ArrayList<>();
+        String mem = metric.equals("heap_percent") ? "heap" : "memory";
+        boolean measured = uses.values().stream().anyMatch(ClusterReadings.Use::measured);
+        String high = high(uses, mem);
+        String lagging = lagging(slots, lagLimit);
+        boolean low = measured && uses.values().stream().allMatch(u ->
+                (u.cpuMax == null || u.cpuMax < LOW) && (u.memMax == null || u.memMax < LOW) && u.measured());
+        if (high != null || lagging != null) {
+            if (high != null) {
+                reasons.add(high);
+            }
+            if (lagging != null) {
+                reasons.add(lagging);
+            }
+            String up = ReplicaSizes.next(credits, current, +1);
+            if (up == null) {
+                reasons.add(current == null ? "the cluster's size is not known" : current + " is the largest size of its kind here");
+                return new Recommendation("keep", current, reasons);
+            }
+            return new Recommendation("up", up, reasons);
+        }
+        if (!measured) {
+            reasons.add("no utilisation data yet for its replicas (mz_cluster_replica_utilization)");
+            return new Recommendation("keep", current, reasons);
+        }
+        if (snapshotting) {
+            reasons.add("a snapshot is still running: size for the snapshot, shrink after it is committed "
+                    + "(./jbang monitor --until-snapshotted)");
+            return new Recommendation("keep", current, reasons);
+        }
+        if (low) {
+            reasons.add("CPU and " + mem + " below " + ClusterReadings.pct(LOW) + " in every sample on every replica"
+                    + (sources > 0 ? ", and the snapshot is committed" : ""));
+            String down = ReplicaSizes.next(credits, current, -1);
+            if (down == null) {
+                reasons.add(current == null ? "the cluster's size is not known" : current + " is the smallest size of its kind here");
+                return new Recommendation("keep", current, reasons);
+            }
+            return new Recommendation("down", down, reasons);
+        }
+        reasons.add("use is between " + ClusterReadings.pct(LOW) + " and " + ClusterReadings.pct(HIGH));
+        return new Recommendation("keep", current, reasons);
+    }
+
+    /** Use above {@link #HIGH} in every sample (the minimum) on a replica, as a reason; null when none. */
+    private static String high(Map<String, ClusterReadings.Use> uses, String mem) {
+        String high = null;
+        for (ClusterReadings.Use u : uses.values()) {
+            if (u.cpuMin != null && u.cpuMin > HIGH) {
+                high = "CPU " + ClusterReadings.pct(u.cpuMin) + " or more on " + u.replica + " (above "
+                        + ClusterReadings.pct(HIGH) + " in every sample)";
+            } else if (u.memMin != null && u.memMin > HIGH) {
+                high = mem + " " + ClusterReadings.pct(u.memMin) + " or more on " + u.replica + " (above "
+                        + ClusterReadings.pct(HIGH) + " in every sample)";
+            }
+        }
+        return high;
+    }
+
+    /** An upstream slot behind by more than --max-lag (the docs: the source fell behind), as a reason; null when none. */
+    private static String lagging(List<Map<String, Object>> slots, long lagLimit) {
+        String lagging = null;
+        for (Map<String, Object> s : slots) {
+            BigDecimal b = (BigDecimal) s.get("lag_bytes");
+            if (b != null && b.compareTo(BigDecimal.valueOf(lagLimit)) > 0) {
+                lagging = "upstream slot " + s.get("slot") + " is " + s.get("replication_lag_bytes") + " behind (more than "
+                        + ClusterReadings.pretty(lagLimit) + "): per the docs the source fell behind";
+            }
+        }
+        return lagging;
+    }
+
+    /** Without --apply: the size to resize to, as the command that would do it, or keep. */
+    private int advise(Out o, String current, String target) {
+        o.put("applied", false);
+        if (target != null && !target.equals(current)) {
+            o.line("right-size %s: recommend %s (now %s); to resize: ./jbang right-size%s --size %s --apply",
+                    cluster, target, current, cluster.equals("ingest_postgres") ? "" : " --cluster " + Out.shellQuote(cluster),
+                    Out.shellQuote(target));
+        } else {
+            o.line("right-size %s: keep %s", cluster, current);
+        }
+        return Exit.OK;
+    }
+
+    /** With --apply: the guide's ALTER CLUSTER (unless already that size), then the cluster must have the size. */
+    private int resize(Out o, Mz db, String lit, Map<String, Object> c, String current, String target,
+                       boolean snapshotting, Map<String, BigDecimal> credits) throws SQLException {
+        if (target == null || target.equals(current)) {
+            o.put("applied", false);
+            o.put("already_done", true);
+            o.line("right-size %s: already done (SIZE %s%s)", cluster, current,
+                    size == null ? ", the recommended size" : "");
+            return Exit.OK;
+        }
+        if (Boolean.FALSE.equals(c.get("managed"))) {
+            throw new Fail(Exit.CONFLICT, "cluster " + cluster + " is unmanaged: its replicas are sized one by one, "
+                    + "ALTER CLUSTER … SET (SIZE …) does not apply",
+                    "add a replica of the new size and drop the old one: CREATE CLUSTER REPLICA " + Sql.ident(cluster)
+                            + ".r2 (SIZE = " + Sql.literal(target) + "); DROP CLUSTER REPLICA " + Sql.ident(cluster) + ".<old>");
+        }
+        if (snapshotting && ReplicaSizes.compare(credits, target, current) < 0) {
+            o.warn("a snapshot is still running on " + cluster + "; shrinking now may slow it or run it out of memory");
+        }
+        db.exec(String.format(ALTER, Sql.ident(cluster), Sql.literal(target)));
+        Object now = db.query(String.format(CLUSTER, lit)).get(0).get("size");
+        if (!target.equals(now)) {
+            throw new Fail(Exit.VERIFY, "cluster " + cluster + " still has SIZE " + now + " after ALTER CLUSTER",
+                    "check SHOW CLUSTER REPLICAS WHERE cluster = " + Sql.literal(cluster));
+        }
+        o.put("applied", true);
+        o.put("size", target);
+        o.line("right-size %s: resized %s -> %s (Materialize adds a %s replica, then removes the %s one; "
+                + "follow it: SHOW CLUSTER REPLICAS WHERE cluster = %s)", cluster, current, target, target, current,
+                Sql.literal(cluster));
+        return Exit.OK;
+    }
+}
+
+/**
+ * Right-size's supporting code, not the step itself: each replica's use over the samples ({@link Use}; the
+ * sampling, which falls back to memory_percent where heap_percent is missing), the snapshot state and the
+ * slots shaped for JSON, the report and the --dry-run plan, and sizes as text (--max-lag, percentages).
+ */
+final class ClusterReadings {
+    private ClusterReadings() {}
+
     /** A replica's use over the samples. */
     static final class Use {
         final String replica;
@@ -194,302 +430,62 @@ public class RightSize implements Callable<Integer> {
         }
     }
 
-    record Recommendation(String action, String target, List<String> reasons) {}
-
-    @Override
-    public Integer call() throws Exception {
-        Out o = out.out();
-        Sql.requireName("cluster", cluster);
-        if (samples < 1) {
-            throw Fail.usage("--samples must be 1 or more", "e.g. --samples 3");
-        }
-        Durations.requirePositive("--interval", interval, "5s");
-        long lagLimit = bytes(maxLag);
-        if (size != null && size.isBlank()) {
-            throw Fail.usage("--size is empty", "e.g. --size 100cc");
-        }
-        boolean upstream = pg.given();
-        String lit = Sql.literal(cluster);
-        o.put("cluster", cluster);
-        try (Mz db = Mz.connect(mz, o)) {
-            if (db.planOnly()) {
-                plan(o, db, lit, upstream);
-                return Exit.OK;
-            }
-            List<Map<String, Object>> found = db.query(String.format(CLUSTER, lit));
-            if (found.isEmpty()) {
-                throw new Fail(Exit.NOT_FOUND, "cluster " + cluster + " does not exist",
-                        "create it: ./jbang cluster --name " + Out.shellQuote(cluster) + " (guide C.1); SHOW CLUSTERS lists them");
-            }
-            Map<String, Object> c = found.get(0);
-            boolean managed = !Boolean.FALSE.equals(c.get("managed"));
-            // an unmanaged cluster has no SIZE of its own (NULL): its replicas' size stands in when they agree
-            String current = (String) c.get("size");
-            o.put("size", current);
-            o.put("replication_factor", c.get("replication_factor"));
-            o.put("managed", managed);
-
-            List<String> sizes = new ArrayList<>();
-            Map<String, BigDecimal> credits = new LinkedHashMap<>();
-            for (Map<String, Object> r : db.query(SIZES)) {
-                sizes.add((String) r.get("size"));
-                credits.put((String) r.get("size"), r.get("credits_per_hour") == null ? null : new BigDecimal(r.get("credits_per_hour").toString()));
-            }
-            o.put("sizes", sizes);
-            if (size != null && !sizes.isEmpty() && !sizes.contains(size)) {
-                throw Fail.usage("size " + size + " is not one this Materialize offers",
-                        "choose one of: " + String.join(", ", sizes));
-            }
-
-            // utilisation, sampled
-            String metric = "heap_percent";
-            String util = String.format(UTILIZATION, lit);
-            Map<String, Use> uses = new LinkedHashMap<>();
-            for (int i = 0; i < samples; i++) {
-                if (i > 0) {
-                    Thread.sleep(interval.toMillis());
-                }
-                List<Map<String, Object>> rows;
-                try {
-                    rows = db.query(util);
-                } catch (Fail f) {
-                    if (!metric.equals("heap_percent") || !noHeapColumn(f)) {
-                        throw f;
-                    }
-                    metric = "memory_percent";
-                    util = String.format(UTILIZATION_MEMORY, lit);
-                    o.warn("this Materialize has no heap_percent (added 2025-10-20); using memory_percent");
-                    rows = db.query(util);
-                }
-                for (Map<String, Object> r : rows) {
-                    uses.computeIfAbsent((String) r.get("replica"), k -> new Use(k, (String) r.get("size")))
-                            .add(r.get("cpu_percent"), r.get("memory_percent"));
-                }
-            }
-            if (current == null && uses.values().stream().map(u -> u.size).distinct().count() == 1) {
-                current = uses.values().iterator().next().size;
-            }
-            o.put("memory_metric", metric);
-            o.put("samples", samples);
-
-            Map<String, Object> snap = db.query(String.format(SNAPSHOT, lit)).get(0);
-            long sources = ((Number) snap.get("sources")).longValue();
-            Boolean committed = (Boolean) snap.get("snapshot_committed");
-            boolean snapshotting = sources > 0 && !Boolean.TRUE.equals(committed);
-            Map<String, Object> srcs = new LinkedHashMap<>();
-            srcs.put("sources", sources);
-            srcs.put("objects", ((Number) snap.get("objects")).longValue());
-            srcs.put("snapshot_committed", sources == 0 ? null : Boolean.TRUE.equals(committed));
-            o.put("sources", srcs);
-
-            List<Map<String, Object>> slots = slots(o, db, lit, upstream);
-
-            Recommendation rec = recommend(current, credits, uses, snapshotting, sources, slots, lagLimit, metric);
-            show(o, c, uses, metric, srcs, slots, rec);
-
-            Map<String, Object> recJson = new LinkedHashMap<>();
-            recJson.put("action", rec.action());
-            recJson.put("size", rec.target());
-            recJson.put("reasons", rec.reasons());
-            o.put("recommendation", recJson);
-
-            String target = size != null ? size : rec.target();
-            if (!apply) {
-                o.put("applied", false);
-                if (target != null && !target.equals(current)) {
-                    o.line("right-size %s: recommend %s (now %s); to resize: ./jbang right-size%s --size %s --apply",
-                            cluster, target, current, cluster.equals("ingest_postgres") ? "" : " --cluster " + Out.shellQuote(cluster),
-                            Out.shellQuote(target));
-                } else {
-                    o.line("right-size %s: keep %s", cluster, current);
-                }
-                return Exit.OK;
-            }
-            if (target == null || target.equals(current)) {
-                o.put("applied", false);
-                o.put("already_done", true);
-                o.line("right-size %s: already done (SIZE %s%s)", cluster, current,
-                        size == null ? ", the recommended size" : "");
-                return Exit.OK;
-            }
-            if (!managed) {
-                throw new Fail(Exit.CONFLICT, "cluster " + cluster + " is unmanaged: its replicas are sized one by one, "
-                        + "ALTER CLUSTER … SET (SIZE …) does not apply",
-                        "add a replica of the new size and drop the old one: CREATE CLUSTER REPLICA " + Sql.ident(cluster)
-                                + ".r2 (SIZE = " + Sql.literal(target) + "); DROP CLUSTER REPLICA " + Sql.ident(cluster) + ".<old>");
-            }
-            if (snapshotting && compare(credits, target, current) < 0) {
-                o.warn("a snapshot is still running on " + cluster + "; shrinking now may slow it or run it out of memory");
-            }
-            db.exec(String.format(ALTER, Sql.ident(cluster), Sql.literal(target)));
-            Object now = db.query(String.format(CLUSTER, lit)).get(0).get("size");
-            if (!target.equals(now)) {
-                throw new Fail(Exit.VERIFY, "cluster " + cluster + " still has SIZE " + now + " after ALTER CLUSTER",
-                        "check SHOW CLUSTER REPLICAS WHERE cluster = " + Sql.literal(cluster));
-            }
-            o.put("applied", true);
-            o.put("size", target);
-            o.line("right-size %s: resized %s -> %s (Materialize adds a %s replica, then removes the %s one; "
-                    + "follow it: SHOW CLUSTER REPLICAS WHERE cluster = %s)", cluster, current, target, target, current,
-                    Sql.literal(cluster));
-            return Exit.OK;
-        }
-    }
-
-    private void plan(Out o, Mz db, String lit, boolean upstream) {
+    /** The --dry-run plan: the queries on Materialize and upstream, and the ALTER CLUSTER --apply would run. */
+    static void plan(Out o, Mz db, RightSize step, String lit, boolean upstream) {
         o.line("-- dry run: no Materialize was contacted. On Materialize (the utilisation query --samples times, "
-                + Durations.show(interval) + " apart):");
-        db.planned(String.format(CLUSTER, lit));
-        db.planned(SIZES);
-        db.planned(String.format(UTILIZATION, lit));
-        db.planned(String.format(SNAPSHOT, lit));
-        db.planned(String.format(SLOTS, lit));
+                + Durations.show(step.interval) + " apart):");
+        db.planned(String.format(RightSize.CLUSTER, lit));
+        db.planned(RightSize.SIZES);
+        db.planned(String.format(RightSize.UTILIZATION, lit));
+        db.planned(String.format(RightSize.SNAPSHOT, lit));
+        db.planned(String.format(RightSize.SLOTS, lit));
         if (upstream) {
             o.line("-- upstream, for the slots found above:");
-            o.statement(String.format(SLOT_LAG, Sql.literal("<replication_slot>")));
+            o.statement(String.format(RightSize.SLOT_LAG, Sql.literal("<replication_slot>")));
         }
-        if (apply && size != null) {
-            o.line("-- then, unless %s already has SIZE %s:", cluster, size);
-            db.planned(String.format(ALTER, Sql.ident(cluster), Sql.literal(size)));
-        } else if (apply) {
+        if (step.apply && step.size != null) {
+            o.line("-- then, unless %s already has SIZE %s:", step.cluster, step.size);
+            db.planned(String.format(RightSize.ALTER, Sql.ident(step.cluster), Sql.literal(step.size)));
+        } else if (step.apply) {
             o.line("-- then ALTER CLUSTER %s SET (SIZE '<the recommended size>'), known only from the readings",
-                    Sql.ident(cluster));
+                    Sql.ident(step.cluster));
         } else {
             o.line("-- no change without --apply");
         }
     }
 
-    /** Slot lag in the docs' two steps; the upstream step only with an upstream URL. */
-    private List<Map<String, Object>> slots(Out o, Mz db, String lit, boolean upstream) throws SQLException {
-        List<Map<String, Object>> out = new ArrayList<>();
-        List<Map<String, Object>> rows = db.query(String.format(SLOTS, lit));
-        for (Map<String, Object> r : rows) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("source", r.get("database_name") + "." + r.get("schema_name") + "." + r.get("source_name"));
-            m.put("slot", r.get("replication_slot"));
-            out.add(m);
-        }
-        if (!upstream || out.isEmpty()) {
-            return out;
-        }
-        List<String> names = new ArrayList<>();
-        for (Map<String, Object> m : out) {
-            names.add(Sql.literal(String.valueOf(m.get("slot"))));
-        }
-        try (Pg up = pg.connect(o)) {
-            Map<String, Map<String, Object>> lag = new LinkedHashMap<>();
-            for (Map<String, Object> r : up.query(String.format(SLOT_LAG, String.join(", ", names)))) {
-                lag.put((String) r.get("slot_name"), r);
+    /**
+     * The utilisation query --samples times, --interval apart, into {@code uses}; the memory metric read:
+     * heap_percent, or memory_percent on a Materialize older than the 2025-10-20 change.
+     */
+    static String sample(Out o, Mz db, String lit, int samples, Duration interval, Map<String, Use> uses) throws Exception {
+        String metric = "heap_percent";
+        String util = String.format(RightSize.UTILIZATION, lit);
+        for (int i = 0; i < samples; i++) {
+            if (i > 0) {
+                Thread.sleep(interval.toMillis());
             }
-            for (Map<String, Object> m : out) {
-                Map<String, Object> r = lag.get(String.valueOf(m.get("slot")));
-                m.put("found", r != null);
-                if (r == null) {
-                    o.warn("slot " + m.get("slot") + " (" + m.get("source") + ") is not in pg_replication_slots upstream; "
-                            + "is --pg-url/DATABASE_URL the source's database?");
-                    continue;
+            List<Map<String, Object>> rows;
+            try {
+                rows = db.query(util);
+            } catch (Fail f) {
+                if (!metric.equals("heap_percent") || !noHeapColumn(f)) {
+                    throw f;
                 }
-                m.put("replication_lag_bytes", r.get("replication_lag_bytes"));
-                m.put("lag_bytes", r.get("lag_bytes") == null ? null : new BigDecimal(r.get("lag_bytes").toString()));
+                metric = "memory_percent";
+                util = String.format(RightSize.UTILIZATION_MEMORY, lit);
+                o.warn("this Materialize has no heap_percent (added 2025-10-20); using memory_percent");
+                rows = db.query(util);
+            }
+            for (Map<String, Object> r : rows) {
+                uses.computeIfAbsent((String) r.get("replica"), k -> new Use(k, (String) r.get("size")))
+                        .add(r.get("cpu_percent"), r.get("memory_percent"));
             }
         }
-        return out;
+        return metric;
     }
 
-    static Recommendation recommend(String current, Map<String, BigDecimal> credits, Map<String, Use> uses,
-                                    boolean snapshotting, long sources, List<Map<String, Object>> slots, long lagLimit,
-                                    String metric) {
-        List<String> reasons = new ArrayList<>();
-        String mem = metric.equals("heap_percent") ? "heap" : "memory";
-        boolean measured = uses.values().stream().anyMatch(Use::measured);
-        String high = null;
-        for (Use u : uses.values()) {
-            if (u.cpuMin != null && u.cpuMin > HIGH) {
-                high = "CPU " + pct(u.cpuMin) + " or more on " + u.replica + " (above " + pct(HIGH) + " in every sample)";
-            } else if (u.memMin != null && u.memMin > HIGH) {
-                high = mem + " " + pct(u.memMin) + " or more on " + u.replica + " (above " + pct(HIGH) + " in every sample)";
-            }
-        }
-        String lagging = null;
-        for (Map<String, Object> s : slots) {
-            BigDecimal b = (BigDecimal) s.get("lag_bytes");
-            if (b != null && b.compareTo(BigDecimal.valueOf(lagLimit)) > 0) {
-                lagging = "upstream slot " + s.get("slot") + " is " + s.get("replication_lag_bytes") + " behind (more than "
-                        + pretty(lagLimit) + "): per the docs the source fell behind";
-            }
-        }
-        boolean low = measured && uses.values().stream().allMatch(u ->
-                (u.cpuMax == null || u.cpuMax < LOW) && (u.memMax == null || u.memMax < LOW) && u.measured());
-        if (high != null || lagging != null) {
-            if (high != null) {
-                reasons.add(high);
-            }
-            if (lagging != null) {
-                reasons.add(lagging);
-            }
-            String up = next(credits, current, +1);
-            if (up == null) {
-                reasons.add(current == null ? "the cluster's size is not known" : current + " is the largest size of its kind here");
-                return new Recommendation("keep", current, reasons);
-            }
-            return new Recommendation("up", up, reasons);
-        }
-        if (!measured) {
-            reasons.add("no utilisation data yet for its replicas (mz_cluster_replica_utilization)");
-            return new Recommendation("keep", current, reasons);
-        }
-        if (snapshotting) {
-            reasons.add("a snapshot is still running: size for the snapshot, shrink after it is committed "
-                    + "(./jbang monitor --until-snapshotted)");
-            return new Recommendation("keep", current, reasons);
-        }
-        if (low) {
-            reasons.add("CPU and " + mem + " below " + pct(LOW) + " in every sample on every replica"
-                    + (sources > 0 ? ", and the snapshot is committed" : ""));
-            String down = next(credits, current, -1);
-            if (down == null) {
-                reasons.add(current == null ? "the cluster's size is not known" : current + " is the smallest size of its kind here");
-                return new Recommendation("keep", current, reasons);
-            }
-            return new Recommendation("down", down, reasons);
-        }
-        reasons.add("use is between " + pct(LOW) + " and " + pct(HIGH));
-        return new Recommendation("keep", current, reasons);
-    }
-
-    /** The next size up (+1) or down (-1) by credits, in the same family (M.1-… or the legacy cc sizes). */
-    static String next(Map<String, BigDecimal> credits, String current, int dir) {
-        BigDecimal at = credits.get(current);
-        if (at == null) {
-            return null;
-        }
-        String best = null;
-        for (Map.Entry<String, BigDecimal> e : credits.entrySet()) {
-            if (e.getValue() == null || !family(e.getKey()).equals(family(current))) {
-                continue;
-            }
-            int cmp = e.getValue().compareTo(at);
-            if (dir > 0 && cmp > 0 && (best == null || e.getValue().compareTo(credits.get(best)) < 0)) {
-                best = e.getKey();
-            }
-            if (dir < 0 && cmp < 0 && (best == null || e.getValue().compareTo(credits.get(best)) > 0)) {
-                best = e.getKey();
-            }
-        }
-        return best;
-    }
-
-    static String family(String size) {
-        Matcher m = Pattern.compile("^(M\\.\\d+)-").matcher(size);
-        return m.find() ? m.group(1) : "cc";
-    }
-
-    static int compare(Map<String, BigDecimal> credits, String a, String b) {
-        BigDecimal x = credits.get(a);
-        BigDecimal y = credits.get(b);
-        return x == null || y == null ? 0 : x.compareTo(y);
-    }
-
+    /** Whether the utilisation query failed for want of heap_percent (undefined column, 42703). */
     static boolean noHeapColumn(Fail f) {
         Throwable t = f.getCause();
         if (t instanceof SQLException s && "42703".equals(s.getSQLState())) {
@@ -498,8 +494,51 @@ public class RightSize implements Callable<Integer> {
         return String.valueOf(f.getMessage()).contains("heap_percent");
     }
 
-    private void show(Out o, Map<String, Object> c, Map<String, Use> uses, String metric, Map<String, Object> srcs,
-                      List<Map<String, Object>> slots, Recommendation rec) {
+    /** The {@link RightSize#SNAPSHOT} row as the "sources" object; snapshot_committed is null without sources. */
+    static Map<String, Object> sources(Map<String, Object> snap) {
+        long sources = ((Number) snap.get("sources")).longValue();
+        Boolean committed = (Boolean) snap.get("snapshot_committed");
+        Map<String, Object> srcs = new LinkedHashMap<>();
+        srcs.put("sources", sources);
+        srcs.put("objects", ((Number) snap.get("objects")).longValue());
+        srcs.put("snapshot_committed", sources == 0 ? null : Boolean.TRUE.equals(committed));
+        return srcs;
+    }
+
+    /** The {@link RightSize#SLOTS} rows (slot lag, step 1) as the "slots" objects: the source and its slot. */
+    static List<Map<String, Object>> slots(List<Map<String, Object>> rows) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Map<String, Object> r : rows) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("source", r.get("database_name") + "." + r.get("schema_name") + "." + r.get("source_name"));
+            m.put("slot", r.get("replication_slot"));
+            out.add(m);
+        }
+        return out;
+    }
+
+    /** The {@link RightSize#SLOT_LAG} rows (slot lag, step 2) into the slots; a slot not found upstream is a warning. */
+    static void lag(Out o, List<Map<String, Object>> out, List<Map<String, Object>> rows) {
+        Map<String, Map<String, Object>> lag = new LinkedHashMap<>();
+        for (Map<String, Object> r : rows) {
+            lag.put((String) r.get("slot_name"), r);
+        }
+        for (Map<String, Object> m : out) {
+            Map<String, Object> r = lag.get(String.valueOf(m.get("slot")));
+            m.put("found", r != null);
+            if (r == null) {
+                o.warn("slot " + m.get("slot") + " (" + m.get("source") + ") is not in pg_replication_slots upstream; "
+                        + "is --pg-url/DATABASE_URL the source's database?");
+                continue;
+            }
+            m.put("replication_lag_bytes", r.get("replication_lag_bytes"));
+            m.put("lag_bytes", r.get("lag_bytes") == null ? null : new BigDecimal(r.get("lag_bytes").toString()));
+        }
+    }
+
+    /** The readings and the recommendation: the cluster, a table of its replicas' use, sources, slots. */
+    static void show(Out o, String cluster, Map<String, Object> c, Map<String, Use> uses, String metric,
+                     Map<String, Object> srcs, List<Map<String, Object>> slots, RightSize.Recommendation rec) {
         if (Boolean.FALSE.equals(c.get("managed"))) {
             o.line("cluster %s: unmanaged (replicas sized one by one)", cluster);
         } else {
@@ -538,6 +577,12 @@ public class RightSize implements Callable<Integer> {
         o.put("slots", slots);
         o.line("recommendation: %s%s: %s", rec.action(), rec.action().equals("keep") ? "" : " to " + rec.target(),
                 String.join("; ", rec.reasons()));
+
+        Map<String, Object> recJson = new LinkedHashMap<>();
+        recJson.put("action", rec.action());
+        recJson.put("size", rec.target());
+        recJson.put("reasons", rec.reasons());
+        o.put("recommendation", recJson);
     }
 
     static String range(Double min, Double max) {

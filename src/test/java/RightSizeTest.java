@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import com.google.gson.JsonObject;
 
 import neonmz.Exit;
+import neonmz.ReplicaSizes;
 
 /**
  * Guide step C.5 (right-size) against the Materialize STAND-IN ({@link MzStandIn}): the recommendation
@@ -95,18 +96,18 @@ class RightSizeTest {
         Map<String, BigDecimal> credits = new LinkedHashMap<>();
         credits.put("50cc", new BigDecimal("0.5"));
         credits.put("100cc", BigDecimal.ONE);
-        RightSize.Use spike = new RightSize.Use("r1", "50cc");
+        ClusterReadings.Use spike = new ClusterReadings.Use("r1", "50cc");
         spike.add(30.0, 95.0);
         spike.add(30.0, 60.0);
         assertEquals("keep", RightSize.recommend("50cc", credits, Map.of("r1", spike), false, 1, List.of(), 1 << 30,
                 "heap_percent").action(), "one sample above 80% is a spike, not sustained");
-        RightSize.Use high = new RightSize.Use("r1", "50cc");
+        ClusterReadings.Use high = new ClusterReadings.Use("r1", "50cc");
         high.add(30.0, 95.0);
         high.add(30.0, 85.0);
         assertEquals("up", RightSize.recommend("50cc", credits, Map.of("r1", high), false, 1, List.of(), 1 << 30,
                 "heap_percent").action());
-        assertEquals("100cc", RightSize.next(credits, "50cc", +1));
-        assertNull(RightSize.next(credits, "100cc", +1));
+        assertEquals("100cc", ReplicaSizes.next(credits, "50cc", +1));
+        assertNull(ReplicaSizes.next(credits, "100cc", +1));
     }
 
     @Test
