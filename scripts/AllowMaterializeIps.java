@@ -119,21 +119,7 @@ public class AllowMaterializeIps implements Callable<Integer> {
         Out o = out.out();
         Durations.requirePositive("--timeout", timeout, "2m");
         // The entries first: a typo fails before anything is contacted.
-        List<Entry> wanted = new ArrayList<>();
-        String from;
-        if (!ips.isEmpty()) {
-            for (String ip : ips) {
-                wanted.add(Entry.parse(ip, "--ip"));
-            }
-            from = "--ip";
-            if (mz.url != null) {
-                o.warn("--ip given: Materialize (--mz-url) is not read; its mz_egress_ips are added only without --ip");
-            }
-        } else if (!mz.given() && !ifInUse) {
-            throw noAddresses();
-        } else {
-            from = null;   // Materialize's egress IPs, read below (after --if-in-use had its say)
-        }
+        List<IpAllowList.Entry> wanted = entriesGiven(o);
         if (neon.branch != null) {
             o.warn("IP Allow is a project setting: --branch is not used (protected_branches_only limits it to "
                     + "protected branches)");
@@ -143,53 +129,113 @@ public class AllowMaterializeIps implements Callable<Integer> {
         JsonObject project = api.resolveProject(neon.project());
         String pid = project.get("id").getAsString();
         String pname = project.has("name") ? project.get("name").getAsString() : pid;
-        JsonObject settings = object(project, "settings");
-        Allowed before = Allowed.of(settings);
-        if (ifInUse && before.ips.isEmpty()) {
-            // the guide's step B is for projects that use IP Allow; an empty list lets every address in
-            o.put("project", pid);
-            o.put("in_use", false);
+        IpAllowList before = IpAllowList.of(IpAllowList.object(project, "settings"));
+        if (ifInUse && before.ips().isEmpty()) {
+            return notInUse(o, pid, pname);
+        }
+        String from = ips.isEmpty() ? "mz_egress_ips" : "--ip";
+        if (ips.isEmpty()) {
+            wanted.addAll(fromMaterialize(o));
+        }
+        wanted = IpAllowList.distinct(wanted);
+
+        // The merge: the new entries after the existing ones, none dropped (Neon's PATCH replaces the whole list).
+        List<String> added = before.notOnList(wanted);
+        IpAllowList after = before.plus(added, protectedOnly || before.protectedOnly());
+        report(o, project, from, wanted, before, after, added);
+        if (added.isEmpty() && after.protectedOnly() == before.protectedOnly()) {
             o.put("already_done", true);
-            o.line("ip-allow: nothing to do: project %s does not use IP Allow (its list is empty, so every address "
-                    + "may connect, Materialize's included)", pname);
+            o.line("ip-allow: already done (%s already in the list of project %s)",
+                    IpAllowList.entries(wanted.size() - added.size()), pname);
             return Exit.OK;
         }
-        if (from == null) {
-            if (!mz.given()) {
-                throw noAddresses();
-            }
-            wanted.addAll(fromMaterialize(o));
-            from = "mz_egress_ips";
+        o.put("already_done", false);
+        if (before.ips().isEmpty()) {
+            confirmClosing(o, pname, after);
         }
-        wanted = distinct(wanted);
 
-        Set<String> have = new LinkedHashSet<>();
-        for (String ip : before.ips) {
-            have.add(Entry.key(ip));
+        write(api, pid, after);
+        String what = IpAllowList.entries(added.size()) + (added.isEmpty() ? "" : " (" + String.join(", ", added) + ")")
+                + (after.protectedOnly() != before.protectedOnly() ? ", protected_branches_only on" : "");
+        if (o.dryRun()) {
+            o.line("ip-allow: would add %s; nothing was sent (--dry-run)", what);
+            return Exit.OK;
         }
-        List<String> added = new ArrayList<>();
-        List<String> present = new ArrayList<>();
-        for (Entry e : wanted) {
-            (have.contains(e.key) ? present : added).add(e.text);
+        return verify(o, api, pid, pname, after, what);
+    }
+
+    /** The --ip entries, parsed; none when Materialize's egress IPs are to be read (after --if-in-use had its say). */
+    private List<IpAllowList.Entry> entriesGiven(Out o) {
+        List<IpAllowList.Entry> wanted = new ArrayList<>();
+        if (!ips.isEmpty()) {
+            for (String ip : ips) {
+                wanted.add(IpAllowList.Entry.parse(ip, "--ip"));
+            }
+            if (mz.url != null) {
+                o.warn("--ip given: Materialize (--mz-url) is not read; its mz_egress_ips are added only without --ip");
+            }
+        } else if (!mz.given() && !ifInUse) {
+            throw noAddresses();
         }
-        List<String> after = new ArrayList<>(before.ips);
-        after.addAll(added);
-        boolean protectedAfter = protectedOnly || before.protectedOnly;
+        return wanted;
+    }
+
+    /** --if-in-use, empty list: the guide's step B is for projects that use IP Allow; an empty list lets every address in. */
+    private static Integer notInUse(Out o, String pid, String pname) {
+        o.put("project", pid);
+        o.put("in_use", false);
+        o.put("already_done", true);
+        o.line("ip-allow: nothing to do: project %s does not use IP Allow (its list is empty, so every address "
+                + "may connect, Materialize's included)", pname);
+        return Exit.OK;
+    }
+
+    /** Materialize Cloud's egress addresses: cidr when the row has one, else egress_ip. */
+    private List<IpAllowList.Entry> fromMaterialize(Out o) throws Exception {
+        if (!mz.given()) {
+            throw noAddresses();
+        }
+        List<IpAllowList.Entry> found = new ArrayList<>();
+        try (Mz db = Mz.connectToRead(mz, o)) {
+            for (Map<String, Object> r : db.query(EGRESS_IPS)) {
+                Object cidr = r.get("cidr");
+                Object ip = r.get("egress_ip");
+                String v = cidr != null && !cidr.toString().isBlank() ? cidr.toString() : ip == null ? null : ip.toString();
+                if (v != null && !v.isBlank()) {
+                    found.add(IpAllowList.Entry.parse(v, "mz_egress_ips"));
+                }
+            }
+            if (found.isEmpty()) {
+                throw new Fail(Exit.NOT_FOUND, "Materialize at " + db.info.host() + " lists no egress IPs ("
+                        + GUIDE_SQL + " is empty), so there is nothing to add to IP Allow",
+                        "a self-managed Materialize or the emulator announces no egress addresses: give the addresses "
+                                + "its connections leave from with --ip ADDR[,ADDR…]");
+            }
+            o.line("Materialize's egress IPs (%s): %s", GUIDE_SQL, String.join(", ", found.stream().map(e -> e.text()).toList()));
+        }
+        return found;
+    }
+
+    /** Before and after, and what would defeat the list: block_public_connections, IPv6 entries on Azure. */
+    private static void report(Out o, JsonObject project, String from, List<IpAllowList.Entry> wanted,
+            IpAllowList before, IpAllowList after, List<String> added) {
+        String pid = project.get("id").getAsString();
+        String pname = project.has("name") ? project.get("name").getAsString() : pid;
+        JsonObject settings = IpAllowList.object(project, "settings");
         boolean blockPublic = settings.has("block_public_connections")
                 && settings.get("block_public_connections").isJsonPrimitive()
                 && settings.get("block_public_connections").getAsBoolean();
-
         o.put("project", pid);
         o.put("source", from);
-        o.put("given", wanted.stream().map(e -> e.text).toList());
+        o.put("given", wanted.stream().map(IpAllowList.Entry::text).toList());
         o.put("before", before.json());
-        o.put("after", new Allowed(after, protectedAfter).json());
+        o.put("after", after.json());
         o.put("added", added);
         o.put("block_public_connections", blockPublic);
 
-        o.line("project %s (%s), IP Allow%s:", pname, pid, protectedAfter ? " (protected branches only)" : "");
-        o.line("  before: %s", show(before.ips));
-        o.line("  after:  %s", show(after));
+        o.line("project %s (%s), IP Allow%s:", pname, pid, after.protectedOnly() ? " (protected branches only)" : "");
+        o.line("  before: %s", before.shown());
+        o.line("  after:  %s", after.shown());
         if (blockPublic) {
             o.warn("the project has block_public_connections on, which supersedes the IP Allow list: no address on "
                     + "the public internet can connect, Materialize's included, whatever the list holds (turn it off in "
@@ -200,29 +246,20 @@ public class AllowMaterializeIps implements Callable<Integer> {
             o.warn("project " + pname + " is on Azure (" + region + "), where IP Allow takes IPv4 entries only "
                     + "(Neon docs, manage/projects); Neon may refuse the IPv6 ones");
         }
-        if (added.isEmpty() && protectedAfter == before.protectedOnly) {
-            o.put("already_done", true);
-            o.line("ip-allow: already done (%s already in the list of project %s)", count(present.size(), "entry"),
-                    pname);
-            return Exit.OK;
-        }
-        o.put("already_done", false);
-        if (before.ips.isEmpty()) {
-            o.warn("the IP Allow list of project " + pname + " is empty, which allows every address; adding these "
-                    + "entries blocks every other client of the project (laptops, apps, CI, other replication "
-                    + "subscribers) unless their addresses are on the list too");
-            o.confirm("allow only " + String.join(", ", after) + " to connect to project " + pname + "?");
-        }
+    }
 
-        JsonObject allowed = new JsonObject();
-        JsonArray list = new JsonArray();
-        after.forEach(list::add);
-        allowed.add("ips", list);
-        allowed.addProperty("protected_branches_only", protectedAfter);
-        JsonObject patch = new JsonObject();
-        patch.add("allowed_ips", allowed);
+    /** An empty list allows every address: the first entries close the project to every other client. */
+    private static void confirmClosing(Out o, String pname, IpAllowList after) {
+        o.warn("the IP Allow list of project " + pname + " is empty, which allows every address; adding these "
+                + "entries blocks every other client of the project (laptops, apps, CI, other replication "
+                + "subscribers) unless their addresses are on the list too");
+        o.confirm("allow only " + String.join(", ", after.ips()) + " to connect to project " + pname + "?");
+    }
+
+    /** The PATCH, whole list; a refusal most often means the plan has no IP Allow. */
+    private static void write(NeonApi api, String pid, IpAllowList after) {
         try {
-            api.updateProjectSettings(pid, patch);
+            api.updateProjectSettings(pid, after.patch());
         } catch (NeonApi.ApiError e) {
             if (e.status == 400 || e.status == 402 || e.status == 403 || e.status == 422) {
                 throw new Fail(e.exit, e.getMessage(), "IP Allow needs Neon's Scale plan (or a higher one): check the "
@@ -231,103 +268,116 @@ public class AllowMaterializeIps implements Callable<Integer> {
             }
             throw e;
         }
-        String what = count(added.size(), "entry") + (added.isEmpty() ? "" : " (" + String.join(", ", added) + ")")
-                + (protectedAfter != before.protectedOnly ? ", protected_branches_only on" : "");
-        if (o.dryRun()) {
-            o.line("ip-allow: would add %s; nothing was sent (--dry-run)", what);
-            return Exit.OK;
-        }
+    }
 
-        // Re-read: the change counts only when the project says so.
-        Allowed now = Allowed.of(object(api.getProject(pid), "settings"));
-        Set<String> nowKeys = new LinkedHashSet<>();
-        for (String ip : now.ips) {
-            nowKeys.add(Entry.key(ip));
-        }
+    /** Re-read: the change counts only when the project says so. */
+    private static Integer verify(Out o, NeonApi api, String pid, String pname, IpAllowList after, String what) {
+        IpAllowList now = IpAllowList.of(IpAllowList.object(api.getProject(pid), "settings"));
+        Set<String> nowKeys = now.keys();
         List<String> missing = new ArrayList<>();
-        for (String ip : after) {
-            if (!nowKeys.contains(Entry.key(ip))) {
+        for (String ip : after.ips()) {
+            if (!nowKeys.contains(IpAllowList.Entry.key(ip))) {
                 missing.add(ip);
             }
         }
-        if (!missing.isEmpty() || now.protectedOnly != protectedAfter) {
+        if (!missing.isEmpty() || now.protectedOnly() != after.protectedOnly()) {
             throw new Fail(Exit.VERIFY, "after the change, the IP Allow list of project " + pname + " reads "
-                    + show(now.ips) + ", protected_branches_only " + now.protectedOnly + "; missing: "
+                    + now.shown() + ", protected_branches_only " + now.protectedOnly() + "; missing: "
                     + (missing.isEmpty() ? "none" : String.join(", ", missing)),
                     "check Settings > Network security in the Neon Console (IP Allow needs the Scale plan), then run "
                             + "the step again");
         }
         o.put("verified", true);
-        o.line("ip-allow: added %s; verified, project %s now allows %s", what, pname, count(now.ips.size(), "entry"));
+        o.line("ip-allow: added %s; verified, project %s now allows %s", what, pname, IpAllowList.entries(now.ips().size()));
         return Exit.OK;
     }
+}
 
-    /** Materialize Cloud's egress addresses: cidr when the row has one, else egress_ip. */
-    private List<Entry> fromMaterialize(Out o) throws Exception {
-        List<Entry> found = new ArrayList<>();
-        try (Mz db = Mz.connectToRead(mz, o)) {
-            for (Map<String, Object> r : db.query(EGRESS_IPS)) {
-                Object cidr = r.get("cidr");
-                Object ip = r.get("egress_ip");
-                String v = cidr != null && !cidr.toString().isBlank() ? cidr.toString() : ip == null ? null : ip.toString();
-                if (v != null && !v.isBlank()) {
-                    found.add(Entry.parse(v, "mz_egress_ips"));
+/**
+ * Neon's IP Allow list as this step reads, merges and shows it: project.settings.allowed_ips (SPEC AllowedIps;
+ * absent or null means an empty list), its entries compared by value, and the PATCH that writes it back whole.
+ */
+record IpAllowList(List<String> ips, boolean protectedOnly) {
+    static IpAllowList of(JsonObject settings) {
+        JsonObject a = object(settings, "allowed_ips");
+        List<String> ips = new ArrayList<>();
+        if (a.has("ips") && a.get("ips").isJsonArray()) {
+            for (JsonElement e : a.getAsJsonArray("ips")) {
+                if (e.isJsonPrimitive()) {
+                    ips.add(e.getAsString());
                 }
             }
-            if (found.isEmpty()) {
-                throw new Fail(Exit.NOT_FOUND, "Materialize at " + db.info.host() + " lists no egress IPs ("
-                        + GUIDE_SQL + " is empty), so there is nothing to add to IP Allow",
-                        "a self-managed Materialize or the emulator announces no egress addresses: give the addresses "
-                                + "its connections leave from with --ip ADDR[,ADDR…]");
-            }
-            o.line("Materialize's egress IPs (%s): %s", GUIDE_SQL, String.join(", ", found.stream().map(e -> e.text).toList()));
         }
-        return found;
+        boolean p = a.has("protected_branches_only") && a.get("protected_branches_only").isJsonPrimitive()
+                && a.get("protected_branches_only").getAsBoolean();
+        return new IpAllowList(ips, p);
     }
 
-    private static List<Entry> distinct(List<Entry> entries) {
+    /** The entries of {@code wanted} that are not on this list (compared by value), as given. */
+    List<String> notOnList(List<Entry> wanted) {
+        Set<String> have = keys();
+        List<String> added = new ArrayList<>();
+        for (Entry e : wanted) {
+            if (!have.contains(e.key)) {
+                added.add(e.text);
+            }
+        }
+        return added;
+    }
+
+    /** This list with {@code added} after its entries. */
+    IpAllowList plus(List<String> added, boolean protectedAfter) {
+        List<String> after = new ArrayList<>(ips);
+        after.addAll(added);
+        return new IpAllowList(after, protectedAfter);
+    }
+
+    /** The entries' keys (see {@link Entry#key}). */
+    Set<String> keys() {
+        Set<String> keys = new LinkedHashSet<>();
+        for (String ip : ips) {
+            keys.add(Entry.key(ip));
+        }
+        return keys;
+    }
+
+    Map<String, Object> json() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("ips", ips);
+        m.put("protected_branches_only", protectedOnly);
+        return m;
+    }
+
+    /** The project settings PATCH: {"allowed_ips": {"ips": [...], "protected_branches_only": ...}}. */
+    JsonObject patch() {
+        JsonObject allowed = new JsonObject();
+        JsonArray list = new JsonArray();
+        ips.forEach(list::add);
+        allowed.add("ips", list);
+        allowed.addProperty("protected_branches_only", protectedOnly);
+        JsonObject patch = new JsonObject();
+        patch.add("allowed_ips", allowed);
+        return patch;
+    }
+
+    String shown() {
+        return ips.isEmpty() ? "(empty: every address may connect)" : String.join(", ", ips);
+    }
+
+    static String entries(int n) {
+        return n + " " + (n == 1 ? "entry" : "entries");
+    }
+
+    static JsonObject object(JsonObject o, String k) {
+        return o != null && o.has(k) && o.get(k).isJsonObject() ? o.getAsJsonObject(k) : new JsonObject();
+    }
+
+    static List<Entry> distinct(List<Entry> entries) {
         Map<String, Entry> m = new LinkedHashMap<>();
         for (Entry e : entries) {
             m.putIfAbsent(e.key, e);
         }
         return new ArrayList<>(m.values());
-    }
-
-    private static String show(List<String> ips) {
-        return ips.isEmpty() ? "(empty: every address may connect)" : String.join(", ", ips);
-    }
-
-    private static String count(int n, String what) {
-        return n + " " + (n == 1 ? what : what.endsWith("y") ? what.substring(0, what.length() - 1) + "ies" : what + "s");
-    }
-
-    private static JsonObject object(JsonObject o, String k) {
-        return o != null && o.has(k) && o.get(k).isJsonObject() ? o.getAsJsonObject(k) : new JsonObject();
-    }
-
-    /** project.settings.allowed_ips (SPEC AllowedIps); absent or null means an empty list. */
-    record Allowed(List<String> ips, boolean protectedOnly) {
-        static Allowed of(JsonObject settings) {
-            JsonObject a = object(settings, "allowed_ips");
-            List<String> ips = new ArrayList<>();
-            if (a.has("ips") && a.get("ips").isJsonArray()) {
-                for (JsonElement e : a.getAsJsonArray("ips")) {
-                    if (e.isJsonPrimitive()) {
-                        ips.add(e.getAsString());
-                    }
-                }
-            }
-            boolean p = a.has("protected_branches_only") && a.get("protected_branches_only").isJsonPrimitive()
-                    && a.get("protected_branches_only").getAsBoolean();
-            return new Allowed(ips, p);
-        }
-
-        Map<String, Object> json() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("ips", ips);
-            m.put("protected_branches_only", protectedOnly);
-            return m;
-        }
     }
 
     /**

@@ -227,44 +227,13 @@ public class Teardown implements Callable<Integer> {
         Cli.main(new Teardown(), args);
     }
 
-    /** A statement of the plan: where it runs, and what it is for (shown as a comment). */
-    record Step(String where, String sql, String why) {}
-
-    /** A slot found upstream, with the process holding it when active. */
-    record Slot(String name, boolean active, Integer pid, String holder) {}
-
-    // what was read
-    final List<Step> mzSteps = new ArrayList<>();
-    final List<String> upstreamTx = new ArrayList<>();
-    final List<String> slotDrops = new ArrayList<>();    // slot names to drop, in order
-    final List<String> notes = new ArrayList<>();
-    String sourceSlot;            // read from mz_postgres_sources
-    boolean sourceDropped;        // DROP SOURCE in the plan (the slot may be in Materialize's hands for a moment)
-    boolean mzRead;               // Materialize's catalog was read (not a plan from the names)
-    boolean neonRole;             // on Neon, the role is left for the Neon API
-    final Set<String> ours = new LinkedHashSet<>();      // slots that must be gone at the end
-    final Map<String, Slot> upstreamSlots = new LinkedHashMap<>();
+    /** What was read and what will run, in order; how each part is read, shown and checked is there. */
+    final TeardownPlan plan = new TeardownPlan(this);
 
     @Override
     public Integer call() throws Exception {
         Out o = out.out();
-        for (String[] n : new String[][] {{"source", source}, {"connection", connection}, {"secret", secret},
-                {"cluster", cluster}, {"publication", publication}, {"role", role}}) {
-            Sql.requireName(n[0], n[1]);
-        }
-        slots.forEach(s -> Sql.requireName("slot", s));
-        if (upstreamOnly && materializeOnly) {
-            throw Fail.usage("--upstream-only and --materialize-only both given", "give one, or neither for both sides");
-        }
-        if (materializeOnly && !mz.given()) {
-            throw Fail.usage("--materialize-only needs a Materialize URL", "give --mz-url (or MZ_URL)");
-        }
-        if (!tables.isEmpty() && !resetIdentity) {
-            throw Fail.usage("--table is for --reset-replica-identity", "add --reset-replica-identity, or drop --table");
-        }
-        if (schemas.isEmpty()) {
-            schemas = List.of("public");
-        }
+        plan.checkOptions();
         boolean withMz = !upstreamOnly && mz.given();
         o.put("materialize", withMz);
         if (!withMz && !upstreamOnly) {
@@ -291,129 +260,284 @@ public class Teardown implements Callable<Integer> {
         }
     }
 
-    // ---- reading ---------------------------------------------------------------------------
+    // ---- Materialize: the source (its slot name read first), then what nothing else still uses ----
 
     /** The Materialize objects by name; under --dry-run an unreachable Materialize gives a plan from the names. */
     Mz readMaterialize(Out o) throws SQLException {
-        Mz m;
+        Mz m = plan.connectToMaterialize(o);
+        if (m == null) {
+            plan.mz(String.format(DROP_SOURCE, Sql.ident(source)), "the source and its subsources/tables");
+            plan.mz(String.format(DROP_CONNECTION, Sql.ident(connection)), null);
+            plan.mz(String.format(DROP_SECRET, Sql.ident(secret)), null);
+            plan.mz(String.format(DROP_CLUSTER, Sql.ident(cluster)), null);
+            plan.sourceDropped = true;
+            return null;
+        }
+        plan.mzRead = true;
+        Map<String, Object> result = new LinkedHashMap<>();
+        Set<String> own = new LinkedHashSet<>();   // what the plan drops: the source's objects, the connection
+        List<Map<String, Object>> src = m.query(MZ_SOURCE, source);
+        String connectionId = src.isEmpty() ? null : (String) src.get(0).get("connection_id");
+        if (!src.isEmpty()) {
+            plan.mz(String.format(DROP_SOURCE, Sql.ident(source)), plan.checkSource(o, m, src.get(0), own, result));
+            plan.sourceDropped = true;
+        }
+        List<Map<String, Object>> con = m.query(MZ_CONNECTION, connection);
+        String conId = con.isEmpty() ? null : (String) con.get(0).get("id");
+        if (conId != null && plan.unused(o, m, "connection " + connection, conId, own)) {
+            plan.mz(String.format(DROP_CONNECTION, Sql.ident(connection)), null);
+            own.add(conId);
+        }
+        if (conId != null && connectionId != null && !connectionId.equals(conId)) {
+            o.warn("source " + source + " used another connection than " + connection + "; that one is kept");
+        }
+        List<Map<String, Object>> sec = m.query(MZ_SECRET, secret);
+        if (!sec.isEmpty() && plan.unused(o, m, "secret " + secret, (String) sec.get(0).get("id"), own)) {
+            plan.mz(String.format(DROP_SECRET, Sql.ident(secret)), null);
+        }
+        List<Map<String, Object>> cl = m.query(MZ_CLUSTER, cluster);
+        if (!cl.isEmpty() && plan.clusterFree(o, m, (String) cl.get(0).get("id"), own)) {
+            plan.mz(String.format(DROP_CLUSTER, Sql.ident(cluster)), null);
+        }
+        for (Map<String, Object> r : m.query(MZ_SLOTS)) {
+            plan.claimedSlots.add((String) r.get("replication_slot"));
+        }
+        o.put("materialize_objects", result);
+        return m;
+    }
+
+    // ---- upstream: one transaction (replica identity, publication, grants, role); the slots after it ----
+
+    /** The upstream plan, read before anything changes; the slots' table shows what becomes of each. */
+    void readUpstream(Out o, Pg db, Mz m) throws SQLException {
+        boolean hasPublication = db.value("SELECT 1 FROM pg_publication WHERE pubname = ?", publication) != null;
+        if (resetIdentity) {   // replica identity: read before the publication goes
+            List<String> reset = plan.fullIdentity(o, db, hasPublication);
+            if (!reset.isEmpty()) {
+                plan.upstreamTx.add(LOCK_TIMEOUT);
+                reset.forEach(t -> plan.upstreamTx.add(String.format(RESET_IDENTITY, t)));
+            }
+            o.put("replica_identity_reset", reset);
+        }
+        if (hasPublication) {
+            plan.upstreamTx.add(String.format(DROP_PUBLICATION, Sql.ident(publication)));
+        }
+        o.put("publication", publication);
+        o.put("publication_exists", hasPublication);
+
+        boolean roleExists = db.value("SELECT 1 FROM pg_roles WHERE rolname = ?", role) != null;
+        o.put("role", role);
+        o.put("role_exists", roleExists);
+        if (roleExists) {
+            plan.revokeGuideGrants(db);
+            String endpoint = db.neonEndpoint();
+            if (keepRole) {
+                plan.notes.add("role " + role + " kept (--keep-role)");
+            } else if (endpoint != null) {
+                plan.neonRole = true;
+                plan.notes.add("role " + role + " is left to Neon: a role made with the Console, neonctl or the API is "
+                        + "deleted the same way: neonctl roles delete " + Out.shellQuote(role)
+                        + " --project-id <project> --branch <branch of endpoint " + endpoint + ">");
+            } else {
+                plan.clearRoleTies(db);
+                plan.upstreamTx.add(String.format(DROP_ROLE, Sql.ident(role)));
+            }
+        }
+        plan.slots(o, db);
+    }
+
+    // ---- the plan, the confirmation, the run ---------------------------------------------------
+
+    /** The plan shown and confirmed; then Materialize, the upstream transaction, the slots; then verified. */
+    int run(Out o, Mz m, Pg db) throws Exception {
+        List<String> statements = plan.statements();
+        plan.notes.forEach(n -> o.line("note: " + n));
+        o.put("plan", statements.stream().filter(p -> !p.startsWith("--")).toList());
+        if (statements.isEmpty()) {
+            return plan.nothingToRun(o, m, db);
+        }
+        o.put("already_done", false);
+        int count = TeardownPlan.count(statements);
+        if (o.dryRun()) {
+            return plan.dryRun(o, m, statements, count);
+        }
+        plan.confirm(o, statements, count);
+
+        for (TeardownPlan.Step s : plan.mzSteps) {
+            m.exec(s.sql());
+        }
+        if (db == null) {
+            return plan.doneInMaterialize(o, m);
+        }
+        if (plan.sourceDropped && plan.sourceSlot != null && plan.upstreamSlots.containsKey(plan.sourceSlot)) {
+            plan.waitForMaterializeDrop(o, db);
+        }
+        plan.runUpstreamTransaction(db);
+        o.put("slot_drop_errors", plan.dropSlots(db));
+        if (m != null && plan.mzRead) {
+            plan.verifyMz(o, m);
+        }
+        return plan.verify(o, db, m, count);
+    }
+}
+
+/**
+ * The plan of one {@link Teardown} run and the work around it: what was read (the source's slot, Materialize's
+ * objects and what depends on them, the role's grants and ties, the slots upstream), what each reading decided
+ * (drop, keep, or stop before any change), the statements in the order they run, how they are shown, the slot
+ * drops after the transaction, and the final verification. The options are the command's ({@code cmd}).
+ */
+final class TeardownPlan {
+    /** A statement of the plan: where it runs, and what it is for (shown as a comment). */
+    record Step(String where, String sql, String why) {}
+
+    /** A slot found upstream, with the process holding it when active. */
+    record Slot(String name, boolean active, Integer pid, String holder) {}
+
+    /** What ties the role down besides the guide's grants, by what DROP ROLE needs done about it. */
+    record RoleTies(List<String> owned, List<String> elsewhere, List<String> extra, List<String> revokes,
+            boolean unnamed) {}
+
+    private final Teardown cmd;
+
+    // the plan, and what was read for it
+    final List<Step> mzSteps = new ArrayList<>();
+    final List<String> upstreamTx = new ArrayList<>();
+    final List<String> slotDrops = new ArrayList<>();    // slot names to drop, in order
+    final List<String> notes = new ArrayList<>();
+    String sourceSlot;            // read from mz_postgres_sources
+    boolean sourceDropped;        // DROP SOURCE in the plan (the slot may be in Materialize's hands for a moment)
+    boolean mzRead;               // Materialize's catalog was read (not a plan from the names)
+    boolean neonRole;             // on Neon, the role is left for the Neon API
+    final Set<String> ours = new LinkedHashSet<>();      // slots that must be gone at the end
+    final Map<String, Slot> upstreamSlots = new LinkedHashMap<>();
+    final Set<String> claimedSlots = new LinkedHashSet<>();
+    /** The objects the guide's grants are on (revoked by {@link #revokeGuideGrants}), as "KIND name". */
+    final Set<String> guideObjects = new LinkedHashSet<>();
+    private Map<String, Map<String, Object>> mzObjects;   // read when first needed, after the source's checks
+
+    TeardownPlan(Teardown cmd) {
+        this.cmd = cmd;
+    }
+
+    /** The names are identifiers, the sides exclusive, --table only with --reset-replica-identity. */
+    void checkOptions() {
+        for (String[] n : new String[][] {{"source", cmd.source}, {"connection", cmd.connection}, {"secret", cmd.secret},
+                {"cluster", cmd.cluster}, {"publication", cmd.publication}, {"role", cmd.role}}) {
+            Sql.requireName(n[0], n[1]);
+        }
+        cmd.slots.forEach(s -> Sql.requireName("slot", s));
+        if (cmd.upstreamOnly && cmd.materializeOnly) {
+            throw Fail.usage("--upstream-only and --materialize-only both given", "give one, or neither for both sides");
+        }
+        if (cmd.materializeOnly && !cmd.mz.given()) {
+            throw Fail.usage("--materialize-only needs a Materialize URL", "give --mz-url (or MZ_URL)");
+        }
+        if (!cmd.tables.isEmpty() && !cmd.resetIdentity) {
+            throw Fail.usage("--table is for --reset-replica-identity", "add --reset-replica-identity, or drop --table");
+        }
+        if (cmd.schemas.isEmpty()) {
+            cmd.schemas = List.of("public");
+        }
+    }
+
+    void mz(String sql, String why) {
+        mzSteps.add(new Step("materialize", sql, why));
+    }
+
+    // ---- Materialize ---------------------------------------------------------------------------
+
+    /** Materialize, to read; null under --dry-run when it is not reachable (the plan is then from the names). */
+    Mz connectToMaterialize(Out o) {
         try {
-            m = Mz.connectToRead(mz, o);
+            return Mz.connectToRead(cmd.mz, o);
         } catch (Fail f) {
             if (!o.dryRun() || f.exit != Exit.CONNECT) {
                 throw f;
             }
             o.warn("Materialize not reachable (" + f.getMessage() + "): the plan below is from the names; a real run "
                     + "reads the catalog first (and the source's slot name)");
-            mzSteps.add(new Step("materialize", String.format(DROP_SOURCE, Sql.ident(source)), "the source and its subsources/tables"));
-            mzSteps.add(new Step("materialize", String.format(DROP_CONNECTION, Sql.ident(connection)), null));
-            mzSteps.add(new Step("materialize", String.format(DROP_SECRET, Sql.ident(secret)), null));
-            mzSteps.add(new Step("materialize", String.format(DROP_CLUSTER, Sql.ident(cluster)), null));
-            sourceDropped = true;
             return null;
         }
-        mzRead = true;
-        Map<String, Object> result = new LinkedHashMap<>();
-        List<Map<String, Object>> src = m.query(MZ_SOURCE, source);
-        Set<String> own = new LinkedHashSet<>();
-        String connectionId = null;
-        if (!src.isEmpty()) {
-            Map<String, Object> s = src.get(0);
-            String id = (String) s.get("id");
-            if (!"postgres".equals(s.get("type"))) {
-                throw new Fail(Exit.CONFLICT, "Materialize source " + source + " is a " + s.get("type")
-                        + " source, not a PostgreSQL source; nothing was changed", "check --source");
-            }
-            sourceSlot = (String) s.get("replication_slot");
-            connectionId = (String) s.get("connection_id");
-            own.add(id);
-            for (Map<String, Object> r : m.query(MZ_OWN, id, id)) {
-                own.add((String) r.get("id"));
-            }
-            Map<String, Map<String, Object>> objects = objects(m);
-            List<String> foreignIds = dependents(m, own);
-            List<String> foreign = new ArrayList<>();
-            for (String f : foreignIds) {
-                Map<String, Object> ob = objects.get(f);
-                foreign.add(ob == null ? f : ob.get("type") + " " + ob.get("name"));
-            }
-            if (cascade) {
-                own.addAll(foreignIds);
-            }
-            if (!foreign.isEmpty() && !cascade) {
-                throw new Fail(Exit.CONFLICT, "Materialize objects are built on source " + source + ": "
-                        + String.join(", ", foreign) + "; nothing was changed",
-                        "drop them first, or add --cascade to drop them with the source");
-            }
-            if (!foreign.isEmpty()) {
-                o.warn("--cascade: DROP SOURCE also drops " + String.join(", ", foreign));
-            }
-            mzSteps.add(new Step("materialize", String.format(DROP_SOURCE, Sql.ident(source)),
-                    (own.size() - 1) + " subsource(s)/table(s)" + (foreign.isEmpty() ? "" : " and " + foreign.size()
-                            + " object(s) built on them") + "; slot " + (sourceSlot == null ? "unknown" : sourceSlot)));
-            sourceDropped = true;
-            result.put("source_slot", sourceSlot);
-            result.put("source_objects", own.size());
-            result.put("cascaded", foreign);
-        }
-        Map<String, Map<String, Object>> objects = null;
-        List<Map<String, Object>> con = m.query(MZ_CONNECTION, connection);
-        String conId = con.isEmpty() ? null : (String) con.get(0).get("id");
-        if (conId != null) {
-            objects = objects(m);
-            List<String> users = usersOf(m, conId, own, objects);
-            if (!users.isEmpty()) {
-                o.warn("connection " + connection + " is kept: " + String.join(", ", users) + " still use(s) it");
-            } else {
-                mzSteps.add(new Step("materialize", String.format(DROP_CONNECTION, Sql.ident(connection)), null));
-                own.add(conId);
-            }
-            if (connectionId != null && !connectionId.equals(conId)) {
-                o.warn("source " + source + " used another connection than " + connection + "; that one is kept");
-            }
-        }
-        List<Map<String, Object>> sec = m.query(MZ_SECRET, secret);
-        if (!sec.isEmpty()) {
-            String secId = (String) sec.get(0).get("id");
-            objects = objects == null ? objects(m) : objects;
-            List<String> users = usersOf(m, secId, own, objects);
-            if (!users.isEmpty()) {
-                o.warn("secret " + secret + " is kept: " + String.join(", ", users) + " still use(s) it");
-            } else {
-                mzSteps.add(new Step("materialize", String.format(DROP_SECRET, Sql.ident(secret)), null));
-            }
-        }
-        List<Map<String, Object>> cl = m.query(MZ_CLUSTER, cluster);
-        if (!cl.isEmpty()) {
-            String clId = (String) cl.get(0).get("id");
-            objects = objects == null ? objects(m) : objects;
-            List<String> others = new ArrayList<>();
-            for (Map<String, Object> ob : objects.values()) {
-                if (clId.equals(ob.get("cluster_id")) && !own.contains((String) ob.get("id"))) {
-                    others.add(ob.get("type") + " " + ob.get("name"));
-                }
-            }
-            if (!clId.startsWith("u")) {
-                o.warn("cluster " + cluster + " is a system cluster; kept");
-            } else if (!others.isEmpty()) {
-                o.warn("cluster " + cluster + " is kept: it also holds " + String.join(", ", others));
-            } else {
-                mzSteps.add(new Step("materialize", String.format(DROP_CLUSTER, Sql.ident(cluster)), null));
-            }
-        }
-        for (Map<String, Object> r : m.query(MZ_SLOTS)) {
-            claimedSlots.add((String) r.get("replication_slot"));
-        }
-        o.put("materialize_objects", result);
-        return m;
     }
 
-    final Set<String> claimedSlots = new LinkedHashSet<>();
-    /** The objects the guide's grants are on (revoked above), as "KIND name". */
-    final Set<String> guideObjects = new LinkedHashSet<>();
+    /**
+     * Before DROP SOURCE … CASCADE: it must be a PostgreSQL source, and nothing may be built on it or its
+     * subsources/tables unless --cascade drops that too. Reads the source's slot name, adds what the drop takes
+     * to {@code own}, and returns the plan's comment on it.
+     */
+    String checkSource(Out o, Mz m, Map<String, Object> s, Set<String> own, Map<String, Object> result)
+            throws SQLException {
+        String id = (String) s.get("id");
+        if (!"postgres".equals(s.get("type"))) {
+            throw new Fail(Exit.CONFLICT, "Materialize source " + cmd.source + " is a " + s.get("type")
+                    + " source, not a PostgreSQL source; nothing was changed", "check --source");
+        }
+        sourceSlot = (String) s.get("replication_slot");
+        own.add(id);
+        for (Map<String, Object> r : m.query(Teardown.MZ_OWN, id, id)) {
+            own.add((String) r.get("id"));
+        }
+        Map<String, Map<String, Object>> objects = objects(m);
+        List<String> foreignIds = dependents(m, own);
+        List<String> foreign = new ArrayList<>();
+        for (String f : foreignIds) {
+            Map<String, Object> ob = objects.get(f);
+            foreign.add(ob == null ? f : ob.get("type") + " " + ob.get("name"));
+        }
+        if (cmd.cascade) {
+            own.addAll(foreignIds);
+        }
+        if (!foreign.isEmpty() && !cmd.cascade) {
+            throw new Fail(Exit.CONFLICT, "Materialize objects are built on source " + cmd.source + ": "
+                    + String.join(", ", foreign) + "; nothing was changed",
+                    "drop them first, or add --cascade to drop them with the source");
+        }
+        if (!foreign.isEmpty()) {
+            o.warn("--cascade: DROP SOURCE also drops " + String.join(", ", foreign));
+        }
+        result.put("source_slot", sourceSlot);
+        result.put("source_objects", own.size());
+        result.put("cascaded", foreign);
+        return (own.size() - 1) + " subsource(s)/table(s)" + (foreign.isEmpty() ? "" : " and " + foreign.size()
+                + " object(s) built on them") + "; slot " + (sourceSlot == null ? "unknown" : sourceSlot);
+    }
+
+    /** Whether nothing but what the plan drops uses {@code id} (a connection or secret); says so when something does. */
+    boolean unused(Out o, Mz m, String what, String id, Set<String> dropped) throws SQLException {
+        List<String> users = usersOf(m, id, dropped, mzObjects(m));
+        if (!users.isEmpty()) {
+            o.warn(what + " is kept: " + String.join(", ", users) + " still use(s) it");
+        }
+        return users.isEmpty();
+    }
+
+    /** Whether the cluster may go (RESTRICT, checked first): a user cluster holding nothing the plan keeps. */
+    boolean clusterFree(Out o, Mz m, String clId, Set<String> own) throws SQLException {
+        List<String> others = new ArrayList<>();
+        for (Map<String, Object> ob : mzObjects(m).values()) {
+            if (clId.equals(ob.get("cluster_id")) && !own.contains((String) ob.get("id"))) {
+                others.add(ob.get("type") + " " + ob.get("name"));
+            }
+        }
+        if (!clId.startsWith("u")) {
+            o.warn("cluster " + cmd.cluster + " is a system cluster; kept");
+        } else if (!others.isEmpty()) {
+            o.warn("cluster " + cmd.cluster + " is kept: it also holds " + String.join(", ", others));
+        }
+        return clId.startsWith("u") && others.isEmpty();
+    }
+
+    private Map<String, Map<String, Object>> mzObjects(Mz m) throws SQLException {
+        if (mzObjects == null) {
+            mzObjects = objects(m);
+        }
+        return mzObjects;
+    }
 
     static Map<String, Map<String, Object>> objects(Mz m) throws SQLException {
         Map<String, Map<String, Object>> out = new HashMap<>();
-        for (Map<String, Object> r : m.query(MZ_OBJECTS)) {
+        for (Map<String, Object> r : m.query(Teardown.MZ_OBJECTS)) {
             out.put((String) r.get("id"), r);
         }
         return out;
@@ -422,7 +546,7 @@ public class Teardown implements Callable<Integer> {
     /** The ids of everything that depends on {@code own}, directly or not, and is not part of it: user objects. */
     static List<String> dependents(Mz m, Set<String> own) throws SQLException {
         Map<String, List<String>> dependentsOf = new HashMap<>();
-        for (Map<String, Object> r : m.query(MZ_DEPENDENCIES)) {
+        for (Map<String, Object> r : m.query(Teardown.MZ_DEPENDENCIES)) {
             dependentsOf.computeIfAbsent((String) r.get("referenced_object_id"), k -> new ArrayList<>())
                     .add((String) r.get("object_id"));
         }
@@ -444,7 +568,7 @@ public class Teardown implements Callable<Integer> {
     static List<String> usersOf(Mz m, String id, Set<String> dropped, Map<String, Map<String, Object>> objects)
             throws SQLException {
         List<String> users = new ArrayList<>();
-        for (Map<String, Object> r : m.query(MZ_DEPENDENCIES)) {
+        for (Map<String, Object> r : m.query(Teardown.MZ_DEPENDENCIES)) {
             String obj = (String) r.get("object_id");
             if (id.equals(r.get("referenced_object_id")) && !dropped.contains(obj)) {
                 Map<String, Object> ob = objects.get(obj);
@@ -454,146 +578,57 @@ public class Teardown implements Callable<Integer> {
         return users;
     }
 
-    void readUpstream(Out o, Pg db, Mz m) throws SQLException {
-        String r = Sql.ident(role);
-        boolean hasPublication = db.value("SELECT 1 FROM pg_publication WHERE pubname = ?", publication) != null;
-        // replica identity: read before the publication goes
-        if (resetIdentity) {
-            List<Table> ts;
-            if (!tables.isEmpty()) {
-                List<Sql.Name> names = new ArrayList<>();
-                tables.forEach(t -> names.addAll(Sql.parseNames(t)));
-                ts = Catalog.resolve(db, names);
-            } else if (hasPublication) {
-                ts = Catalog.inPublication(db, publication);
-            } else {
-                ts = List.of();
-                o.warn("--reset-replica-identity: publication " + publication + " does not exist, so its tables are "
-                        + "unknown; name them with --table");
-            }
-            List<String> reset = new ArrayList<>();
-            for (Table t : Catalog.withPartitions(db, ts)) {
-                if (t.identity() == 'f') {
-                    reset.add(t.qualified());
-                }
-            }
-            if (!reset.isEmpty()) {
-                upstreamTx.add(LOCK_TIMEOUT);
-                reset.forEach(t -> upstreamTx.add(String.format(RESET_IDENTITY, t)));
-            }
-            o.put("replica_identity_reset", reset);
-        }
-        if (hasPublication) {
-            upstreamTx.add(String.format(DROP_PUBLICATION, Sql.ident(publication)));
-        }
-        o.put("publication", publication);
-        o.put("publication_exists", hasPublication);
+    // ---- upstream ------------------------------------------------------------------------------
 
-        boolean roleExists = db.value("SELECT 1 FROM pg_roles WHERE rolname = ?", role) != null;
-        o.put("role", role);
-        o.put("role_exists", roleExists);
-        if (roleExists) {
-            for (Map<String, Object> g : db.query(GRANTS, role, schemas)) {
-                String q = Sql.ident((String) g.get("nspname"));
-                if ((Boolean) g.get("usage")) {
-                    upstreamTx.add(String.format(REVOKE_USAGE, q, r));
-                }
-                List<String> ts = new ArrayList<>();
-                for (Object t : (List<?>) g.get("tables")) {
-                    ts.add(Sql.qualified((String) g.get("nspname"), (String) t));
-                    guideObjects.add("TABLE " + ts.get(ts.size() - 1));
-                }
-                // the guide granted ON ALL TABLES IN SCHEMA; revoking that way would touch tables this session may
-                // not revoke on (another owner's), so the tables that hold the grant are named
-                if (!ts.isEmpty()) {
-                    upstreamTx.add(String.format(REVOKE_SELECT, String.join(", ", ts), r));
-                }
-                if ((Boolean) g.get("usage")) {
-                    guideObjects.add("SCHEMA " + q);
-                }
-                guideObjects.add("DEFAULT " + q);
-                for (Object owner : (List<?>) g.get("default_owners")) {
-                    // regrole::text is already quoted as an identifier when it needs to be
-                    upstreamTx.add(String.format(REVOKE_DEFAULT, owner, q, r));
-                }
-            }
-            String endpoint = db.neonEndpoint();
-            if (keepRole) {
-                notes.add("role " + role + " kept (--keep-role)");
-            } else if (endpoint != null) {
-                neonRole = true;
-                notes.add("role " + role + " is left to Neon: a role made with the Console, neonctl or the API is "
-                        + "deleted the same way: neonctl roles delete " + Out.shellQuote(role)
-                        + " --project-id <project> --branch <branch of endpoint " + endpoint + ">");
-            } else {
-                planRoleDrop(o, db);
+    /** --reset-replica-identity: the FULL tables (partitions included) of --table, else of the publication. */
+    List<String> fullIdentity(Out o, Pg db, boolean hasPublication) throws SQLException {
+        List<Table> ts;
+        if (!cmd.tables.isEmpty()) {
+            List<Sql.Name> names = new ArrayList<>();
+            cmd.tables.forEach(t -> names.addAll(Sql.parseNames(t)));
+            ts = Catalog.resolve(db, names);
+        } else if (hasPublication) {
+            ts = Catalog.inPublication(db, cmd.publication);
+        } else {
+            ts = List.of();
+            o.warn("--reset-replica-identity: publication " + cmd.publication + " does not exist, so its tables are "
+                    + "unknown; name them with --table");
+        }
+        List<String> reset = new ArrayList<>();
+        for (Table t : Catalog.withPartitions(db, ts)) {
+            if (t.identity() == 'f') {
+                reset.add(t.qualified());
             }
         }
+        return reset;
+    }
 
-        // slots
-        if (sourceSlot != null) {
-            ours.add(sourceSlot);
-        }
-        ours.addAll(slots);
-        for (Map<String, Object> s : db.query(SLOTS, new ArrayList<>(ours))) {
-            Integer pid = s.get("active_pid") == null ? null : ((Number) s.get("active_pid")).intValue();
-            String holder = pid == null ? null : "pid " + pid + (s.get("usename") == null ? "" : ", user " + s.get("usename"))
-                    + (s.get("application_name") == null || ((String) s.get("application_name")).isEmpty() ? ""
-                            : ", application " + s.get("application_name"))
-                    + (s.get("client_addr") == null ? "" : ", from " + s.get("client_addr"));
-            String name = (String) s.get("slot_name");
-            upstreamSlots.put(name, new Slot(name, (Boolean) s.get("active"), pid, holder));
-        }
-        List<List<Object>> rows = new ArrayList<>();
-        List<String> orphans = new ArrayList<>();
-        for (String s : ours) {
-            Slot sl = upstreamSlots.get(s);
-            if (sl == null) {
-                if (!(s.equals(sourceSlot) && sourceDropped)) {
-                    rows.add(List.of(s, "ours", "gone", "-"));
-                } else {
-                    rows.add(List.of(s, "the source's", "absent now", "verify gone after DROP SOURCE"));
-                }
-                continue;
+    /** The guide's grants the role holds directly, revoked; the objects they are on noted in {@link #guideObjects}. */
+    void revokeGuideGrants(Pg db) throws SQLException {
+        String r = Sql.ident(cmd.role);
+        for (Map<String, Object> g : db.query(Teardown.GRANTS, cmd.role, cmd.schemas)) {
+            String q = Sql.ident((String) g.get("nspname"));
+            if ((Boolean) g.get("usage")) {
+                upstreamTx.add(String.format(Teardown.REVOKE_USAGE, q, r));
             }
-            if (sl.active() && !(s.equals(sourceSlot) && sourceDropped)) {
-                rows.add(List.of(s, "ours", "active: " + sl.holder(), "kept (in use): stop its holder first"));
-            } else {
-                slotDrops.add(s);
-                rows.add(List.of(s, s.equals(sourceSlot) ? "the source's" : "ours",
-                        sl.active() ? "active (the source)" : "inactive",
-                        s.equals(sourceSlot) && sourceDropped ? "drop if DROP SOURCE leaves it" : "drop"));
+            List<String> ts = new ArrayList<>();
+            for (Object t : (List<?>) g.get("tables")) {
+                ts.add(Sql.qualified((String) g.get("nspname"), (String) t));
+                guideObjects.add("TABLE " + ts.get(ts.size() - 1));
             }
-        }
-        for (Slot sl : upstreamSlots.values()) {
-            if (ours.contains(sl.name()) || !MZ_SLOT.matcher(sl.name()).matches()) {
-                continue;
+            // the guide granted ON ALL TABLES IN SCHEMA; revoking that way would touch tables this session may
+            // not revoke on (another owner's), so the tables that hold the grant are named
+            if (!ts.isEmpty()) {
+                upstreamTx.add(String.format(Teardown.REVOKE_SELECT, String.join(", ", ts), r));
             }
-            if (claimedSlots.contains(sl.name())) {
-                rows.add(List.of(sl.name(), "another source's", sl.active() ? "active" : "inactive", "kept"));
-            } else if (sl.active()) {
-                rows.add(List.of(sl.name(), "unclaimed", "active: " + sl.holder(), "kept (in use)"));
-            } else {
-                orphans.add(sl.name());
-                if (dropOrphans) {
-                    slotDrops.add(sl.name());
-                    ours.add(sl.name());
-                }
-                rows.add(List.of(sl.name(), "orphan", "inactive", dropOrphans ? "drop (--drop-orphan-slots)"
-                        : "kept (--drop-orphan-slots drops it)"));
+            if ((Boolean) g.get("usage")) {
+                guideObjects.add("SCHEMA " + q);
             }
-        }
-        if (!rows.isEmpty()) {
-            o.table(List.of("slot", "whose", "state", "action"), rows);
-        }
-        o.put("orphan_slots", orphans);
-        if (!orphans.isEmpty() && !dropOrphans) {
-            o.warn(orphans.size() + " inactive slot(s) named like Materialize's that no source claims"
-                    + (mzRead ? "" : " (Materialize's catalog was not read, so a source's slot cannot be told apart)")
-                    + ": " + String.join(", ", orphans) + "; each keeps WAL on the server; --drop-orphan-slots drops them");
-        } else if (!orphans.isEmpty() && !mzRead) {
-            o.warn("--drop-orphan-slots without a Materialize URL: the slots' owners could not be checked against "
-                    + "mz_internal.mz_postgres_sources; only inactive ones are dropped");
+            guideObjects.add("DEFAULT " + q);
+            for (Object owner : (List<?>) g.get("default_owners")) {
+                // regrole::text is already quoted as an identifier when it needs to be
+                upstreamTx.add(String.format(Teardown.REVOKE_DEFAULT, owner, q, r));
+            }
         }
     }
 
@@ -604,19 +639,45 @@ public class Teardown implements Callable<Integer> {
      * owns nothing, so DROP OWNED BY only revokes them, which is safe. Privileges in other databases: DROP
      * OWNED must be run there.
      */
-    void planRoleDrop(Out o, Pg db) throws SQLException {
+    void clearRoleTies(Pg db) throws SQLException {
         String current = (String) db.value("SELECT current_user");
-        if (role.equals(current)) {
-            throw new Fail(Exit.CONFLICT, "role " + role + " is the role this session connects as; nothing was changed",
+        if (cmd.role.equals(current)) {
+            throw new Fail(Exit.CONFLICT, "role " + cmd.role + " is the role this session connects as; nothing was changed",
                     "connect as the database owner (on Neon: e.g. neondb_owner), or add --keep-role");
         }
+        String r = Sql.ident(cmd.role);
+        RoleTies ties = roleTies(db, r);
+        if (!ties.owned().isEmpty()) {
+            throw new Fail(Exit.CONFLICT, "role " + cmd.role + " owns " + String.join(", ", new LinkedHashSet<>(ties.owned()))
+                    + "; DROP ROLE would fail, and dropping or re-owning them is not a teardown's call; nothing was changed",
+                    "review them, then as an administrator: REASSIGN OWNED BY " + r + " TO <owner>; "
+                            + "DROP OWNED BY " + r + " (in each database); or add --keep-role");
+        }
+        if (!ties.elsewhere().isEmpty()) {
+            throw new Fail(Exit.CONFLICT, "role " + cmd.role + " has privileges in other databases ("
+                    + String.join(", ", new LinkedHashSet<>(ties.elsewhere())) + "); DROP ROLE would fail; nothing was changed",
+                    "in each of them run DROP OWNED BY " + r + " (the role owns nothing, so this only "
+                            + "revokes its privileges), or add --keep-role");
+        }
+        if (!ties.extra().isEmpty()) {
+            new LinkedHashSet<>(ties.revokes()).forEach(upstreamTx::add);
+            if (ties.unnamed()) {
+                // the role owns nothing, so DROP OWNED only revokes; it needs the privileges of the role, though
+                upstreamTx.add(String.format(Teardown.DROP_OWNED, r));
+            }
+            notes.add("role " + cmd.role + " also holds privileges beyond the guide's, revoked so that DROP ROLE can run: "
+                    + String.join(", ", ties.extra()));
+        }
+    }
+
+    /** The role's entries in pg_shdepend (DEPENDENCIES), sorted; {@code r} is the role as an identifier. */
+    RoleTies roleTies(Pg db, String r) throws SQLException {
         List<String> owned = new ArrayList<>();
         List<String> elsewhere = new ArrayList<>();
         List<String> extra = new ArrayList<>();
         List<String> revokes = new ArrayList<>();
         boolean unnamed = false;
-        String r = Sql.ident(role);
-        for (Map<String, Object> d : db.query(DEPENDENCIES, role)) {
+        for (Map<String, Object> d : db.query(Teardown.DEPENDENCIES, cmd.role)) {
             String type = (String) d.get("deptype");
             boolean here = (Boolean) d.get("here") || (Boolean) d.get("shared");
             String what = here ? (String) d.get("object") : "objects in database " + d.get("datname");
@@ -642,48 +703,123 @@ public class Teardown implements Callable<Integer> {
             extra.add(what);
             if (on == null) {
                 unnamed = true;
-            } else if (kind.equals("DEFAULT")) {
-                String objects = switch ((String) d.get("default_type")) {
-                    case "S" -> "SEQUENCES";
-                    case "f" -> "FUNCTIONS";
-                    case "T" -> "TYPES";
-                    case "n" -> "SCHEMAS";
-                    default -> "TABLES";
-                };
-                revokes.add(String.format(REVOKE_ALL_DEFAULT, d.get("default_owner"),
-                        d.get("schema") == null ? "" : " IN SCHEMA " + Sql.ident((String) d.get("schema")), objects, r));
             } else {
-                String[] w = on.split(" ", 2);
-                revokes.add(String.format(REVOKE_ALL, w[0], w[1], r));
+                revokes.add(revokeAll(d, kind, on, r));
             }
         }
-        if (!owned.isEmpty()) {
-            throw new Fail(Exit.CONFLICT, "role " + role + " owns " + String.join(", ", new LinkedHashSet<>(owned))
-                    + "; DROP ROLE would fail, and dropping or re-owning them is not a teardown's call; nothing was changed",
-                    "review them, then as an administrator: REASSIGN OWNED BY " + r + " TO <owner>; "
-                            + "DROP OWNED BY " + r + " (in each database); or add --keep-role");
-        }
-        if (!elsewhere.isEmpty()) {
-            throw new Fail(Exit.CONFLICT, "role " + role + " has privileges in other databases ("
-                    + String.join(", ", new LinkedHashSet<>(elsewhere)) + "); DROP ROLE would fail; nothing was changed",
-                    "in each of them run DROP OWNED BY " + r + " (the role owns nothing, so this only "
-                            + "revokes its privileges), or add --keep-role");
-        }
-        if (!extra.isEmpty()) {
-            new LinkedHashSet<>(revokes).forEach(upstreamTx::add);
-            if (unnamed) {
-                // the role owns nothing, so DROP OWNED only revokes; it needs the privileges of the role, though
-                upstreamTx.add(String.format(DROP_OWNED, r));
-            }
-            notes.add("role " + role + " also holds privileges beyond the guide's, revoked so that DROP ROLE can run: "
-                    + String.join(", ", extra));
-        }
-        upstreamTx.add(String.format(DROP_ROLE, Sql.ident(role)));
+        return new RoleTies(owned, elsewhere, extra, revokes, unnamed);
     }
 
-    // ---- the plan, the confirmation, the run ---------------------------------------------------
+    /** REVOKE ALL on what the row names ({@code on}: "KIND name"), or on the default privileges it is. */
+    static String revokeAll(Map<String, Object> d, String kind, String on, String r) {
+        if (!kind.equals("DEFAULT")) {
+            String[] w = on.split(" ", 2);
+            return String.format(Teardown.REVOKE_ALL, w[0], w[1], r);
+        }
+        String objects = switch ((String) d.get("default_type")) {
+            case "S" -> "SEQUENCES";
+            case "f" -> "FUNCTIONS";
+            case "T" -> "TYPES";
+            case "n" -> "SCHEMAS";
+            default -> "TABLES";
+        };
+        return String.format(Teardown.REVOKE_ALL_DEFAULT, d.get("default_owner"),
+                d.get("schema") == null ? "" : " IN SCHEMA " + Sql.ident((String) d.get("schema")), objects, r);
+    }
 
-    int run(Out o, Mz m, Pg db) throws Exception {
+    // ---- slots ---------------------------------------------------------------------------------
+
+    /**
+     * Ours (the source's, --slot) are dropped unless in use; other inactive materialize_%/mzsnapshot_% slots no
+     * Materialize source claims are orphans, dropped only with --drop-orphan-slots. All shown in one table.
+     */
+    void slots(Out o, Pg db) throws SQLException {
+        readSlots(db);
+        List<List<Object>> rows = new ArrayList<>();
+        planOurSlots(rows);
+        List<String> orphans = planOtherSlots(rows);
+        if (!rows.isEmpty()) {
+            o.table(List.of("slot", "whose", "state", "action"), rows);
+        }
+        o.put("orphan_slots", orphans);
+        if (!orphans.isEmpty() && !cmd.dropOrphans) {
+            o.warn(orphans.size() + " inactive slot(s) named like Materialize's that no source claims"
+                    + (mzRead ? "" : " (Materialize's catalog was not read, so a source's slot cannot be told apart)")
+                    + ": " + String.join(", ", orphans) + "; each keeps WAL on the server; --drop-orphan-slots drops them");
+        } else if (!orphans.isEmpty() && !mzRead) {
+            o.warn("--drop-orphan-slots without a Materialize URL: the slots' owners could not be checked against "
+                    + "mz_internal.mz_postgres_sources; only inactive ones are dropped");
+        }
+    }
+
+    /** Ours and this database's slots, each with the process holding it. */
+    void readSlots(Pg db) throws SQLException {
+        if (sourceSlot != null) {
+            ours.add(sourceSlot);
+        }
+        ours.addAll(cmd.slots);
+        for (Map<String, Object> s : db.query(Teardown.SLOTS, new ArrayList<>(ours))) {
+            Integer pid = s.get("active_pid") == null ? null : ((Number) s.get("active_pid")).intValue();
+            String holder = pid == null ? null : "pid " + pid + (s.get("usename") == null ? "" : ", user " + s.get("usename"))
+                    + (s.get("application_name") == null || ((String) s.get("application_name")).isEmpty() ? ""
+                            : ", application " + s.get("application_name"))
+                    + (s.get("client_addr") == null ? "" : ", from " + s.get("client_addr"));
+            String name = (String) s.get("slot_name");
+            upstreamSlots.put(name, new Slot(name, (Boolean) s.get("active"), pid, holder));
+        }
+    }
+
+    /** Ours: dropped unless a process holds it (the source's own, after DROP SOURCE, only if it is left behind). */
+    void planOurSlots(List<List<Object>> rows) {
+        for (String s : ours) {
+            Slot sl = upstreamSlots.get(s);
+            if (sl == null) {
+                if (!(s.equals(sourceSlot) && sourceDropped)) {
+                    rows.add(List.of(s, "ours", "gone", "-"));
+                } else {
+                    rows.add(List.of(s, "the source's", "absent now", "verify gone after DROP SOURCE"));
+                }
+                continue;
+            }
+            if (sl.active() && !(s.equals(sourceSlot) && sourceDropped)) {
+                rows.add(List.of(s, "ours", "active: " + sl.holder(), "kept (in use): stop its holder first"));
+            } else {
+                slotDrops.add(s);
+                rows.add(List.of(s, s.equals(sourceSlot) ? "the source's" : "ours",
+                        sl.active() ? "active (the source)" : "inactive",
+                        s.equals(sourceSlot) && sourceDropped ? "drop if DROP SOURCE leaves it" : "drop"));
+            }
+        }
+    }
+
+    /** The other slots named like Materialize's; returns the orphans (inactive, claimed by no source). */
+    List<String> planOtherSlots(List<List<Object>> rows) {
+        List<String> orphans = new ArrayList<>();
+        for (Slot sl : upstreamSlots.values()) {
+            if (ours.contains(sl.name()) || !Teardown.MZ_SLOT.matcher(sl.name()).matches()) {
+                continue;
+            }
+            if (claimedSlots.contains(sl.name())) {
+                rows.add(List.of(sl.name(), "another source's", sl.active() ? "active" : "inactive", "kept"));
+            } else if (sl.active()) {
+                rows.add(List.of(sl.name(), "unclaimed", "active: " + sl.holder(), "kept (in use)"));
+            } else {
+                orphans.add(sl.name());
+                if (cmd.dropOrphans) {
+                    slotDrops.add(sl.name());
+                    ours.add(sl.name());
+                }
+                rows.add(List.of(sl.name(), "orphan", "inactive", cmd.dropOrphans ? "drop (--drop-orphan-slots)"
+                        : "kept (--drop-orphan-slots drops it)"));
+            }
+        }
+        return orphans;
+    }
+
+    // ---- the plan shown, run and verified -----------------------------------------------------
+
+    /** The statements in order, each part under a comment line (starting with --). */
+    List<String> statements() {
         List<String> plan = new ArrayList<>();
         if (!mzSteps.isEmpty()) {
             plan.add("-- Materialize, in order");
@@ -703,92 +839,69 @@ public class Teardown implements Callable<Integer> {
         if (!slotDrops.isEmpty()) {
             plan.add("-- upstream slots (not transactional), each verified gone");
             for (String s : slotDrops) {
-                plan.add(String.format(DROP_SLOT, Sql.literal(s)));
+                plan.add(String.format(Teardown.DROP_SLOT, Sql.literal(s)));
             }
         }
-        notes.forEach(n -> o.line("note: " + n));
-        o.put("plan", plan.stream().filter(p -> !p.startsWith("--")).toList());
+        return plan;
+    }
+
+    /** The statements that run (not the comments, BEGIN or COMMIT). */
+    static int count(List<String> plan) {
+        return (int) plan.stream().filter(p -> !p.startsWith("--") && !p.equals("BEGIN") && !p.equals("COMMIT")).count();
+    }
+
+    /** An empty plan: verified when an active slot of ours is kept, else already done (but for a role left to Neon). */
+    int nothingToRun(Out o, Mz m, Pg db) throws SQLException {
         boolean activeOurs = ours.stream().anyMatch(s -> upstreamSlots.containsKey(s) && !slotDrops.contains(s));
-        if (plan.isEmpty()) {
-            if (activeOurs) {
-                return verify(o, db, m, 0);
-            }
-            if (neonRole) {
-                throw new Fail(Exit.NEEDS_NEON_API, "teardown: everything else is done; role " + role + " is left to Neon",
-                        notes.get(notes.size() - 1).replaceFirst("^.*?: ", "") + " (or --keep-role)");
-            }
-            o.put("already_done", true);
-            o.line("teardown: already done (nothing of ours left%s)", materializeOnly ? " in Materialize"
-                    : upstreamOnly || !mz.given() ? " upstream" : "");
-            return Exit.OK;
+        if (activeOurs) {
+            return verify(o, db, m, 0);
         }
-        o.put("already_done", false);
-        int count = (int) plan.stream().filter(p -> !p.startsWith("--") && !p.equals("BEGIN") && !p.equals("COMMIT")).count();
-        if (o.dryRun()) {
-            if (m != null) {
-                mzSteps.forEach(s -> m.sent(s.sql()));
-            }
-            for (String p : plan) {
-                if (p.startsWith("--")) {
-                    o.line(p);
-                } else {
-                    o.statement(p);
-                }
-            }
-            o.line("teardown: %d statement%s would run (dry run: nothing changed)", count, count == 1 ? "" : "s");
-            return Exit.OK;
+        if (neonRole) {
+            throw new Fail(Exit.NEEDS_NEON_API, "teardown: everything else is done; role " + cmd.role + " is left to Neon",
+                    notes.get(notes.size() - 1).replaceFirst("^.*?: ", "") + " (or --keep-role)");
         }
+        o.put("already_done", true);
+        o.line("teardown: already done (nothing of ours left%s)", cmd.materializeOnly ? " in Materialize"
+                : cmd.upstreamOnly || !cmd.mz.given() ? " upstream" : "");
+        return Exit.OK;
+    }
+
+    int dryRun(Out o, Mz m, List<String> plan, int count) {
+        if (m != null) {
+            mzSteps.forEach(s -> m.sent(s.sql()));
+        }
+        for (String p : plan) {
+            if (p.startsWith("--")) {
+                o.line(p);
+            } else {
+                o.statement(p);
+            }
+        }
+        o.line("teardown: %d statement%s would run (dry run: nothing changed)", count, count == 1 ? "" : "s");
+        return Exit.OK;
+    }
+
+    void confirm(Out o, List<String> plan, int count) {
         o.line("plan:");
         plan.forEach(p -> o.line(p.startsWith("--") ? p : p + ";"));
         o.confirm("run these " + count + " statement" + (count == 1 ? "" : "s") + "? (they drop objects; no undo)");
+    }
 
-        for (Step s : mzSteps) {
-            m.exec(s.sql());
+    /** --materialize-only: the objects are gone; the slot is for a later --upstream-only run to check. */
+    int doneInMaterialize(Out o, Mz m) throws SQLException {
+        if (sourceSlot != null) {
+            o.line("note: the source's slot was %s; check upstream that it is gone: ./jbang teardown --upstream-only --slot %s",
+                    sourceSlot, Out.shellQuote(sourceSlot));
         }
-        if (db == null) {
-            if (sourceSlot != null) {
-                o.line("note: the source's slot was %s; check upstream that it is gone: ./jbang teardown --upstream-only --slot %s",
-                        sourceSlot, Out.shellQuote(sourceSlot));
-            }
-            verifyMz(o, m);
-            o.line("teardown: done (%d statement%s); verified: the Materialize objects are gone", mzSteps.size(),
-                    mzSteps.size() == 1 ? "" : "s");
-            return Exit.OK;
-        }
-        if (sourceDropped && sourceSlot != null && upstreamSlots.containsKey(sourceSlot)) {
-            waitForMaterializeDrop(o, db);
-        }
-        try {
-            db.transaction(upstreamTx);
-        } catch (SQLException e) {
-            if ("2BP01".equals(e.getSQLState())) {
-                throw new Fail(Exit.CONFLICT, "DROP ROLE " + role + ": " + e.getMessage() + " (the whole upstream "
-                        + "transaction was rolled back: nothing upstream changed)", "revoke what the detail lists, or "
-                        + "add --keep-role; then run ./jbang teardown again", e);
-            }
-            throw Pg.translate(e);
-        }
-        List<String> failed = new ArrayList<>();
-        for (String s : slotDrops) {
-            if (!slotExists(db, s)) {
-                continue;   // Materialize's background drop got there first
-            }
-            try {
-                db.exec(String.format(DROP_SLOT, Sql.literal(s)));
-            } catch (SQLException e) {
-                failed.add(s + " (" + e.getMessage() + ")");
-            }
-        }
-        o.put("slot_drop_errors", failed);
-        if (m != null && mzRead) {
-            verifyMz(o, m);
-        }
-        return verify(o, db, m, count);
+        verifyMz(o, m);
+        o.line("teardown: done (%d statement%s); verified: the Materialize objects are gone", mzSteps.size(),
+                mzSteps.size() == 1 ? "" : "s");
+        return Exit.OK;
     }
 
     /** Materialize drops the slot in the background after DROP SOURCE; it gets --wait to finish or let go. */
     void waitForMaterializeDrop(Out o, Pg db) throws Exception {
-        long until = System.nanoTime() + waitSlot.toNanos();
+        long until = System.nanoTime() + cmd.waitSlot.toNanos();
         while (System.nanoTime() < until) {
             List<Map<String, Object>> r = db.query("SELECT active FROM pg_replication_slots WHERE slot_name = ?", sourceSlot);
             if (r.isEmpty() || !(Boolean) r.get(0).get("active")) {
@@ -796,6 +909,36 @@ public class Teardown implements Callable<Integer> {
             }
             Thread.sleep(500);
         }
+    }
+
+    /** The upstream DDL as one transaction; a DROP ROLE that still fails rolls all of it back. */
+    void runUpstreamTransaction(Pg db) throws SQLException {
+        try {
+            db.transaction(upstreamTx);
+        } catch (SQLException e) {
+            if ("2BP01".equals(e.getSQLState())) {
+                throw new Fail(Exit.CONFLICT, "DROP ROLE " + cmd.role + ": " + e.getMessage() + " (the whole upstream "
+                        + "transaction was rolled back: nothing upstream changed)", "revoke what the detail lists, or "
+                        + "add --keep-role; then run ./jbang teardown again", e);
+            }
+            throw Pg.translate(e);
+        }
+    }
+
+    /** The slot drops, one at a time (not transactional); returns the failures. */
+    List<String> dropSlots(Pg db) throws SQLException {
+        List<String> failed = new ArrayList<>();
+        for (String s : slotDrops) {
+            if (!slotExists(db, s)) {
+                continue;   // Materialize's background drop got there first
+            }
+            try {
+                db.exec(String.format(Teardown.DROP_SLOT, Sql.literal(s)));
+            } catch (SQLException e) {
+                failed.add(s + " (" + e.getMessage() + ")");
+            }
+        }
+        return failed;
     }
 
     static boolean slotExists(Pg db, String slot) throws SQLException {
@@ -808,10 +951,10 @@ public class Teardown implements Callable<Integer> {
         for (Step s : mzSteps) {
             String[] w = s.sql().split(" ");   // DROP <KIND> IF EXISTS <name>
             String kind = w[1];
-            String name = kind.equals("SOURCE") ? source : kind.equals("CONNECTION") ? connection
-                    : kind.equals("SECRET") ? secret : cluster;
-            String q = kind.equals("SOURCE") ? MZ_SOURCE : kind.equals("CONNECTION") ? MZ_CONNECTION
-                    : kind.equals("SECRET") ? MZ_SECRET : MZ_CLUSTER;
+            String name = kind.equals("SOURCE") ? cmd.source : kind.equals("CONNECTION") ? cmd.connection
+                    : kind.equals("SECRET") ? cmd.secret : cmd.cluster;
+            String q = kind.equals("SOURCE") ? Teardown.MZ_SOURCE : kind.equals("CONNECTION") ? Teardown.MZ_CONNECTION
+                    : kind.equals("SECRET") ? Teardown.MZ_SECRET : Teardown.MZ_CLUSTER;
             if (!m.query(q, name).isEmpty()) {
                 left.add(kind.toLowerCase(java.util.Locale.ROOT) + " " + name);
             }
@@ -825,15 +968,15 @@ public class Teardown implements Callable<Integer> {
     /** No publication, no role (unless kept), no slot of ours. */
     int verify(Out o, Pg db, Mz m, int count) throws SQLException {
         List<String> left = new ArrayList<>();
-        if (db.value("SELECT 1 FROM pg_publication WHERE pubname = ?", publication) != null) {
-            left.add("publication " + publication);
+        if (db.value("SELECT 1 FROM pg_publication WHERE pubname = ?", cmd.publication) != null) {
+            left.add("publication " + cmd.publication);
         }
-        if (!keepRole && !neonRole && db.value("SELECT 1 FROM pg_roles WHERE rolname = ?", role) != null) {
-            left.add("role " + role);
+        if (!cmd.keepRole && !neonRole && db.value("SELECT 1 FROM pg_roles WHERE rolname = ?", cmd.role) != null) {
+            left.add("role " + cmd.role);
         }
         List<String> holders = new ArrayList<>();
         List<String> pids = new ArrayList<>();
-        for (Map<String, Object> s : db.query(SLOTS, new ArrayList<>(ours))) {
+        for (Map<String, Object> s : db.query(Teardown.SLOTS, new ArrayList<>(ours))) {
             String name = (String) s.get("slot_name");
             if (!ours.contains(name)) {
                 continue;
@@ -850,24 +993,28 @@ public class Teardown implements Callable<Integer> {
         }
         o.put("left", left);
         if (!left.isEmpty()) {
-            String fix = holders.isEmpty()
-                    ? "run ./jbang teardown again with --verbose; a slot that is not active can be dropped with "
-                            + "SELECT pg_drop_replication_slot('<name>')"
-                    : String.join("; ", holders) + " (see pg_stat_replication): stop that client (or, if it is a "
-                            + "Materialize source you no longer want, DROP SOURCE it), or end it with SELECT "
-                            + "pg_terminate_backend(" + String.join("), pg_terminate_backend(", pids) + "); then run "
-                            + "./jbang teardown again";
-            throw new Fail(Exit.VERIFY, "still there after the teardown: " + String.join(", ", left), fix);
+            throw new Fail(Exit.VERIFY, "still there after the teardown: " + String.join(", ", left), fix(holders, pids));
         }
         o.put("verified", true);
         o.line("teardown: %s; verified: no publication %s%s, no slot of ours", count == 0 ? "nothing to run"
-                        : "done (" + count + " statement" + (count == 1 ? "" : "s") + ")", publication,
-                keepRole || neonRole ? "" : ", no role " + role);
+                        : "done (" + count + " statement" + (count == 1 ? "" : "s") + ")", cmd.publication,
+                cmd.keepRole || neonRole ? "" : ", no role " + cmd.role);
         if (neonRole) {
-            throw new Fail(Exit.NEEDS_NEON_API, "role " + role + " is left to Neon",
+            throw new Fail(Exit.NEEDS_NEON_API, "role " + cmd.role + " is left to Neon",
                     notes.stream().filter(n -> n.contains("neonctl")).findFirst().orElse("").replaceFirst("^.*?: ", "")
                             + " (or --keep-role)");
         }
         return Exit.OK;
+    }
+
+    /** What to do about what is left: run again, or stop the processes that hold our slots. */
+    static String fix(List<String> holders, List<String> pids) {
+        return holders.isEmpty()
+                ? "run ./jbang teardown again with --verbose; a slot that is not active can be dropped with "
+                        + "SELECT pg_drop_replication_slot('<name>')"
+                : String.join("; ", holders) + " (see pg_stat_replication): stop that client (or, if it is a "
+                        + "Materialize source you no longer want, DROP SOURCE it), or end it with SELECT "
+                        + "pg_terminate_backend(" + String.join("), pg_terminate_backend(", pids) + "); then run "
+                        + "./jbang teardown again";
     }
 }
