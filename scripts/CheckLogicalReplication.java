@@ -146,54 +146,10 @@ public class CheckLogicalReplication implements Callable<Integer> {
             boolean walOk = "logical".equals(walLevel);
             boolean slotsOk = freeSlots >= SLOTS_NEEDED;
             boolean sendersOk = maxSenders - sendersUsed >= 1;
+            report(o, db, walLevel, s, walOk, slotsOk, sendersOk, isNeon, endpoint);
 
-            o.table(List.of("check", "value", "needed", "ok"), List.of(
-                    List.of("wal_level", walLevel, "logical", yes(walOk)),
-                    List.of("max_replication_slots", maxSlots + " (" + slotsUsed + " used, " + freeSlots + " free)",
-                            SLOTS_NEEDED + " free", yes(slotsOk)),
-                    List.of("max_wal_senders", maxSenders + " (" + sendersUsed + " used)", "1 free", yes(sendersOk))));
-            List<Map<String, Object>> slots = db.query(SLOTS);
-            if (!slots.isEmpty()) {
-                o.line("");
-                List<List<Object>> rows = new ArrayList<>();
-                for (Map<String, Object> r : slots) {
-                    rows.add(List.of(r.get("slot_name"), r.get("plugin") == null ? "" : r.get("plugin"),
-                            Boolean.TRUE.equals(r.get("active")) ? "active" : "inactive",
-                            r.get("wal_status") == null ? "" : r.get("wal_status"),
-                            r.get("retained_wal") == null ? "" : r.get("retained_wal")));
-                }
-                o.table(List.of("slot", "plugin", "state", "wal_status", "retained WAL"), rows);
-            }
-            o.put("wal_level", walLevel);
-            o.put("max_replication_slots", maxSlots);
-            o.put("slots_used", slotsUsed);
-            o.put("free_slots", freeSlots);
-            o.put("max_wal_senders", maxSenders);
-            o.put("senders_used", sendersUsed);
-            o.put("server_version", s.get("server_version"));
-            o.put("neon", isNeon);
-            o.put("neon_endpoint", endpoint);
-            o.put("slots", slots);
-
-            if (!walOk && enabledIn != null) {
-                throw new Fail(Exit.NOT_READY, "Neon project " + enabledIn + " has logical replication enabled, but "
-                        + "this database reports wal_level " + walLevel,
-                        "check that the connection string points at a compute of that project (--pg-url, "
-                                + "DATABASE_URL); a compute that has not restarted since gets it at its next start");
-            }
             if (!walOk) {
-                String console = "in the Neon Console: select your project → Settings → Logical Replication → Enable";
-                String neonFix = "run ./jbang check-logical-replication --enable (Neon API: NEON_API_KEY and --project), "
-                        + "or enable it " + console + ". It applies to every database of the project, cannot be "
-                        + "reverted, and restarts all computes (open connections drop). Then run this check again.";
-                String pgFix = "ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL (a reload is not enough), "
-                        + "and run this check again";
-                String fix = isNeon ? neonFix
-                        : Cli.ctx().env("NEON_API_KEY") != null
-                        ? "on Neon: ./jbang check-logical-replication --enable; on plain PostgreSQL: " + pgFix
-                        : pgFix;
-                throw new Fail(Exit.NOT_READY, "logical replication is not enabled: wal_level is " + walLevel
-                        + ", it must be logical", fix);
+                throw notEnabled(walLevel, isNeon);
             }
             if (!sendersOk) {
                 throw new Fail(Exit.NOT_READY, "no free WAL sender: max_wal_senders = " + maxSenders + ", "
@@ -212,6 +168,65 @@ public class CheckLogicalReplication implements Callable<Integer> {
             o.put("already_done", true);
             return Exit.OK;
         }
+    }
+
+    /** The checks as a table, the slots in use as another, and both in the JSON. */
+    private static void report(Out o, Pg db, String walLevel, Map<String, Object> s, boolean walOk, boolean slotsOk,
+                               boolean sendersOk, boolean isNeon, String endpoint) throws SQLException {
+        int maxSlots = (Integer) s.get("max_replication_slots");
+        int maxSenders = (Integer) s.get("max_wal_senders");
+        int slotsUsed = (Integer) s.get("slots_used");
+        int sendersUsed = (Integer) s.get("senders_used");
+        int freeSlots = maxSlots - slotsUsed;
+        o.table(List.of("check", "value", "needed", "ok"), List.of(
+                List.of("wal_level", walLevel, "logical", yes(walOk)),
+                List.of("max_replication_slots", maxSlots + " (" + slotsUsed + " used, " + freeSlots + " free)",
+                        SLOTS_NEEDED + " free", yes(slotsOk)),
+                List.of("max_wal_senders", maxSenders + " (" + sendersUsed + " used)", "1 free", yes(sendersOk))));
+        List<Map<String, Object>> slots = db.query(SLOTS);
+        if (!slots.isEmpty()) {
+            o.line("");
+            List<List<Object>> rows = new ArrayList<>();
+            for (Map<String, Object> r : slots) {
+                rows.add(List.of(r.get("slot_name"), r.get("plugin") == null ? "" : r.get("plugin"),
+                        Boolean.TRUE.equals(r.get("active")) ? "active" : "inactive",
+                        r.get("wal_status") == null ? "" : r.get("wal_status"),
+                        r.get("retained_wal") == null ? "" : r.get("retained_wal")));
+            }
+            o.table(List.of("slot", "plugin", "state", "wal_status", "retained WAL"), rows);
+        }
+        o.put("wal_level", walLevel);
+        o.put("max_replication_slots", maxSlots);
+        o.put("slots_used", slotsUsed);
+        o.put("free_slots", freeSlots);
+        o.put("max_wal_senders", maxSenders);
+        o.put("senders_used", sendersUsed);
+        o.put("server_version", s.get("server_version"));
+        o.put("neon", isNeon);
+        o.put("neon_endpoint", endpoint);
+        o.put("slots", slots);
+    }
+
+    /** wal_level is not logical: after --enable, the wrong compute; otherwise how to turn it on, here. */
+    private Fail notEnabled(String walLevel, boolean isNeon) {
+        if (enabledIn != null) {
+            return new Fail(Exit.NOT_READY, "Neon project " + enabledIn + " has logical replication enabled, but "
+                    + "this database reports wal_level " + walLevel,
+                    "check that the connection string points at a compute of that project (--pg-url, "
+                            + "DATABASE_URL); a compute that has not restarted since gets it at its next start");
+        }
+        String console = "in the Neon Console: select your project → Settings → Logical Replication → Enable";
+        String neonFix = "run ./jbang check-logical-replication --enable (Neon API: NEON_API_KEY and --project), "
+                + "or enable it " + console + ". It applies to every database of the project, cannot be "
+                + "reverted, and restarts all computes (open connections drop). Then run this check again.";
+        String pgFix = "ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL (a reload is not enough), "
+                + "and run this check again";
+        String fix = isNeon ? neonFix
+                : Cli.ctx().env("NEON_API_KEY") != null
+                ? "on Neon: ./jbang check-logical-replication --enable; on plain PostgreSQL: " + pgFix
+                : pgFix;
+        return new Fail(Exit.NOT_READY, "logical replication is not enabled: wal_level is " + walLevel
+                + ", it must be logical", fix);
     }
 
     /**
@@ -236,17 +251,7 @@ public class CheckLogicalReplication implements Callable<Integer> {
         o.put("setting_was_enabled", on);
         ConnInfo ci = pg.resolve(o);
         resolved = ci;
-        String endpoint = preflight(o, ci);
-        if (endpoint != null) {
-            // a compute of another project would never see the change: say so before changing anything
-            List<String> ours = api.listEndpoints(pid, null).stream().map(e -> e.get("id").getAsString()).toList();
-            if (!ours.contains(endpoint)) {
-                throw new Fail(Exit.CONFLICT, "the database you connect to is on Neon endpoint " + endpoint
-                        + ", which is not one of project " + label + " (its endpoints: " + String.join(", ", ours)
-                        + "); nothing changed", "pass --project with the project of " + endpoint
-                        + ", or point --pg-url/DATABASE_URL at a compute of " + pid);
-            }
-        }
+        requireEndpointOf(api, pid, label, preflight(o, ci));
         if (on) {
             o.line("Neon project %s: logical replication already enabled", label);
             o.put("setting_changed", false);
@@ -270,6 +275,20 @@ public class CheckLogicalReplication implements Callable<Integer> {
         awaitLogical(o, ci, deadline);
         o.put("restart_wait_ms", (System.nanoTime() - t0) / 1_000_000);
         return true;
+    }
+
+    /** A compute of another project would never see the change: say so before changing anything. */
+    private static void requireEndpointOf(NeonApi api, String pid, String label, String endpoint) {
+        if (endpoint == null) {
+            return;
+        }
+        List<String> ours = api.listEndpoints(pid, null).stream().map(e -> e.get("id").getAsString()).toList();
+        if (!ours.contains(endpoint)) {
+            throw new Fail(Exit.CONFLICT, "the database you connect to is on Neon endpoint " + endpoint
+                    + ", which is not one of project " + label + " (its endpoints: " + String.join(", ", ours)
+                    + "); nothing changed", "pass --project with the project of " + endpoint
+                    + ", or point --pg-url/DATABASE_URL at a compute of " + pid);
+        }
     }
 
     /** One connection before any change: bad credentials fail here, not after the irreversible PATCH. */

@@ -16,6 +16,7 @@
 //SOURCES ../lib/neonmz/Sql.java
 //DESCRIPTION Guide step A.2.2: create the publication Materialize reads from (default mz_source).
 
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -100,99 +101,120 @@ public class CreatePublication implements Callable<Integer> {
                     "e.g. ./jbang publication --table orders,customers");
         }
         try (Pg db = pg.connect(o)) {
-            List<Table> wanted = new ArrayList<>();
-            if (!allTables) {
-                List<Sql.Name> names = new ArrayList<>();
-                for (String t : tables) {
-                    names.addAll(Sql.parseNames(t));
-                }
-                Set<Table> set = new LinkedHashSet<>(names.isEmpty() ? List.of() : Catalog.resolve(db, names));
-                if (!schemas.isEmpty()) {
-                    // Partitions are published through their root; listing them too would duplicate rows.
-                    Catalog.inSchemas(db, schemas).stream().filter(t -> !t.partition()).forEach(set::add);
-                }
-                wanted.addAll(set);
-                if (wanted.isEmpty()) {
-                    throw new Fail(Exit.NOT_FOUND, "no tables in schema " + String.join(", ", schemas),
-                            "create the tables first, or name them with --table");
-                }
-            }
+            List<Table> wanted = allTables ? new ArrayList<>() : wanted(db);
             o.put("publication", name);
             List<Map<String, Object>> existing = db.query(EXISTING, name);
-            String pub = Sql.ident(name);
             if (existing.isEmpty()) {
-                String sql = allTables ? String.format(CREATE_FOR_ALL, pub)
-                        : String.format(CREATE_FOR_TABLES, pub, list(wanted));
-                show(o, wanted, Set.of(), allTables);
-                db.transaction(List.of(sql));
-                o.put("created", true);
-                o.put("tables", names(wanted));
-                o.line("publication %s: %s%s", name, o.dryRun() ? "would be created" : "created",
-                        allTables ? " FOR ALL TABLES" : " with " + wanted.size() + " table" + (wanted.size() == 1 ? "" : "s"));
-                warnIdentity(o, db, wanted);
-                return Exit.OK;
+                return create(o, db, wanted);
             }
             Map<String, Object> e = existing.get(0);
             warnOptions(o, e);
             boolean existingAll = (Boolean) e.get("puballtables");
             o.put("created", false);
             if (existingAll || allTables) {
-                if (existingAll && allTables) {
-                    o.line("publication %s: already done (FOR ALL TABLES)", name);
-                    o.put("already_done", true);
-                    return Exit.OK;
-                }
-                String have = existingAll ? "FOR ALL TABLES" : "FOR TABLE …";
-                String asked = allTables ? "FOR ALL TABLES" : "FOR TABLE " + list(wanted);
-                if (!sync) {
-                    throw new Fail(Exit.CONFLICT, "publication " + name + " exists as " + have + ", but " + asked
-                            + " was asked", "add --sync to re-create it as asked (one transaction), or choose "
-                            + "another --name");
-                }
-                // Switching between FOR ALL TABLES and a list needs DROP + CREATE; atomic in one transaction.
-                String create = allTables ? String.format(CREATE_FOR_ALL, pub)
-                        : String.format(CREATE_FOR_TABLES, pub, list(wanted));
-                db.transaction(List.of(String.format(DROP_PUBLICATION, pub), create));
-                o.line("publication %s: %s as %s", name, o.dryRun() ? "would be re-created" : "re-created", allTables ? "FOR ALL TABLES" : "FOR TABLE");
-                o.put("recreated", true);
-                return Exit.OK;
+                return recreate(o, db, wanted, existingAll);
             }
-            List<Table> current = Catalog.inPublicationRel(db, name);
-            Set<Table> missing = new LinkedHashSet<>(wanted);
-            current.forEach(missing::remove);
-            Set<Table> extra = new LinkedHashSet<>(current);
-            wanted.forEach(extra::remove);
-            show(o, wanted, extra, false);
-            List<String> sqls = new ArrayList<>();
-            if (!missing.isEmpty()) {
-                sqls.add(String.format(ADD_TABLES, pub, list(new ArrayList<>(missing))));
-            }
-            if (sync && !extra.isEmpty()) {
-                sqls.add(String.format(DROP_TABLES, pub, list(new ArrayList<>(extra))));
-            }
-            o.put("added", names(new ArrayList<>(missing)));
-            o.put("extra", names(new ArrayList<>(extra)));
-            o.put("removed", sync ? names(new ArrayList<>(extra)) : List.of());
-            if (sqls.isEmpty() && extra.isEmpty()) {
-                o.line("publication %s: already done (%d table%s)", name, wanted.size(), wanted.size() == 1 ? "" : "s");
-                o.put("already_done", true);
-                return Exit.OK;
-            }
-            db.transaction(sqls);
-            if (!sync && !extra.isEmpty()) {
-                o.warn("publication " + name + " also holds " + extra.size() + " table(s) not asked for: "
-                        + list(new ArrayList<>(extra)) + "; Materialize would ingest and discard their changes. "
-                        + "Run again with --sync to remove them.");
-            }
-            String verb = o.dryRun() ? "would be " : "";
-            o.line("publication %s: %d table%s, %s%d added, %s%d removed", name,
-                    current.size() + missing.size() - (sync ? extra.size() : 0),
-                    current.size() + missing.size() - (sync ? extra.size() : 0) == 1 ? "" : "s",
-                    verb, missing.size(), verb, sync ? extra.size() : 0);
-            o.put("already_done", sqls.isEmpty());
-            warnIdentity(o, db, wanted);
+            return update(o, db, wanted);
+        }
+    }
+
+    /** The tables of --table and --schema, each once, in the order given. */
+    private List<Table> wanted(Pg db) throws SQLException {
+        List<Sql.Name> names = new ArrayList<>();
+        for (String t : tables) {
+            names.addAll(Sql.parseNames(t));
+        }
+        Set<Table> set = new LinkedHashSet<>(names.isEmpty() ? List.of() : Catalog.resolve(db, names));
+        if (!schemas.isEmpty()) {
+            // Partitions are published through their root; listing them too would duplicate rows.
+            Catalog.inSchemas(db, schemas).stream().filter(t -> !t.partition()).forEach(set::add);
+        }
+        List<Table> wanted = new ArrayList<>(set);
+        if (wanted.isEmpty()) {
+            throw new Fail(Exit.NOT_FOUND, "no tables in schema " + String.join(", ", schemas),
+                    "create the tables first, or name them with --table");
+        }
+        return wanted;
+    }
+
+    /** No publication yet: the guide's CREATE PUBLICATION. */
+    private int create(Out o, Pg db, List<Table> wanted) throws SQLException {
+        String pub = Sql.ident(name);
+        String sql = allTables ? String.format(CREATE_FOR_ALL, pub)
+                : String.format(CREATE_FOR_TABLES, pub, list(wanted));
+        show(o, wanted, Set.of(), allTables);
+        db.transaction(List.of(sql));
+        o.put("created", true);
+        o.put("tables", names(wanted));
+        o.line("publication %s: %s%s", name, o.dryRun() ? "would be created" : "created",
+                allTables ? " FOR ALL TABLES" : " with " + wanted.size() + " table" + (wanted.size() == 1 ? "" : "s"));
+        warnIdentity(o, db, wanted);
+        return Exit.OK;
+    }
+
+    /** FOR ALL TABLES asked or found: done when both are; otherwise re-created, only with --sync. */
+    private int recreate(Out o, Pg db, List<Table> wanted, boolean existingAll) throws SQLException {
+        if (existingAll && allTables) {
+            o.line("publication %s: already done (FOR ALL TABLES)", name);
+            o.put("already_done", true);
             return Exit.OK;
         }
+        String have = existingAll ? "FOR ALL TABLES" : "FOR TABLE …";
+        String asked = allTables ? "FOR ALL TABLES" : "FOR TABLE " + list(wanted);
+        if (!sync) {
+            throw new Fail(Exit.CONFLICT, "publication " + name + " exists as " + have + ", but " + asked
+                    + " was asked", "add --sync to re-create it as asked (one transaction), or choose "
+                    + "another --name");
+        }
+        // Switching between FOR ALL TABLES and a list needs DROP + CREATE; atomic in one transaction.
+        String pub = Sql.ident(name);
+        String create = allTables ? String.format(CREATE_FOR_ALL, pub)
+                : String.format(CREATE_FOR_TABLES, pub, list(wanted));
+        db.transaction(List.of(String.format(DROP_PUBLICATION, pub), create));
+        o.line("publication %s: %s as %s", name, o.dryRun() ? "would be re-created" : "re-created",
+                allTables ? "FOR ALL TABLES" : "FOR TABLE");
+        o.put("recreated", true);
+        return Exit.OK;
+    }
+
+    /** A FOR TABLE publication: the missing tables added, the extra ones dropped only with --sync. */
+    private int update(Out o, Pg db, List<Table> wanted) throws SQLException {
+        String pub = Sql.ident(name);
+        List<Table> current = Catalog.inPublicationRel(db, name);
+        Set<Table> missing = new LinkedHashSet<>(wanted);
+        current.forEach(missing::remove);
+        Set<Table> extra = new LinkedHashSet<>(current);
+        wanted.forEach(extra::remove);
+        show(o, wanted, extra, false);
+        List<String> sqls = new ArrayList<>();
+        if (!missing.isEmpty()) {
+            sqls.add(String.format(ADD_TABLES, pub, list(new ArrayList<>(missing))));
+        }
+        if (sync && !extra.isEmpty()) {
+            sqls.add(String.format(DROP_TABLES, pub, list(new ArrayList<>(extra))));
+        }
+        o.put("added", names(new ArrayList<>(missing)));
+        o.put("extra", names(new ArrayList<>(extra)));
+        o.put("removed", sync ? names(new ArrayList<>(extra)) : List.of());
+        if (sqls.isEmpty() && extra.isEmpty()) {
+            o.line("publication %s: already done (%d table%s)", name, wanted.size(), wanted.size() == 1 ? "" : "s");
+            o.put("already_done", true);
+            return Exit.OK;
+        }
+        db.transaction(sqls);
+        if (!sync && !extra.isEmpty()) {
+            o.warn("publication " + name + " also holds " + extra.size() + " table(s) not asked for: "
+                    + list(new ArrayList<>(extra)) + "; Materialize would ingest and discard their changes. "
+                    + "Run again with --sync to remove them.");
+        }
+        String verb = o.dryRun() ? "would be " : "";
+        o.line("publication %s: %d table%s, %s%d added, %s%d removed", name,
+                current.size() + missing.size() - (sync ? extra.size() : 0),
+                current.size() + missing.size() - (sync ? extra.size() : 0) == 1 ? "" : "s",
+                verb, missing.size(), verb, sync ? extra.size() : 0);
+        o.put("already_done", sqls.isEmpty());
+        warnIdentity(o, db, wanted);
+        return Exit.OK;
     }
 
     static String list(List<Table> ts) {

@@ -20,6 +20,7 @@
 //DESCRIPTION Guide step A.2.3: create the login role Materialize replicates as (default materialize), with LOGIN REPLICATION.
 
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -157,51 +158,60 @@ public class CreateReplicationRole implements Callable<Integer> {
             Map<String, Object> r = rows.isEmpty() ? null : rows.get(0);
             o.put("role", role);
             o.put("neon", neon);
-            String q = Sql.ident(role);
-
             if (neon) {
                 return onNeon(o, r);
             }
             if (r == null) {
-                String pw = password(o);
-                db.transaction(List.of(String.format(CREATE_ROLE, q, Sql.literal(verifier(pw)))));
-                deliver(o, pw);
-                o.put("created", true);
-                o.line("role %s: %s (LOGIN REPLICATION)%s", role, o.dryRun() ? "would be created" : "created", where());
-                return Exit.OK;
+                return create(o, db);
             }
-            boolean login = (Boolean) r.get("rolcanlogin");
-            boolean repl = (Boolean) r.get("rolreplication") || (Boolean) r.get("rolsuper");
-            List<String> sqls = new ArrayList<>();
-            if (!login || !repl) {
-                sqls.add(String.format(ALTER_ATTRIBUTES, q));
+            return update(o, db, r);
+        }
+    }
+
+    /** No such role: the guide's CREATE ROLE, with a password given or generated. */
+    private Integer create(Out o, Pg db) throws SQLException {
+        String pw = password(o);
+        db.transaction(List.of(String.format(CREATE_ROLE, Sql.ident(role), Sql.literal(verifier(pw)))));
+        deliver(o, pw);
+        o.put("created", true);
+        o.line("role %s: %s (LOGIN REPLICATION)%s", role, o.dryRun() ? "would be created" : "created", where());
+        return Exit.OK;
+    }
+
+    /** The role exists: LOGIN REPLICATION added when missing; a new password only with --reset-password. */
+    private Integer update(Out o, Pg db, Map<String, Object> r) throws SQLException {
+        String q = Sql.ident(role);
+        boolean login = (Boolean) r.get("rolcanlogin");
+        boolean repl = (Boolean) r.get("rolreplication") || (Boolean) r.get("rolsuper");
+        List<String> sqls = new ArrayList<>();
+        if (!login || !repl) {
+            sqls.add(String.format(ALTER_ATTRIBUTES, q));
+        }
+        String pw = null;
+        if (resetPassword) {
+            pw = password(o);
+            sqls.add(String.format(ALTER_PASSWORD, q, Sql.literal(verifier(pw))));
+        }
+        o.put("created", false);
+        o.put("attributes_added", !login || !repl);
+        o.put("password_reset", resetPassword);
+        if (sqls.isEmpty()) {
+            if (passwordOut != null || showPassword || passwordFile != null || passwordStdin) {
+                o.warn("role " + role + " exists; its password was not changed (use --reset-password to set a new one)");
             }
-            String pw = null;
-            if (resetPassword) {
-                pw = password(o);
-                sqls.add(String.format(ALTER_PASSWORD, q, Sql.literal(verifier(pw))));
-            }
-            o.put("created", false);
-            o.put("attributes_added", !login || !repl);
-            o.put("password_reset", resetPassword);
-            if (sqls.isEmpty()) {
-                if (passwordOut != null || showPassword || passwordFile != null || passwordStdin) {
-                    o.warn("role " + role + " exists; its password was not changed (use --reset-password to set a new one)");
-                }
-                o.line("role %s: already done (exists with LOGIN REPLICATION; password unchanged)", role);
-                o.put("already_done", true);
-                return Exit.OK;
-            }
-            db.transaction(sqls);
-            if (pw != null) {
-                deliver(o, pw);
-                o.warn("a new password takes effect now: update the Materialize secret (CREATE SECRET / ALTER SECRET) "
-                        + "that holds the old one");
-            }
-            o.line("role %s: %s%s%s", role, !login || !repl ? "LOGIN REPLICATION added" : "exists",
-                    resetPassword ? ", password reset" : "", pw != null ? where() : "");
+            o.line("role %s: already done (exists with LOGIN REPLICATION; password unchanged)", role);
+            o.put("already_done", true);
             return Exit.OK;
         }
+        db.transaction(sqls);
+        if (pw != null) {
+            deliver(o, pw);
+            o.warn("a new password takes effect now: update the Materialize secret (CREATE SECRET / ALTER SECRET) "
+                    + "that holds the old one");
+        }
+        o.line("role %s: %s%s%s", role, !login || !repl ? "LOGIN REPLICATION added" : "exists",
+                resetPassword ? ", password reset" : "", pw != null ? where() : "");
+        return Exit.OK;
     }
 
     /** Neon: REPLICATION comes only from roles the control plane makes (Console, neonctl, API). */
@@ -240,18 +250,7 @@ public class CreateReplicationRole implements Callable<Integer> {
      * absent, and only once its password has somewhere to go (Neon shows a new role's password once).
      */
     private Integer viaApi(Out o) {
-        if (passwordFile != null || passwordStdin) {
-            throw Fail.usage("--password-file/--password-stdin do not go with --via api: Neon generates the password "
-                    + "of a role it creates (or resets)", "drop it; Neon's password goes to --password-out FILE (0600) "
-                    + "or, on a terminal, --show-password");
-        }
-        if (Cli.ctx().env("MZ_REPLICATION_PASSWORD") != null) {
-            o.warn("$MZ_REPLICATION_PASSWORD is not used with --via api: Neon generates the password");
-        }
-        if (role.toLowerCase(Locale.ROOT).startsWith("pg_") || NEON_RESERVED.contains(role)) {
-            throw Fail.usage("Neon reserves the role name " + role + " (names starting with pg_, and "
-                    + String.join(", ", NEON_RESERVED.stream().sorted().toList()) + ")", "choose another --role");
-        }
+        requireApiOptions(o);
         Durations.requirePositive("--timeout", timeout, "5m");
         NeonApi api = neon.client(o, timeout);
         JsonObject project = api.resolveProject(neon.project());
@@ -278,20 +277,7 @@ public class CreateReplicationRole implements Callable<Integer> {
             return Exit.OK;
         }
         requireDestination(o, existing != null);
-        String pw;
-        if (existing == null) {
-            o.warn("creating a role makes Neon apply the branch's configuration: open connections to its compute drop");
-            pw = api.createRole(pid, bid, role);
-            o.put("created", !o.dryRun());
-            o.put("password_reset", false);
-        } else {
-            o.warn("resetting the password drops open connections to the compute; the old password stays valid until "
-                    + "Neon's operation finishes; then update the Materialize secret that holds it "
-                    + "(./jbang connection --rotate)");
-            pw = api.resetRolePassword(pid, bid, role);
-            o.put("created", false);
-            o.put("password_reset", !o.dryRun());
-        }
+        String pw = existing == null ? createViaApi(o, api, pid, bid) : resetViaApi(o, api, pid, bid);
         if (pw != null) {
             deliver(o, pw);
         }
@@ -300,6 +286,42 @@ public class CreateReplicationRole implements Callable<Integer> {
                 : (o.dryRun() ? "password would be reset" : "password reset") + " in " + where;
         o.line("role %s: %s%s", role, did, where());
         return Exit.OK;
+    }
+
+    /** --via api: Neon generates the password, and reserves some names. */
+    private void requireApiOptions(Out o) {
+        if (passwordFile != null || passwordStdin) {
+            throw Fail.usage("--password-file/--password-stdin do not go with --via api: Neon generates the password "
+                    + "of a role it creates (or resets)", "drop it; Neon's password goes to --password-out FILE (0600) "
+                    + "or, on a terminal, --show-password");
+        }
+        if (Cli.ctx().env("MZ_REPLICATION_PASSWORD") != null) {
+            o.warn("$MZ_REPLICATION_PASSWORD is not used with --via api: Neon generates the password");
+        }
+        if (role.toLowerCase(Locale.ROOT).startsWith("pg_") || NEON_RESERVED.contains(role)) {
+            throw Fail.usage("Neon reserves the role name " + role + " (names starting with pg_, and "
+                    + String.join(", ", NEON_RESERVED.stream().sorted().toList()) + ")", "choose another --role");
+        }
+    }
+
+    /** The role made by Neon's control plane; returns the password Neon generated (shown only in this answer). */
+    private String createViaApi(Out o, NeonApi api, String pid, String bid) {
+        o.warn("creating a role makes Neon apply the branch's configuration: open connections to its compute drop");
+        String pw = api.createRole(pid, bid, role);
+        o.put("created", !o.dryRun());
+        o.put("password_reset", false);
+        return pw;
+    }
+
+    /** --reset-password of an existing role through Neon; returns the new password Neon generated. */
+    private String resetViaApi(Out o, NeonApi api, String pid, String bid) {
+        o.warn("resetting the password drops open connections to the compute; the old password stays valid until "
+                + "Neon's operation finishes; then update the Materialize secret that holds it "
+                + "(./jbang connection --rotate)");
+        String pw = api.resetRolePassword(pid, bid, role);
+        o.put("created", false);
+        o.put("password_reset", !o.dryRun());
+        return pw;
     }
 
     /** Neon's password exists once, in the answer: refuse before creating when it has nowhere to go. */

@@ -16,6 +16,7 @@
 //SOURCES ../lib/neonmz/Sql.java
 //DESCRIPTION Guide step A.2.4: grant the replication role USAGE and SELECT on the schemas, then verify it can read every published table.
 
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -107,83 +108,24 @@ public class GrantAccess implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Out o = out.out();
-        Sql.requireName("role", role);
-        Sql.requireName("publication", publication);
-        if (forRole != null) {
-            Sql.requireName("for-role", forRole);
-        }
-        if (schemas.isEmpty()) {
-            schemas = List.of("public");
-        }
+        validate();
         try (Pg db = pg.connect(o)) {
-            boolean roleExists = db.value("SELECT 1 FROM pg_roles WHERE rolname = ?", role) != null;
-            if (!roleExists && !o.dryRun()) {
-                throw new Fail(Exit.NOT_FOUND, "role " + role + " does not exist",
-                        "create it first: ./jbang replication-role (on Neon: neonctl roles create --name " + role + ")");
-            }
-            if (!roleExists) {
-                // a plan made before A.2.3 has run (./jbang runbook --plan): the role has no privileges yet
-                o.warn("role " + role + " does not exist yet (./jbang replication-role creates it); "
-                        + "the plan assumes it has no privileges");
-            }
+            boolean roleExists = requireRole(o, db);
             Catalog.requireSchemas(db, schemas); // fails with NOT_FOUND naming any missing schema
             String owner = forRole != null ? forRole : (String) db.value("SELECT current_user");
             if (forRole != null && db.value("SELECT 1 FROM pg_roles WHERE rolname = ?", forRole) == null) {
                 throw new Fail(Exit.NOT_FOUND, "role " + forRole + " (--for-role) does not exist", "check the name");
             }
-            List<String> sqls = new ArrayList<>();
-            List<List<Object>> rows = new ArrayList<>();
-            String r = Sql.ident(role);
             List<Map<String, Object>> state = roleExists ? db.query(STATE, role, role, owner, role, schemas)
                     : schemas.stream().sorted().map(n -> Map.<String, Object>of("nspname", n, "usage", false,
                             "select_all", false, "default_select", false)).toList();
-            for (Map<String, Object> s : state) {
-                String schema = (String) s.get("nspname");
-                String q = Sql.ident(schema);
-                boolean usage = (Boolean) s.get("usage");
-                boolean select = (Boolean) s.get("select_all");
-                boolean defaults = (Boolean) s.get("default_select");
-                if (!usage) {
-                    sqls.add(String.format(GRANT_USAGE, q, r));
-                }
-                if (!select) {
-                    sqls.add(String.format(GRANT_SELECT, q, r));
-                }
-                if (!defaults) {
-                    sqls.add(String.format(DEFAULT_PRIVILEGES, forRole == null ? "" : " FOR ROLE " + Sql.ident(forRole), q, r));
-                }
-                rows.add(List.of(q, yes(usage), yes(select), yes(defaults)));
-            }
-            o.table(List.of("schema", "USAGE", "SELECT on all tables", "default SELECT"), rows);
+            List<String> sqls = grants(o, state);
             o.put("role", role);
             o.put("schemas", schemas);
             db.transaction(sqls);
             o.put("already_done", sqls.isEmpty());
             o.put("granted", sqls.size());
-
-            // Verify what Materialize will check: every published table readable by the role.
-            boolean hasPublication = db.value("SELECT 1 FROM pg_publication WHERE pubname = ?", publication) != null;
-            if (!hasPublication) {
-                o.warn("publication " + publication + " does not exist yet, so no published table was verified "
-                        + "(./jbang publication creates it)");
-            } else if (!o.dryRun()) {
-                Map<String, Object> v = db.query(VERIFY, role, role, publication).get(0);
-                long published = ((Number) v.get("published")).longValue();
-                List<String> unreadable = new ArrayList<>();
-                for (Object t : (List<?>) v.get("unreadable")) {
-                    unreadable.add((String) t);
-                }
-                o.put("verified_tables", published);
-                o.put("unreadable_tables", unreadable);
-                if (!unreadable.isEmpty()) {
-                    throw new Fail(Exit.VERIFY, "role " + role + " cannot read " + unreadable.size() + " table(s) of "
-                            + "publication " + publication + ": " + String.join(", ", unreadable),
-                            "grant on their schemas too: ./jbang grants --role " + Out.shellQuote(role) + " --schema <schema> "
-                                    + "(Materialize's CREATE SOURCE fails with \"insufficient privileges\" otherwise)");
-                }
-                o.line("verified: %s can read all %d table%s of publication %s", role, published,
-                        published == 1 ? "" : "s", publication);
-            }
+            verify(o, db);
             if (sqls.isEmpty()) {
                 o.line("grants: already done (%s has USAGE, SELECT and default SELECT on %s)", role, String.join(", ", schemas));
             } else {
@@ -192,6 +134,88 @@ public class GrantAccess implements Callable<Integer> {
             }
             return Exit.OK;
         }
+    }
+
+    /** The options, checked before connecting (no --schema: public). */
+    private void validate() {
+        Sql.requireName("role", role);
+        Sql.requireName("publication", publication);
+        if (forRole != null) {
+            Sql.requireName("for-role", forRole);
+        }
+        if (schemas.isEmpty()) {
+            schemas = List.of("public");
+        }
+    }
+
+    /** The role must exist (A.2.3), except in a plan made before it: then it is assumed to have no privileges. */
+    private boolean requireRole(Out o, Pg db) throws SQLException {
+        boolean roleExists = db.value("SELECT 1 FROM pg_roles WHERE rolname = ?", role) != null;
+        if (!roleExists && !o.dryRun()) {
+            throw new Fail(Exit.NOT_FOUND, "role " + role + " does not exist",
+                    "create it first: ./jbang replication-role (on Neon: neonctl roles create --name " + role + ")");
+        }
+        if (!roleExists) {
+            // a plan made before A.2.3 has run (./jbang runbook --plan): the role has no privileges yet
+            o.warn("role " + role + " does not exist yet (./jbang replication-role creates it); "
+                    + "the plan assumes it has no privileges");
+        }
+        return roleExists;
+    }
+
+    /** The guide's statements that are missing, per schema (shown as a table of what the role has). */
+    private List<String> grants(Out o, List<Map<String, Object>> state) {
+        List<String> sqls = new ArrayList<>();
+        List<List<Object>> rows = new ArrayList<>();
+        String r = Sql.ident(role);
+        for (Map<String, Object> s : state) {
+            String schema = (String) s.get("nspname");
+            String q = Sql.ident(schema);
+            boolean usage = (Boolean) s.get("usage");
+            boolean select = (Boolean) s.get("select_all");
+            boolean defaults = (Boolean) s.get("default_select");
+            if (!usage) {
+                sqls.add(String.format(GRANT_USAGE, q, r));
+            }
+            if (!select) {
+                sqls.add(String.format(GRANT_SELECT, q, r));
+            }
+            if (!defaults) {
+                sqls.add(String.format(DEFAULT_PRIVILEGES, forRole == null ? "" : " FOR ROLE " + Sql.ident(forRole), q, r));
+            }
+            rows.add(List.of(q, yes(usage), yes(select), yes(defaults)));
+        }
+        o.table(List.of("schema", "USAGE", "SELECT on all tables", "default SELECT"), rows);
+        return sqls;
+    }
+
+    /** Verify what Materialize will check: every published table readable by the role. */
+    private void verify(Out o, Pg db) throws SQLException {
+        boolean hasPublication = db.value("SELECT 1 FROM pg_publication WHERE pubname = ?", publication) != null;
+        if (!hasPublication) {
+            o.warn("publication " + publication + " does not exist yet, so no published table was verified "
+                    + "(./jbang publication creates it)");
+            return;
+        }
+        if (o.dryRun()) {
+            return;
+        }
+        Map<String, Object> v = db.query(VERIFY, role, role, publication).get(0);
+        long published = ((Number) v.get("published")).longValue();
+        List<String> unreadable = new ArrayList<>();
+        for (Object t : (List<?>) v.get("unreadable")) {
+            unreadable.add((String) t);
+        }
+        o.put("verified_tables", published);
+        o.put("unreadable_tables", unreadable);
+        if (!unreadable.isEmpty()) {
+            throw new Fail(Exit.VERIFY, "role " + role + " cannot read " + unreadable.size() + " table(s) of "
+                    + "publication " + publication + ": " + String.join(", ", unreadable),
+                    "grant on their schemas too: ./jbang grants --role " + Out.shellQuote(role) + " --schema <schema> "
+                            + "(Materialize's CREATE SOURCE fails with \"insufficient privileges\" otherwise)");
+        }
+        o.line("verified: %s can read all %d table%s of publication %s", role, published,
+                published == 1 ? "" : "s", publication);
     }
 
     static String yes(boolean b) {

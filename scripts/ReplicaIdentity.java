@@ -95,6 +95,43 @@ public class ReplicaIdentity implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Out o = out.out();
+        validate();
+        try (Pg db = pg.connect(o)) {
+            // A partitioned table's own setting is not inherited: set it on every partition as well.
+            List<Table> all = Catalog.withPartitions(db, selected(db));
+            List<Table> todo = new ArrayList<>();
+            for (Table t : all) {
+                if (t.identity() != 'f') {
+                    todo.add(t);
+                }
+            }
+            show(o, all, todo);
+            o.put("tables", all.size());
+            o.put("already_full", all.size() - todo.size());
+            o.put("to_set", todo.stream().map(t -> t.schema() + "." + t.name()).toList());
+            if (todo.isEmpty()) {
+                o.line("replica identity: already done (%d table%s FULL)", all.size(), all.size() == 1 ? "" : "s");
+                o.put("already_done", true);
+                return Exit.OK;
+            }
+            int size = batchSize != null ? batchSize : autoBatch(db);
+            int batches = (todo.size() + size - 1) / size;
+            o.put("batch_size", size);
+            o.put("batches", batches);
+            int done = alterInBatches(o, db, todo, size, batches);
+            o.put("set", done);
+            o.put("already_done", false);
+            o.warn("REPLICA IDENTITY FULL writes whole old rows to the WAL on every UPDATE and DELETE: expect more "
+                    + "disk use (and WAL) in the upstream database, as the guide says.");
+            o.line("replica identity: %d table%s, %d %sset to FULL%s, %d already FULL", all.size(),
+                    all.size() == 1 ? "" : "s", done, o.dryRun() ? "would be " : "",
+                    batches > 1 ? " in " + batches + " transactions" : "", all.size() - todo.size());
+            return Exit.OK;
+        }
+    }
+
+    /** The options, checked before connecting. */
+    private void validate() {
         int sources = (tables.isEmpty() ? 0 : 1) + (schemas.isEmpty() ? 0 : 1) + (publication == null ? 0 : 1);
         if (sources != 1) {
             throw Fail.usage("say which tables: one of --table, --schema or --publication",
@@ -108,83 +145,66 @@ public class ReplicaIdentity implements Callable<Integer> {
             throw Fail.usage("invalid --lock-timeout: " + lockTimeout,
                     "give a duration as PostgreSQL writes it: 5s, 250ms, 1min (a bare number is milliseconds; 0 waits forever)");
         }
-        try (Pg db = pg.connect(o)) {
-            List<Table> selected;
-            if (!tables.isEmpty()) {
-                List<Sql.Name> names = new ArrayList<>();
-                tables.forEach(t -> names.addAll(Sql.parseNames(t)));
-                selected = Catalog.resolve(db, names);
-            } else if (!schemas.isEmpty()) {
-                selected = Catalog.inSchemas(db, schemas);
-            } else {
-                if (db.value("SELECT 1 FROM pg_publication WHERE pubname = ?", publication) == null) {
-                    throw new Fail(Exit.NOT_FOUND, "publication " + publication + " does not exist",
-                            "create it first (./jbang publication --table …), or name the tables with --table");
-                }
-                selected = Catalog.inPublication(db, publication);
-            }
-            // A partitioned table's own setting is not inherited: set it on every partition as well.
-            List<Table> all = Catalog.withPartitions(db, selected);
-            List<Table> todo = new ArrayList<>();
-            // One row per table is shown for up to 50 tables (or --verbose); beyond that, counts.
-            boolean show = all.size() <= 50 || o.verbose();
-            List<List<Object>> rows = new ArrayList<>();
-            for (Table t : all) {
-                boolean full = t.identity() == 'f';
-                if (!full) {
-                    todo.add(t);
-                }
-                if (show) {
-                    rows.add(List.of(t.qualified(), kind(t), t.identityName(), full ? "ok" : "set FULL"));
-                }
-            }
-            if (show) {
-                o.table(List.of("table", "kind", "identity", "action"), rows);
-            } else {
-                o.line("%d tables: %d already FULL, %d to set", all.size(), all.size() - todo.size(), todo.size());
-            }
-            o.put("tables", all.size());
-            o.put("already_full", all.size() - todo.size());
-            o.put("to_set", todo.stream().map(t -> t.schema() + "." + t.name()).toList());
-            if (todo.isEmpty()) {
-                o.line("replica identity: already done (%d table%s FULL)", all.size(), all.size() == 1 ? "" : "s");
-                o.put("already_done", true);
-                return Exit.OK;
-            }
-            int size = batchSize != null ? batchSize : autoBatch(db);
-            int batches = (todo.size() + size - 1) / size;
-            o.put("batch_size", size);
-            o.put("batches", batches);
-            int done = 0;
-            try (Out.Progress bar = o.progress("replica identity", todo.size())) {
-                for (int i = 0; i < todo.size(); i += size) {
-                    List<Table> batch = todo.subList(i, Math.min(todo.size(), i + size));
-                    List<String> sqls = new ArrayList<>();
-                    sqls.add(String.format(LOCK_TIMEOUT, Sql.literal(lockTimeout)));
-                    for (Table t : batch) {
-                        sqls.add(String.format(ALTER, t.qualified()));
-                    }
-                    try {
-                        db.transaction(sqls);
-                    } catch (java.sql.SQLException e) {
-                        Fail f = Pg.translate(e);
-                        throw new Fail(f.exit, f.getMessage() + " (batch " + (i / size + 1) + " of " + batches
-                                + " rolled back; " + done + " tables were set before it)",
-                                f.fix + "; running the same command again continues where this stopped", e);
-                    }
-                    done += batch.size();
-                    bar.step(batch.size());
-                }
-            }
-            o.put("set", done);
-            o.put("already_done", false);
-            o.warn("REPLICA IDENTITY FULL writes whole old rows to the WAL on every UPDATE and DELETE: expect more "
-                    + "disk use (and WAL) in the upstream database, as the guide says.");
-            o.line("replica identity: %d table%s, %d %sset to FULL%s, %d already FULL", all.size(),
-                    all.size() == 1 ? "" : "s", done, o.dryRun() ? "would be " : "",
-                    batches > 1 ? " in " + batches + " transactions" : "", all.size() - todo.size());
-            return Exit.OK;
+    }
+
+    /** The tables asked for: --table, --schema or --publication. */
+    private List<Table> selected(Pg db) throws java.sql.SQLException {
+        if (!tables.isEmpty()) {
+            List<Sql.Name> names = new ArrayList<>();
+            tables.forEach(t -> names.addAll(Sql.parseNames(t)));
+            return Catalog.resolve(db, names);
         }
+        if (!schemas.isEmpty()) {
+            return Catalog.inSchemas(db, schemas);
+        }
+        if (db.value("SELECT 1 FROM pg_publication WHERE pubname = ?", publication) == null) {
+            throw new Fail(Exit.NOT_FOUND, "publication " + publication + " does not exist",
+                    "create it first (./jbang publication --table …), or name the tables with --table");
+        }
+        return Catalog.inPublication(db, publication);
+    }
+
+    /** One row per table for up to 50 tables (or --verbose); beyond that, counts. */
+    private static void show(Out o, List<Table> all, List<Table> todo) {
+        if (all.size() > 50 && !o.verbose()) {
+            o.line("%d tables: %d already FULL, %d to set", all.size(), all.size() - todo.size(), todo.size());
+            return;
+        }
+        List<List<Object>> rows = new ArrayList<>();
+        for (Table t : all) {
+            boolean full = t.identity() == 'f';
+            rows.add(List.of(t.qualified(), kind(t), t.identityName(), full ? "ok" : "set FULL"));
+        }
+        o.table(List.of("table", "kind", "identity", "action"), rows);
+    }
+
+    /**
+     * The ALTERs, {@code size} per transaction, each batch atomic and sent in one round trip; a failed
+     * batch is rolled back and says how far the run got. Returns the number of tables set.
+     */
+    private int alterInBatches(Out o, Pg db, List<Table> todo, int size, int batches) {
+        int done = 0;
+        try (Out.Progress bar = o.progress("replica identity", todo.size())) {
+            for (int i = 0; i < todo.size(); i += size) {
+                List<Table> batch = todo.subList(i, Math.min(todo.size(), i + size));
+                List<String> sqls = new ArrayList<>();
+                sqls.add(String.format(LOCK_TIMEOUT, Sql.literal(lockTimeout)));
+                for (Table t : batch) {
+                    sqls.add(String.format(ALTER, t.qualified()));
+                }
+                try {
+                    db.transaction(sqls);
+                } catch (java.sql.SQLException e) {
+                    Fail f = Pg.translate(e);
+                    throw new Fail(f.exit, f.getMessage() + " (batch " + (i / size + 1) + " of " + batches
+                            + " rolled back; " + done + " tables were set before it)",
+                            f.fix + "; running the same command again continues where this stopped", e);
+                }
+                done += batch.size();
+                bar.step(batch.size());
+            }
+        }
+        return done;
     }
 
     /**

@@ -168,19 +168,7 @@ public class StreamCheck implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Out o = out.out();
-        Sql.requireName("publication", publication);
-        Durations.requirePositive("--timeout", timeout, "10s");
-        Durations.requirePositive("--for", waitFor, "30s");
-        if (noWrite && (table != null || insertProbe)) {
-            throw Fail.usage("--no-write makes no change, so --table and --insert-probe do not apply",
-                    "drop --no-write, or drop --table/--insert-probe");
-        }
-        if (role != null) {
-            Sql.requireName("role", role);
-        }
-        if (passwordFile != null && passwordStdin) {
-            throw Fail.usage("--password-file and --password-stdin both given", "give the password one way");
-        }
+        validate();
         ConnInfo ci = pg.resolve(o);
         try (Pg db = Pg.connect(ci, o)) {
             Map<String, Object> s = Replication.settings(db);
@@ -197,28 +185,10 @@ public class StreamCheck implements Callable<Integer> {
             Published target = noWrite ? null : choose(db, tables);
             boolean probe = target != null && insertProbe && (target.firstColumn() == null || isEmpty(db, target));
             List<String> change = target == null ? List.of() : change(target, probe);
-            if (probe) {
-                o.line(row("table", target.qualified() + " is empty: --insert-probe inserts a row of defaults and deletes it"));
-            }
-            o.line(row("publication", publication + " (" + tables.size() + " table" + (tables.size() == 1 ? "" : "s") + ")"));
-            o.line(row("streams as", streamer + (streamer.equals(me) ? " (the connection's user)" : "")));
-            o.line(row("slot", slot + " (temporary, " + PLUGIN + ", proto_version " + PROTO_VERSION + ")"));
-            if (target != null) {
-                o.put("table", target.schema() + "." + target.name());
-                if (!target.updateTriggers().isEmpty()) {
-                    o.warn("table " + target.qualified() + " has UPDATE triggers (" + String.join(", ", target.updateTriggers())
-                            + "); they fire on the no-op update and may change the row; choose another with --table");
-                }
-                if (!o.dryRun() && !o.verbose()) {
-                    for (String sql : change) {
-                        o.line(row("change", sql + ";"));
-                    }
-                }
-            } else {
-                o.line(row("change", "none (--no-write): waiting up to " + Durations.show(waitFor) + " for one made by others"));
-            }
+            StreamCheckSession session = new StreamCheckSession(o, publication, timeout, waitFor);
+            session.plan(tables.size(), streamer, streamer.equals(me), slot, target, probe, change);
             if (o.dryRun()) {
-                statements(o, change);
+                StreamCheckSession.statements(o, change);
                 o.put("slot_dropped", true);
                 o.line("stream check: would open slot %s as %s%s, then read the change back and drop the slot",
                         slot, streamer, target == null ? "" : " and change " + target.qualified());
@@ -226,7 +196,7 @@ public class StreamCheck implements Callable<Integer> {
             }
             Seen seen;
             try {
-                seen = stream(o, db, rci, slot, target, change);
+                seen = session.stream(db, rci, slot, target, change);
             } catch (RuntimeException | SQLException e) {
                 if (!slotGone(db, slot)) {
                     o.warn("temporary slot " + slot + " is still there after the failure; the server drops it when its "
@@ -236,8 +206,26 @@ public class StreamCheck implements Callable<Integer> {
             }
             boolean dropped = slotGone(db, slot);
             o.put("slot_dropped", dropped);
-            report(o, seen, streamer, slot, dropped);
+            session.show(seen, !noWrite, dropped);
+            verify(o, seen, streamer, slot, dropped);
             return Exit.OK;
+        }
+    }
+
+    /** The options, checked before connecting. */
+    private void validate() {
+        Sql.requireName("publication", publication);
+        Durations.requirePositive("--timeout", timeout, "10s");
+        Durations.requirePositive("--for", waitFor, "30s");
+        if (noWrite && (table != null || insertProbe)) {
+            throw Fail.usage("--no-write makes no change, so --table and --insert-probe do not apply",
+                    "drop --no-write, or drop --table/--insert-probe");
+        }
+        if (role != null) {
+            Sql.requireName("role", role);
+        }
+        if (passwordFile != null && passwordStdin) {
+            throw Fail.usage("--password-file and --password-stdin both given", "give the password one way");
         }
     }
 
@@ -285,24 +273,7 @@ public class StreamCheck implements Callable<Integer> {
     /** --table, or the first published table with a row (and an updatable column, and no UPDATE trigger). */
     private Published choose(Pg db, List<Published> tables) throws SQLException {
         if (table != null) {
-            List<Sql.Name> names = Sql.parseNames(table);
-            if (names.size() != 1) {
-                throw Fail.usage("--table takes one table", "e.g. --table '\"Order Items\"'");
-            }
-            Catalog.Table t = Catalog.resolve(db, names).get(0);
-            Published p = tables.stream().filter(x -> x.oid() == t.oid()).findFirst().orElseThrow(() ->
-                    new Fail(Exit.NOT_FOUND, "table " + t.qualified() + " is not in publication " + publication,
-                            "choose a published table, or add it: ./jbang publication --table " + Out.shellQuote(table)));
-            if (!insertProbe && p.firstColumn() == null) {
-                throw new Fail(Exit.CONFLICT, "table " + p.qualified() + " has no column an UPDATE may set (all generated)",
-                        "choose another --table");
-            }
-            if (!insertProbe && isEmpty(db, p)) {
-                throw new Fail(Exit.CONFLICT, "table " + p.qualified() + " is empty: there is no row to update",
-                        "add --insert-probe (inserts a row of defaults and deletes it, in one transaction), or choose "
-                                + "another --table");
-            }
-            return p;
+            return given(db, tables);
         }
         List<String> skipped = new ArrayList<>();
         for (Published p : tables) {
@@ -324,6 +295,28 @@ public class StreamCheck implements Callable<Integer> {
                         + "--no-write to wait for a change made by others");
     }
 
+    /** --table: one published table, with a column to set and a row to update (or --insert-probe). */
+    private Published given(Pg db, List<Published> tables) throws SQLException {
+        List<Sql.Name> names = Sql.parseNames(table);
+        if (names.size() != 1) {
+            throw Fail.usage("--table takes one table", "e.g. --table '\"Order Items\"'");
+        }
+        Catalog.Table t = Catalog.resolve(db, names).get(0);
+        Published p = tables.stream().filter(x -> x.oid() == t.oid()).findFirst().orElseThrow(() ->
+                new Fail(Exit.NOT_FOUND, "table " + t.qualified() + " is not in publication " + publication,
+                        "choose a published table, or add it: ./jbang publication --table " + Out.shellQuote(table)));
+        if (!insertProbe && p.firstColumn() == null) {
+            throw new Fail(Exit.CONFLICT, "table " + p.qualified() + " has no column an UPDATE may set (all generated)",
+                    "choose another --table");
+        }
+        if (!insertProbe && isEmpty(db, p)) {
+            throw new Fail(Exit.CONFLICT, "table " + p.qualified() + " is empty: there is no row to update",
+                    "add --insert-probe (inserts a row of defaults and deletes it, in one transaction), or choose "
+                            + "another --table");
+        }
+        return p;
+    }
+
     private static boolean isEmpty(Pg db, Published p) throws SQLException {
         return db.value("SELECT 1 FROM " + p.qualified() + " LIMIT 1") == null;
     }
@@ -336,28 +329,96 @@ public class StreamCheck implements Callable<Integer> {
         return List.of(String.format(NOOP_UPDATE, p.qualified(), Sql.ident(p.firstColumn())));
     }
 
-    private static void statements(Out o, List<String> change) {
-        if (change.isEmpty()) {
-            return;
-        }
-        o.statement("BEGIN");
-        change.forEach(o::statement);
-        o.statement("COMMIT");
+    // ---- after ---------------------------------------------------------------------------------
+
+    /** The temporary slot goes when its walsender exits, just after the connection closes: wait for that. */
+    static boolean slotGone(Pg db, String slot) throws SQLException {
+        return Replication.slotGone(db, slot);
     }
 
-    // ---- the stream ----------------------------------------------------------------------------
+    /**
+     * What the stream must have shown: the slot gone with its connection, and for an UPDATE or DELETE the whole
+     * old row (REPLICA IDENTITY FULL, which Materialize requires).
+     */
+    private void verify(Out o, Seen seen, String streamer, String slot, boolean dropped) {
+        String tableName = seen.relation() == null ? "?" : seen.relation().qualified();
+        char identity = seen.relation() == null ? '?' : seen.relation().replicaIdentity();
+        if (!dropped) {
+            throw new Fail(Exit.VERIFY, "temporary slot " + slot + " is still in pg_replication_slots after its "
+                    + "connection closed", "drop it: SELECT pg_drop_replication_slot(" + Sql.literal(slot) + ")");
+        }
+        boolean needsOld = seen.kind().equals("UPDATE") || seen.kind().endsWith("DELETE");
+        if (needsOld && !seen.oldRow().equals("full")) {
+            throw new Fail(Exit.VERIFY, "the stream works, but " + tableName + " sent " + (seen.oldRow().equals("none")
+                    ? "no old row" : "only the old key") + " with its " + seen.kind() + " (REPLICA IDENTITY "
+                    + identityName(identity).toUpperCase(java.util.Locale.ROOT) + "); Materialize requires REPLICA "
+                    + "IDENTITY FULL, which sends the whole old row",
+                    "./jbang replica-identity --publication " + Out.shellQuote(publication) + " (guide step A.2.1)");
+        }
+        if (!needsOld && identity != 'f' && identity != '?') {
+            o.warn("table " + tableName + " has REPLICA IDENTITY " + identityName(identity).toUpperCase(java.util.Locale.ROOT)
+                    + "; Materialize requires FULL: ./jbang replica-identity --publication " + Out.shellQuote(publication));
+        }
+        o.line("stream works: %s read %s on %s through publication %s (old row %s), %d ms after commit",
+                streamer, seen.kind(), tableName, publication, seen.oldRow(), seen.latencyMs());
+        o.put("already_done", true);
+    }
+
+    static String identityName(char c) {
+        return switch (c) {
+            case 'f' -> "full";
+            case 'd' -> "default";
+            case 'i' -> "index";
+            case 'n' -> "nothing";
+            default -> "unknown";
+        };
+    }
+}
+
+/**
+ * stream-check's replication session, below the step: the lines that show the plan, the replication connection
+ * and its temporary slot, the change's transaction on the ordinary connection, the pgoutput messages read until
+ * that transaction commits on the stream, and the lines that show what was seen. Which table to change, and
+ * whether what came back is right, is decided in {@link StreamCheck} above.
+ */
+record StreamCheckSession(Out o, String publication, Duration timeout, Duration waitFor) {
+    /** What the check will do: the publication, the role, the slot, and the change (or none, with --no-write). */
+    void plan(int tables, String streamer, boolean ownUser, String slot, StreamCheck.Published target, boolean probe,
+              List<String> change) {
+        if (probe) {
+            o.line(row("table", target.qualified() + " is empty: --insert-probe inserts a row of defaults and deletes it"));
+        }
+        o.line(row("publication", publication + " (" + tables + " table" + (tables == 1 ? "" : "s") + ")"));
+        o.line(row("streams as", streamer + (ownUser ? " (the connection's user)" : "")));
+        o.line(row("slot", slot + " (temporary, " + StreamCheck.PLUGIN + ", proto_version " + StreamCheck.PROTO_VERSION + ")"));
+        if (target == null) {
+            o.line(row("change", "none (--no-write): waiting up to " + Durations.show(waitFor) + " for one made by others"));
+            return;
+        }
+        o.put("table", target.schema() + "." + target.name());
+        if (!target.updateTriggers().isEmpty()) {
+            o.warn("table " + target.qualified() + " has UPDATE triggers (" + String.join(", ", target.updateTriggers())
+                    + "); they fire on the no-op update and may change the row; choose another with --table");
+        }
+        if (!o.dryRun() && !o.verbose()) {
+            for (String sql : change) {
+                o.line(row("change", sql + ";"));
+            }
+        }
+    }
 
     /**
      * Opens the replication connection and the temporary slot, makes the change, reads until the change's
      * transaction has committed on the stream, acknowledges it, and closes (which drops the slot).
      */
-    private Seen stream(Out o, Pg db, ConnInfo rci, String slot, Published target, List<String> change)
+    StreamCheck.Seen stream(Pg db, ConnInfo rci, String slot, StreamCheck.Published target, List<String> change)
             throws SQLException {
         long deadline = System.nanoTime() + timeout.toNanos();
         try (Connection rc = Pg.replication(rci)) {
             Replication.createTemporarySlot(rc, slot, timeout);
             o.put("slot_created", true);
-            PGReplicationStream stream = Replication.start(rc, slot, publication, PROTO_VERSION, Duration.ofSeconds(1));
+            PGReplicationStream stream = Replication.start(rc, slot, publication, StreamCheck.PROTO_VERSION,
+                    Duration.ofSeconds(1));
             long xid = -1;
             long committedAt = 0;
             if (target != null) {
@@ -369,7 +430,7 @@ public class StreamCheck implements Callable<Integer> {
             } else {
                 deadline = System.nanoTime() + waitFor.toNanos();
             }
-            Seen seen = read(stream, xid, committedAt, deadline, target);
+            StreamCheck.Seen seen = read(stream, xid, committedAt, deadline, target);
             LogSequenceNumber ack = LogSequenceNumber.valueOf(seen.endLsn());
             stream.setAppliedLSN(ack);
             stream.setFlushedLSN(ack);
@@ -387,18 +448,28 @@ public class StreamCheck implements Callable<Integer> {
         }
     }
 
+    /** The change as --dry-run and --verbose show it: its statements in one transaction. */
+    static void statements(Out o, List<String> change) {
+        if (change.isEmpty()) {
+            return;
+        }
+        o.statement("BEGIN");
+        change.forEach(o::statement);
+        o.statement("COMMIT");
+    }
+
     /**
      * The change, in one transaction on the ordinary connection: returns our transaction id (32 bits, as
      * pgoutput's Begin carries it) and the time just before COMMIT was sent.
      */
-    private long[] write(Pg db, Published target, List<String> change) throws SQLException {
+    private long[] write(Pg db, StreamCheck.Published target, List<String> change) throws SQLException {
         Connection c = db.conn();
         c.setAutoCommit(false);
         try (Statement st = c.createStatement()) {
             // a row locked by another session must not hold the check beyond --timeout (a client-side cancel)
             st.setQueryTimeout((int) Math.max(1, timeout.toSeconds()));
             long xid;
-            try (ResultSet rs = st.executeQuery(XID)) {
+            try (ResultSet rs = st.executeQuery(StreamCheck.XID)) {
                 rs.next();
                 xid = Long.parseLong(rs.getString(1)) & 0xffffffffL;
             }
@@ -436,8 +507,8 @@ public class StreamCheck implements Callable<Integer> {
      * Reads until our transaction (xid) commits on the stream, or, with --no-write (xid -1), until the first
      * transaction with a change to a published table commits. Returns what its first change showed.
      */
-    private Seen read(PGReplicationStream stream, long xid, long committedAt, long deadline, Published target)
-            throws SQLException {
+    private StreamCheck.Seen read(PGReplicationStream stream, long xid, long committedAt, long deadline,
+                                  StreamCheck.Published target) throws SQLException {
         PgOutput.Decoder decoder = new PgOutput.Decoder();
         boolean inOurs = false;
         PgOutput.Begin begin = null;
@@ -446,12 +517,7 @@ public class StreamCheck implements Callable<Integer> {
         while (System.nanoTime() < deadline) {
             ByteBuffer buf = stream.readPending();
             if (buf == null) {
-                try {
-                    Thread.sleep(10);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new Fail(Exit.INTERRUPTED, "interrupted", "run the check again");
-                }
+                pause();
                 continue;
             }
             long receivedAt = System.nanoTime();
@@ -483,9 +549,24 @@ public class StreamCheck implements Callable<Integer> {
                 return seen(decoder, first, begin, c, Math.max(0, latency));
             }
         }
+        throw notSeen(xid, target);
+    }
+
+    /** Nothing pending on the stream: wait a little before asking again. */
+    private static void pause() {
+        try {
+            Thread.sleep(10);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Fail(Exit.INTERRUPTED, "interrupted", "run the check again");
+        }
+    }
+
+    /** The change (xid), or with --no-write (xid -1) any change, did not come in time. */
+    private Fail notSeen(long xid, StreamCheck.Published target) {
         String what = xid >= 0 ? "the change to " + target.qualified() + " (transaction " + xid + ")"
                 : "any change to a table of publication " + publication;
-        throw new Fail(Exit.TIMEOUT, "the stream did not show " + what + " within "
+        return new Fail(Exit.TIMEOUT, "the stream did not show " + what + " within "
                 + Durations.show(xid >= 0 ? timeout : waitFor),
                 xid >= 0 ? "check that the table is in the publication without a row filter (WHERE) that hides the row, "
                         + "then run again, or raise --timeout"
@@ -495,8 +576,8 @@ public class StreamCheck implements Callable<Integer> {
     /** --insert-probe: the insert and the delete of one row, shown as one change. */
     private record Probe(PgOutput.Insert insert, PgOutput.Delete delete) {}
 
-    private static Seen seen(PgOutput.Decoder d, Object first, PgOutput.Begin b, PgOutput.Commit c,
-                             long latency) {
+    private static StreamCheck.Seen seen(PgOutput.Decoder d, Object first, PgOutput.Begin b, PgOutput.Commit c,
+                                         long latency) {
         String kind;
         String old;
         PgOutput.Relation r;
@@ -528,7 +609,7 @@ public class StreamCheck implements Callable<Integer> {
             old = "n/a";
             row = Map.of();
         }
-        return new Seen(kind, r, old, b.finalLsn(), c.endLsn(), latency, row);
+        return new StreamCheck.Seen(kind, r, old, b.finalLsn(), c.endLsn(), latency, row);
     }
 
     /** pgoutput's marker for the old row: 'O' the whole row (FULL), 'K' the key only, none at all. */
@@ -536,57 +617,22 @@ public class StreamCheck implements Callable<Integer> {
         return kind == 'O' ? "full" : kind == 'K' ? "key" : "none";
     }
 
-    // ---- after ---------------------------------------------------------------------------------
-
-    /** The temporary slot goes when its walsender exits, just after the connection closes: wait for that. */
-    static boolean slotGone(Pg db, String slot) throws SQLException {
-        return Replication.slotGone(db, slot);
-    }
-
-    private void report(Out o, Seen seen, String streamer, String slot, boolean dropped) {
+    /** What was seen, acknowledged and dropped: the lines, and the JSON (written: the change was ours). */
+    void show(StreamCheck.Seen seen, boolean written, boolean dropped) {
         String tableName = seen.relation() == null ? "?" : seen.relation().qualified();
         char identity = seen.relation() == null ? '?' : seen.relation().replicaIdentity();
         o.put("table", seen.relation() == null ? null : seen.relation().schema() + "." + seen.relation().name());
         o.put("change", seen.kind());
         o.put("old_row", seen.oldRow());
-        o.put("replica_identity", identityName(identity));
+        o.put("replica_identity", StreamCheck.identityName(identity));
         o.put("lsn", PgOutput.lsn(seen.lsn()));
         o.put("latency_ms", seen.latencyMs());
-        o.put("written", !noWrite);
+        o.put("written", written);
         o.line(row("seen", seen.kind() + " on " + tableName + " at " + PgOutput.lsn(seen.lsn()) + ", "
                 + seen.latencyMs() + " ms after commit; old row: " + seen.oldRow()
-                + " (REPLICA IDENTITY " + identityName(identity).toUpperCase(java.util.Locale.ROOT) + ")"));
+                + " (REPLICA IDENTITY " + StreamCheck.identityName(identity).toUpperCase(java.util.Locale.ROOT) + ")"));
         o.line(row("acknowledged", PgOutput.lsn(seen.endLsn()) + "; connection closed"));
         o.line(row("slot dropped", dropped ? "yes" : "NO"));
-        if (!dropped) {
-            throw new Fail(Exit.VERIFY, "temporary slot " + slot + " is still in pg_replication_slots after its "
-                    + "connection closed", "drop it: SELECT pg_drop_replication_slot(" + Sql.literal(slot) + ")");
-        }
-        boolean needsOld = seen.kind().equals("UPDATE") || seen.kind().endsWith("DELETE");
-        if (needsOld && !seen.oldRow().equals("full")) {
-            throw new Fail(Exit.VERIFY, "the stream works, but " + tableName + " sent " + (seen.oldRow().equals("none")
-                    ? "no old row" : "only the old key") + " with its " + seen.kind() + " (REPLICA IDENTITY "
-                    + identityName(identity).toUpperCase(java.util.Locale.ROOT) + "); Materialize requires REPLICA "
-                    + "IDENTITY FULL, which sends the whole old row",
-                    "./jbang replica-identity --publication " + Out.shellQuote(publication) + " (guide step A.2.1)");
-        }
-        if (!needsOld && identity != 'f' && identity != '?') {
-            o.warn("table " + tableName + " has REPLICA IDENTITY " + identityName(identity).toUpperCase(java.util.Locale.ROOT)
-                    + "; Materialize requires FULL: ./jbang replica-identity --publication " + Out.shellQuote(publication));
-        }
-        o.line("stream works: %s read %s on %s through publication %s (old row %s), %d ms after commit",
-                streamer, seen.kind(), tableName, publication, seen.oldRow(), seen.latencyMs());
-        o.put("already_done", true);
-    }
-
-    static String identityName(char c) {
-        return switch (c) {
-            case 'f' -> "full";
-            case 'd' -> "default";
-            case 'i' -> "index";
-            case 'n' -> "nothing";
-            default -> "unknown";
-        };
     }
 
     private static String row(String label, String text) {
