@@ -216,8 +216,6 @@ public class Doctor implements Callable<Integer> {
 
     /** Materialize's validation: "1 replication slot for the snapshots and 1 for the continuing replication" (§1a). */
     static final int SLOTS_NEEDED = 2;
-    /** Lines of SQL shown per fix in the human output (--json has all). */
-    static final int SHOWN = 5;
 
     @Mixin PgOptions pg;
     @Mixin MzOptions mz;
@@ -240,24 +238,11 @@ public class Doctor implements Callable<Integer> {
             defaultValue = "1m")
     Duration longTransaction;
 
-    /** One line of the checklist. */
-    record Check(String id, String status, String detail, String fix, List<String> sql) {
-        Map<String, Object> json() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("id", id);
-            m.put("status", status);
-            m.put("detail", detail);
-            m.put("fix", fix);
-            m.put("sql", sql);
-            return m;
-        }
-    }
-
     static final String PASS = "PASS";
     static final String WARN = "WARN";
     static final String FAIL = "FAIL";
 
-    private final List<Check> checks = new ArrayList<>();
+    private final DoctorChecklist checks = new DoctorChecklist();
     private int queries;
     private Out o;
 
@@ -266,23 +251,22 @@ public class Doctor implements Callable<Integer> {
     }
 
     private void pass(String id, String detail) {
-        checks.add(new Check(id, PASS, detail, null, List.of()));
+        checks.add(id, PASS, detail, null, List.of());
     }
 
     private void add(String id, String status, String detail, String fix, List<String> sql) {
-        checks.add(new Check(id, status, detail, fix, sql));
+        checks.add(id, status, detail, fix, sql);
     }
 
+    private int report() {
+        return checks.report(o, queries);
+    }
+
+    /** The checklist: the upstream's checks (only direct_host on a -pooler host), Materialize's, then the report. */
     @Override
     public Integer call() throws Exception {
         o = out.out();
-        Sql.requireName("publication", publication);
-        Sql.requireName("role", role);
-        Sql.requireName("source", source);
-        Sql.requireName("connection", connection);
-        if (longTransaction.isNegative()) {
-            throw Fail.usage("--long-transaction must not be negative", "e.g. --long-transaction 1m");
-        }
+        requireOptions();
         if (o.dryRun()) {
             return plan();
         }
@@ -296,64 +280,66 @@ public class Doctor implements Callable<Integer> {
             add("direct_host", FAIL, f.getMessage() + "; nothing else was checked", f.fix, List.of());
             return report();
         }
-        Map<String, Object> s;
         try (Pg db = Pg.connect(ci, o)) {
-            s = query(db, SERVER, publication, role).get(0);
-            String endpoint = (String) s.get("neon_endpoint");
-            boolean neon = endpoint != null && !endpoint.isEmpty() || ci.isNeon();
-            o.put("neon", neon);
-            pass("direct_host", ci.host() + (neon ? " (direct, not -pooler)" : ""));
-            ssl(s, neon, ci);
-            server(s, neon);
-            boolean pg15 = (Integer) s.get("server_version_num") >= 150000;
-            List<Map<String, Object>> locks = pg15
-                    ? query(db, String.format(LOCKS, LOCKS_SCHEMAS_15), publication, publication, publication)
-                    : query(db, String.format(LOCKS, ""), publication, publication);
-            boolean pubExists = Boolean.TRUE.equals(s.get("pub_exists")) && locks.isEmpty();
-            List<Map<String, Object>> tables = pubExists ? query(db, TABLES, role, publication, publication) : List.of();
-            List<Map<String, Object>> cols = pubExists ? query(db, String.format(SourceTypes.COLUMNS,
-                    ((Integer) s.get("server_version_num") >= 150000 ? SourceTypes.PUBLISHED_COLUMNS_15
-                            : SourceTypes.PUBLISHED_COLUMNS_14) + NOT_SUPPORTED), publication, supported())
-                    : List.of();
-            if (!locks.isEmpty()) {
-                add("exclusive_locks", FAIL, "ACCESS EXCLUSIVE locks on published tables (a snapshot's COPY waits for "
-                                + "them, and so would this doctor: the per-table checks were skipped): "
-                                + names(locks.stream().map(l -> l.get("ref") + " (pid " + ((List<?>) l.get("pids")).stream()
-                                .map(String::valueOf).collect(Collectors.joining(", ")) + ")").toList()),
-                        "wait for those sessions to finish, or end them, then run ./jbang doctor again",
-                        locks.stream().flatMap(l -> ((List<?>) l.get("pids")).stream()).map(String::valueOf).distinct()
-                                .map(p -> "SELECT pg_terminate_backend(" + p + ")").toList());
-            } else {
-                pass("exclusive_locks", "no ACCESS EXCLUSIVE lock on a published table");
-            }
-            if (!locks.isEmpty()) {
-                blockers(query(db, BLOCKERS, longTransaction.toMillis() / 1000.0));
-                List<Map<String, Object>> slots = query(db, SLOTS);
-                slots(s, slots, neon);
-                if (neon) {
-                    neon(s);
-                }
-                if (mz.given()) {
-                    materialize(slots, s);
-                }
-                return report();
-            }
+            checkUpstream(db, ci);
+        }
+        return report();
+    }
+
+    private void requireOptions() {
+        Sql.requireName("publication", publication);
+        Sql.requireName("role", role);
+        Sql.requireName("source", source);
+        Sql.requireName("connection", connection);
+        if (longTransaction.isNegative()) {
+            throw Fail.usage("--long-transaction must not be negative", "e.g. --long-transaction 1m");
+        }
+    }
+
+    /**
+     * The upstream checks in the checklist's order, then Neon's caveats and Materialize. An ACCESS EXCLUSIVE
+     * lock on a published table skips the per-table checks (their queries would wait for it).
+     */
+    private void checkUpstream(Pg db, ConnInfo ci) throws SQLException {
+        Map<String, Object> s = query(db, SERVER, publication, role).get(0);
+        String endpoint = (String) s.get("neon_endpoint");
+        boolean neon = endpoint != null && !endpoint.isEmpty() || ci.isNeon();
+        o.put("neon", neon);
+        pass("direct_host", ci.host() + (neon ? " (direct, not -pooler)" : ""));
+        ssl(s, neon, ci);
+        server(s, neon);
+        boolean pg15 = (Integer) s.get("server_version_num") >= 150000;
+        List<Map<String, Object>> locks = pg15
+                ? query(db, String.format(LOCKS, LOCKS_SCHEMAS_15), publication, publication, publication)
+                : query(db, String.format(LOCKS, ""), publication, publication);
+        boolean pubExists = Boolean.TRUE.equals(s.get("pub_exists")) && locks.isEmpty();
+        List<Map<String, Object>> tables = pubExists ? query(db, TABLES, role, publication, publication) : List.of();
+        List<Map<String, Object>> cols = pubExists ? query(db, String.format(SourceTypes.COLUMNS,
+                ((Integer) s.get("server_version_num") >= 150000 ? SourceTypes.PUBLISHED_COLUMNS_15
+                        : SourceTypes.PUBLISHED_COLUMNS_14) + NOT_SUPPORTED), publication, supported())
+                : List.of();
+        exclusiveLocks(locks);
+        List<Map<String, Object>> slots;
+        if (!locks.isEmpty()) {
+            blockers(query(db, BLOCKERS, longTransaction.toMillis() / 1000.0));
+            slots = query(db, SLOTS);
+            slots(s, slots, neon);
+        } else {
             publication(s, tables);
             if (pubExists && !tables.isEmpty()) {
                 tables(s, tables, cols);
             }
             role(s, tables, neon);
-            List<Map<String, Object>> slots = query(db, SLOTS);
+            slots = query(db, SLOTS);
             slots(s, slots, neon);
             blockers(query(db, BLOCKERS, longTransaction.toMillis() / 1000.0));
-            if (neon) {
-                neon(s);
-            }
-            if (mz.given()) {
-                materialize(slots, s);
-            }
         }
-        return report();
+        if (neon) {
+            neon(s);
+        }
+        if (mz.given()) {
+            materialize(slots, s);
+        }
     }
 
     /** --dry-run: the queries, in order, with their parameters in place; nothing is run. */
@@ -415,6 +401,20 @@ public class Doctor implements Callable<Integer> {
     }
 
     // ---- upstream ---------------------------------------------------------------------------------
+
+    private void exclusiveLocks(List<Map<String, Object>> locks) {
+        if (!locks.isEmpty()) {
+            add("exclusive_locks", FAIL, "ACCESS EXCLUSIVE locks on published tables (a snapshot's COPY waits for "
+                            + "them, and so would this doctor: the per-table checks were skipped): "
+                            + names(locks.stream().map(l -> l.get("ref") + " (pid " + ((List<?>) l.get("pids")).stream()
+                            .map(String::valueOf).collect(Collectors.joining(", ")) + ")").toList()),
+                    "wait for those sessions to finish, or end them, then run ./jbang doctor again",
+                    locks.stream().flatMap(l -> ((List<?>) l.get("pids")).stream()).map(String::valueOf).distinct()
+                            .map(p -> "SELECT pg_terminate_backend(" + p + ")").toList());
+        } else {
+            pass("exclusive_locks", "no ACCESS EXCLUSIVE lock on a published table");
+        }
+    }
 
     private void ssl(Map<String, Object> s, boolean neon, ConnInfo ci) {
         if (Boolean.TRUE.equals(s.get("ssl"))) {
@@ -501,7 +501,15 @@ public class Doctor implements Callable<Integer> {
         }
     }
 
+    /** The published tables: replica identity, column types, partitions and inheritance. */
     private void tables(Map<String, Object> s, List<Map<String, Object>> tables, List<Map<String, Object>> cols) {
+        replicaIdentity(tables);
+        columnTypes(cols);
+        partitions(tables);
+        inheritance(tables);
+    }
+
+    private void replicaIdentity(List<Map<String, Object>> tables) {
         List<String> notFull = tables.stream()
                 .filter(t -> "r".equals(t.get("kind")) && !"f".equals(t.get("identity"))).map(Doctor::ref).toList();
         if (notFull.isEmpty()) {
@@ -511,8 +519,10 @@ public class Doctor implements Callable<Integer> {
                             + names(notFull), "./jbang replica-identity --publication " + publication,
                     notFull.stream().map(t -> "ALTER TABLE " + t + " REPLICA IDENTITY FULL").toList());
         }
+    }
 
-        // types: the column query narrowed to unsupported types, each with C.3's reason
+    /** Types: the column query narrowed to unsupported types, each with C.3's reason. */
+    private void columnTypes(List<Map<String, Object>> cols) {
         List<String> text = new ArrayList<>();
         List<String> reg = new ArrayList<>();
         Set<String> seen = new LinkedHashSet<>();
@@ -541,7 +551,9 @@ public class Doctor implements Callable<Integer> {
         } else {
             pass("column_types", "every published column has a type Materialize ingests");
         }
+    }
 
+    private void partitions(List<Map<String, Object>> tables) {
         List<String> parts = tables.stream().filter(t -> "p".equals(t.get("kind")) || Boolean.TRUE.equals(t.get("is_partition")))
                 .map(Doctor::ref).toList();
         if (parts.isEmpty()) {
@@ -551,6 +563,9 @@ public class Doctor implements Callable<Integer> {
                     + "partition (reassemble them with UNION ALL in a view)", "nothing to run; decide how to query them",
                     List.of());
         }
+    }
+
+    private void inheritance(List<Map<String, Object>> tables) {
         List<String> inh = new ArrayList<>();
         List<String> unpublished = new ArrayList<>();
         for (Map<String, Object> t : tables) {
@@ -574,6 +589,7 @@ public class Doctor implements Callable<Integer> {
         }
     }
 
+    /** The replication role: its attributes, then what it may do on the published schemas and tables. */
     private void role(Map<String, Object> s, List<Map<String, Object>> tables, boolean neon) {
         String r = Sql.ident(role);
         if (!Boolean.TRUE.equals(s.get("role_exists"))) {
@@ -582,6 +598,38 @@ public class Doctor implements Callable<Integer> {
                     neon ? List.of() : List.of("CREATE ROLE " + r + " WITH LOGIN REPLICATION PASSWORD '…'"));
             return;
         }
+        roleAttributes(s, neon);
+        if (tables.isEmpty()) {
+            return;
+        }
+        Set<String> noUsage = new java.util.TreeSet<>();
+        Map<String, List<String>> noSelect = new TreeMap<>();
+        Map<String, Set<String>> noDefault = new TreeMap<>();   // schema → owners
+        List<String> rls = new ArrayList<>();
+        for (Map<String, Object> t : tables) {
+            String schema = (String) t.get("schema_name");
+            if (!Boolean.TRUE.equals(t.get("usage"))) {
+                noUsage.add(schema);
+            }
+            if (!Boolean.TRUE.equals(t.get("can_select")) && "r".equals(t.get("kind"))) {
+                noSelect.computeIfAbsent(schema, k -> new ArrayList<>()).add(ref(t));
+            }
+            if (!Boolean.TRUE.equals(t.get("default_select"))) {
+                noDefault.computeIfAbsent(schema, k -> new java.util.TreeSet<>()).add((String) t.get("owner"));
+            }
+            if (Boolean.TRUE.equals(t.get("rls")) && "r".equals(t.get("kind"))) {
+                rls.add(ref(t));
+            }
+        }
+        roleUsage(noUsage);
+        roleSelect(noSelect);
+        defaultPrivileges(s, noDefault);
+        rowLevelSecurity(s, rls, neon);
+    }
+
+    /** LOGIN, REPLICATION (or superuser) and CONNECT on the database. */
+    private void roleAttributes(Map<String, Object> s, boolean neon) {
+        String r = Sql.ident(role);
         boolean superuser = Boolean.TRUE.equals(s.get("rolsuper"));
         if (Boolean.TRUE.equals(s.get("rolcanlogin"))) {
             pass("role_login", role + " can log in");
@@ -606,28 +654,10 @@ public class Doctor implements Callable<Integer> {
             add("role_connect", FAIL, "role " + role + " lacks CONNECT on database " + s.get("database"), "run the SQL",
                     List.of("GRANT CONNECT ON DATABASE " + Sql.ident((String) s.get("database")) + " TO " + r));
         }
-        if (tables.isEmpty()) {
-            return;
-        }
-        Set<String> noUsage = new java.util.TreeSet<>();
-        Map<String, List<String>> noSelect = new TreeMap<>();
-        Map<String, Set<String>> noDefault = new TreeMap<>();   // schema → owners
-        List<String> rls = new ArrayList<>();
-        for (Map<String, Object> t : tables) {
-            String schema = (String) t.get("schema_name");
-            if (!Boolean.TRUE.equals(t.get("usage"))) {
-                noUsage.add(schema);
-            }
-            if (!Boolean.TRUE.equals(t.get("can_select")) && "r".equals(t.get("kind"))) {
-                noSelect.computeIfAbsent(schema, k -> new ArrayList<>()).add(ref(t));
-            }
-            if (!Boolean.TRUE.equals(t.get("default_select"))) {
-                noDefault.computeIfAbsent(schema, k -> new java.util.TreeSet<>()).add((String) t.get("owner"));
-            }
-            if (Boolean.TRUE.equals(t.get("rls")) && "r".equals(t.get("kind"))) {
-                rls.add(ref(t));
-            }
-        }
+    }
+
+    private void roleUsage(Set<String> noUsage) {
+        String r = Sql.ident(role);
         if (noUsage.isEmpty()) {
             pass("role_usage", role + " has USAGE on every published schema");
         } else {
@@ -635,6 +665,10 @@ public class Doctor implements Callable<Integer> {
                     "./jbang grants --role " + role + noUsage.stream().map(x -> " --schema " + Sql.ident(x)).collect(Collectors.joining()),
                     noUsage.stream().map(x -> "GRANT USAGE ON SCHEMA " + Sql.ident(x) + " TO " + r).toList());
         }
+    }
+
+    private void roleSelect(Map<String, List<String>> noSelect) {
+        String r = Sql.ident(role);
         if (noSelect.isEmpty()) {
             pass("role_select", role + " may SELECT every published table");
         } else {
@@ -644,6 +678,11 @@ public class Doctor implements Callable<Integer> {
                             .collect(Collectors.joining()),
                     noSelect.keySet().stream().map(x -> "GRANT SELECT ON ALL TABLES IN SCHEMA " + Sql.ident(x) + " TO " + r).toList());
         }
+    }
+
+    /** Default SELECT for the role on the tables each owner creates later in each published schema. */
+    private void defaultPrivileges(Map<String, Object> s, Map<String, Set<String>> noDefault) {
+        String r = Sql.ident(role);
         if (noDefault.isEmpty()) {
             pass("default_privileges", "tables the owners create later will be readable by " + role);
         } else {
@@ -663,6 +702,11 @@ public class Doctor implements Callable<Integer> {
                     "./jbang grants --role " + role + noDefault.keySet().stream().map(x -> " --schema " + Sql.ident(x))
                             .collect(Collectors.joining()) + String.join("", new LinkedHashSet<>(forRoles)), sql);
         }
+    }
+
+    private void rowLevelSecurity(Map<String, Object> s, List<String> rls, boolean neon) {
+        String r = Sql.ident(role);
+        boolean superuser = Boolean.TRUE.equals(s.get("rolsuper"));
         boolean bypass = Boolean.TRUE.equals(s.get("rolbypassrls")) || superuser;
         if (rls.isEmpty()) {
             pass("row_level_security", "no published table has row-level security");
@@ -728,6 +772,11 @@ public class Doctor implements Callable<Integer> {
                     "drop the slots no one uses (a Materialize source's slot is inactive only while its cluster is down)",
                     dropInactive);
         }
+        slotKeepSize(s, neon);
+    }
+
+    /** max_slot_wal_keep_size: -1 lets an inactive slot keep WAL until the disk is full. */
+    private void slotKeepSize(Map<String, Object> s, boolean neon) {
         Object keepMb = s.get("slot_keep_mb");
         if (keepMb == null) {
             pass("max_slot_wal_keep_size", "not a setting of this server");
@@ -787,94 +836,113 @@ public class Doctor implements Callable<Integer> {
 
     // ---- Materialize ------------------------------------------------------------------------------
 
+    /** Materialize: the connection re-validated, the source's status and lag, its slot matched with the upstream's. */
     private void materialize(List<Map<String, Object>> upstreamSlots, Map<String, Object> s) {
         try (Mz db = Mz.connectToRead(mz, o)) {
-            try {
-                queries++;
-                db.check(String.format(VALIDATE, Sql.ident(connection)));
-                pass("mz_connection", connection + " validates (wal_level, WAL senders, free slots, as Materialize sees them)");
-            } catch (SQLException e) {
-                if ("42601".equals(e.getSQLState())) {
-                    add("mz_connection", WARN, "this server does not accept VALIDATE CONNECTION (not Materialize?): "
-                            + e.getMessage(), "check --mz-url/MZ_URL", List.of());
-                } else {
-                    add("mz_connection", FAIL, "VALIDATE CONNECTION " + connection + ": " + e.getMessage(),
-                            "./jbang connection --password-file … (guide C.2; --replace to recreate it)", List.of());
-                }
-            }
+            validateConnection(db);
             List<Map<String, Object>> sources = query(db, MZ_SOURCES);
             List<Map<String, Object>> bad = query(db, MZ_BAD_PARTS, source, source);
             Map<String, Object> mine = sources.stream().filter(r -> source.equals(r.get("name"))).findFirst().orElse(null);
             if (mine == null) {
                 add("mz_source", FAIL, "no PostgreSQL source " + source + " in Materialize", "./jbang source (guide C.3)", List.of());
             } else {
-                String status = String.valueOf(mine.get("status"));
-                if (Set.of("stalled", "failed").contains(status)) {
-                    add("mz_source", FAIL, source + " is " + status + ": " + mine.get("error"),
-                            "./jbang monitor --source " + source + " shows the error's fix", List.of());
-                } else if (!bad.isEmpty()) {
-                    add("mz_source", FAIL, source + " is " + status + ", but " + bad.stream().map(b -> b.get("name") + " is "
-                                    + b.get("status") + (b.get("error") == null ? "" : " (" + b.get("error") + ")"))
-                                    .collect(Collectors.joining("; ")),
-                            "./jbang monitor --source " + source + " shows the error's fix", List.of());
-                } else if ("running".equals(status)) {
-                    pass("mz_source", source + " is running");
-                } else {
-                    add("mz_source", WARN, source + " is " + status, "./jbang monitor --source " + source + " --watch",
-                            List.of());
-                }
-                Object lag = mine.get("offset_lag");
-                if (Boolean.FALSE.equals(mine.get("snapshot_committed"))) {
-                    add("mz_lag", WARN, source + " is still snapshotting", "./jbang monitor --until-snapshotted", List.of());
-                } else if (lag == null) {
-                    add("mz_lag", WARN, "no statistics for " + source + " yet", "./jbang monitor --source " + source, List.of());
-                } else {
-                    pass("mz_lag", lag + " bytes behind the WAL Materialize knows of");
-                }
+                sourceStatus(mine, bad);
+                sourceLag(mine);
             }
-            // slots matched both ways
-            Map<String, Map<String, Object>> up = new LinkedHashMap<>();
-            upstreamSlots.forEach(sl -> up.put((String) sl.get("slot_name"), sl));
-            Set<String> used = new LinkedHashSet<>();
-            List<String> missing = new ArrayList<>();
-            List<String> missingSql = new ArrayList<>();
-            for (Map<String, Object> src : sources) {
-                String slot = (String) src.get("replication_slot");
-                if (slot == null) {
-                    continue;
-                }
-                used.add(slot);
-                if (!up.containsKey(slot)) {
-                    missing.add(src.get("name") + " → " + slot);
-                    missingSql.add("DROP SOURCE " + Sql.ident((String) src.get("name")) + " CASCADE");
-                }
-            }
-            List<String> orphans = new ArrayList<>();
-            List<String> orphanSql = new ArrayList<>();
-            for (String name : up.keySet()) {
-                if (name.startsWith("materialize_") && !used.contains(name)) {
-                    orphans.add(name + " (" + up.get(name).get("retained") + " retained)");
-                    orphanSql.add("SELECT pg_drop_replication_slot(" + Sql.literal(name) + ")");
-                }
-            }
-            if (!missing.isEmpty()) {
-                add("mz_slots", FAIL, "source slot(s) missing upstream in " + s.get("database") + "'s server (dropped, "
-                                + "a Neon branch restore, or the source reads another database): " + names(missing),
-                        "recreate the source: the SQL in Materialize, then ./jbang source", missingSql);
-            } else if (sources.isEmpty()) {
-                pass("mz_slots", "no PostgreSQL source in Materialize");
-            } else {
-                pass("mz_slots", "every source's slot is upstream: " + names(new ArrayList<>(used)));
-            }
-            if (orphans.isEmpty()) {
-                pass("orphan_slots", "no materialize_% slot without a source");
-            } else {
-                add("orphan_slots", WARN, "materialize_% slots no source of this Materialize uses (a DROP SOURCE "
-                                + "whose slot cleanup failed, or another Materialize's): " + names(orphans),
-                        "if no other Materialize environment uses it, drop it upstream", orphanSql);
-            }
+            slotsBothWays(upstreamSlots, sources, s);
         } catch (SQLException e) {
             throw Mz.translate("doctor", e);
+        }
+    }
+
+    private void validateConnection(Mz db) {
+        try {
+            queries++;
+            db.check(String.format(VALIDATE, Sql.ident(connection)));
+            pass("mz_connection", connection + " validates (wal_level, WAL senders, free slots, as Materialize sees them)");
+        } catch (SQLException e) {
+            if ("42601".equals(e.getSQLState())) {
+                add("mz_connection", WARN, "this server does not accept VALIDATE CONNECTION (not Materialize?): "
+                        + e.getMessage(), "check --mz-url/MZ_URL", List.of());
+            } else {
+                add("mz_connection", FAIL, "VALIDATE CONNECTION " + connection + ": " + e.getMessage(),
+                        "./jbang connection --password-file … (guide C.2; --replace to recreate it)", List.of());
+            }
+        }
+    }
+
+    /** The source: stalled or failed, a subsource or table not healthy, running, or another status. */
+    private void sourceStatus(Map<String, Object> mine, List<Map<String, Object>> bad) {
+        String status = String.valueOf(mine.get("status"));
+        if (Set.of("stalled", "failed").contains(status)) {
+            add("mz_source", FAIL, source + " is " + status + ": " + mine.get("error"),
+                    "./jbang monitor --source " + source + " shows the error's fix", List.of());
+        } else if (!bad.isEmpty()) {
+            add("mz_source", FAIL, source + " is " + status + ", but " + bad.stream().map(b -> b.get("name") + " is "
+                            + b.get("status") + (b.get("error") == null ? "" : " (" + b.get("error") + ")"))
+                            .collect(Collectors.joining("; ")),
+                    "./jbang monitor --source " + source + " shows the error's fix", List.of());
+        } else if ("running".equals(status)) {
+            pass("mz_source", source + " is running");
+        } else {
+            add("mz_source", WARN, source + " is " + status, "./jbang monitor --source " + source + " --watch",
+                    List.of());
+        }
+    }
+
+    private void sourceLag(Map<String, Object> mine) {
+        Object lag = mine.get("offset_lag");
+        if (Boolean.FALSE.equals(mine.get("snapshot_committed"))) {
+            add("mz_lag", WARN, source + " is still snapshotting", "./jbang monitor --until-snapshotted", List.of());
+        } else if (lag == null) {
+            add("mz_lag", WARN, "no statistics for " + source + " yet", "./jbang monitor --source " + source, List.of());
+        } else {
+            pass("mz_lag", lag + " bytes behind the WAL Materialize knows of");
+        }
+    }
+
+    /** Slots matched both ways: a source's slot missing upstream, a materialize_% slot no source uses. */
+    private void slotsBothWays(List<Map<String, Object>> upstreamSlots, List<Map<String, Object>> sources,
+                               Map<String, Object> s) {
+        Map<String, Map<String, Object>> up = new LinkedHashMap<>();
+        upstreamSlots.forEach(sl -> up.put((String) sl.get("slot_name"), sl));
+        Set<String> used = new LinkedHashSet<>();
+        List<String> missing = new ArrayList<>();
+        List<String> missingSql = new ArrayList<>();
+        for (Map<String, Object> src : sources) {
+            String slot = (String) src.get("replication_slot");
+            if (slot == null) {
+                continue;
+            }
+            used.add(slot);
+            if (!up.containsKey(slot)) {
+                missing.add(src.get("name") + " → " + slot);
+                missingSql.add("DROP SOURCE " + Sql.ident((String) src.get("name")) + " CASCADE");
+            }
+        }
+        List<String> orphans = new ArrayList<>();
+        List<String> orphanSql = new ArrayList<>();
+        for (String name : up.keySet()) {
+            if (name.startsWith("materialize_") && !used.contains(name)) {
+                orphans.add(name + " (" + up.get(name).get("retained") + " retained)");
+                orphanSql.add("SELECT pg_drop_replication_slot(" + Sql.literal(name) + ")");
+            }
+        }
+        if (!missing.isEmpty()) {
+            add("mz_slots", FAIL, "source slot(s) missing upstream in " + s.get("database") + "'s server (dropped, "
+                            + "a Neon branch restore, or the source reads another database): " + names(missing),
+                    "recreate the source: the SQL in Materialize, then ./jbang source", missingSql);
+        } else if (sources.isEmpty()) {
+            pass("mz_slots", "no PostgreSQL source in Materialize");
+        } else {
+            pass("mz_slots", "every source's slot is upstream: " + names(new ArrayList<>(used)));
+        }
+        if (orphans.isEmpty()) {
+            pass("orphan_slots", "no materialize_% slot without a source");
+        } else {
+            add("orphan_slots", WARN, "materialize_% slots no source of this Materialize uses (a DROP SOURCE "
+                            + "whose slot cleanup failed, or another Materialize's): " + names(orphans),
+                    "if no other Materialize environment uses it, drop it upstream", orphanSql);
         }
     }
 
@@ -882,6 +950,39 @@ public class Doctor implements Callable<Integer> {
 
     static String ref(Map<String, Object> t) {
         return Sql.qualified((String) t.get("schema_name"), (String) t.get("table_name"));
+    }
+
+    /** Up to 5 names, then how many more ({@link DoctorChecklist#names}). */
+    static String names(List<String> all) {
+        return DoctorChecklist.names(all);
+    }
+}
+
+/**
+ * The doctor's checklist: the checks in the order they were made, printed one line each (a non-pass with its
+ * fix and the first {@link #SHOWN} statements of its SQL), with --json's checks, counts and number of queries.
+ */
+final class DoctorChecklist {
+    /** Lines of SQL shown per fix in the human output (--json has all). */
+    static final int SHOWN = 5;
+
+    /** One line of the checklist. */
+    record Check(String id, String status, String detail, String fix, List<String> sql) {
+        Map<String, Object> json() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("id", id);
+            m.put("status", status);
+            m.put("detail", detail);
+            m.put("fix", fix);
+            m.put("sql", sql);
+            return m;
+        }
+    }
+
+    private final List<Check> checks = new ArrayList<>();
+
+    void add(String id, String status, String detail, String fix, List<String> sql) {
+        checks.add(new Check(id, status, detail, fix, sql));
     }
 
     /** Up to 5 names, then how many more (the --json detail is the same; its sql lists every statement). */
@@ -892,7 +993,8 @@ public class Doctor implements Callable<Integer> {
         return String.join(", ", all.subList(0, SHOWN)) + " and " + (all.size() - SHOWN) + " more";
     }
 
-    private int report() {
+    /** Prints the checklist and its tally; exit 9 when a check FAILs. */
+    int report(Out o, int queries) {
         int width = checks.stream().mapToInt(c -> c.id().length()).max().orElse(5);
         Map<String, Integer> counts = new LinkedHashMap<>();
         counts.put("pass", 0);
@@ -903,7 +1005,7 @@ public class Doctor implements Callable<Integer> {
             counts.merge(c.status().toLowerCase(java.util.Locale.ROOT), 1, Integer::sum);
             json.add(c.json());
             o.line(String.format("%-4s  %-" + width + "s  %s", c.status(), c.id(), c.detail()));
-            if (!PASS.equals(c.status())) {
+            if (!Doctor.PASS.equals(c.status())) {
                 o.line("      fix: " + c.fix());
                 List<String> sql = c.sql();
                 for (int i = 0; i < Math.min(sql.size(), SHOWN); i++) {

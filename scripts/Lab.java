@@ -400,45 +400,13 @@ public class Lab implements Callable<Integer> {
                     {"A.2.3", "replication-role", "--password-out", pw.toString()},
                     {"A.2.4", "grants"},
             };
-            Map<String, String> env = new LinkedHashMap<>(Cli.ctx().env());
-            env.put("DATABASE_URL", s.url());
-            env.put("PGPASSFILE", s.pgpass().toString());
-            env.remove("PGHOST");
-            env.remove("PGPORT");
-            env.remove("PGUSER");
-            env.remove("PGDATABASE");
-            env.remove("PGPASSWORD");
+            Map<String, String> env = stepEnv(s);
             List<List<Object>> summary = new ArrayList<>();
             List<Map<String, Object>> results = new ArrayList<>();
             int worst = Exit.OK;
             try {
                 for (String[] step : steps) {
-                    List<String> args = new ArrayList<>(List.of(step).subList(2, step.length));
-                    if (out.dryRun) {
-                        args.add("--dry-run");
-                    }
-                    if (out.verbose) {
-                        args.add("--verbose");
-                    }
-                    StringWriter buf = new StringWriter();
-                    PrintWriter w = new PrintWriter(buf, true);
-                    Cli.Ctx ctx = new Cli.Ctx(env, Cli.ctx().stdin(), w, w, false);
-                    long t0 = System.nanoTime();
-                    o.line("");
-                    o.line("== %s  ./jbang %s%s", step[0], step[1], args.isEmpty() ? "" : " " + String.join(" ", args.stream().map(Out::shellQuote).toList()));
-                    int code = Cli.execute(command(step[1]), ctx, args.toArray(String[]::new));
-                    for (String l : buf.toString().split("\n")) {
-                        if (!l.isEmpty()) {
-                            o.line("   " + l);
-                        }
-                    }
-                    long ms = (System.nanoTime() - t0) / 1_000_000;
-                    summary.add(List.of(step[0], step[1], code == 0 ? "ok" : "failed (exit " + code + ")", ms + " ms"));
-                    Map<String, Object> r = new LinkedHashMap<>();
-                    r.put("step", step[0]);
-                    r.put("alias", step[1]);
-                    r.put("exit", code);
-                    results.add(r);
+                    int code = runStep(o, env, step, summary, results);
                     if (code != 0) {
                         worst = code;
                         break;
@@ -455,6 +423,52 @@ public class Lab implements Callable<Integer> {
             o.line(worst == 0 ? "lab demo: every Neon-side step passed%s" : "lab demo: stopped at the first failure%s",
                     !was && !keep ? "; lab stopped (--keep leaves it running)" : "; lab left running");
             return worst;
+        }
+
+        /** The steps' environment: the lab's DATABASE_URL and PGPASSFILE, no PG* variable that overrides them. */
+        static Map<String, String> stepEnv(Server s) {
+            Map<String, String> env = new LinkedHashMap<>(Cli.ctx().env());
+            env.put("DATABASE_URL", s.url());
+            env.put("PGPASSFILE", s.pgpass().toString());
+            env.remove("PGHOST");
+            env.remove("PGPORT");
+            env.remove("PGUSER");
+            env.remove("PGDATABASE");
+            env.remove("PGPASSWORD");
+            return env;
+        }
+
+        /** Runs one step in-process, its output relayed (indented); adds its summary row and --json result. */
+        private int runStep(Out o, Map<String, String> env, String[] step, List<List<Object>> summary,
+                            List<Map<String, Object>> results) {
+            List<String> args = new ArrayList<>(List.of(step).subList(2, step.length));
+            if (out.dryRun) {
+                args.add("--dry-run");
+            }
+            if (out.verbose) {
+                args.add("--verbose");
+            }
+            StringWriter buf = new StringWriter();
+            PrintWriter w = new PrintWriter(buf, true);
+            Cli.Ctx ctx = new Cli.Ctx(env, Cli.ctx().stdin(), w, w, false);
+            long t0 = System.nanoTime();
+            o.line("");
+            o.line("== %s  ./jbang %s%s", step[0], step[1],
+                    args.isEmpty() ? "" : " " + String.join(" ", args.stream().map(Out::shellQuote).toList()));
+            int code = Cli.execute(command(step[1]), ctx, args.toArray(String[]::new));
+            for (String l : buf.toString().split("\n")) {
+                if (!l.isEmpty()) {
+                    o.line("   " + l);
+                }
+            }
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            summary.add(List.of(step[0], step[1], code == 0 ? "ok" : "failed (exit " + code + ")", ms + " ms"));
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("step", step[0]);
+            r.put("alias", step[1]);
+            r.put("exit", code);
+            results.add(r);
+            return code;
         }
     }
 
@@ -958,36 +972,7 @@ public class Lab implements Callable<Integer> {
             try {
                 Files.createDirectories(base);
                 Path tmp = Files.createTempDirectory(base, key + ".tmp");
-                try (InputStream in = archive.openStream();
-                     TarArchiveInputStream tar = new TarArchiveInputStream(new XZInputStream(in))) {
-                    TarArchiveEntry e;
-                    while ((e = tar.getNextEntry()) != null) {
-                        Path p = tmp.resolve(e.getName()).normalize();
-                        if (!p.startsWith(tmp)) {
-                            throw new IOException("unsafe path in archive: " + e.getName());
-                        }
-                        if (e.isDirectory()) {
-                            Files.createDirectories(p);
-                        } else if (e.isSymbolicLink()) {
-                            Files.createDirectories(p.getParent());
-                            Files.createSymbolicLink(p, Path.of(e.getLinkName()));
-                        } else {
-                            Files.createDirectories(p.getParent());
-                            Files.copy(tar, p, StandardCopyOption.REPLACE_EXISTING);
-                            if (osName().equals("windows")) {
-                                continue;
-                            }
-                            Set<PosixFilePermission> perms = EnumSet.of(PosixFilePermission.OWNER_READ,
-                                    PosixFilePermission.OWNER_WRITE, PosixFilePermission.GROUP_READ,
-                                    PosixFilePermission.OTHERS_READ);
-                            if ((e.getMode() & 0111) != 0 || e.getName().startsWith("bin/")) {
-                                perms.addAll(EnumSet.of(PosixFilePermission.OWNER_EXECUTE,
-                                        PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.OTHERS_EXECUTE));
-                            }
-                            Files.setPosixFilePermissions(p, perms);
-                        }
-                    }
-                }
+                extract(archive, tmp);
                 Files.createFile(tmp.resolve(".complete"));
                 if (!osName().equals("windows")) {
                     Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -1005,6 +990,40 @@ public class Lab implements Callable<Integer> {
             } catch (IOException e) {
                 throw new Fail(Exit.INTERNAL, "cannot extract the PostgreSQL binaries into " + base + ": " + e,
                         "check free disk space and permissions of " + base);
+            }
+        }
+
+        /** Unpacks the .txz archive into {@code tmp}: no path outside it, executables kept executable. */
+        private static void extract(URL archive, Path tmp) throws IOException {
+            try (InputStream in = archive.openStream();
+                 TarArchiveInputStream tar = new TarArchiveInputStream(new XZInputStream(in))) {
+                TarArchiveEntry e;
+                while ((e = tar.getNextEntry()) != null) {
+                    Path p = tmp.resolve(e.getName()).normalize();
+                    if (!p.startsWith(tmp)) {
+                        throw new IOException("unsafe path in archive: " + e.getName());
+                    }
+                    if (e.isDirectory()) {
+                        Files.createDirectories(p);
+                    } else if (e.isSymbolicLink()) {
+                        Files.createDirectories(p.getParent());
+                        Files.createSymbolicLink(p, Path.of(e.getLinkName()));
+                    } else {
+                        Files.createDirectories(p.getParent());
+                        Files.copy(tar, p, StandardCopyOption.REPLACE_EXISTING);
+                        if (osName().equals("windows")) {
+                            continue;
+                        }
+                        Set<PosixFilePermission> perms = EnumSet.of(PosixFilePermission.OWNER_READ,
+                                PosixFilePermission.OWNER_WRITE, PosixFilePermission.GROUP_READ,
+                                PosixFilePermission.OTHERS_READ);
+                        if ((e.getMode() & 0111) != 0 || e.getName().startsWith("bin/")) {
+                            perms.addAll(EnumSet.of(PosixFilePermission.OWNER_EXECUTE,
+                                    PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.OTHERS_EXECUTE));
+                        }
+                        Files.setPosixFilePermissions(p, perms);
+                    }
+                }
             }
         }
 

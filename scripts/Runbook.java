@@ -455,6 +455,18 @@ public class Runbook implements Callable<Integer> {
         s.upstreamHost = pick(s, file, "upstream-host", upstreamHost, null);
         s.snapshotTimeout = pick(s, file, "snapshot-timeout", snapshotTimeout, "30m");
         s.subscribeSeconds = pick(s, file, "subscribe-seconds", subscribeSeconds, "3");
+        neonSettings(s, file);
+        if (s.lab && s.pgUrl != null) {
+            throw Fail.usage("--lab and pg-url both name the upstream", "drop one of them");
+        }
+        if (s.lab && s.withApi) {
+            throw Fail.usage("--with-neon-api talks to a Neon project; the lab is not one", "drop --lab, or --with-neon-api");
+        }
+        return s;
+    }
+
+    /** The Neon API steps' options: only flags and the file (those steps read NEON_API_KEY, … themselves). */
+    private void neonSettings(Settings s, Map<String, String> file) {
         String[][] neonKeys = {{"api-key-file", "--api-key-file"}, {"project", "--project"}, {"branch", "--branch"},
                 {"api-host", "--api-host"}, {"org-id", "--org-id"}};
         Object[] neonFlags = {apiKeyFile, project, branch, apiHost, orgId};
@@ -465,13 +477,6 @@ public class Runbook implements Callable<Integer> {
                 s.neon.put(neonKeys[i][1], nv);
             }
         }
-        if (s.lab && s.pgUrl != null) {
-            throw Fail.usage("--lab and pg-url both name the upstream", "drop one of them");
-        }
-        if (s.lab && s.withApi) {
-            throw Fail.usage("--with-neon-api talks to a Neon project; the lab is not one", "drop --lab, or --with-neon-api");
-        }
-        return s;
     }
 
     // ---- a step's outcome -------------------------------------------------------------------------
@@ -562,6 +567,13 @@ public class Runbook implements Callable<Integer> {
     /** Whether the slice holds any Materialize step. */
     private boolean anyMz;
 
+    /** The lab this run uses (--lab), and whether this run started it (then it stops it at the end). */
+    private Lab.Server server;
+    private boolean started;
+    /** The emulator this run started, stopped at the end. */
+    private Emulator emu;
+
+    /** The guide's steps in order from one set of settings, then the summary; what this run started is stopped. */
     @Override
     public Integer call() throws Exception {
         o = out.out();
@@ -570,29 +582,11 @@ public class Runbook implements Callable<Integer> {
         List<Step> all = steps(s.withApi);
         List<Step> chosen = slice(all);
         childEnv = new LinkedHashMap<>(Cli.ctx().env());
-        Lab.Server server = null;
-        boolean started = false;
-        Emulator emu = null;
         List<Outcome> outcomes = new ArrayList<>();
-        Outcome failed = null;
+        Outcome failed;
         long t0 = System.nanoTime();
         try {
-            if (s.lab) {
-                server = new Lab.Server(s.labDir);
-                if (!server.running()) {
-                    started = true;   // also when the start fails half-way: what it left running is stopped below
-                    server.start(s.labPort, Map.of(), null);
-                }
-                o.line("lab: PostgreSQL %s %s on 127.0.0.1:%d (%s)", server.version(), started ? "started" : "already running",
-                        server.port(), server.dir);
-                childEnv.put("DATABASE_URL", server.url());
-                childEnv.put("PGPASSFILE", server.pgpass().toString());
-                for (String k : List.of("PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGPASSWORD", "PGSSLMODE")) {
-                    childEnv.remove(k);
-                }
-            } else if (s.pgUrl != null) {
-                childEnv.put("DATABASE_URL", s.pgUrl);
-            }
+            upstreamEnv();
             anyMz = chosen.stream().anyMatch(st -> st.side() == Side.MATERIALIZE);
             if (s.mzUrl != null) {
                 childEnv.put("MZ_URL", s.mzUrl);
@@ -603,36 +597,7 @@ public class Runbook implements Callable<Integer> {
             }
             o.put("plan", dry);
             o.put("config", configFile() == null ? null : configFile().toString());
-            boolean pendingChanges = false;
-            for (Step st : all) {
-                if (!chosen.contains(st)) {
-                    outcomes.add(new Outcome(st, "skipped", 0, 0, sliceNote(), null, null, st.args().apply(s)));
-                    continue;
-                }
-                if (st.side() == Side.MATERIALIZE && mzMode == null) {
-                    emu = chooseMaterialize();   // at the first Materialize step: the Neon half may fail first
-                }
-                Outcome r = runStep(st, dry, pendingChanges);
-                outcomes.add(r);
-                if (dry && !"already done".equals(r.result())) {
-                    pendingChanges = true;
-                }
-                if ("failed".equals(r.result()) && failed == null) {
-                    failed = r;
-                    if (!dry) {
-                        break;
-                    }
-                }
-            }
-            if (failed != null && !dry) {
-                // the steps after the failure did not run
-                for (Step st : all) {
-                    if (outcomes.stream().noneMatch(x -> x.step().equals(st))) {
-                        outcomes.add(new Outcome(st, "skipped", 0, 0, chosen.contains(st) ? "after the failure" : sliceNote(),
-                                null, null, st.args().apply(s)));
-                    }
-                }
-            }
+            failed = runSteps(all, chosen, dry, outcomes);
         } finally {
             if (emu != null) {
                 emu.close();
@@ -646,6 +611,65 @@ public class Runbook implements Callable<Integer> {
             }
         }
         return summary(outcomes, failed, dry, (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /** The upstream the steps connect to: the lab (started if need be) or --pg-url, else the environment's. */
+    private void upstreamEnv() throws Exception {
+        if (s.lab) {
+            server = new Lab.Server(s.labDir);
+            if (!server.running()) {
+                started = true;   // also when the start fails half-way: what it left running is stopped below
+                server.start(s.labPort, Map.of(), null);
+            }
+            o.line("lab: PostgreSQL %s %s on 127.0.0.1:%d (%s)", server.version(), started ? "started" : "already running",
+                    server.port(), server.dir);
+            childEnv.put("DATABASE_URL", server.url());
+            childEnv.put("PGPASSFILE", server.pgpass().toString());
+            for (String k : List.of("PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGPASSWORD", "PGSSLMODE")) {
+                childEnv.remove(k);
+            }
+        } else if (s.pgUrl != null) {
+            childEnv.put("DATABASE_URL", s.pgUrl);
+        }
+    }
+
+    /**
+     * Every step in the guide's order: the chosen ones run (the Materialize side chosen at its first step),
+     * the others are reported skipped; the first failure ends a real run. Returns the first failure, or null.
+     */
+    private Outcome runSteps(List<Step> all, List<Step> chosen, boolean dry, List<Outcome> outcomes) {
+        Outcome failed = null;
+        boolean pendingChanges = false;
+        for (Step st : all) {
+            if (!chosen.contains(st)) {
+                outcomes.add(new Outcome(st, "skipped", 0, 0, sliceNote(), null, null, st.args().apply(s)));
+                continue;
+            }
+            if (st.side() == Side.MATERIALIZE && mzMode == null) {
+                emu = chooseMaterialize();   // at the first Materialize step: the Neon half may fail first
+            }
+            Outcome r = runStep(st, dry, pendingChanges);
+            outcomes.add(r);
+            if (dry && !"already done".equals(r.result())) {
+                pendingChanges = true;
+            }
+            if ("failed".equals(r.result()) && failed == null) {
+                failed = r;
+                if (!dry) {
+                    break;
+                }
+            }
+        }
+        if (failed != null && !dry) {
+            // the steps after the failure did not run
+            for (Step st : all) {
+                if (outcomes.stream().noneMatch(x -> x.step().equals(st))) {
+                    outcomes.add(new Outcome(st, "skipped", 0, 0, chosen.contains(st) ? "after the failure" : sliceNote(),
+                            null, null, st.args().apply(s)));
+                }
+            }
+        }
+        return failed;
     }
 
     /** The steps to run: all, or the --only list, or --from … --to. */
@@ -752,28 +776,7 @@ public class Runbook implements Callable<Integer> {
         o.line("");
         o.line("== %s %s", st.id(), commandLine(st.alias(), args));
         Object cmd = st.command().get();
-        CommandSpec cs = new CommandLine(cmd).getCommandSpec();
-        // shared settings, for the steps that take them
-        addIf(cs, args, "--pg-password-file", s.pgPasswordFile);
-        addIf(cs, args, "--mz-password-file", s.mzPasswordFile);
-        if (st.api()) {
-            s.neon.forEach((k, v) -> addIf(cs, args, k, v));
-        }
-        if (st.alias().equals("check-logical-replication") && s.withApi) {
-            s.neon.forEach((k, v) -> addIf(cs, args, k, v));
-        }
-        if (st.alias().equals("replication-role") && s.withApi) {
-            s.neon.forEach((k, v) -> addIf(cs, args, k, v));
-        }
-        if (asPlan) {
-            args.add("--dry-run");
-        }
-        if (out.verbose) {
-            args.add("--verbose");
-        }
-        if (out.yes) {
-            args.add("--yes");
-        }
+        addOptions(st, new CommandLine(cmd).getCommandSpec(), args, asPlan);
         Map<String, String> env = new LinkedHashMap<>(childEnv);
         if (asPlan && st.alias().equals("connection") && !Files.exists(s.passwordFile)) {
             // the plan before A.2.3 has run: no password file yet; a stand-in, masked like any password
@@ -799,9 +802,42 @@ public class Runbook implements Callable<Integer> {
             String note = mzPlanOnly && !dry ? "Materialize not run: plan printed" : "";
             return new Outcome(st, result, code, ms, note, null, null, args);
         }
+        return failure(st, code, ms, se.lines, asPlan && pendingChanges, dry, args);
+    }
+
+    /** The shared settings, for the steps that take them, and the run's --dry-run, --verbose, --yes. */
+    private void addOptions(Step st, CommandSpec cs, List<String> args, boolean asPlan) {
+        addIf(cs, args, "--pg-password-file", s.pgPasswordFile);
+        addIf(cs, args, "--mz-password-file", s.mzPasswordFile);
+        if (st.api()) {
+            s.neon.forEach((k, v) -> addIf(cs, args, k, v));
+        }
+        if (st.alias().equals("check-logical-replication") && s.withApi) {
+            s.neon.forEach((k, v) -> addIf(cs, args, k, v));
+        }
+        if (st.alias().equals("replication-role") && s.withApi) {
+            s.neon.forEach((k, v) -> addIf(cs, args, k, v));
+        }
+        if (asPlan) {
+            args.add("--dry-run");
+        }
+        if (out.verbose) {
+            args.add("--verbose");
+        }
+        if (out.yes) {
+            args.add("--yes");
+        }
+    }
+
+    /**
+     * A step that exited non-zero: failed, with the message and fix it printed; in a plan, a step whose
+     * objects come from an earlier step not yet run (exit NOT_FOUND) is planned instead.
+     */
+    private Outcome failure(Step st, int code, long ms, List<String> errLines, boolean afterPendingPlan, boolean dry,
+                            List<String> args) {
         String message = null;
         String fix = null;
-        for (String l : se.lines) {
+        for (String l : errLines) {
             if (l.startsWith("error: ") && message == null) {
                 message = l.substring(7);
             } else if (l.startsWith("  fix: ") && fix == null) {
@@ -811,7 +847,7 @@ public class Runbook implements Callable<Integer> {
         if (message == null) {
             message = st.alias() + " exited " + code;
         }
-        if (asPlan && pendingChanges && code == Exit.NOT_FOUND) {
+        if (afterPendingPlan && code == Exit.NOT_FOUND) {
             // its objects come from an earlier step that the plan has not run
             return new Outcome(st, dry ? "planned" : "skipped", Exit.OK, ms,
                     "exact plan after the steps above have run", null, null, args);   // the step said why, above

@@ -32,6 +32,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -165,21 +167,7 @@ public class Tap implements Callable<Integer> {
 
     private int tap() throws Exception {
         Out o = out.out();
-        Sql.requireName("publication", publication);
-        Durations.requirePositive("--timeout", timeout, "10s");
-        Durations.requirePositive("--for", forDuration, "30s");
-        if (max != null && max < 1) {
-            throw Fail.usage("--max must be 1 or more", "e.g. --max 100");
-        }
-        if (demoChanges != null && demoChanges < 1) {
-            throw Fail.usage("--demo-changes must be 1 or more", "e.g. --demo-changes 6");
-        }
-        if (role != null) {
-            Sql.requireName("role", role);
-        }
-        if (passwordFile != null && passwordStdin) {
-            throw Fail.usage("--password-file and --password-stdin both given", "give the password one way");
-        }
+        requireOptions();
         ConnInfo ci = pg.resolve(o);
         try (Pg db = Pg.connect(ci, o)) {
             Map<String, Object> s = Replication.settings(db);
@@ -215,6 +203,24 @@ public class Tap implements Callable<Integer> {
                 return Exit.OK;
             }
             return stream(o, db, rci, slot, streamer, tables, Math.max(width, 12));
+        }
+    }
+
+    private void requireOptions() {
+        Sql.requireName("publication", publication);
+        Durations.requirePositive("--timeout", timeout, "10s");
+        Durations.requirePositive("--for", forDuration, "30s");
+        if (max != null && max < 1) {
+            throw Fail.usage("--max must be 1 or more", "e.g. --max 100");
+        }
+        if (demoChanges != null && demoChanges < 1) {
+            throw Fail.usage("--demo-changes must be 1 or more", "e.g. --demo-changes 6");
+        }
+        if (role != null) {
+            Sql.requireName("role", role);
+        }
+        if (passwordFile != null && passwordStdin) {
+            throw Fail.usage("--password-file and --password-stdin both given", "give the password one way");
         }
     }
 
@@ -259,29 +265,24 @@ public class Tap implements Callable<Integer> {
     private long changes;
     private long transactions;
 
+    /** Why the loop stopped (null: the stream ended), the last commit's end, when the first and last change came. */
+    private String stopped;
+    private long lastCommitEnd;
+    private long firstChangeAt;
+    private long lastChangeAt;
+    /** The transaction being read (BEGIN's xid). */
+    private long xid;
+
+    /**
+     * Opens the replication connection and the slot, shows the changes until a stop, then the summary, and
+     * checks that a temporary slot went with its connection.
+     */
     private int stream(Out o, Pg db, ConnInfo rci, String slot, String streamer, List<Map<String, Object>> tables,
                        int width) throws SQLException {
         boolean temporary = existingSlot == null;
-        Thread hook = new Thread(() -> {
-            halt("interrupted");   // Ctrl-C (SIGINT) or SIGTERM: close the connection, so the slot goes now
-            try {
-                if (closed.await(5, TimeUnit.SECONDS)) {
-                    PRINTED.await(2, TimeUnit.SECONDS);
-                }
-            } catch (InterruptedException ignored) {
-                // the JVM is going away
-            }
-        }, "tap-stop");
-        String stopped = null;
-        long lastCommitEnd = 0;
-        long firstChangeAt = 0;
-        long lastChangeAt = 0;
+        Thread hook = stopHook();
         Runtime.getRuntime().addShutdownHook(hook);
-        java.util.concurrent.ScheduledExecutorService timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "tap-for");
-            t.setDaemon(true);
-            return t;
-        });
+        ScheduledExecutorService timer = forTimer();
         try (Connection rc = Pg.replication(rci)) {
             live.set(rc);
             if (halt.get() != null) {
@@ -306,94 +307,11 @@ public class Tap implements Callable<Integer> {
                 // the loop checks the deadline itself while changes flow; this ends a read that waits for one
                 timer.schedule(() -> halt("for"), forDuration.toMillis(), TimeUnit.MILLISECONDS);
             }
-            PgOutput.Decoder decoder = new PgOutput.Decoder();
-            long xid = 0;
-            boolean human = !o.json() && !quiet;
-            boolean jsonLines = o.json() && !quiet;
-            o.batching(true);
-            while (true) {
-                if (halt.get() != null) {
-                    stopped = halt.get();
-                    break;
-                }
-                if (limit != null && changes >= limit) {
-                    stopped = max != null ? "max" : "demo";
-                    break;
-                }
-                if (System.nanoTime() >= deadline) {
-                    stopped = "for";
-                    break;
-                }
-                ByteBuffer buf = stream.readPending();
-                if (buf == null) {
-                    // nothing buffered: out with what was printed, then wait for the next message (a stop closes
-                    // the connection, which ends the wait)
-                    o.flush();
-                    buf = stream.read();
-                    if (buf == null) {
-                        stopped = halt.get();
-                        break;
-                    }
-                }
-                PgOutput.Message m = decoder.decode(buf);
-                long lsn = stream.getLastReceiveLSN().asLong();
-                if (m instanceof PgOutput.Begin b) {
-                    xid = b.xid();
-                    if (o.verbose()) {
-                        event(o, human, jsonLines, lsn, xid, "BEGIN", null, width, "commits at " + PgOutput.lsn(b.finalLsn()),
-                                Map.of("final_lsn", PgOutput.lsn(b.finalLsn())));
-                    }
-                } else if (m instanceof PgOutput.Commit c) {
-                    transactions++;
-                    lastCommitEnd = c.endLsn();
-                    if (temporary) {
-                        // sent with the next status update (every second): the server may recycle the WAL up to here
-                        LogSequenceNumber ack = LogSequenceNumber.valueOf(lastCommitEnd);
-                        stream.setAppliedLSN(ack);
-                        stream.setFlushedLSN(ack);
-                    }
-                    if (o.verbose()) {
-                        event(o, human, jsonLines, lsn, xid, "COMMIT", null, width, "next " + PgOutput.lsn(c.endLsn()),
-                                Map.of("end_lsn", PgOutput.lsn(c.endLsn())));
-                    }
-                } else if (m instanceof PgOutput.Relation r) {
-                    if (o.verbose()) {
-                        event(o, human, jsonLines, lsn, xid, "RELATION", r.qualified(), width, "REPLICA IDENTITY "
-                                        + identityName(r.replicaIdentity()).toUpperCase(java.util.Locale.ROOT)
-                                        + ", " + r.columns().size() + " columns",
-                                Map.of("identity", identityName(r.replicaIdentity())));
-                    }
-                } else if (m instanceof PgOutput.Insert || m instanceof PgOutput.Update || m instanceof PgOutput.Delete) {
-                    long now = System.nanoTime();
-                    if (firstChangeAt == 0) {
-                        firstChangeAt = now;
-                    }
-                    lastChangeAt = now;
-                    change(o, human, jsonLines, decoder, m, lsn, xid, width);
-                } else if (m instanceof PgOutput.Truncate t) {
-                    truncate(o, human, jsonLines, decoder, t, lsn, xid, width);
-                }
-            }
-            o.batching(false);
-            if (temporary && lastCommitEnd != 0) {
-                LogSequenceNumber ack = LogSequenceNumber.valueOf(lastCommitEnd);
-                stream.setAppliedLSN(ack);
-                stream.setFlushedLSN(ack);
-                stream.forceUpdateStatus();
-                o.put("acknowledged_lsn", PgOutput.lsn(lastCommitEnd));
-            }
+            read(o, stream, limit, deadline, temporary, width);
+            acknowledge(o, stream, temporary);
             stream.close();
         } catch (SQLException e) {
-            if (halt.get() != null) {
-                stopped = halt.get();   // the connection was closed to stop: the summary still follows
-            } else {
-                Fail f = Pg.translate(e);
-                if (f.exit == Exit.CONNECT) {
-                    throw new Fail(Exit.CONNECT, "the replication connection was lost: " + e.getMessage(),
-                            "run the tap again (the temporary slot went with the connection)", e);
-                }
-                throw f;
-            }
+            stoppedOrFail(e);
         } finally {
             o.batching(false);
             live.set(null);
@@ -404,6 +322,137 @@ public class Tap implements Callable<Integer> {
                 // Ctrl-C: the hook is running and waits for us
             }
         }
+        return finish(o, db, slot, temporary);
+    }
+
+    /** The shutdown hook: a stop (the slot goes with the connection), then a wait until the summary is out. */
+    private Thread stopHook() {
+        return new Thread(() -> {
+            halt("interrupted");   // Ctrl-C (SIGINT) or SIGTERM: close the connection, so the slot goes now
+            try {
+                if (closed.await(5, TimeUnit.SECONDS)) {
+                    PRINTED.await(2, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException ignored) {
+                // the JVM is going away
+            }
+        }, "tap-stop");
+    }
+
+    /** The thread that ends a read waiting for a message once --for is up. */
+    private static ScheduledExecutorService forTimer() {
+        return Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "tap-for");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Reads and shows the messages until a stop: Ctrl-C or --for, the limit, the deadline, the end of the stream. */
+    private void read(Out o, PGReplicationStream stream, Long limit, long deadline, boolean temporary, int width)
+            throws SQLException {
+        PgOutput.Decoder decoder = new PgOutput.Decoder();
+        boolean human = !o.json() && !quiet;
+        boolean jsonLines = o.json() && !quiet;
+        o.batching(true);
+        while (true) {
+            if (halt.get() != null) {
+                stopped = halt.get();
+                break;
+            }
+            if (limit != null && changes >= limit) {
+                stopped = max != null ? "max" : "demo";
+                break;
+            }
+            if (System.nanoTime() >= deadline) {
+                stopped = "for";
+                break;
+            }
+            ByteBuffer buf = stream.readPending();
+            if (buf == null) {
+                // nothing buffered: out with what was printed, then wait for the next message (a stop closes
+                // the connection, which ends the wait)
+                o.flush();
+                buf = stream.read();
+                if (buf == null) {
+                    stopped = halt.get();
+                    break;
+                }
+            }
+            message(o, human, jsonLines, stream, decoder, decoder.decode(buf), temporary, width);
+        }
+        o.batching(false);
+    }
+
+    /** One message: BEGIN, COMMIT and RELATION (shown with -v; a commit is acknowledged), a change, a TRUNCATE. */
+    private void message(Out o, boolean human, boolean jsonLines, PGReplicationStream stream, PgOutput.Decoder decoder,
+                         PgOutput.Message m, boolean temporary, int width) {
+        long lsn = stream.getLastReceiveLSN().asLong();
+        if (m instanceof PgOutput.Begin b) {
+            xid = b.xid();
+            if (o.verbose()) {
+                event(o, human, jsonLines, lsn, xid, "BEGIN", null, width, "commits at " + PgOutput.lsn(b.finalLsn()),
+                        Map.of("final_lsn", PgOutput.lsn(b.finalLsn())));
+            }
+        } else if (m instanceof PgOutput.Commit c) {
+            transactions++;
+            lastCommitEnd = c.endLsn();
+            if (temporary) {
+                // sent with the next status update (every second): the server may recycle the WAL up to here
+                LogSequenceNumber ack = LogSequenceNumber.valueOf(lastCommitEnd);
+                stream.setAppliedLSN(ack);
+                stream.setFlushedLSN(ack);
+            }
+            if (o.verbose()) {
+                event(o, human, jsonLines, lsn, xid, "COMMIT", null, width, "next " + PgOutput.lsn(c.endLsn()),
+                        Map.of("end_lsn", PgOutput.lsn(c.endLsn())));
+            }
+        } else if (m instanceof PgOutput.Relation r) {
+            if (o.verbose()) {
+                event(o, human, jsonLines, lsn, xid, "RELATION", r.qualified(), width, "REPLICA IDENTITY "
+                                + identityName(r.replicaIdentity()).toUpperCase(java.util.Locale.ROOT)
+                                + ", " + r.columns().size() + " columns",
+                        Map.of("identity", identityName(r.replicaIdentity())));
+            }
+        } else if (m instanceof PgOutput.Insert || m instanceof PgOutput.Update || m instanceof PgOutput.Delete) {
+            long now = System.nanoTime();
+            if (firstChangeAt == 0) {
+                firstChangeAt = now;
+            }
+            lastChangeAt = now;
+            change(o, human, jsonLines, decoder, m, lsn, xid, width);
+        } else if (m instanceof PgOutput.Truncate t) {
+            truncate(o, human, jsonLines, decoder, t, lsn, xid, width);
+        }
+    }
+
+    /** A temporary slot: what was read is acknowledged before the stream closes. */
+    private void acknowledge(Out o, PGReplicationStream stream, boolean temporary) throws SQLException {
+        if (temporary && lastCommitEnd != 0) {
+            LogSequenceNumber ack = LogSequenceNumber.valueOf(lastCommitEnd);
+            stream.setAppliedLSN(ack);
+            stream.setFlushedLSN(ack);
+            stream.forceUpdateStatus();
+            o.put("acknowledged_lsn", PgOutput.lsn(lastCommitEnd));
+        }
+    }
+
+    /** A stop closes the connection: the summary still follows; otherwise the error is the answer. */
+    private void stoppedOrFail(SQLException e) {
+        if (halt.get() != null) {
+            stopped = halt.get();   // the connection was closed to stop: the summary still follows
+        } else {
+            Fail f = Pg.translate(e);
+            if (f.exit == Exit.CONNECT) {
+                throw new Fail(Exit.CONNECT, "the replication connection was lost: " + e.getMessage(),
+                        "run the tap again (the temporary slot went with the connection)", e);
+            }
+            throw f;
+        }
+    }
+
+    /** The summary, then: a temporary slot must be gone with its connection. */
+    private int finish(Out o, Pg db, String slot, boolean temporary) throws SQLException {
         boolean dropped = !temporary || Replication.slotGone(db, slot);
         summary(o, slot, temporary, dropped, stopped, firstChangeAt, lastChangeAt);
         if (temporary && !dropped) {
