@@ -168,7 +168,7 @@ public class Adapt implements Callable<Integer> {
         for (Path s : scripts) {
             String text = Files.readString(s, StandardCharsets.UTF_8).replaceAll("(?m)^//SOURCES \\.\\./lib/", "//SOURCES lib/");
             if (renamedFrom != null) {
-                text = text.replaceAll("\\b" + renamedFrom + "\\b", name);
+                text = rename(text, renamedFrom, name);
             }
             String file = renamedFrom != null && className(s).equals(renamedFrom) ? name + ".java" : s.getFileName().toString();
             out.add(new Planned(file, text, true, false));
@@ -362,6 +362,43 @@ public class Adapt implements Callable<Integer> {
         }
         throw new Fail(Exit.NOT_FOUND, "adapt: no toolkit found (a folder with jbang-catalog.json and lib/neonmz)",
                 "run it as ./jbang adapt … in a clone of the toolkit, or give --from DIR");
+    }
+
+    /**
+     * The identifier {@code from} renamed {@code to} in Java source, outside string and char literals and text
+     * blocks (a message that says "Lab directory" keeps its words when class Lab becomes OurLab).
+     */
+    static String rename(String src, String from, String to) {
+        Pattern word = Pattern.compile("\\b" + Pattern.quote(from) + "\\b");
+        StringBuilder out = new StringBuilder();
+        int code = 0;
+        int i = 0;
+        while (i < src.length()) {
+            char c = src.charAt(i);
+            int end = -1;
+            if (src.startsWith("\"\"\"", i)) {
+                end = src.indexOf("\"\"\"", i + 3) + 3;
+            } else if (c == '"' || c == '\'') {
+                end = i + 1;
+                while (end < src.length() && src.charAt(end) != c) {
+                    end += src.charAt(end) == '\\' ? 2 : 1;
+                }
+                end++;
+            } else if (src.startsWith("//", i) || src.startsWith("/*", i)) {
+                // a comment (its quotes are not literals): renamed with the code around it
+                int stop = src.startsWith("//", i) ? src.indexOf('\n', i) : src.indexOf("*/", i + 2);
+                i = stop < 0 ? src.length() : stop + 1;
+                continue;
+            }
+            if (end > i) {
+                out.append(word.matcher(src.substring(code, i)).replaceAll(to)).append(src, i, end);
+                code = end;
+                i = end;
+            } else {
+                i++;
+            }
+        }
+        return out.append(word.matcher(src.substring(code)).replaceAll(to)).toString();
     }
 
     private static String className(Path script) {

@@ -99,6 +99,9 @@ class AdaptTest {
         assertFalse(s.contains("CreatePublication"));
         assertFalse(Files.exists(to.resolve("CreatePublication.java")));
 
+        assertEquals("class OurLab { /* the OurLab's */ String d = \"Lab directory\"; char c = 'L'; // OurLab's dir\n OurLab x = "
+                + "new OurLab(); String t = \"\"\"\n Lab \"\"\"; }", Adapt.rename("class Lab { /* the Lab's */ String d = "
+                + "\"Lab directory\"; char c = 'L'; // Lab's dir\n Lab x = new Lab(); String t = \"\"\"\n Lab \"\"\"; }", "Lab", "OurLab"));
         TestPg.Run two = adapt("publication", "grants", "--name", "X", "--to", tmp.resolve("x").toString());
         assertEquals(Exit.USAGE, two.exit(), two.all());
         assertTrue(two.err().contains("--name takes a Java class name"), two.err());
@@ -163,26 +166,37 @@ class AdaptTest {
 
     // ---- through real JBang ----------------------------------------------------------------------------
 
-    /** Every alias, copied out (with the launcher) into a folder outside the repo, answers --help as the original. */
+    /**
+     * Every alias, copied out on its own (with the launcher) into a folder outside the repo and renamed
+     * (--name), runs through real JBang and answers --help exactly as the original; and all of them at once
+     * make one flat folder with one catalog.
+     */
     @Test
     @Tag("jbang")
-    void everyAliasCopiedOutRunsThroughRealJBang() throws Exception {
-        Path to = Files.createTempDirectory("neonmz-adapt-all");
+    void everyAliasCopiedOutAndRenamedRunsThroughRealJBang() throws Exception {
         List<String> aliases = new ArrayList<>(Commands.ALL.keySet());
-        List<String> args = new ArrayList<>(aliases);
-        args.addAll(List.of("--to", to.toString(), "--with-launcher"));
-        TestPg.Run r = adapt(args.toArray(String[]::new));
-        assertEquals(0, r.exit(), r.all());
-        assertFalse(Files.exists(to.resolve("pom.xml")) || Files.exists(to.resolve("scripts")), "flat, and no build files");
         List<String> different = new ArrayList<>();
         for (String alias : aliases) {
-            TestPg.Run original = TestPg.run(Commands.of(alias), Map.of("NO_COLOR", "1"), "--help");
+            Path to = Files.createTempDirectory("neonmz-adapt-" + alias);
+            String original = Commands.of(alias).getClass().getSimpleName();
+            TestPg.Run r = adapt(alias, "--name", "Our" + original, "--to", to.toString(), "--with-launcher");
+            assertEquals(0, r.exit(), r.all());
+            assertTrue(Files.exists(to.resolve("Our" + original + ".java")) && !Files.exists(to.resolve(original + ".java")), alias);
+            TestPg.Run help = TestPg.run(Commands.of(alias), Map.of("NO_COLOR", "1"), "--help");
             LauncherRun.Result copy = LauncherRun.run(to.resolve("jbang"), to, Map.of(), alias, "--help");
-            if (copy.exit() != 0 || !copy.out().equals(original.out())) {
+            if (copy.exit() != 0 || !copy.out().equals(help.out())) {
                 different.add(alias + ": " + copy.describe());
             }
         }
         assertEquals(List.of(), different);
+
+        Path all = Files.createTempDirectory("neonmz-adapt-all");
+        List<String> args = new ArrayList<>(aliases);
+        args.addAll(List.of("--to", all.toString()));
+        assertEquals(0, adapt(args.toArray(String[]::new)).exit());
+        assertFalse(Files.exists(all.resolve("pom.xml")) || Files.exists(all.resolve("scripts")), "flat, and no build files");
+        JsonObject cat = JsonParser.parseString(Files.readString(all.resolve("jbang-catalog.json"))).getAsJsonObject();
+        assertEquals(aliases.size(), cat.getAsJsonObject("aliases").size());
     }
 
     /**
