@@ -59,7 +59,7 @@ import picocli.CommandLine.Option;
                 "  ./jbang connection --password-file ~/.neonmz/materialize.password",
                 "  ./jbang connection --password-file ~/.neonmz/materialize.password --upstream-host host.docker.internal",
                 "      # Materialize in Docker, the upstream (the lab) on this machine",
-                "  printf '%s\\n' \"$NEW_PASSWORD\" | ./jbang connection --password-stdin --rotate",
+                "  printf '%%s\\n' \"$NEW_PASSWORD\" | ./jbang connection --password-stdin --rotate",
                 "  ./jbang connection --password-file ~/.neonmz/materialize.password --dry-run   # no Materialize needed"})
 public class CreateConnection implements Callable<Integer> {
     // The guide's SQL (C.2). IF NOT EXISTS keeps a re-run from failing on the secret made by the first run.
