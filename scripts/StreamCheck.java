@@ -351,12 +351,12 @@ public class StreamCheck implements Callable<Integer> {
         if (needsOld && !seen.oldRow().equals("full")) {
             throw new Fail(Exit.VERIFY, "the stream works, but " + tableName + " sent " + (seen.oldRow().equals("none")
                     ? "no old row" : "only the old key") + " with its " + seen.kind() + " (REPLICA IDENTITY "
-                    + identityName(identity).toUpperCase(java.util.Locale.ROOT) + "); Materialize requires REPLICA "
+                    + Replication.identityName(identity).toUpperCase(java.util.Locale.ROOT) + "); Materialize requires REPLICA "
                     + "IDENTITY FULL, which sends the whole old row",
                     "./jbang replica-identity --publication " + Out.shellQuote(publication) + " (guide step A.2.1)");
         }
         if (!needsOld && identity != 'f' && identity != '?') {
-            o.warn("table " + tableName + " has REPLICA IDENTITY " + identityName(identity).toUpperCase(java.util.Locale.ROOT)
+            o.warn("table " + tableName + " has REPLICA IDENTITY " + Replication.identityName(identity).toUpperCase(java.util.Locale.ROOT)
                     + "; Materialize requires FULL: ./jbang replica-identity --publication " + Out.shellQuote(publication));
         }
         o.line("stream works: %s read %s on %s through publication %s (old row %s), %d ms after commit",
@@ -364,15 +364,6 @@ public class StreamCheck implements Callable<Integer> {
         o.put("already_done", true);
     }
 
-    static String identityName(char c) {
-        return switch (c) {
-            case 'f' -> "full";
-            case 'd' -> "default";
-            case 'i' -> "index";
-            case 'n' -> "nothing";
-            default -> "unknown";
-        };
-    }
 }
 
 /**
@@ -624,13 +615,13 @@ record StreamCheckSession(Out o, String publication, Duration timeout, Duration 
         o.put("table", seen.relation() == null ? null : seen.relation().schema() + "." + seen.relation().name());
         o.put("change", seen.kind());
         o.put("old_row", seen.oldRow());
-        o.put("replica_identity", StreamCheck.identityName(identity));
+        o.put("replica_identity", Replication.identityName(identity));
         o.put("lsn", PgOutput.lsn(seen.lsn()));
         o.put("latency_ms", seen.latencyMs());
         o.put("written", written);
         o.line(row("seen", seen.kind() + " on " + tableName + " at " + PgOutput.lsn(seen.lsn()) + ", "
                 + seen.latencyMs() + " ms after commit; old row: " + seen.oldRow()
-                + " (REPLICA IDENTITY " + StreamCheck.identityName(identity).toUpperCase(java.util.Locale.ROOT) + ")"));
+                + " (REPLICA IDENTITY " + Replication.identityName(identity).toUpperCase(java.util.Locale.ROOT) + ")"));
         o.line(row("acknowledged", PgOutput.lsn(seen.endLsn()) + "; connection closed"));
         o.line(row("slot dropped", dropped ? "yes" : "NO"));
     }

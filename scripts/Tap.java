@@ -410,9 +410,9 @@ public class Tap implements Callable<Integer> {
         } else if (m instanceof PgOutput.Relation r) {
             if (o.verbose()) {
                 event(o, human, jsonLines, lsn, xid, "RELATION", r.qualified(), width, "REPLICA IDENTITY "
-                                + identityName(r.replicaIdentity()).toUpperCase(java.util.Locale.ROOT)
+                                + Replication.identityName(r.replicaIdentity()).toUpperCase(java.util.Locale.ROOT)
                                 + ", " + r.columns().size() + " columns",
-                        Map.of("identity", identityName(r.replicaIdentity())));
+                        Map.of("identity", Replication.identityName(r.replicaIdentity())));
             }
         } else if (m instanceof PgOutput.Insert || m instanceof PgOutput.Update || m instanceof PgOutput.Delete) {
             long now = System.nanoTime();
@@ -551,7 +551,7 @@ public class Tap implements Callable<Integer> {
             b.append("null,\"identity\":null");
         } else {
             Json.quoted(b, r.schema() + "." + r.name());
-            b.append(",\"identity\":\"").append(identityName(r.replicaIdentity())).append('"');
+            b.append(",\"identity\":\"").append(Replication.identityName(r.replicaIdentity())).append('"');
         }
         if (!kind.equals("INSERT")) {
             b.append(",\"old_row\":\"").append(oldRow(oldKind)).append("\",\"old\":");
@@ -757,15 +757,6 @@ public class Tap implements Callable<Integer> {
                 temporary ? (dropped ? "dropped" : "NOT dropped") : "left as it was");
     }
 
-    static String identityName(char c) {
-        return switch (c) {
-            case 'f' -> "full";
-            case 'd' -> "default";
-            case 'i' -> "index";
-            case 'n' -> "nothing";
-            default -> "unknown";
-        };
-    }
 
     /** pgoutput's marker for the old row: 'O' the whole row (FULL), 'K' the key only, none at all. */
     static String oldRow(char kind) {

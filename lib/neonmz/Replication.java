@@ -234,4 +234,15 @@ public final class Replication {
             }
         }
     }
+
+    /** pg_class.relreplident as a word: full, default, index, nothing. */
+    public static String identityName(char c) {
+        return switch (c) {
+            case 'f' -> "full";
+            case 'd' -> "default";
+            case 'i' -> "index";
+            case 'n' -> "nothing";
+            default -> "unknown";
+        };
+    }
 }
