@@ -117,7 +117,7 @@ public class Adapt implements Callable<Integer> {
         }
         validate(catalog);
 
-        String commit = commit(root);
+        String commit = AdaptFiles.commit(root);
         List<Planned> plan = plan(root, catalog, commit);
         o.put("from", root.toString());
         o.put("commit", commit);
@@ -163,14 +163,14 @@ public class Adapt implements Callable<Integer> {
                 todo.add(f.getParent().resolve(m.group(1)).normalize());
             }
         }
-        String renamedFrom = name == null ? null : className(scripts.iterator().next());
+        String renamedFrom = name == null ? null : AdaptFiles.className(scripts.iterator().next());
         List<Planned> out = new ArrayList<>();
         for (Path s : scripts) {
             String text = Files.readString(s, StandardCharsets.UTF_8).replaceAll("(?m)^//SOURCES \\.\\./lib/", "//SOURCES lib/");
             if (renamedFrom != null) {
-                text = rename(text, renamedFrom, name);
+                text = AdaptFiles.rename(text, renamedFrom, name);
             }
-            String file = renamedFrom != null && className(s).equals(renamedFrom) ? name + ".java" : s.getFileName().toString();
+            String file = renamedFrom != null && AdaptFiles.className(s).equals(renamedFrom) ? name + ".java" : s.getFileName().toString();
             out.add(new Planned(file, text, true, false));
         }
         for (Path l : lib) {
@@ -186,7 +186,7 @@ public class Adapt implements Callable<Integer> {
         out.add(new Planned("README.md", readme(commit, files), false, false));
         if (withLauncher) {
             out.add(new Planned("jbang", Files.readString(root.resolve("jbang"), StandardCharsets.UTF_8), false, true));
-            out.add(new Planned(".jbang-version", jbangVersion(root) + "\n", false, false));
+            out.add(new Planned(".jbang-version", AdaptFiles.jbangVersion(root) + "\n", false, false));
         }
         return out;
     }
@@ -270,7 +270,7 @@ public class Adapt implements Callable<Integer> {
             return "unchanged";
         } else if (force) {
             return "overwrite";
-        } else if (update && (!p.step() || sha256(have).equals(writtenBefore.get(p.path())))) {
+        } else if (update && (!p.step() || AdaptFiles.sha256(have).equals(writtenBefore.get(p.path())))) {
             return "update";   // lib, catalog, README, or a step file as it was copied
         } else if (update) {
             diffs.add(TextDiff.unified(p.path() + " (yours)", have, p.path() + " (toolkit " + commit + ")", p.text()));
@@ -307,7 +307,7 @@ public class Adapt implements Callable<Integer> {
                     target.toFile().setExecutable(true, false);
                 }
             }
-            hashes.put(p.path(), action.startsWith("kept") ? writtenBefore.get(p.path()) : sha256(p.text()));
+            hashes.put(p.path(), action.startsWith("kept") ? writtenBefore.get(p.path()) : AdaptFiles.sha256(p.text()));
         }
         writeManifest(commit, hashes);
     }
@@ -363,6 +363,11 @@ public class Adapt implements Callable<Integer> {
         throw new Fail(Exit.NOT_FOUND, "adapt: no toolkit found (a folder with jbang-catalog.json and lib/neonmz)",
                 "run it as ./jbang adapt … in a clone of the toolkit, or give --from DIR");
     }
+}
+
+/** Plumbing of adapt: renaming a class in Java source, the toolkit's commit and JBang version, file hashes. */
+final class AdaptFiles {
+    private AdaptFiles() {}
 
     /**
      * The identifier {@code from} renamed {@code to} in Java source, outside string and char literals and text
@@ -401,12 +406,12 @@ public class Adapt implements Callable<Integer> {
         return out.append(word.matcher(src.substring(code)).replaceAll(to)).toString();
     }
 
-    private static String className(Path script) {
+    static String className(Path script) {
         String f = script.getFileName().toString();
         return f.substring(0, f.length() - ".java".length());
     }
 
-    private static String commit(Path root) {
+    static String commit(Path root) {
         try {
             Process p = new ProcessBuilder("git", "-C", root.toString(), "describe", "--always", "--dirty", "--abbrev=12")
                     .redirectErrorStream(true).start();
@@ -420,7 +425,7 @@ public class Adapt implements Callable<Integer> {
         }
     }
 
-    private static String jbangVersion(Path root) throws IOException {
+    static String jbangVersion(Path root) throws IOException {
         Matcher m = Pattern.compile("<jbang\\.version>\\s*([^<\\s]+)\\s*</jbang\\.version>")
                 .matcher(Files.readString(root.resolve("pom.xml"), StandardCharsets.UTF_8));
         if (!m.find()) {

@@ -100,7 +100,7 @@ class AdaptTest {
         assertFalse(Files.exists(to.resolve("CreatePublication.java")));
 
         assertEquals("class OurLab { /* the OurLab's */ String d = \"Lab directory\"; char c = 'L'; // OurLab's dir\n OurLab x = "
-                + "new OurLab(); String t = \"\"\"\n Lab \"\"\"; }", Adapt.rename("class Lab { /* the Lab's */ String d = "
+                + "new OurLab(); String t = \"\"\"\n Lab \"\"\"; }", AdaptFiles.rename("class Lab { /* the Lab's */ String d = "
                 + "\"Lab directory\"; char c = 'L'; // Lab's dir\n Lab x = new Lab(); String t = \"\"\"\n Lab \"\"\"; }", "Lab", "OurLab"));
         TestPg.Run two = adapt("publication", "grants", "--name", "X", "--to", tmp.resolve("x").toString());
         assertEquals(Exit.USAGE, two.exit(), two.all());
