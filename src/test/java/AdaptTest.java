@@ -187,6 +187,25 @@ class AdaptTest {
             if (copy.exit() != 0 || !copy.out().equals(help.out())) {
                 different.add(alias + ": " + copy.describe());
             }
+            String[] args = LAB_RUNS.get(alias);
+            if (args != null) {
+                // against the lab: the original in-process on one fresh database, the copy through JBang on another
+                String db1 = TestPg.newDatabase();
+                String db2 = TestPg.newDatabase();
+                Map<String, String> env1 = labEnv(db1);
+                env1.put("MZ_REPLICATION_PASSWORD", "adapt-replication-pw-1");
+                Map<String, String> env2 = labEnv(db2);
+                env2.put("MZ_REPLICATION_PASSWORD", "adapt-replication-pw-1");
+                TestPg.Run o = TestPg.run(Commands.of(alias), env1, args);
+                List<String> withAlias = new ArrayList<>(List.of(alias));
+                withAlias.addAll(List.of(args));
+                LauncherRun.Result c = LauncherRun.run(to.resolve("jbang"), to, env2, withAlias.toArray(String[]::new));
+                String want = o.exit() + "\n" + norm(o.out() + o.err(), db1);
+                String got = c.exit() + "\n" + norm(c.out() + c.errWithoutLauncher() + (c.errWithoutLauncher().isEmpty() ? "" : "\n"), db2);
+                if (!want.equals(got)) {
+                    different.add(alias + " " + String.join(" ", args) + " against the lab:\n--- original\n" + want + "\n--- copy\n" + got);
+                }
+            }
         }
         assertEquals(List.of(), different);
 
@@ -251,6 +270,29 @@ class AdaptTest {
         } finally {
             Lab.Server.deleteTree(labDir);
         }
+    }
+
+    /** What each alias runs against the lab in the copy and in the original (the others: --help only; they need Neon's API or Docker). */
+    static final Map<String, String[]> LAB_RUNS = Map.ofEntries(
+            Map.entry("check-logical-replication", new String[] {}),
+            Map.entry("replica-identity", new String[] {"--table", "customers,orders"}),
+            Map.entry("publication", new String[] {"--table", "customers,\"Order Items\""}),
+            Map.entry("replication-role", new String[] {"--dry-run"}),
+            Map.entry("grants", new String[] {"--dry-run"}),
+            Map.entry("loadgen", new String[] {"--count", "20", "--rate", "0", "--seed", "7", "--json"}),
+            Map.entry("cluster", new String[] {"--dry-run"}),
+            Map.entry("connection", new String[] {"--dry-run"}),
+            Map.entry("source", new String[] {"--dry-run", "--publication", "missing_pub"}),
+            Map.entry("monitor", new String[] {"--dry-run"}),
+            Map.entry("right-size", new String[] {"--dry-run"}),
+            Map.entry("explore", new String[] {"--dry-run"}),
+            Map.entry("teardown", new String[] {"--dry-run", "--upstream-only"}),
+            Map.entry("doctor", new String[] {"--json"}));
+
+    /** What differs between two runs on two databases: the database's name, timings. */
+    static String norm(String s, String db) {
+        return s.replace(db, "DB").replaceAll("\\d+ ms\\b", "[MS]").replaceAll("\"(elapsed_ms|run_ms)\":\\d+", "\"$1\":[MS]")
+                .replaceAll("\"port\":\\d+", "\"port\":[PORT]");
     }
 
     /** The lab database's environment, with the user's HOME kept (JBang's and Maven's caches live there). */
