@@ -164,14 +164,16 @@ public class Adapt implements Callable<Integer> {
             }
         }
         String renamedFrom = name == null ? null : AdaptFiles.className(scripts.iterator().next());
+        // a script's file in the copy: its own name, or --name for the one renamed
+        java.util.function.Function<Path, String> copyName = s -> renamedFrom != null
+                && AdaptFiles.className(s).equals(renamedFrom) ? name + ".java" : s.getFileName().toString();
         List<Planned> out = new ArrayList<>();
         for (Path s : scripts) {
             String text = Files.readString(s, StandardCharsets.UTF_8).replaceAll("(?m)^//SOURCES \\.\\./lib/", "//SOURCES lib/");
             if (renamedFrom != null) {
                 text = AdaptFiles.rename(text, renamedFrom, name);
             }
-            String file = renamedFrom != null && AdaptFiles.className(s).equals(renamedFrom) ? name + ".java" : s.getFileName().toString();
-            out.add(new Planned(file, text, true, false));
+            out.add(new Planned(copyName.apply(s), text, true, false));
         }
         for (Path l : lib) {
             out.add(new Planned(root.relativize(l).toString().replace('\\', '/'), Files.readString(l, StandardCharsets.UTF_8),
@@ -179,8 +181,7 @@ public class Adapt implements Callable<Integer> {
         }
         Map<String, String> files = new LinkedHashMap<>();    // alias → its script in the copy
         for (String a : aliases) {
-            String f = Path.of(catalog.getAsJsonObject(a).get("script-ref").getAsString()).getFileName().toString();
-            files.put(a, renamedFrom != null && f.equals(renamedFrom + ".java") ? name + ".java" : f);
+            files.put(a, copyName.apply(Path.of(catalog.getAsJsonObject(a).get("script-ref").getAsString())));
         }
         out.add(new Planned("jbang-catalog.json", catalog(catalog, files), false, false));
         out.add(new Planned("README.md", readme(commit, files), false, false));

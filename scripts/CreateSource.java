@@ -77,11 +77,10 @@ public class CreateSource implements Callable<Integer> {
     static final String ADD_SUBSOURCE = "ALTER SOURCE %s ADD SUBSOURCE %s";
     // The docs' tip: the snapshot is sized from the upstream statistics.
     static final String ANALYZE = "ANALYZE %s";
-    // The new syntax: Materialize v26.0.0+ ("You must be on v26+", private preview), and only where Materialize
-    // turned its feature flag on (enable_create_table_from_source, default false; as a feature flag, only
-    // mz_system can read it: others get "unrecognized configuration parameter"). Pinned facts of v26.12.0:
-    // src/sql/src/session/vars/definitions.rs, doc/user/data/examples/create_table_postgres.yml.
-    static final Mz.Version NEW_SYNTAX_SINCE = new Mz.Version(26, 0, 0, "v26.0.0");
+    // The new syntax: Materialize v26.0.0+ ("You must be on v26+", private preview; every release Mz accepts is
+    // one), and only where Materialize turned its feature flag on (enable_create_table_from_source, default false;
+    // as a feature flag, only mz_system can read it: others get "unrecognized configuration parameter"). Pinned
+    // facts of v26.12.0: src/sql/src/session/vars/definitions.rs, doc/user/data/examples/create_table_postgres.yml.
     static final String FLAG = "SHOW enable_create_table_from_source";
 
     static final String PUBLICATION = "SELECT pubviaroot FROM pg_publication WHERE pubname = ?";
@@ -228,13 +227,6 @@ public class CreateSource implements Callable<Integer> {
             return new Choice(asked == Syntax.new_, asked == Syntax.new_ ? "--syntax new"
                     : "dry run: the server's enable_create_table_from_source was not read; the legacy syntax works on "
                     + "every version");
-        }
-        if (!db.version.atLeast(NEW_SYNTAX_SINCE)) {
-            if (asked == Syntax.new_) {
-                throw new Fail(Exit.NOT_READY, "--syntax new, but Materialize " + db.version + " predates "
-                        + "CREATE TABLE … FROM SOURCE (" + NEW_SYNTAX_SINCE + "+)", "use --syntax legacy (or auto)");
-            }
-            return new Choice(false, "Materialize " + db.version + " predates the new syntax (" + NEW_SYNTAX_SINCE + "+)");
         }
         SourcePlan.Setting flag = SourcePlan.Setting.read(db, FLAG);
         if (flag.error() != null) {

@@ -286,7 +286,10 @@ class MaterializeFidelityTest {
         assertTrue(Runbook.EMULATOR_IMAGE.endsWith(":" + facts.tag()), Runbook.EMULATOR_IMAGE);
         Mz.Version pinned = Mz.Version.parse(facts.tag());
         assertTrue(pinned.atLeast(Mz.MINIMUM), "the pinned release " + pinned + " is older than the minimum " + Mz.MINIMUM);
-        assertTrue(pinned.atLeast(CreateSource.NEW_SYNTAX_SINCE));
+        assertTrue(Mz.MINIMUM.atLeast(new Mz.Version(26, 0, 0, "v26.0.0")), "every release Mz accepts has CREATE TABLE … "
+                + "FROM SOURCE (docs: v26+), so source chooses by its flag alone");
+        assertTrue(neonmz.Exit.TABLE.get(Exit.UNSUPPORTED).contains("(" + Mz.MINIMUM + ")"),
+                "the exit table names the minimum Mz enforces: " + neonmz.Exit.TABLE.get(Exit.UNSUPPORTED));
     }
 
     @Test

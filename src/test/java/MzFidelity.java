@@ -204,53 +204,45 @@ final class MzFidelity {
     static final Pattern CTE = Pattern.compile("(?i)(?:\\bWITH|,)\\s*([a-z_][a-z0-9_]*)\\s+AS\\s*\\(");
     static final Pattern MZ_FUNCTION = Pattern.compile("\\b(mz_[a-z0-9_]*)\\s*\\(");
 
-    /** True when every relation the query reads (but its own CTEs) is an mz_… one: it can be planned against the catalog alone. */
-    static boolean readsOnlyCatalog(String sql) {
+    /** The relations a query reads (FROM/JOIN), lower case, without its own CTEs. */
+    static List<String> relations(String sql) {
         Set<String> ctes = new LinkedHashSet<>();
         Matcher c = CTE.matcher(sql);
         while (c.find()) {
             ctes.add(c.group(1).toLowerCase(Locale.ROOT));
         }
+        List<String> out = new ArrayList<>();
         Matcher m = RELATION.matcher(sql);
         while (m.find()) {
             String r = m.group(1).toLowerCase(Locale.ROOT);
-            if (!ctes.contains(r) && !r.substring(r.indexOf('.') + 1).startsWith("mz_")) {
-                return false;
+            if (!ctes.contains(r)) {
+                out.add(r);
             }
         }
-        return true;
+        return out;
+    }
+
+    /** True when every relation the query reads is an mz_… one: it can be planned against the catalog alone. */
+    static boolean readsOnlyCatalog(String sql) {
+        return relations(sql).stream().allMatch(r -> r.substring(r.indexOf('.') + 1).startsWith("mz_"));
     }
 
     static List<String> queryProblems(MzFacts facts, String sql, Connection explainOn) {
         List<String> out = new ArrayList<>();
-        Set<String> ctes = new LinkedHashSet<>();
-        Matcher c = CTE.matcher(sql);
-        while (c.find()) {
-            ctes.add(c.group(1).toLowerCase(Locale.ROOT));
-        }
         Map<String, MzFacts.Relation> pinned = facts.relationsByName();
-        boolean catalogOnly = true;
-        Matcher m = RELATION.matcher(sql);
-        while (m.find()) {
-            String r = m.group(1).toLowerCase(Locale.ROOT);
-            if (ctes.contains(r)) {
-                continue;
-            }
+        for (String r : relations(sql)) {
             String schema = r.contains(".") ? r.substring(0, r.indexOf('.')) : null;
             String name = r.substring(r.indexOf('.') + 1);
             if (schema != null && (schema.equals("pg_catalog") || schema.equals("information_schema"))) {
                 out.add("reads " + r + " on Materialize: not among the pinned relations");
-            } else if (name.startsWith("mz_")) {
-                String q = schema == null ? "mz_catalog." + name : r;
-                if (!pinned.containsKey(q)) {
-                    out.add("reads " + r + (schema == null ? " (mz_catalog." + name + ": a bare name resolves in mz_catalog)" : "")
-                            + ", which is not among the pinned relations of " + facts.tag()
-                            + " (add it to ExtractMzFacts.RELATIONS and re-extract, or fix the query)");
-                }
-            } else {
-                catalogOnly = false;   // the user's own relations (explore's row counts): nothing pinned to plan against
+            } else if (name.startsWith("mz_") && !pinned.containsKey(schema == null ? "mz_catalog." + name : r)) {
+                out.add("reads " + r + (schema == null ? " (mz_catalog." + name + ": a bare name resolves in mz_catalog)" : "")
+                        + ", which is not among the pinned relations of " + facts.tag()
+                        + " (add it to ExtractMzFacts.RELATIONS and re-extract, or fix the query)");
             }
         }
+        // the user's own relations (explore's row counts) leave nothing pinned to plan against
+        boolean catalogOnly = readsOnlyCatalog(sql);
         Matcher f = MZ_FUNCTION.matcher(sql);
         while (f.find()) {
             if (!facts.hasFunction(f.group(1))) {
