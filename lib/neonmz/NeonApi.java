@@ -11,9 +11,13 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.regex.Pattern;
@@ -39,6 +43,8 @@ public final class NeonApi {
     static final Pattern PROJECT_ID = Pattern.compile("^[a-z0-9-]{1,60}$");
     static final Set<String> DONE = Set.of("finished", "skipped", "cancelled");
     static final int PAGE = 100;
+    /** SPEC: GET /projects takes limit 1..400. */
+    static final int PROJECTS_PAGE = 400;
     /** A retry is not started with less time than this left before the deadline. */
     static final Duration MIN_RETRY = Duration.ofMillis(500);
 
@@ -53,6 +59,10 @@ public final class NeonApi {
     private Duration poll = Duration.ofSeconds(1);
     private Duration maxPoll = Duration.ofSeconds(5);
     private String orgId;
+    private RateLimit limit;
+    private final java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger throttled = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger serverErrors = new java.util.concurrent.atomic.AtomicInteger();
 
     /** A failure reported by the API: the HTTP status and the error body's code, message and request id. */
     public static final class ApiError extends Fail {
@@ -106,6 +116,27 @@ public final class NeonApi {
         this.poll = poll;
         this.maxPoll = maxPoll;
         return this;
+    }
+
+    /** Every request waits for this limit first (many threads sharing one client; see {@link RateLimit}). */
+    public NeonApi rateLimit(RateLimit limit) {
+        this.limit = limit;
+        return this;
+    }
+
+    /** Requests sent so far (retries included). */
+    public int requests() {
+        return requests.get();
+    }
+
+    /** Answers 429 Too Many Requests so far (each was waited out and retried). */
+    public int throttled() {
+        return throttled.get();
+    }
+
+    /** Answers 5xx so far. */
+    public int serverErrors() {
+        return serverErrors.get();
     }
 
     /** The organization for project searches (needed with a personal API key). */
@@ -175,6 +206,32 @@ public final class NeonApi {
                     "pass --project with one of the ids");
         }
         return found.get(0);
+    }
+
+    /**
+     * Every project the key sees (in {@code orgId} when set), page by page at the spec's largest page (400),
+     * following {@code pagination.cursor} until a short page.
+     */
+    public List<JsonObject> listProjects() {
+        List<JsonObject> all = new ArrayList<>();
+        String cursor = null;
+        while (true) {
+            JsonObject page = get("/projects?limit=" + PROJECTS_PAGE + (orgId == null ? "" : "&org_id=" + enc(orgId))
+                    + (cursor == null ? "" : "&cursor=" + enc(cursor)));
+            List<JsonObject> got = objects(page, "projects");
+            all.addAll(got);
+            String next = page.has("pagination") && page.get("pagination").isJsonObject()
+                    ? str(page.getAsJsonObject("pagination"), "cursor") : null;
+            if (got.size() < PROJECTS_PAGE || next == null || next.isEmpty() || next.equals(cursor)) {
+                return all;
+            }
+            cursor = next;
+        }
+    }
+
+    /** The databases of a branch (each with its owner_name). */
+    public List<JsonObject> listDatabases(String projectId, String branchId) {
+        return objects(get(branchPath(projectId, branchId) + "/databases"), "databases");
     }
 
     /** "id (name), …" of the key's organizations (GET /users/me/organizations), or null when unreadable. */
@@ -449,6 +506,10 @@ public final class NeonApi {
             }
             HttpResponse<String> resp;
             try {
+                if (limit != null) {
+                    limit.acquire(method, path);
+                }
+                requests.incrementAndGet();
                 resp = http.send(rb.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
             } catch (IOException e) {
                 String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
@@ -471,10 +532,18 @@ public final class NeonApi {
             }
             ApiError err = error(method, path, resp);
             last = err.getMessage();
+            if (status >= 500) {
+                serverErrors.incrementAndGet();
+            }
             if (status == 423 || status == 503) {
                 wait = pause(wait, null, method, path, last);
             } else if (status == 429) {
-                wait = pause(wait, retryAfter(resp), method, path, last);
+                throttled.incrementAndGet();
+                Duration after = retryAfter(resp);
+                if (limit != null) {
+                    limit.hold(after != null ? after : wait);
+                }
+                wait = pause(wait, after, method, path, last);
             } else if (status >= 500 && safe) {
                 wait = pause(wait, null, method, path, last);
             } else {
@@ -639,5 +708,106 @@ public final class NeonApi {
             l.add(e.getAsJsonObject());
         }
         return l;
+    }
+
+    /**
+     * A client-side limit on Neon API requests, so that many threads together stay under the account's published
+     * limits (reference/neon.md §1d: 700 requests per minute, bursts of 40 per second per route): at most
+     * {@code perMinute} requests in any 60 s and at most {@code perRouteSecond} requests of one route in any 1 s,
+     * both as sliding windows over the send times. {@link #acquire} blocks until a request may go. A route is the
+     * method and the path with its ids replaced ({@code GET /projects/{}/branches/{}/databases}).
+     */
+    public static final class RateLimit {
+        /** A path segment after one of these is an id. */
+        private static final Pattern COLLECTION = Pattern.compile(
+                "projects|branches|endpoints|roles|databases|operations|organizations|api_keys|snapshots");
+
+        private final int perMinute;
+        private final int perRouteSecond;
+        private final long window;
+        private final long routeWindow;
+        private final Deque<Long> minute = new ArrayDeque<>();
+        private final Map<String, Deque<Long>> routes = new HashMap<>();
+        private long waitedNanos;
+        private long heldUntil = Long.MIN_VALUE;
+
+        public RateLimit(int perMinute, int perRouteSecond) {
+            this(perMinute, java.time.Duration.ofMinutes(1), perRouteSecond, java.time.Duration.ofSeconds(1));
+        }
+
+        /** Other windows than a minute and a second (tests compress time with them). */
+        public RateLimit(int perWindow, java.time.Duration window, int perRoute, java.time.Duration routeWindow) {
+            if (perWindow < 1 || perRoute < 1) {
+                throw Fail.usage("API rate limits must be at least 1", "e.g. --api-rate 600");
+            }
+            this.perMinute = perWindow;
+            this.perRouteSecond = perRoute;
+            this.window = window.toNanos();
+            this.routeWindow = routeWindow.toNanos();
+        }
+
+        public int perMinute() {
+            return perMinute;
+        }
+
+        public int perRouteSecond() {
+            return perRouteSecond;
+        }
+
+        /** Total time callers spent waiting here. */
+        public synchronized long waitedMillis() {
+            return waitedNanos / 1_000_000;
+        }
+
+        /** Blocks until one more request of this route stays within both windows, then counts it as sent now. */
+        public void acquire(String method, String path) throws InterruptedException {
+            String route = route(method, path);
+            long started = System.nanoTime();
+            while (true) {
+                long wait;
+                synchronized (this) {
+                    long now = System.nanoTime();
+                    Deque<Long> r = routes.computeIfAbsent(route, k -> new ArrayDeque<>());
+                    expire(minute, now - window);
+                    expire(r, now - routeWindow);
+                    long untilMinute = minute.size() < perMinute ? 0 : minute.peekFirst() + window - now;
+                    long untilRoute = r.size() < perRouteSecond ? 0 : r.peekFirst() + routeWindow - now;
+                    wait = Math.max(Math.max(untilMinute, untilRoute), heldUntil == Long.MIN_VALUE ? 0 : heldUntil - now);
+                    if (wait <= 0) {
+                        minute.addLast(now);
+                        r.addLast(now);
+                        waitedNanos += now - started;
+                        return;
+                    }
+                }
+                Thread.sleep(Math.max(1, (wait + 999_999) / 1_000_000));
+            }
+        }
+
+        /** After a 429: no request of any thread goes for this long (the server's Retry-After). */
+        public synchronized void hold(java.time.Duration d) {
+            long until = System.nanoTime() + d.toNanos();
+            if (heldUntil == Long.MIN_VALUE || until - heldUntil > 0) {
+                heldUntil = until;
+            }
+        }
+
+        private static void expire(Deque<Long> times, long before) {
+            while (!times.isEmpty() && times.peekFirst() <= before) {
+                times.removeFirst();
+            }
+        }
+
+        /** The method and the path without its query, ids replaced by {}. */
+        public static String route(String method, String path) {
+            int q = path.indexOf('?');
+            String p = q < 0 ? path : path.substring(0, q);
+            String[] parts = p.split("/");
+            StringBuilder b = new StringBuilder(method).append(' ');
+            for (int i = 1; i < parts.length; i++) {
+                b.append('/').append(COLLECTION.matcher(parts[i - 1]).matches() ? "{}" : parts[i]);
+            }
+            return b.toString();
+        }
     }
 }

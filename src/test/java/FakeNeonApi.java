@@ -32,6 +32,8 @@ final class FakeNeonApi implements AutoCloseable {
     static final String KEY = "napi_test_key_0123456789abcdef";
     /** The project every fake starts with. */
     static final String PROJECT_ID = "shiny-wind-028834";
+    /** The organization of every project unless {@link #projectOrg} says otherwise. */
+    static final String ORG_ID = "org-morning-bread-81040908";
 
     record Request(String method, String path, String query, String body, Map<String, List<String>> headers,
                    long nanos, int status, String response) {}
@@ -63,6 +65,16 @@ final class FakeNeonApi implements AutoCloseable {
     Runnable onEnableLogicalReplication;   // settings.enable_logical_replication went false → true
     java.util.function.BiConsumer<String, String> onRoleCreated;   // (name, password) of a role the API made
     final AtomicInteger requestIds = new AtomicInteger();
+    // scale and the published rate limits (reference/neon.md §1d: 700 a minute, 40 a second per route)
+    volatile long latencyMs;               // every answer waits this long first (outside the lock: answers overlap)
+    boolean enforceRateLimit = true;       // over the limits: 429 with Retry-After, as Neon answers
+    int perMinute = 700;
+    int perRouteSecond = 40;
+    final List<long[]> arrivals = new ArrayList<>();          // {nanos, route hash} of every request
+    final AtomicInteger overLimit = new AtomicInteger();      // requests that arrived over a limit
+    final Map<String, String> projectOrg = new LinkedHashMap<>();   // project id → org id
+    final Map<String, String> backing = new LinkedHashMap<>();      // branch id → "host:port" of a real PostgreSQL
+    final Map<String, String> endpointState = new LinkedHashMap<>(); // branch id → current_state (default idle)
 
     static final class Op {
         final JsonObject json;
@@ -77,8 +89,13 @@ final class FakeNeonApi implements AutoCloseable {
     }
 
     FakeNeonApi() throws IOException {
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/api/v2", this::handle);
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
+        server.createContext("/api/v2", this::arrive);
+        server.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(32, r -> {
+            Thread t = new Thread(r, "fake-neon-api");
+            t.setDaemon(true);
+            return t;
+        }));
         server.start();
         addProject(PROJECT_ID, "shop");
     }
@@ -182,6 +199,107 @@ final class FakeNeonApi implements AutoCloseable {
 
     static final Pattern PROJECT = Pattern.compile("/projects/([^/]+)(/.*)?");
 
+    /** Counts the request against the limits where it arrives, waits the injected latency, then answers. */
+    private void arrive(HttpExchange ex) throws IOException {
+        long now = System.nanoTime();
+        String route = neonmz.NeonApi.RateLimit.route(ex.getRequestMethod(),
+                ex.getRequestURI().getRawPath().substring("/api/v2".length()));
+        boolean over;
+        synchronized (arrivals) {
+            arrivals.add(new long[] {now, route.hashCode()});
+            over = countSince(now - 60_000_000_000L, 0, false) > perMinute
+                    || countSince(now - 1_000_000_000L, route.hashCode(), true) > perRouteSecond;
+        }
+        if (over) {
+            overLimit.incrementAndGet();
+        }
+        if (latencyMs > 0) {
+            try {
+                Thread.sleep(latencyMs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (over && enforceRateLimit) {
+            ex.getResponseHeaders().set("Retry-After", "1");
+            String rid = ex.getRequestHeaders().getFirst("X-Request-ID");
+            Reply r = error(429, "", "rate limit exceeded", rid == null ? "req-limit" : rid);
+            log.add(new Request(ex.getRequestMethod(), ex.getRequestURI().getRawPath().substring("/api/v2".length()),
+                    ex.getRequestURI().getRawQuery(), "", Map.of(), now, 429, r.json.toString()));
+            byte[] bytes = r.json.toString().getBytes(StandardCharsets.UTF_8);
+            ex.getResponseHeaders().set("Content-Type", "application/json");
+            ex.sendResponseHeaders(429, bytes.length);
+            try (OutputStream os = ex.getResponseBody()) {
+                os.write(bytes);
+            }
+            return;
+        }
+        handle(ex);
+    }
+
+    private int countSince(long since, int route, boolean byRoute) {
+        int n = 0;
+        for (int i = arrivals.size() - 1; i >= 0 && arrivals.get(i)[0] > since; i--) {
+            if (!byRoute || arrivals.get(i)[1] == route) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** The most requests that arrived within any 60 s, and of one route within any 1 s (sliding windows). */
+    int[] peaks() {
+        synchronized (arrivals) {
+            int minute = 0;
+            int second = 0;
+            Map<Long, List<Long>> byRoute = new LinkedHashMap<>();
+            for (int i = 0, j = 0; i < arrivals.size(); i++) {
+                while (arrivals.get(i)[0] - arrivals.get(j)[0] >= 60_000_000_000L) {
+                    j++;
+                }
+                minute = Math.max(minute, i - j + 1);
+                byRoute.computeIfAbsent(arrivals.get(i)[1], k -> new ArrayList<>()).add(arrivals.get(i)[0]);
+            }
+            for (List<Long> ts : byRoute.values()) {
+                for (int i = 0, j = 0; i < ts.size(); i++) {
+                    while (ts.get(i) - ts.get(j) >= 1_000_000_000L) {
+                        j++;
+                    }
+                    second = Math.max(second, i - j + 1);
+                }
+            }
+            return new int[] {minute, second};
+        }
+    }
+
+    /** A project with its two branches (dev, main) in an organization, logical replication on or off. */
+    JsonObject addProject(String id, String name, String org, boolean logical) {
+        JsonObject p = addProject(id, name);
+        projectOrg.put(id, org);
+        p.getAsJsonObject("settings").addProperty("enable_logical_replication", logical);
+        return p;
+    }
+
+    /** One more branch (with neondb and its owner), returned by id. */
+    String addBranch(String project, String id, String name) {
+        branches.get(project).add(branch(project, id, name, false));
+        Map<String, JsonObject> r = new LinkedHashMap<>();
+        r.put("neondb_owner", role(id, "neondb_owner", "owner_pw_" + project));
+        roles.put(id, r);
+        databases.put(id, new ArrayList<>(List.of("neondb")));
+        return id;
+    }
+
+    /**
+     * The branch's connection_uri points at a real PostgreSQL (host:port, no TLS) with these databases, as
+     * {@code role} with {@code password}.
+     */
+    void back(String branchId, String hostPort, List<String> dbs, String role, String password) {
+        backing.put(branchId, hostPort);
+        databases.put(branchId, new ArrayList<>(dbs));
+        roles.get(branchId).put(role, role(branchId, role, password));
+    }
+
     private synchronized void handle(HttpExchange ex) throws IOException {
         String method = ex.getRequestMethod();
         String path = ex.getRequestURI().getRawPath().substring("/api/v2".length());
@@ -280,9 +398,25 @@ final class FakeNeonApi implements AutoCloseable {
         }
         if (path.equals("/projects") && method.equals("GET")) {
             String search = q.getOrDefault("search", "");
+            String org = q.get("org_id");
+            int limit = q.containsKey("limit") ? Integer.parseInt(q.get("limit")) : 10;
+            String after = q.get("cursor");
+            boolean started = after == null || after.isEmpty();
+            String last = null;
             JsonArray list = new JsonArray();
             for (JsonObject p : projects.values()) {
+                if (!started) {
+                    started = p.get("id").getAsString().equals(after);
+                    continue;
+                }
+                if (list.size() >= limit) {
+                    break;
+                }
+                if (org != null && !org.equals(projectOrg.getOrDefault(p.get("id").getAsString(), ORG_ID))) {
+                    continue;
+                }
                 if (p.get("name").getAsString().contains(search) || p.get("id").getAsString().contains(search)) {
+                    last = p.get("id").getAsString();
                     // a ProjectListItem: active_time instead of the usage fields of a Project
                     JsonObject item = p.deepCopy();
                     for (String k : List.of("consumption_period_start", "consumption_period_end", "active_time_seconds",
@@ -297,7 +431,7 @@ final class FakeNeonApi implements AutoCloseable {
             JsonObject o = new JsonObject();
             o.add("projects", list);
             JsonObject pag = new JsonObject();
-            pag.addProperty("cursor", "c-end");
+            pag.addProperty("cursor", last == null ? "c-end" : last);
             o.add("pagination", pag);
             o.add("applications", new JsonObject());
             o.add("integrations", new JsonObject());
@@ -373,9 +507,11 @@ final class FakeNeonApi implements AutoCloseable {
             }
             boolean pooled = pooledUris || "true".equals(q.get("pooled"));
             String host = "ep-cool-" + br + (pooled ? "-pooler" : "") + ".us-east-2.aws.neon.tech";
+            boolean real = backing.containsKey(br);
             JsonObject o = new JsonObject();
-            o.addProperty("uri", "postgresql://" + enc(roleName) + ":" + enc(role.get("password").getAsString()) + "@" + host
-                    + "/" + enc(db) + "?sslmode=require" + (channelBinding ? "&channel_binding=require" : ""));
+            o.addProperty("uri", "postgresql://" + enc(roleName) + ":" + enc(role.get("password").getAsString()) + "@"
+                    + (real ? backing.get(br) : host) + "/" + enc(db) + (real ? "?sslmode=disable" : "?sslmode=require")
+                    + (channelBinding ? "&channel_binding=require" : ""));
             return new Reply(200, o);
         }
         if (parts.length == 1 && parts[0].equals("endpoints") && method.equals("GET")) {
@@ -512,14 +648,14 @@ final class FakeNeonApi implements AutoCloseable {
         return o.deepCopy();
     }
 
-    private static JsonObject endpoint(String project, String branch) {
+    private JsonObject endpoint(String project, String branch) {
         JsonObject e = new JsonObject();
         e.addProperty("id", "ep-cool-" + branch);
         e.addProperty("project_id", project);
         e.addProperty("branch_id", branch);
         e.addProperty("host", "ep-cool-" + branch + ".us-east-2.aws.neon.tech");
         e.addProperty("type", "read_write");
-        e.addProperty("current_state", "idle");
+        e.addProperty("current_state", endpointState.getOrDefault(branch, "idle"));
         fill(e, "region_id", "aws-us-east-2", "autoscaling_limit_max_cu", 1, "autoscaling_limit_min_cu", 0.25,
                 "pooler_enabled", false, "pooler_mode", "transaction", "disabled", false, "passwordless_access", false,
                 "creation_source", "console", "created_at", T, "updated_at", T, "proxy_host", "us-east-2.aws.neon.tech",

@@ -38,7 +38,7 @@ class ScriptBudgetTest {
     static final int CLASS_LINES = 350;
     static final int METHOD_LINES = 60;
     static final Set<String> LARGER = Set.of("Lab", "Runbook", "Doctor", "Tap", "Shell");
-    static final Set<String> CHAINING = Set.of("Runbook", "Shell", "Lab");
+    static final Set<String> CHAINING = Set.of("Runbook", "Shell", "Lab", "Fleet");
     static final Path SCRIPTS = LauncherRun.ROOT.resolve("scripts");
 
     record Measure(String script, int classLines, Map<String, Integer> methods) {}
