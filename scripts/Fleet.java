@@ -90,7 +90,11 @@ import picocli.CommandLine.Option;
                 "  ./jbang fleet --project shop,billing --database neondb --report fleet.md",
                 "  MZ_URL=… MZ_PASSWORD=… ./jbang fleet --json | jq '.branches[] | select(.state != \"ok\")'"})
 public class Fleet implements Callable<Integer> {
-    /** Slot health and publication coverage of one database, in one read-only query. */
+    /**
+     * Slot health (this database's logical slots, the inactive ones, the most WAL one of them keeps) and publication
+     * coverage (the tables of the publication's schemas that it publishes, a partitioned table counting when any of
+     * its partitions is), in one read-only query. Doctor's own checks still see every slot of the server.
+     */
     static final String HEALTH = """
             WITH pub AS (SELECT DISTINCT format('%I.%I', schemaname, tablename)::regclass AS oid, schemaname
                          FROM pg_publication_tables WHERE pubname = ?),
@@ -98,9 +102,10 @@ public class Fleet implements Callable<Integer> {
                           WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
                             AND n.nspname IN (SELECT schemaname FROM pub))
             SELECT current_setting('wal_level') AS wal_level,
-                   (SELECT count(*) FROM pg_replication_slots WHERE slot_type = 'logical')::int AS slots,
-                   (SELECT count(*) FROM pg_replication_slots WHERE slot_type = 'logical' AND NOT active)::int AS inactive,
-                   (SELECT max(pg_current_wal_lsn() - restart_lsn) FROM pg_replication_slots)::bigint AS retained_bytes,
+                   (SELECT count(*) FROM pg_replication_slots WHERE database = current_database())::int AS slots,
+                   (SELECT count(*) FROM pg_replication_slots WHERE database = current_database() AND NOT active)::int AS inactive,
+                   (SELECT max(pg_current_wal_lsn() - restart_lsn) FROM pg_replication_slots
+                    WHERE database = current_database())::bigint AS retained_bytes,
                    (SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots
                     WHERE database = current_database()) AS slot_names,
                    (SELECT count(*) FROM tabs WHERE EXISTS (SELECT 1 FROM pub WHERE pub.oid = tabs.oid OR pub.oid IN
@@ -173,6 +178,9 @@ public class Fleet implements Callable<Integer> {
     private final List<FleetRow> rows = Collections.synchronizedList(new ArrayList<>());
     private final AtomicInteger projectsSeen = new AtomicInteger();
     private final AtomicInteger branchesSeen = new AtomicInteger();
+    /** project, database, role → the first connection URI Neon gave for them (its password is a registered secret). */
+    private final Map<String, java.util.concurrent.CompletableFuture<String>> uris = new java.util.concurrent.ConcurrentHashMap<>();
+    private final AtomicInteger reused = new AtomicInteger();
 
     public static void main(String... args) {
         Cli.main(new Fleet(), args);
@@ -196,7 +204,8 @@ public class Fleet implements Callable<Integer> {
         walk(listed.stream().filter(this::wanted).toList());
         List<Map<String, Object>> sources = mz.given() ? materializeSources() : null;
         FleetReport r = new FleetReport(rows, sources, projectsSeen.get(), branchesSeen.get());
-        r.api(api.requests(), api.throttled(), api.serverErrors(), limit.waitedMillis(), (System.nanoTime() - t0) / 1_000_000);
+        r.api(api.requests(), api.throttled(), api.serverErrors(), limit.waitedMillis(), reused.get(),
+                (System.nanoTime() - t0) / 1_000_000);
         return r.print(o, report);
     }
 
@@ -324,7 +333,7 @@ public class Fleet implements Callable<Integer> {
         }
     }
 
-    /** One database: the URI from Neon, {@link #HEALTH}, then doctor's checklist in-process as --json. */
+    /** One database: a connection (see {@link #connect}), {@link #HEALTH}, then doctor's checklist in-process as --json. */
     private FleetRow check(JsonObject p, JsonObject b, JsonObject endpoint, String db, String as) {
         FleetRow row = new FleetRow(p, b, db, true);
         row.endpointHost = str(endpoint, "host");
@@ -332,11 +341,8 @@ public class Fleet implements Callable<Integer> {
             if (as == null) {
                 throw new Fail(Exit.NOT_FOUND, "no owner known for database " + db, "pass --role NAME");
             }
-            ConnInfo ci = ConnInfo.parse(api.connectionUri(str(p, "id"), str(b, "id"), db, as)).withDefaults(Map.of());
+            ConnInfo ci = connect(row, p, b, db, as, pg -> row.health(pg.query(HEALTH, publication).get(0)));
             row.host = ci.host();
-            try (Pg pg = Pg.connect(ci, o)) {
-                row.health(pg.query(HEALTH, publication).get(0));
-            }
             row.doctor(doctor(ci));
         } catch (Fail f) {
             row.unreachable(f.getMessage(), f.exit);
@@ -345,6 +351,58 @@ public class Fleet implements Callable<Integer> {
             row.unreachable(f.getMessage(), f.exit);
         }
         return row;
+    }
+
+    interface Health {
+        void read(Pg pg) throws java.sql.SQLException;
+    }
+
+    /**
+     * Connects and reads. Neon copies a parent's roles, passwords included, to a child branch (a reset applies to one
+     * branch only; children of a protected branch get new passwords), so within a project the first connection URI
+     * of a database and role is tried on the other branches' endpoints, saving a connection_uri request per branch
+     * under the rate limit; when it does not authenticate, the branch's own URI is asked for and used.
+     */
+    private ConnInfo connect(FleetRow row, JsonObject p, JsonObject b, String db, String as, Health read) throws Exception {
+        String key = str(p, "id") + "\u0000" + db + "\u0000" + as;
+        java.util.concurrent.CompletableFuture<String> mine = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<String> known = uris.putIfAbsent(key, mine);
+        if (known != null && row.endpointHost != null) {
+            ConnInfo ci = null;
+            try {
+                ci = ConnInfo.parse(known.join()).withDefaults(Map.of());
+            } catch (RuntimeException e) {
+                // the first branch's request failed: this branch asks for its own below
+            }
+            if (ci != null) {
+                ci.hosts = new ArrayList<>(List.of(row.endpointHost));
+                try (Pg pg = Pg.connect(ci, o)) {
+                    read.read(pg);
+                    reused.incrementAndGet();
+                    return ci;
+                } catch (Fail f) {
+                    if (f.exit != Exit.AUTH) {
+                        throw f;
+                    }
+                }
+            }
+        }
+        String uri;
+        try {
+            uri = api.connectionUri(str(p, "id"), str(b, "id"), db, as);
+        } catch (RuntimeException e) {
+            mine.completeExceptionally(e);
+            throw e;
+        }
+        mine.complete(uri);
+        if (known != null) {
+            uris.put(key, mine);   // the other branches now try this one
+        }
+        ConnInfo ci = ConnInfo.parse(uri).withDefaults(Map.of());
+        try (Pg pg = Pg.connect(ci, o)) {
+            read.read(pg);
+        }
+        return ci;
     }
 
     /** Doctor's checklist for one database, run in-process; the password goes in its environment, not its arguments. */
@@ -530,8 +588,9 @@ final class FleetReport {
         this.branches = branches;
     }
 
-    void api(int requests, int throttled, int serverErrors, long waitedMs, long millis) {
+    void api(int requests, int throttled, int serverErrors, long waitedMs, int reused, long millis) {
         api.put("requests", requests);
+        api.put("connection_uris_reused", reused);
         api.put("answered_429", throttled);
         api.put("answered_5xx", serverErrors);
         api.put("waited_for_rate_limit_ms", waitedMs);
@@ -595,10 +654,10 @@ final class FleetReport {
         rows.forEach(r -> counts.merge(r.state, 1, Integer::sum));
         long logical = rows.stream().filter(r -> r.logical && r.branchId != null).map(r -> r.branchId).distinct().count();
         String summary = String.format("fleet: %d projects, %d branches (%d with logical replication on); %d ok, %d warn, "
-                + "%d fail, %d unreachable, %d skipped; %s Neon API requests (%s answered 429, %s 5xx), %s",
+                + "%d fail, %d unreachable, %d skipped; %s Neon API requests (%s answered 429, %s 5xx) in %s",
                 projects, branches, logical, counts.get("ok"), counts.get("warn"), counts.get("fail"),
                 counts.get("unreachable"), counts.get("skipped"), api.get("requests"), api.get("answered_429"),
-                api.get("answered_5xx"), Durations.show(Duration.ofMillis(millis)));
+                api.get("answered_5xx"), millis < 10_000 ? millis + " ms" : Durations.show(Duration.ofMillis(millis)));
         o.table(headers(), rows.stream().map(this::cells).toList());
         unmatched().forEach(s -> o.line("Materialize source %s (host %s, database %s) matches no branch listed",
                 s.get("source"), s.get("host"), s.get("database")));
@@ -634,7 +693,7 @@ final class FleetReport {
                 r.logical ? "on" : "off",
                 r.slots == null ? "—" : r.inactive > 0 ? r.slots + " (" + r.inactive + " inactive)" : String.valueOf(r.slots),
                 r.retained == null ? "—" : bytes(r.retained),
-                r.tables == null ? "—" : r.published + "/" + r.tables,
+                r.tables == null ? "—" : r.published + " of " + r.tables,
                 r.worst != null ? r.worst : r.state.toUpperCase(Locale.ROOT) + ": " + r.reason));
         if (sources != null) {
             c.add(r.sources.isEmpty() ? "—" : String.join(", ", r.sources));

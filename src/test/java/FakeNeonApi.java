@@ -653,7 +653,9 @@ final class FakeNeonApi implements AutoCloseable {
         e.addProperty("id", "ep-cool-" + branch);
         e.addProperty("project_id", project);
         e.addProperty("branch_id", branch);
-        e.addProperty("host", "ep-cool-" + branch + ".us-east-2.aws.neon.tech");
+        // a branch backed by a real PostgreSQL: its host (the port is in connection_uri, as Neon's is always 5432)
+        String real = backing.get(branch);
+        e.addProperty("host", real != null ? real.substring(0, real.lastIndexOf(':')) : "ep-cool-" + branch + ".us-east-2.aws.neon.tech");
         e.addProperty("type", "read_write");
         e.addProperty("current_state", endpointState.getOrDefault(branch, "idle"));
         fill(e, "region_id", "aws-us-east-2", "autoscaling_limit_max_cu", 1, "autoscaling_limit_min_cu", 0.25,

@@ -106,6 +106,26 @@ class FleetTest {
         return api;
     }
 
+    /**
+     * notebooks/23-fleet.md's organization: shop (logical replication on; main and dev backed by {@code db}),
+     * billing (off), analytics (on; its compute at a closed port).
+     */
+    static FakeNeonApi notebookFleet(String db) throws Exception {
+        FakeNeonApi api = new FakeNeonApi();
+        Lab.Server s = TestPg.server();
+        String owner = s.readSecret("owner.password");
+        api.projects.get(FakeNeonApi.PROJECT_ID).getAsJsonObject("settings").addProperty("enable_logical_replication", true);
+        for (JsonObject b : api.branches.get(FakeNeonApi.PROJECT_ID)) {
+            api.back(b.get("id").getAsString(), "127.0.0.1:" + s.port(), List.of(db), "neondb_owner", owner);
+        }
+        api.addProject("billing-frost-519277", "billing", FakeNeonApi.ORG_ID, false);
+        api.addProject("analytics-dew-774630", "analytics", FakeNeonApi.ORG_ID, true);
+        for (JsonObject b : api.branches.get("analytics-dew-774630")) {
+            api.back(b.get("id").getAsString(), "127.0.0.1:" + TestPg.freePort(), List.of("neondb"), "neondb_owner", owner);
+        }
+        return api;
+    }
+
     static Map<String, String> env(FakeNeonApi api) {
         Map<String, String> env = new HashMap<>(api.env());
         env.remove("NEON_PROJECT_ID");
@@ -183,7 +203,7 @@ class FleetTest {
         String out = r.out();
         assertTrue(out.contains("PROJECT") && out.contains("RETAINED") && out.contains("COVERAGE"), out);
         assertTrue(out.contains("fleet: 2 projects, 8 branches (8 with logical replication on)"), out);
-        assertTrue(out.lines().filter(l -> l.startsWith("proj-001")).allMatch(l -> l.contains("4/4")), out);
+        assertTrue(out.lines().filter(l -> l.startsWith("proj-001")).allMatch(l -> l.contains("4 of 4")), out);
         String md = Files.readString(report);
         assertTrue(md.startsWith("# Neon fleet report"), md);
         assertTrue(md.contains("| proj-001 |"), md);
@@ -241,6 +261,36 @@ class FleetTest {
         assertEquals(before, api.log.size(), "--dry-run sends nothing");
         assertTrue(dry.out().contains("GET " + api.url() + "/projects?limit=400&org_id=" + FakeNeonApi.ORG_ID), dry.out());
         assertTrue(dry.out().contains("pg_replication_slots"), dry.out());
+        api.close();
+    }
+
+    @Test
+    void aBranchsPasswordIsTriedOnItsSiblingsAndTheirOwnIsAskedForWhenItFails() throws Exception {
+        FakeNeonApi api = fleet(1);
+        Lab.Server s = TestPg.server();
+        String role = "fleet_reuse_" + ProcessHandle.current().pid();
+        TestPg.exec(good, "CREATE ROLE " + role + " LOGIN PASSWORD 'right-pw-1'");
+        List<String> ids = api.branches.get(api.projects.keySet().iterator().next()).stream()
+                .map(b -> b.get("id").getAsString()).toList();
+        // the first branch's stored password is wrong (reset on that branch only); the others' are right
+        api.back(ids.get(0), "127.0.0.1:" + s.port(), List.of(good), role, "wrong-pw-0");
+        for (String id : ids.subList(1, ids.size())) {
+            api.back(id, "127.0.0.1:" + s.port(), List.of(good), role, "right-pw-1");
+        }
+        TestPg.Run r = TestPg.run(new Fleet(), env(api), "--replication-role", ROLE, "--role", role, "--database", good,
+                "--parallel", "1", "--json");
+        List<JsonObject> rows = rows(json(r));
+        Map<String, String> state = rows.stream().collect(Collectors.toMap(o -> o.get("branch_id").getAsString(),
+                o -> o.get("state").getAsString() + " " + o.get("exit").getAsInt()));
+        assertEquals("unreachable 4", state.get(ids.get(0)), r.out());
+        for (String id : ids.subList(1, ids.size())) {
+            assertTrue(state.get(id).startsWith("warn") || state.get(id).startsWith("ok"), id + ": " + r.out());
+        }
+        // asked for the first branch (wrong), the second (its fallback); the third and fourth reused the second's
+        assertEquals(2, api.count("GET", "/projects/" + api.projects.keySet().iterator().next() + "/connection_uri"));
+        assertEquals(2, json(r).getAsJsonObject("api").get("connection_uris_reused").getAsInt());
+        assertFalse(r.out().contains("right-pw-1") || r.out().contains("wrong-pw-0"), "no password in the output");
+        TestPg.exec(good, "DROP ROLE " + role);
         api.close();
     }
 

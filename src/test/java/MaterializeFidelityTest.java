@@ -118,6 +118,8 @@ class MaterializeFidelityTest {
             Map<String, String> e = new HashMap<>(env);
             e.putAll(neon.env());
             run(all, log, "ip-allow", e, "live", new ArrayList<>(List.of("--dry-run")));
+            // fleet reads Materialize's sources once, to match them to the branches the Neon API lists
+            run(all, log, "fleet", e, "live", new ArrayList<>(List.of("--replication-role", "materialize")));
         }
         Files.deleteIfExists(log);
         return new ArrayList<>(all.values());

@@ -31,7 +31,9 @@ class NotebookTest {
     Stream<DynamicTest> notebooks() throws IOException {
         List<Path> files;
         try (Stream<Path> s = Files.list(DIR)) {
-            files = s.filter(p -> p.toString().endsWith(".md")).sorted().toList();
+            // -Dnotebooks.only=NAME runs (or, with -Dnotebooks.update=true, rewrites) only the notebooks whose name contains it
+            String only = System.getProperty("notebooks.only", "");
+            files = s.filter(p -> p.toString().endsWith(".md") && p.getFileName().toString().contains(only)).sorted().toList();
         }
         assertFalse(files.isEmpty(), "no notebooks in " + DIR);
         return files.stream().map(f -> DynamicTest.dynamicTest(f.getFileName().toString(), () -> check(f)));
@@ -53,8 +55,11 @@ class NotebookTest {
             env.put("NEONMZ_LAB_DIR", labDir.toString());
             env.put("NEONMZ_LAB_PORT", String.valueOf(TestPg.freePort()));
             labServer = new Lab.Server(labDir);
-        } else {
-            env.putAll(TestPg.env(TestPg.newDatabase()));
+        }
+        String db = null;
+        if (labDir == null) {
+            db = TestPg.newDatabase();
+            env.putAll(TestPg.env(db));
             env.put("HOME", home.toString());
         }
         FakeNeonApi neonApi = null;
@@ -62,6 +67,11 @@ class NotebookTest {
             // the Neon API notebooks are recorded against the local stand-in for Neon's API (see FakeNeonApi)
             neonApi = new FakeNeonApi();
             env.putAll(neonApi.env());
+        } else if (file.getFileName().toString().contains("fleet")) {
+            // an organization of three projects, the first one's branches backed by the notebook's database
+            neonApi = FleetTest.notebookFleet(db);
+            env.putAll(neonApi.env());
+            env.remove("NEON_PROJECT_ID");
         }
         Normaliser norm = new Normaliser(env, home, labDir);
         StringBuilder updated = new StringBuilder();
