@@ -42,6 +42,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static neonmz.NeonApi.str;
+
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -150,7 +152,7 @@ public class Fleet implements Callable<Integer> {
     String replicationRole = "materialize";
 
     @Option(names = "--parallel", paramLabel = "N", description = "Branches checked at a time (default ${DEFAULT-VALUE}).")
-    int parallel = 8;
+    int parallel = 16;
 
     @Option(names = "--api-rate", paramLabel = "N", description = "Neon API requests per minute, all threads together (default ${DEFAULT-VALUE}; Neon allows 700).")
     int apiRate = 600;
@@ -201,7 +203,8 @@ public class Fleet implements Callable<Integer> {
         api = n.client(o, timeout).rateLimit(limit);
         long t0 = System.nanoTime();
         List<JsonObject> listed = api.listProjects();
-        walk(listed.stream().filter(this::wanted).toList());
+        walk(listed.stream().filter(p -> projects.isEmpty() || projects.contains(str(p, "id"))
+                || projects.contains(str(p, "name"))).toList());
         List<Map<String, Object>> sources = mz.given() ? materializeSources() : null;
         FleetReport r = new FleetReport(rows, sources, projectsSeen.get(), branchesSeen.get());
         r.api(api.requests(), api.throttled(), api.serverErrors(), limit.waitedMillis(), reused.get(),
@@ -223,13 +226,6 @@ public class Fleet implements Callable<Integer> {
                     + "minute, 40 a second per route): Neon answers 429 over them, and every thread then waits");
         }
         Durations.requirePositive("--timeout", timeout, "30m");
-        if (orgId == null) {
-            orgId = Cli.ctx().env("NEON_ORG_ID");
-        }
-    }
-
-    private boolean wanted(JsonObject p) {
-        return projects.isEmpty() || projects.contains(str(p, "id")) || projects.contains(str(p, "name"));
     }
 
     /** Every project, then every branch as its project is listed, on --parallel threads; waits for all. */
@@ -238,7 +234,7 @@ public class Fleet implements Callable<Integer> {
         Phaser pending = new Phaser(1);
         try (Out.Progress bar = o.progress("fleet", 0)) {
             for (JsonObject p : ps) {
-                submit(pool, pending, () -> project(pool, pending, p));
+                FleetReport.submit(pool, pending, () -> project(pool, pending, p));
             }
             int phase = pending.arrive();
             while (true) {
@@ -256,26 +252,17 @@ public class Fleet implements Callable<Integer> {
         }
     }
 
-    private static void submit(ExecutorService pool, Phaser pending, Runnable task) {
-        pending.register();
-        pool.execute(() -> {
-            try {
-                task.run();
-            } finally {
-                pending.arriveAndDeregister();
-            }
-        });
-    }
-
     /** One project: its branches and (when logical replication is on) its endpoints; a task per branch. */
     private void project(ExecutorService pool, Phaser pending, JsonObject p) {
         projectsSeen.incrementAndGet();
         String pid = str(p, "id");
-        boolean logical = p.has("settings") && p.getAsJsonObject("settings").has("enable_logical_replication")
-                && p.getAsJsonObject("settings").get("enable_logical_replication").getAsBoolean();
         List<JsonObject> bs;
         Map<String, JsonObject> endpoints = new LinkedHashMap<>();
         try {
+            // settings is optional in a ProjectListItem (SPEC): without it, the project itself is read
+            JsonObject settings = (p.has("settings") ? p : api.getProject(pid)).getAsJsonObject("settings");
+            boolean logical = settings != null && settings.has("enable_logical_replication")
+                    && settings.get("enable_logical_replication").getAsBoolean();
             bs = api.listBranches(pid).stream().filter(b -> branches.isEmpty()
                     || branches.contains(str(b, "id")) || branches.contains(str(b, "name"))).toList();
             if (logical && !bs.isEmpty()) {
@@ -285,17 +272,16 @@ public class Fleet implements Callable<Integer> {
                     }
                 }
             }
+            for (JsonObject b : bs) {
+                branchesSeen.incrementAndGet();
+                if (!logical) {
+                    rows.add(FleetRow.skipped(p, b, null, false, "logical replication off: ./jbang check-logical-replication --enable"));
+                } else {
+                    FleetReport.submit(pool, pending, () -> branch(p, b, endpoints.get(str(b, "id"))));
+                }
+            }
         } catch (Fail f) {
             rows.add(FleetRow.unreachable(p, null, null, "Neon API: " + f.getMessage(), f.exit));
-            return;
-        }
-        for (JsonObject b : bs) {
-            branchesSeen.incrementAndGet();
-            if (!logical) {
-                rows.add(FleetRow.skipped(p, b, null, false, "logical replication off: ./jbang check-logical-replication --enable"));
-            } else {
-                submit(pool, pending, () -> branch(p, b, endpoints.get(str(b, "id"))));
-            }
         }
     }
 
@@ -343,7 +329,7 @@ public class Fleet implements Callable<Integer> {
             }
             ConnInfo ci = connect(row, p, b, db, as, pg -> row.health(pg.query(HEALTH, publication).get(0)));
             row.host = ci.host();
-            row.doctor(doctor(ci));
+            row.doctor(FleetRow.doctor(ci, publication, replicationRole));
         } catch (Fail f) {
             row.unreachable(f.getMessage(), f.exit);
         } catch (Exception e) {
@@ -405,20 +391,6 @@ public class Fleet implements Callable<Integer> {
         return ci;
     }
 
-    /** Doctor's checklist for one database, run in-process; the password goes in its environment, not its arguments. */
-    private JsonObject doctor(ConnInfo ci) {
-        StringWriter so = new StringWriter();
-        Map<String, String> env = new LinkedHashMap<>();
-        env.put("PGPASSWORD", ci.password());
-        env.put("NO_COLOR", "1");
-        Cli.Ctx ctx = new Cli.Ctx(env, Cli.ctx().stdin(), new PrintWriter(so), new PrintWriter(new StringWriter()), false);
-        int code = Cli.execute(new Doctor(), ctx, "--pg-url", FleetReport.withoutPassword(ci), "--publication", publication,
-                "--role", replicationRole, "--json");
-        JsonObject j = JsonParser.parseString(so.toString().strip()).getAsJsonObject();
-        j.addProperty("exit", code);
-        return j;
-    }
-
     /** Materialize's PostgreSQL sources, matched to the rows by host and database, their slots looked up there. */
     private List<Map<String, Object>> materializeSources() throws Exception {
         try (Mz m = Mz.connectToRead(mz, o)) {
@@ -431,18 +403,7 @@ public class Fleet implements Callable<Integer> {
     /** --dry-run: the requests and queries, in order, with the placeholders each repeats for; nothing is sent. */
     private int plan() {
         String base = apiHost != null ? apiHost : Cli.ctx().env("NEON_API_HOST") != null ? Cli.ctx().env("NEON_API_HOST") : NeonApi.DEFAULT_HOST;
-        String org = orgId == null ? "" : "&org_id=" + orgId;
-        o.line("-- Neon API (read-only; at most %d requests a minute, %d a second per route):", apiRate, apiBurst);
-        o.line("GET %s/projects?limit=400%s                      -- every page (pagination.cursor)", base, org);
-        o.line("GET %s/projects/{project_id}/branches?limit=100   -- each project%s", base,
-                projects.isEmpty() ? "" : " of " + String.join(", ", projects));
-        o.line("GET %s/projects/{project_id}/endpoints            -- each project with logical replication on", base);
-        if (database == null) {
-            o.line("GET %s/projects/{project_id}/branches/{branch_id}/databases   -- each branch with a compute", base);
-        }
-        o.line("GET %s/projects/{project_id}/connection_uri?database_name=%s&role_name=%s&branch_id={branch_id}", base,
-                database == null ? "{database}" : database, role == null ? "{owner}" : role);
-        o.line("-- each database (read-only):");
+        FleetReport.plan(o, base, orgId != null ? orgId : Cli.ctx().env("NEON_ORG_ID"), projects, database, role, apiRate, apiBurst);
         o.statement(Doctor.inline(HEALTH, publication));
         o.line("-- then doctor's checks (./jbang doctor --publication %s --role %s --dry-run lists them)",
                 Sql.ident(publication), Sql.ident(replicationRole));
@@ -452,14 +413,6 @@ public class Fleet implements Callable<Integer> {
         }
         o.line("fleet: nothing sent (--dry-run)");
         return Exit.OK;
-    }
-
-    static String str(JsonObject o, String k) {
-        if (o == null || !o.has(k) || o.get(k).isJsonNull()) {
-            return null;
-        }
-        JsonElement e = o.get(k);
-        return e.isJsonPrimitive() ? e.getAsString() : e.toString();
     }
 }
 
@@ -487,10 +440,10 @@ final class FleetRow {
     final List<String> sources = new ArrayList<>();
 
     FleetRow(JsonObject p, JsonObject b, String database, boolean logical) {
-        this.projectId = Fleet.str(p, "id");
-        this.project = Fleet.str(p, "name");
-        this.branchId = Fleet.str(b, "id");
-        this.branch = b == null ? null : Fleet.str(b, "name");
+        this.projectId = NeonApi.str(p, "id");
+        this.project = NeonApi.str(p, "name");
+        this.branchId = NeonApi.str(b, "id");
+        this.branch = b == null ? null : NeonApi.str(b, "name");
         this.database = database;
         this.logical = logical;
     }
@@ -529,20 +482,34 @@ final class FleetRow {
         doctor = j;
         if (!j.has("checks")) {
             JsonObject err = j.has("error") ? j.getAsJsonObject("error") : new JsonObject();
-            unreachable("doctor: " + Fleet.str(err, "message"), j.get("exit").getAsInt());
+            unreachable("doctor: " + NeonApi.str(err, "message"), j.get("exit").getAsInt());
             return;
         }
         List<String> fails = new ArrayList<>();
         List<String> warns = new ArrayList<>();
         for (JsonElement e : j.getAsJsonArray("checks")) {
             JsonObject c = e.getAsJsonObject();
-            String s = Fleet.str(c, "status");
-            (Doctor.FAIL.equals(s) ? fails : Doctor.WARN.equals(s) ? warns : new ArrayList<String>()).add(Fleet.str(c, "id"));
+            String s = NeonApi.str(c, "status");
+            (Doctor.FAIL.equals(s) ? fails : Doctor.WARN.equals(s) ? warns : new ArrayList<String>()).add(NeonApi.str(c, "id"));
         }
         List<String> bad = !fails.isEmpty() ? fails : warns;
         state = !fails.isEmpty() ? "fail" : !warns.isEmpty() ? "warn" : "ok";
         worst = bad.isEmpty() ? "PASS" : (fails.isEmpty() ? "WARN " : "FAIL ") + bad.get(0)
                 + (bad.size() > 1 ? " (+" + (bad.size() - 1) + ")" : "");
+    }
+
+    /** Doctor's checklist for one database, run in-process; the password goes in its environment, not its arguments. */
+    static JsonObject doctor(ConnInfo ci, String publication, String replicationRole) {
+        StringWriter so = new StringWriter();
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("PGPASSWORD", ci.password());
+        env.put("NO_COLOR", "1");
+        Cli.Ctx ctx = new Cli.Ctx(env, Cli.ctx().stdin(), new PrintWriter(so), new PrintWriter(new StringWriter()), false);
+        int code = Cli.execute(new Doctor(), ctx, "--pg-url", FleetReport.withoutPassword(ci), "--publication", publication,
+                "--role", replicationRole, "--json");
+        JsonObject j = JsonParser.parseString(so.toString().strip()).getAsJsonObject();
+        j.addProperty("exit", code);
+        return j;
     }
 
     int rank() {
@@ -643,6 +610,35 @@ final class FleetReport {
     private static String group(java.util.regex.Pattern p, String s) {
         java.util.regex.Matcher m = p.matcher(s);
         return m.find() ? m.group(1).replace("''", "'") : null;
+    }
+
+    /** fleet's --dry-run: the Neon API requests, each with what it repeats for. */
+    static void plan(Out o, String base, String orgId, List<String> projects, String database, String role, int rate, int burst) {
+        String org = orgId == null ? "" : "&org_id=" + orgId;
+        o.line("-- Neon API (read-only; at most %d requests a minute, %d a second per route):", rate, burst);
+        o.line("GET %s/projects?limit=400%s                      -- every page (pagination.cursor)", base, org);
+        o.line("GET %s/projects/{project_id}/branches?limit=100   -- each project%s", base,
+                projects.isEmpty() ? "" : " of " + String.join(", ", projects));
+        o.line("GET %s/projects/{project_id}/endpoints            -- each project with logical replication on", base);
+        if (database == null || role == null) {
+            o.line("GET %s/projects/{project_id}/branches/{branch_id}/databases   -- each branch with a compute", base);
+        }
+        o.line("GET %s/projects/{project_id}/connection_uri?database_name=%s&role_name=%s&branch_id={branch_id}"
+                + "   -- the first branch of each project (the others try its password first)", base,
+                database == null ? "{database}" : database, role == null ? "{owner}" : role);
+        o.line("-- each database (read-only):");
+    }
+
+    /** Runs a task on the pool, counted in {@code pending} until it ends (tasks may submit more). */
+    static void submit(ExecutorService pool, Phaser pending, Runnable task) {
+        pending.register();
+        pool.execute(() -> {
+            try {
+                task.run();
+            } finally {
+                pending.arriveAndDeregister();
+            }
+        });
     }
 
     /** Prints the table (or --json) and writes --report; exit 9 on a FAIL, 3 when a branch was not reached. */
@@ -757,9 +753,9 @@ final class FleetReport {
             b.append("\n### ").append(md(or(r.project, r.projectId) + " / " + r.branch + " / " + r.database)).append("\n\n");
             for (JsonElement e : r.doctor.getAsJsonArray("checks")) {
                 JsonObject c = e.getAsJsonObject();
-                if (!Doctor.PASS.equals(Fleet.str(c, "status"))) {
-                    b.append("- **").append(Fleet.str(c, "status")).append(' ').append(Fleet.str(c, "id")).append("**: ")
-                            .append(md(Fleet.str(c, "detail"))).append(" — fix: ").append(md(Fleet.str(c, "fix"))).append('\n');
+                if (!Doctor.PASS.equals(NeonApi.str(c, "status"))) {
+                    b.append("- **").append(NeonApi.str(c, "status")).append(' ').append(NeonApi.str(c, "id")).append("**: ")
+                            .append(md(NeonApi.str(c, "detail"))).append(" — fix: ").append(md(NeonApi.str(c, "fix"))).append('\n');
                 }
             }
         }

@@ -690,7 +690,8 @@ public final class NeonApi {
         }
     }
 
-    static String str(JsonObject o, String k) {
+    /** A field as text (a non-primitive as its JSON); null when absent or null. */
+    public static String str(JsonObject o, String k) {
         if (o == null || !o.has(k) || o.get(k).isJsonNull()) {
             return null;
         }

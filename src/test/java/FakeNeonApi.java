@@ -66,6 +66,7 @@ final class FakeNeonApi implements AutoCloseable {
     java.util.function.BiConsumer<String, String> onRoleCreated;   // (name, password) of a role the API made
     final AtomicInteger requestIds = new AtomicInteger();
     // scale and the published rate limits (reference/neon.md §1d: 700 a minute, 40 a second per route)
+    boolean listWithoutSettings;           // GET /projects leaves out each item's settings (optional in the spec)
     volatile long latencyMs;               // every answer waits this long first (outside the lock: answers overlap)
     boolean enforceRateLimit = true;       // over the limits: 429 with Retry-After, as Neon answers
     int perMinute = 700;
@@ -425,6 +426,10 @@ final class FakeNeonApi implements AutoCloseable {
                         item.remove(k);
                     }
                     item.addProperty("active_time", 0);
+                    item.addProperty("org_id", projectOrg.getOrDefault(p.get("id").getAsString(), ORG_ID));
+                    if (listWithoutSettings) {
+                        item.remove("settings");
+                    }
                     list.add(item);
                 }
             }

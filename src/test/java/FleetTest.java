@@ -195,6 +195,7 @@ class FleetTest {
     @Test
     void aTableAMarkdownReportAndTheFiltersOnASmallFleet() throws Exception {
         FakeNeonApi api = fleet(6);
+        api.listWithoutSettings = true;   // then each project is read for its logical replication setting
         Path report = Files.createTempFile("fleet", ".md");
         String first = api.projects.keySet().iterator().next();
         TestPg.Run r = TestPg.run(new Fleet(), env(api), "--project", first + ",proj-001", "--replication-role", ROLE,
