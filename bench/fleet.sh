@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 mkdir -p target/bench-classes bench/results
 mvn -q -DskipTests test-compile dependency:build-classpath -Dmdep.outputFile=target/bench/test-classpath.txt \
     -Dmdep.includeScope=test >&2
-cp="$PWD/target/test-classes:$PWD/target/classes:$(cat target/bench/test-classpath.txt)"
+# a copy of the classes, so that building again while the benchmark runs cannot change them under it
+rm -rf target/bench-run && mkdir -p target/bench-run && cp -r target/test-classes target/classes target/bench-run/
+cp="$PWD/target/bench-run/test-classes:$PWD/target/bench-run/classes:$(cat target/bench/test-classpath.txt)"
 javac -q -d target/bench-classes -cp "$cp" bench/FleetBench.java 2>/dev/null || javac -d target/bench-classes -cp "$cp" bench/FleetBench.java
 exec java -Xmx2g -cp "target/bench-classes:$cp" FleetBench "${1:-150}" "${2:-10}" "${3:-100}" bench/results/fleet-bench.json

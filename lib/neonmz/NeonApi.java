@@ -11,9 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -60,6 +58,8 @@ public final class NeonApi {
     private Duration maxPoll = Duration.ofSeconds(5);
     private String orgId;
     private RateLimit limit;
+    private int page = PAGE;
+    private int projectsPage = PROJECTS_PAGE;
     private final java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicInteger throttled = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicInteger serverErrors = new java.util.concurrent.atomic.AtomicInteger();
@@ -121,6 +121,13 @@ public final class NeonApi {
     /** Every request waits for this limit first (many threads sharing one client; see {@link RateLimit}). */
     public NeonApi rateLimit(RateLimit limit) {
         this.limit = limit;
+        return this;
+    }
+
+    /** Smaller pages than the defaults (100 branches, 400 projects): tests page through a small fake with it. */
+    public NeonApi pageSize(int n) {
+        this.page = Math.max(1, Math.min(n, PAGE));
+        this.projectsPage = Math.max(1, Math.min(n, PROJECTS_PAGE));
         return this;
     }
 
@@ -216,13 +223,13 @@ public final class NeonApi {
         List<JsonObject> all = new ArrayList<>();
         String cursor = null;
         while (true) {
-            JsonObject page = get("/projects?limit=" + PROJECTS_PAGE + (orgId == null ? "" : "&org_id=" + enc(orgId))
+            JsonObject page = get("/projects?limit=" + projectsPage + (orgId == null ? "" : "&org_id=" + enc(orgId))
                     + (cursor == null ? "" : "&cursor=" + enc(cursor)));
             List<JsonObject> got = objects(page, "projects");
             all.addAll(got);
             String next = page.has("pagination") && page.get("pagination").isJsonObject()
                     ? str(page.getAsJsonObject("pagination"), "cursor") : null;
-            if (got.size() < PROJECTS_PAGE || next == null || next.isEmpty() || next.equals(cursor)) {
+            if (got.size() < projectsPage || next == null || next.isEmpty() || next.equals(cursor)) {
                 return all;
             }
             cursor = next;
@@ -263,13 +270,13 @@ public final class NeonApi {
         List<JsonObject> all = new ArrayList<>();
         String cursor = null;
         while (true) {
-            JsonObject page = get("/projects/" + enc(projectId) + "/branches?limit=" + PAGE
+            JsonObject page = get("/projects/" + enc(projectId) + "/branches?limit=" + this.page
                     + (cursor == null ? "" : "&cursor=" + enc(cursor)));
             List<JsonObject> got = objects(page, "branches");
             all.addAll(got);
             String next = page.has("pagination") && page.get("pagination").isJsonObject()
                     ? str(page.getAsJsonObject("pagination"), "next") : null;
-            if (got.size() < PAGE || next == null || next.isEmpty() || next.equals(cursor)) {
+            if (got.size() < this.page || next == null || next.isEmpty() || next.equals(cursor)) {
                 return all;
             }
             cursor = next;
@@ -506,11 +513,15 @@ public final class NeonApi {
             }
             HttpResponse<String> resp;
             try {
-                if (limit != null) {
-                    limit.acquire(method, path);
-                }
+                RateLimit.Slot slot = limit == null ? null : limit.acquire(method, path);
                 requests.incrementAndGet();
-                resp = http.send(rb.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+                try {
+                    resp = http.send(rb.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+                } finally {
+                    if (slot != null) {
+                        slot.done();
+                    }
+                }
             } catch (IOException e) {
                 String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
                 if (!safe) {
@@ -714,9 +725,11 @@ public final class NeonApi {
     /**
      * A client-side limit on Neon API requests, so that many threads together stay under the account's published
      * limits (reference/neon.md §1d: 700 requests per minute, bursts of 40 per second per route): at most
-     * {@code perMinute} requests in any 60 s and at most {@code perRouteSecond} requests of one route in any 1 s,
-     * both as sliding windows over the send times. {@link #acquire} blocks until a request may go. A route is the
-     * method and the path with its ids replaced ({@code GET /projects/{}/branches/{}/databases}).
+     * {@code perMinute} requests in any 60 s and at most {@code perRouteSecond} requests of one route in any 1 s.
+     * Neon counts a request when it arrives, which is some time between our sending it and its answer coming back,
+     * so a request counts here from {@link #acquire} until its {@link Slot#done} plus the window: however late it
+     * reaches Neon, no window there can hold more than the limit. {@link #acquire} blocks until a request may go.
+     * A route is the method and the path with its ids replaced ({@code GET /projects/{}/branches/{}/databases}).
      */
     public static final class RateLimit {
         /** A path segment after one of these is an id. */
@@ -727,10 +740,22 @@ public final class NeonApi {
         private final int perRouteSecond;
         private final long window;
         private final long routeWindow;
-        private final Deque<Long> minute = new ArrayDeque<>();
-        private final Map<String, Deque<Long>> routes = new HashMap<>();
+        private final List<Slot> minute = new ArrayList<>();
+        private final Map<String, List<Slot>> routes = new HashMap<>();
         private long waitedNanos;
         private long heldUntil = Long.MIN_VALUE;
+
+        /** One request: counted until {@link #done} + the window. */
+        public final class Slot {
+            private long end = Long.MAX_VALUE;
+
+            public void done() {
+                synchronized (RateLimit.this) {
+                    end = System.nanoTime();
+                    RateLimit.this.notifyAll();
+                }
+            }
+        }
 
         public RateLimit(int perMinute, int perRouteSecond) {
             this(perMinute, java.time.Duration.ofMinutes(1), perRouteSecond, java.time.Duration.ofSeconds(1));
@@ -747,42 +772,45 @@ public final class NeonApi {
             this.routeWindow = routeWindow.toNanos();
         }
 
-        public int perMinute() {
-            return perMinute;
-        }
-
-        public int perRouteSecond() {
-            return perRouteSecond;
-        }
-
         /** Total time callers spent waiting here. */
         public synchronized long waitedMillis() {
             return waitedNanos / 1_000_000;
         }
 
-        /** Blocks until one more request of this route stays within both windows, then counts it as sent now. */
-        public void acquire(String method, String path) throws InterruptedException {
+        /** Blocks until one more request of this route stays within both windows; call done() on its answer. */
+        public synchronized Slot acquire(String method, String path) throws InterruptedException {
             String route = route(method, path);
             long started = System.nanoTime();
+            List<Slot> r = routes.computeIfAbsent(route, k -> new ArrayList<>());
             while (true) {
-                long wait;
-                synchronized (this) {
-                    long now = System.nanoTime();
-                    Deque<Long> r = routes.computeIfAbsent(route, k -> new ArrayDeque<>());
-                    expire(minute, now - window);
-                    expire(r, now - routeWindow);
-                    long untilMinute = minute.size() < perMinute ? 0 : minute.peekFirst() + window - now;
-                    long untilRoute = r.size() < perRouteSecond ? 0 : r.peekFirst() + routeWindow - now;
-                    wait = Math.max(Math.max(untilMinute, untilRoute), heldUntil == Long.MIN_VALUE ? 0 : heldUntil - now);
-                    if (wait <= 0) {
-                        minute.addLast(now);
-                        r.addLast(now);
-                        waitedNanos += now - started;
-                        return;
-                    }
+                long now = System.nanoTime();
+                long wait = Math.max(Math.max(until(minute, perMinute, window, now), until(r, perRouteSecond, routeWindow, now)),
+                        heldUntil == Long.MIN_VALUE ? 0 : heldUntil - now);
+                if (wait <= 0) {
+                    Slot slot = new Slot();
+                    minute.add(slot);
+                    r.add(slot);
+                    waitedNanos += now - started;
+                    return slot;
                 }
-                Thread.sleep(Math.max(1, (wait + 999_999) / 1_000_000));
+                long ms = wait == Long.MAX_VALUE ? 50 : Math.max(1, (wait + 999_999) / 1_000_000);
+                wait(ms);   // also woken when a slot is done
             }
+        }
+
+        /** 0 when one more fits; else how long until the oldest finished slot leaves the window (MAX: all in flight). */
+        private static long until(List<Slot> slots, int limit, long window, long now) {
+            slots.removeIf(s -> s.end != Long.MAX_VALUE && now - s.end >= window);
+            if (slots.size() < limit) {
+                return 0;
+            }
+            long first = Long.MAX_VALUE;
+            for (Slot s : slots) {
+                if (s.end != Long.MAX_VALUE) {
+                    first = Math.min(first, s.end + window - now);
+                }
+            }
+            return first;
         }
 
         /** After a 429: no request of any thread goes for this long (the server's Retry-After). */
@@ -790,12 +818,6 @@ public final class NeonApi {
             long until = System.nanoTime() + d.toNanos();
             if (heldUntil == Long.MIN_VALUE || until - heldUntil > 0) {
                 heldUntil = until;
-            }
-        }
-
-        private static void expire(Deque<Long> times, long before) {
-            while (!times.isEmpty() && times.peekFirst() <= before) {
-                times.removeFirst();
             }
         }
 

@@ -71,7 +71,8 @@ public class NeonOptions {
 
     /**
      * The client. Operations are polled every second at first, backing off to 5 s (Neon suggests 5 s);
-     * $NEONMZ_API_POLL_MS sets a shorter first interval (the tests and notebooks use it against a local server).
+     * $NEONMZ_API_POLL_MS sets a shorter first interval (the tests and notebooks use it against a local server);
+     * $NEONMZ_API_PAGE smaller pages.
      */
     public NeonApi client(Out out, Duration timeout) {
         NeonApi api = new NeonApi(apiHost(), apiKey(), out, timeout).orgId(orgId());
@@ -84,6 +85,14 @@ public class NeonOptions {
                 throw Fail.usage("NEONMZ_API_POLL_MS is not a number of milliseconds: " + ms, "unset it, or give e.g. 200");
             }
             api.intervals(d, d.multipliedBy(4), d, d.multipliedBy(4));
+        }
+        String page = Cli.ctx().env("NEONMZ_API_PAGE");   // smaller pages, to page through a small local server
+        if (page != null) {
+            try {
+                api.pageSize(Integer.parseInt(page.strip()));
+            } catch (NumberFormatException e) {
+                throw Fail.usage("NEONMZ_API_PAGE is not a number: " + page, "unset it, or give e.g. 50");
+            }
         }
         return api;
     }

@@ -154,7 +154,9 @@ class FleetTest {
         api.rateLimitPath = "/projects/fleet-007-000000/branches";
         api.rateLimited = 3;
         api.unavailable = 4;
-        TestPg.Run r = TestPg.run(new Fleet(), env(api), "--org-id", FakeNeonApi.ORG_ID, "--replication-role", ROLE,
+        Map<String, String> env = env(api);
+        env.put("NEONMZ_API_PAGE", "3");   // 99 pages of projects, and 2 of branches where a project has 4
+        TestPg.Run r = TestPg.run(new Fleet(), env, "--org-id", FakeNeonApi.ORG_ID, "--replication-role", ROLE,
                 "--api-rate", "6000", "--api-burst", "300", "--parallel", "8", "--json");
         JsonObject j = json(r);
         List<JsonObject> rows = rows(j);
@@ -189,6 +191,11 @@ class FleetTest {
         assertEquals(3, a.get("answered_429").getAsInt());
         assertTrue(a.get("answered_5xx").getAsInt() >= 4, a.toString());
         assertEquals(0, api.overLimit.get(), "no request over the fake's limits");
+        synchronized (api.log) {
+            assertTrue(api.log.stream().filter(q -> q.path().equals("/projects") && q.status() == 200).count() >= 99, "paged");
+            assertTrue(api.log.stream().anyMatch(q -> q.path().endsWith("/branches") && q.query() != null
+                    && q.query().contains("cursor=")), "branches paged");
+        }
         api.closeAndCheckSpec();
     }
 
@@ -308,8 +315,9 @@ class FleetTest {
                 try {
                     for (int i = 0; i < 20; i++) {
                         String path = (i + id) % 2 == 0 ? "/projects/a/branches" : "/projects/b/endpoints";
-                        limit.acquire("GET", path);
+                        RateLimit.Slot slot = limit.acquire("GET", path);
                         sent.add(new long[] {System.nanoTime(), path.hashCode()});
+                        slot.done();
                     }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
@@ -336,6 +344,25 @@ class FleetTest {
         }
         assertEquals(60, all.size());
         assertTrue(ms >= 1000, "60 requests at 20 per 500 ms take at least 1 s: " + ms);
+        // a request counts until its answer has come back (+ the window): Neon may see it arrive late
+        RateLimit two = new RateLimit(100, Duration.ofMillis(500), 2, Duration.ofMillis(100));
+        RateLimit.Slot a = two.acquire("GET", "/projects");
+        RateLimit.Slot b = two.acquire("GET", "/projects");
+        java.util.concurrent.CompletableFuture<Long> third = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                two.acquire("GET", "/projects").done();
+                return System.nanoTime();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Thread.sleep(300);
+        assertFalse(third.isDone(), "two requests still in flight hold the route's window");
+        long released = System.nanoTime();
+        a.done();
+        b.done();
+        long after = (third.get() - released) / 1_000_000;
+        assertTrue(after >= 90 && after < 1000, "the third waits for the window after the answers: " + after + " ms");
         assertEquals("GET /projects/{}/branches/{}/databases", RateLimit.route("GET", "/projects/p-1/branches/br-2/databases?x=1"));
         assertEquals("GET /projects", RateLimit.route("GET", "/projects?limit=400"));
     }
