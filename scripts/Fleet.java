@@ -108,6 +108,8 @@ public class Fleet implements Callable<Integer> {
                    (SELECT count(*) FROM pg_replication_slots WHERE database = current_database() AND NOT active)::int AS inactive,
                    (SELECT max(pg_current_wal_lsn() - restart_lsn) FROM pg_replication_slots
                     WHERE database = current_database())::bigint AS retained_bytes,
+                   (SELECT pg_size_pretty(max(pg_current_wal_lsn() - restart_lsn)) FROM pg_replication_slots
+                    WHERE database = current_database()) AS retained,
                    (SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots
                     WHERE database = current_database()) AS slot_names,
                    (SELECT count(*) FROM tabs WHERE EXISTS (SELECT 1 FROM pub WHERE pub.oid = tabs.oid OR pub.oid IN
@@ -432,6 +434,7 @@ final class FleetRow {
     Integer slots;
     Integer inactive;
     Long retained;
+    String retainedPretty;
     Integer published;
     Integer tables;
     List<String> slotNames = List.of();
@@ -471,6 +474,7 @@ final class FleetRow {
         slots = (Integer) h.get("slots");
         inactive = (Integer) h.get("inactive");
         retained = h.get("retained_bytes") == null ? null : ((Number) h.get("retained_bytes")).longValue();
+        retainedPretty = (String) h.get("retained");
         published = (Integer) h.get("published");
         tables = (Integer) h.get("tables");
         Object names = h.get("slot_names");   // slot names are [a-z0-9_] only, so a comma cannot be in one
@@ -688,7 +692,7 @@ final class FleetReport {
         List<Object> c = new ArrayList<>(List.of(or(r.project, r.projectId), or(r.branch, "—"), or(r.database, "—"),
                 r.logical ? "on" : "off",
                 r.slots == null ? "—" : r.inactive > 0 ? r.slots + " (" + r.inactive + " inactive)" : String.valueOf(r.slots),
-                r.retained == null ? "—" : bytes(r.retained),
+                r.retainedPretty == null ? "—" : r.retainedPretty,
                 r.tables == null ? "—" : r.published + " of " + r.tables,
                 r.worst != null ? r.worst : r.state.toUpperCase(Locale.ROOT) + ": " + r.reason));
         if (sources != null) {
@@ -699,17 +703,6 @@ final class FleetReport {
 
     private static String or(String a, String b) {
         return a == null ? b : a;
-    }
-
-    static String bytes(long b) {
-        String[] units = {"B", "kB", "MB", "GB", "TB"};
-        double v = b;
-        int i = 0;
-        while (v >= 1024 && i < units.length - 1) {
-            v /= 1024;
-            i++;
-        }
-        return i == 0 ? b + " B" : String.format(Locale.ROOT, "%.1f %s", v, units[i]);
     }
 
     static Map<String, Object> json(FleetRow r) {
