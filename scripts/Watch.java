@@ -288,7 +288,7 @@ public class Watch implements Callable<Integer> {
 
     /** On Neon, a tick more often than the suspend timeout keeps the compute awake: said once. */
     void neonHint(boolean neon) {
-        if (neon && !report.neonHinted && (interval.compareTo(NEON_SUSPEND) < 0 && !once && ticks == null)) {
+        if (neon && !report.neonHinted && interval.compareTo(NEON_SUSPEND) < 0 && report.repeating()) {
             report.neonHinted = true;
             o.warn("each tick connects, which wakes a suspended Neon compute and restarts its suspend timer (5m by "
                     + "default): with --interval " + Durations.show(interval) + " it never scales to zero"
@@ -406,9 +406,9 @@ public class Watch implements Callable<Integer> {
         } catch (SQLException e) {
             if ("42501".equals(e.getSQLState())) {
                 throw new Fail(Exit.PERMISSION, "--heartbeat: role " + db.info.user + " may not run "
-                        + "pg_logical_emit_message: " + e.getMessage(), "grant it (as its owner or a superuser): GRANT "
-                        + "EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) TO " + Sql.ident(db.info.user)
-                        + "; or run watch as a role that may (on Neon: the project owner), or without --heartbeat", e);
+                        + "pg_logical_emit_message: " + e.getMessage(), "grant it (as a superuser): GRANT EXECUTE ON FUNCTION "
+                        + "pg_logical_emit_message(boolean, text, text, boolean) TO " + Sql.ident(db.info.user) + " (before "
+                        + "PostgreSQL 17: (boolean, text, text)); or run watch as a role that may, or without --heartbeat", e);
             }
             throw e;
         }
@@ -871,7 +871,8 @@ final class WatchReport {
     /** The summary line and the --json result; exit 17 when --fail-on saw its problems. */
     int finish(List<String> failOn) {
         Map<String, Long> byKind = new java.util.LinkedHashMap<>();
-        present.values().forEach(p -> byKind.merge(p.kind(), 1L, Long::sum));
+        WatchChecks.CATEGORY.keySet().forEach(k -> present.values().stream().filter(p -> p.kind().equals(k))
+                .forEach(p -> byKind.merge(k, 1L, Long::sum)));
         StringBuilder b = new StringBuilder("watch: " + plural(ticks, "tick") + ": ");
         b.append(present.isEmpty() ? "no problems" : plural(present.size(), "problem") + " now (" + String.join(", ",
                 byKind.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).toList()) + ")");
