@@ -254,9 +254,9 @@ public class Watch implements Callable<Integer> {
             }
             checks = new WatchChecks(this);
             report = new WatchReport(o, this, ci, mz.given());
-            neonHint(ci.isNeon());
+            report.neonHint(ci.isNeon());
             if (o.dryRun()) {
-                return plan();
+                return report.plan();
             }
             report.start();
             try (WatchMetrics metrics = WatchMetrics.serve(o, metricsBind, metricsPort, report)) {
@@ -281,44 +281,10 @@ public class Watch implements Callable<Integer> {
             throw Fail.usage("--metrics-port " + metricsPort + " is not a port", "e.g. --metrics-port 9187 (0: any free port)");
         }
         WatchChecks.categories(failOn);
-        if (!mz.given() && failOn.stream().anyMatch(k -> k.equals("source") || k.equals("lag"))) {
-            o.warn("--fail-on source/lag needs Materialize (--mz-url or MZ_URL); without it they are never seen");
-        }
-    }
-
-    /** On Neon, a tick more often than the suspend timeout keeps the compute awake: said once. */
-    void neonHint(boolean neon) {
-        if (neon && !report.neonHinted && interval.compareTo(NEON_SUSPEND) < 0 && report.repeating()) {
-            report.neonHinted = true;
-            o.warn("each tick connects, which wakes a suspended Neon compute and restarts its suspend timer (5m by "
-                    + "default): with --interval " + Durations.show(interval) + " it never scales to zero"
-                    + (keepAwake ? " (nor with --keep-awake)" : "") + "; if that matters, use --interval 10m or longer "
-                    + "(while a Materialize source replicates, the compute stays awake anyway)");
-        }
-    }
-
-    /** --dry-run: the statements of one tick, in order, with their values in place; nothing is contacted. */
-    private int plan() throws SQLException {
-        o.line("-- dry run: nothing was contacted. Each tick opens a connection upstream, runs these, and "
-                + (keepAwake ? "keeps it open (--keep-awake):" : "closes it:"));
-        upstreamQueries().forEach(o::statement);
-        o.statement(SLOTS);
-        if (heartbeat) {
-            o.statement(HEARTBEAT);
-        }
-        if (mz.given()) {
-            o.line("-- and on Materialize (the session stays open between ticks):");
-            try (Mz db = Mz.connect(mz, o)) {
-                db.planned(String.format(MZ_SOURCE, Sql.literal(source)));
-            }
-        }
-        o.line("watch: would tick every %s%s; changes nothing%s", Durations.show(interval), report.until(),
-                metricsPort == null ? "" : "; no metrics served under --dry-run");
-        return Exit.OK;
     }
 
     /** The upstream's reads, in order (the slots' query follows). */
-    private List<String> upstreamQueries() {
+    List<String> upstreamQueries() {
         List<String> q = new ArrayList<>(List.of(String.format(STATE, Sql.literal(publication), Sql.literal(role)),
                 String.format(PUBLISHED, Sql.literal(publication), Sql.literal(role))));
         if (allInSchema) {
@@ -348,7 +314,7 @@ public class Watch implements Callable<Integer> {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            closeSessions();
+            closeSessions(true);
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException shuttingDown) {
@@ -375,10 +341,11 @@ public class Watch implements Callable<Integer> {
         Pg db = null;
         try {
             db = kept != null ? kept : Pg.connect(ci, o);
-            Map<String, Object> state = db.query(String.format(STATE, Sql.literal(publication), Sql.literal(role))).get(0);
-            neonHint(state.get("neon_endpoint") != null && !state.get("neon_endpoint").toString().isEmpty());
-            List<Map<String, Object>> published = db.query(String.format(PUBLISHED, Sql.literal(publication), Sql.literal(role)));
-            List<Map<String, Object>> unpublished = allInSchema ? db.query(upstreamQueries().get(2)) : List.of();
+            List<String> q = upstreamQueries();
+            Map<String, Object> state = db.query(q.get(0)).get(0);
+            report.neonHint(state.get("neon_endpoint") != null && !state.get("neon_endpoint").toString().isEmpty());
+            List<Map<String, Object>> published = db.query(q.get(1));
+            List<Map<String, Object>> unpublished = allInSchema ? db.query(q.get(2)) : List.of();
             List<Map<String, Object>> slots = db.query(SLOTS);
             String beat = heartbeat ? heartbeat(db) : null;
             if (keepAwake) {
@@ -387,7 +354,7 @@ public class Watch implements Callable<Integer> {
             }
             return checks.upstream(state, published, unpublished, slots, beat);
         } catch (SQLException | Fail e) {
-            closeKept();
+            closeSessions(false);
             if (e instanceof Fail f && f.exit == Exit.PERMISSION) {
                 throw f;
             }
@@ -405,10 +372,7 @@ public class Watch implements Callable<Integer> {
             return (String) db.value(HEARTBEAT);
         } catch (SQLException e) {
             if ("42501".equals(e.getSQLState())) {
-                throw new Fail(Exit.PERMISSION, "--heartbeat: role " + db.info.user + " may not run "
-                        + "pg_logical_emit_message: " + e.getMessage(), "grant it (as a superuser): GRANT EXECUTE ON FUNCTION "
-                        + "pg_logical_emit_message(boolean, text, text, boolean) TO " + Sql.ident(db.info.user) + " (before "
-                        + "PostgreSQL 17: (boolean, text, text)); or run watch as a role that may, or without --heartbeat", e);
+                throw WatchChecks.heartbeatDenied(db.info.user, e);
             }
             throw e;
         }
@@ -426,34 +390,16 @@ public class Watch implements Callable<Integer> {
             List<Map<String, Object>> rows = mzDb.query(String.format(MZ_SOURCE, Sql.literal(source)));
             return checks.materialize(rows, report.present(), report.lastLag());
         } catch (SQLException | Fail e) {
-            if (mzDb != null) {
-                mzDb.close();
-                mzDb = null;
-            }
+            mzDb = mzDb == null ? null : WatchChecks.closed(mzDb);
             return report.failed("materialize", e);
         }
     }
 
-    private void closeKept() {
-        if (kept != null) {
-            kept.close();
-            kept = null;
-        }
+    /** Closes --keep-awake's upstream session (and Materialize's, with {@code all}). */
+    private void closeSessions(boolean all) {
+        kept = kept == null ? null : WatchChecks.closed(kept);
+        mzDb = mzDb == null || !all ? mzDb : WatchChecks.closed(mzDb);
     }
-
-    private void closeSessions() {
-        closeKept();
-        if (mzDb != null) {
-            mzDb.close();
-            mzDb = null;
-        }
-    }
-
-    /** A numeric value as BigDecimal (PostgreSQL's numeric, Materialize's uint8 as text), or null. */
-    static BigDecimal num(Object v) {
-        return v == null ? null : v instanceof BigDecimal b ? b : new BigDecimal(v.toString().strip());
-    }
-
 }
 
 /**
@@ -505,6 +451,11 @@ final class WatchChecks {
     }
 
     static final java.util.Set<String> MZ_KINDS = java.util.Set.of("source_status", "lag");
+
+    /** A numeric value as BigDecimal (PostgreSQL's numeric, Materialize's uint8 as text), or null. */
+    static BigDecimal num(Object v) {
+        return v == null ? null : v instanceof BigDecimal b ? b : new BigDecimal(v.toString().strip());
+    }
 
     private final Watch w;
 
@@ -561,7 +512,7 @@ final class WatchChecks {
         }
         Map<String, Object> facts = new java.util.LinkedHashMap<>();
         facts.put("wal_lsn", state.get("wal_lsn"));
-        facts.put("wal_position", Watch.num(state.get("wal_position")));
+        facts.put("wal_position", WatchChecks.num(state.get("wal_position")));
         facts.put("slots", slotFacts);
         if (heartbeatLsn != null) {
             facts.put("heartbeat_lsn", heartbeatLsn);
@@ -596,7 +547,7 @@ final class WatchChecks {
     /** A slot: inactive, wal_status unreserved or lost, more WAL retained than --max-retained; its figures. */
     private Map<String, Object> slotProblems(Map<String, Problem> p, Map<String, Object> s, boolean neon) {
         String name = (String) s.get("slot_name");
-        BigDecimal retained = Watch.num(s.get("retained_bytes"));
+        BigDecimal retained = WatchChecks.num(s.get("retained_bytes"));
         String drop = "SELECT pg_drop_replication_slot(" + Sql.literal(name) + ")";
         if (!Boolean.TRUE.equals(s.get("active"))) {
             add(p, "slot_inactive", name, "", "inactive (no consumer connected), keeping "
@@ -626,7 +577,7 @@ final class WatchChecks {
         f.put("active", s.get("active"));
         f.put("wal_status", walStatus);
         f.put("retained_bytes", retained);
-        f.put("unconfirmed_bytes", Watch.num(s.get("unconfirmed_bytes")));
+        f.put("unconfirmed_bytes", WatchChecks.num(s.get("unconfirmed_bytes")));
         return f;
     }
 
@@ -655,7 +606,7 @@ final class WatchChecks {
                         : "./jbang monitor --source " + Out.shellQuote(w.source) + " (the error's fix)");
             }
         }
-        BigDecimal lag = Watch.num(src.get("offset_lag"));
+        BigDecimal lag = WatchChecks.num(src.get("offset_lag"));
         facts.put("lag_bytes", lag);
         Problem lagged = new Problem("lag", w.source, "", (lag == null ? "?" : bytes(lag))
                 + " behind (over --max-lag " + bytes(BigDecimal.valueOf(w.maxLag)) + ") and growing",
@@ -665,6 +616,24 @@ final class WatchChecks {
             p.put(lagged.key(), lagged);
         }
         return new Side("materialize", true, null, p, facts);
+    }
+
+    /** --heartbeat refused: the role may not run pg_logical_emit_message (exit 8, with the GRANT). */
+    static Fail heartbeatDenied(String user, SQLException e) {
+        return new Fail(Exit.PERMISSION, "--heartbeat: role " + user + " may not run pg_logical_emit_message: "
+                + e.getMessage(), "grant it (as a superuser): GRANT EXECUTE ON FUNCTION pg_logical_emit_message(boolean, "
+                + "text, text, boolean) TO " + Sql.ident(user) + " (before PostgreSQL 17: (boolean, text, text)); or run "
+                + "watch as a role that may, or without --heartbeat", e);
+    }
+
+    /** Closes a session whose failure has nothing left to report; null, for the caller's field. */
+    static <T extends AutoCloseable> T closed(T session) {
+        try {
+            session.close();
+        } catch (Exception ignored) {
+            // a broken session: nothing left to report
+        }
+        return null;
     }
 
     /** Like pg_size_pretty: bytes, kB, MB, GB, TB (1024-based; a unit from 10240 of the one below). */
@@ -713,7 +682,7 @@ final class WatchReport {
     private final Watch w;
     private final ConnInfo ci;
     final boolean withMz;
-    boolean neonHinted;
+    private boolean neonHinted;
     int ticks;
     java.time.Instant lastTickAt;
     /** Each side's problems at its last good tick. */
@@ -748,8 +717,42 @@ final class WatchReport {
                 + Durations.show(w.forDuration)) : w.forDuration != null ? " for " + Durations.show(w.forDuration) : " until Ctrl-C";
     }
 
+    /** On Neon, a tick more often than the suspend timeout keeps the compute awake: said once. */
+    void neonHint(boolean neon) {
+        if (neon && !neonHinted && w.interval.compareTo(Watch.NEON_SUSPEND) < 0 && repeating()) {
+            neonHinted = true;
+            o.warn("each tick connects, which wakes a suspended Neon compute and restarts its suspend timer (5m by "
+                    + "default): with --interval " + Durations.show(w.interval) + " it never scales to zero"
+                    + (w.keepAwake ? " (nor with --keep-awake)" : "") + "; if that matters, use --interval 10m or longer "
+                    + "(while a Materialize source replicates, the compute stays awake anyway)");
+        }
+    }
+
+    /** --dry-run: the statements of one tick, in order, with their values in place; nothing is contacted. */
+    int plan() throws java.sql.SQLException {
+        o.line("-- dry run: nothing was contacted. Each tick opens a connection upstream, runs these, and "
+                + (w.keepAwake ? "keeps it open (--keep-awake):" : "closes it:"));
+        w.upstreamQueries().forEach(o::statement);
+        o.statement(Watch.SLOTS);
+        if (w.heartbeat) {
+            o.statement(Watch.HEARTBEAT);
+        }
+        if (withMz) {
+            o.line("-- and on Materialize (the session stays open between ticks):");
+            try (Mz db = Mz.connect(w.mz, o)) {
+                db.planned(String.format(Watch.MZ_SOURCE, Sql.literal(w.source)));
+            }
+        }
+        o.line("watch: would tick every %s%s; changes nothing%s", Durations.show(w.interval), until(),
+                w.metricsPort == null ? "" : "; no metrics served under --dry-run");
+        return Exit.OK;
+    }
+
     /** The header of a repeated watch: what, where, how often. */
     void start() {
+        if (!withMz && w.failOn.stream().anyMatch(k -> k.equals("source") || k.equals("lag"))) {
+            o.warn("--fail-on source/lag needs Materialize (--mz-url or MZ_URL); without it they are never seen");
+        }
         o.put("database", ci.dbname);
         o.put("interval_ms", w.interval.toMillis());
         if (repeating()) {
