@@ -82,7 +82,6 @@ public class Watch implements Callable<Integer> {
     /** Once per tick: the WAL position, whether the publication and the role exist, Neon's endpoint id. */
     static final String STATE = """
             SELECT pg_current_wal_lsn()::text AS wal_lsn,
-                   pg_current_wal_lsn() - '0/0'::pg_lsn AS wal_position,
                    current_setting('wal_level') AS wal_level,
                    current_setting('neon.endpoint_id', true) AS neon_endpoint,
                    EXISTS (SELECT 1 FROM pg_publication WHERE pubname = %1$s) AS publication_exists,
@@ -500,9 +499,10 @@ final class WatchChecks {
         }
         for (Map<String, Object> t : unpublished) {
             String ref = Sql.qualified((String) t.get("schema_name"), (String) t.get("table_name"));
+            String schema = Out.shellQuote((String) t.get("schema_name"));
             add(p, "unpublished_table", ref, "", "in schema " + t.get("schema_name") + " but not in publication "
-                    + w.publication, "./jbang replica-identity --table " + Out.shellQuote(ref) + " && ./jbang publication --table "
-                    + Out.shellQuote(ref) + (pubOpt.isEmpty() ? "" : " --name " + Out.shellQuote(w.publication))
+                    + w.publication, "./jbang replica-identity --schema " + schema + " && ./jbang publication --schema "
+                    + schema + (pubOpt.isEmpty() ? "" : " --name " + Out.shellQuote(w.publication))
                     + "; then, for a source that exists: ./jbang source --add-new-tables");
         }
         boolean neon = state.get("neon_endpoint") != null && !state.get("neon_endpoint").toString().isEmpty();
@@ -512,7 +512,8 @@ final class WatchChecks {
         }
         Map<String, Object> facts = new java.util.LinkedHashMap<>();
         facts.put("wal_lsn", state.get("wal_lsn"));
-        facts.put("wal_position", WatchChecks.num(state.get("wal_position")));
+        String[] lsn = String.valueOf(state.get("wal_lsn")).split("/");
+        facts.put("wal_position", Long.parseLong(lsn[0], 16) << 32 | Long.parseLong(lsn[1], 16));
         facts.put("slots", slotFacts);
         if (heartbeatLsn != null) {
             facts.put("heartbeat_lsn", heartbeatLsn);
@@ -798,7 +799,7 @@ final class WatchReport {
             if (!present.containsKey(p.key())) {
                 appeared.merge(p.kind(), 1L, Long::sum);
                 line(ts, "new", p.kind(), p.subject() + ": " + p.detail());
-                o.line(" ".repeat(ts.length() + 30) + "fix: " + p.fix());
+                o.line(" ".repeat(ts.length() + 2) + "fix: " + p.fix());
                 added.add(p.json());
             }
         }

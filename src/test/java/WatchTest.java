@@ -163,7 +163,7 @@ class WatchTest {
                 .await("fix: ./jbang replica-identity --table public.orders\n");
         TestPg.execAsOwner(db, "CREATE TABLE \"Returns\" (id int PRIMARY KEY)");
         w.await(newLine("unpublished_table", "public.\"Returns\"") + "in schema public but not in publication mz_source")
-                .await("fix: ./jbang replica-identity --table 'public.\"Returns\"' && ./jbang publication --table 'public.\"Returns\"'");
+                .await("fix: ./jbang replica-identity --schema public && ./jbang publication --schema public; then");
         TestPg.exec(db, "REVOKE SELECT ON customers FROM " + role);
         w.await(newLine("grant", "public.customers") + "role " + role + " lost SELECT on public.customers")
                 .await("fix: ./jbang grants --role " + role + " --schema public\n");
@@ -432,13 +432,18 @@ class WatchTest {
         assertTrue(outputs.get(2).contains("\"dry_run\":true"), outputs.get(2));
     }
 
-    /** pg_stat_activity sampled every 20 ms while watch ticks every 400 ms: the backend pids of watch's sessions. */
-    static List<Set<Integer>> sessions(String db, String... args) throws Exception {
+    /** What watch's sessions looked like: pg_stat_activity sampled every 20 ms, and pg_stat_database's count of sessions. */
+    record Sessions(List<Set<Integer>> samples, long opened) {}
+
+    /** Five ticks, 400 ms apart, while pg_stat_activity is sampled; then the sessions opened meanwhile (watch's only). */
+    static Sessions sessions(String db, String... args) throws Exception {
         List<Set<Integer>> samples = new ArrayList<>();
         List<String> a = new ArrayList<>(List.of(args));
         a.addAll(List.of("--interval", "400ms", "--ticks", "5"));
-        Running w = new Running(TestPg.env(db), a.toArray(String[]::new));
         try (Connection c = TestPg.superConn(db); Statement s = c.createStatement()) {
+            String opened = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()";
+            long before = value(s, opened);
+            Running w = new Running(TestPg.env(db), a.toArray(String[]::new));
             while (w.thread.isAlive()) {
                 Set<Integer> pids = new HashSet<>();
                 try (var rs = s.executeQuery("SELECT pid FROM pg_stat_activity WHERE application_name = 'neonmz_watch' "
@@ -450,33 +455,49 @@ class WatchTest {
                 samples.add(pids);
                 Thread.sleep(20);
             }
+            assertEquals(0, w.join(), w.all());
+            // a backend reports its session to pg_stat_database when it exits: wait for the last one
+            long[] after = {0};
+            waitUntil(() -> {
+                try {
+                    after[0] = value(s, opened) - before;
+                    return value(s, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'neonmz_watch' "
+                            + "AND datname = current_database()") == 0 && after[0] > 0;
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            }, Duration.ofSeconds(10), () -> "sessions: " + after[0]);
+            Thread.sleep(300);
+            return new Sessions(samples, value(s, opened) - before);
         }
-        assertEquals(0, w.join(), w.all());
-        return samples;
+    }
+
+    static long value(Statement s, String sql) throws SQLException {
+        try (var rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
     }
 
     @Test
     void noSessionIsHeldBetweenTicksUnlessKeepAwake() throws Exception {
         String role = unique("wr");
         String db = database(TestPg.server(), role);
-        List<Set<Integer>> perTick = sessions(db, "--role", role);
-        Set<Integer> pids = new HashSet<>();
-        perTick.forEach(pids::addAll);
-        long held = perTick.stream().filter(p -> !p.isEmpty()).count();
-        assertTrue(pids.size() >= 3, "a new session per tick (5 ticks, some may fall between samples): " + pids);
-        assertTrue(held * 4 < perTick.size(), "a session only during a tick, not between ticks: " + held + " of "
-                + perTick.size() + " samples");
+        Sessions perTick = sessions(db, "--role", role);
+        assertEquals(5, perTick.opened(), "a session per tick");
+        long held = perTick.samples().stream().filter(p -> !p.isEmpty()).count();
+        assertTrue(held * 4 < perTick.samples().size(), "a session only during a tick, not between ticks: " + held + " of "
+                + perTick.samples().size() + " samples");
 
-        List<Set<Integer>> kept = sessions(db, "--role", role, "--keep-awake");
-        Set<Integer> keptPids = new HashSet<>();
-        kept.forEach(keptPids::addAll);
-        assertEquals(1, keptPids.size(), "one session for the whole watch: " + kept);
+        Sessions kept = sessions(db, "--role", role, "--keep-awake");
+        assertEquals(1, kept.opened(), "one session for the whole watch");
+        List<Set<Integer>> samples = kept.samples();
         int first = 0;
-        while (kept.get(first).isEmpty()) {
+        while (samples.get(first).isEmpty()) {
             first++;
         }
-        long gaps = kept.subList(first, kept.size()).stream().filter(Set::isEmpty).count();
-        assertTrue(gaps <= 2, "held between ticks too (the last sample may follow its close): " + gaps);
+        long gaps = samples.subList(first, samples.size()).stream().filter(Set::isEmpty).count();
+        assertTrue(gaps <= 2, "held between ticks too (the last sample may follow its close): " + gaps + " of " + samples.size());
     }
 
     // ---- Materialize's side: the stand-in ---------------------------------------------------------------
