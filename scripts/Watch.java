@@ -19,22 +19,41 @@
 //SOURCES ../lib/neonmz/Sql.java
 //DESCRIPTION Any time: watch one upstream (and Materialize with --mz-url) until stopped: one line per new drift (replica identity, unpublished tables, lost grants, slots, retained WAL, source status, lag) with its fix; Prometheus metrics; --fail-on exit codes for cron; --heartbeat for idle databases.
 
+import java.io.IOException;
 import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
 import neonmz.Cli;
 import neonmz.ConnInfo;
 import neonmz.Durations;
 import neonmz.Exit;
 import neonmz.Fail;
 import neonmz.Mz;
+import neonmz.MzErrors;
 import neonmz.MzOptions;
 import neonmz.Out;
 import neonmz.OutputOptions;
@@ -42,8 +61,10 @@ import neonmz.Pg;
 import neonmz.PgOptions;
 import neonmz.Sql;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.TypeConversionException;
 
 /**
  * Issue #13's watch: doctor's drift checks, repeated. Each tick connects to the upstream, reads its state in
@@ -68,8 +89,8 @@ import picocli.CommandLine.Option;
                 "Each tick opens a connection and closes it: a tick itself wakes a suspended Neon compute (and "
                         + "restarts its suspend timer, 5 minutes by default), so if scale-to-zero matters, use an "
                         + "--interval longer than the suspend timeout (it says so on a Neon host with --interval "
-                        + "under 5m). --keep-awake keeps one connection open instead. A lost connection is said once "
-                        + "and retried each tick; the baseline is kept.",
+                        + "under 5m). --keep-awake keeps one connection open instead. A connection lost after the first "
+                        + "tick is said once and retried each tick; the baseline is kept.",
                 "--metrics-port serves Prometheus metrics (text format 0.0.4). --fail-on stops at the first tick "
                         + "where a problem of those kinds is present and exits 17 (with --once or --ticks for cron). "
                         + "--json: one object per tick, then the summary. --dry-run prints each tick's SQL."},
@@ -82,7 +103,6 @@ public class Watch implements Callable<Integer> {
     /** Once per tick: the WAL position, whether the publication and the role exist, Neon's endpoint id. */
     static final String STATE = """
             SELECT pg_current_wal_lsn()::text AS wal_lsn,
-                   current_setting('wal_level') AS wal_level,
                    current_setting('neon.endpoint_id', true) AS neon_endpoint,
                    EXISTS (SELECT 1 FROM pg_publication WHERE pubname = %1$s) AS publication_exists,
                    EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %2$s) AS role_exists""";
@@ -418,7 +438,7 @@ final class WatchChecks {
         }
 
         Map<String, Object> json() {
-            Map<String, Object> m = new java.util.LinkedHashMap<>();
+            Map<String, Object> m = new LinkedHashMap<>();
             m.put("kind", kind);
             m.put("category", category());
             m.put("subject", subject);
@@ -435,7 +455,7 @@ final class WatchChecks {
     record Side(String target, boolean ok, String error, Map<String, Problem> problems, Map<String, Object> facts) {}
 
     /** Each kind of problem and the --fail-on category it belongs to, in the order they are shown. */
-    static final Map<String, String> CATEGORY = new java.util.LinkedHashMap<>();
+    static final Map<String, String> CATEGORY = new LinkedHashMap<>();
 
     static {
         CATEGORY.put("publication", "drift");
@@ -449,7 +469,7 @@ final class WatchChecks {
         CATEGORY.put("lag", "lag");
     }
 
-    static final java.util.Set<String> MZ_KINDS = java.util.Set.of("source_status", "lag");
+    static final Set<String> MZ_KINDS = Set.of("source_status", "lag");
 
     /** A numeric value as BigDecimal (PostgreSQL's numeric, Materialize's uint8 as text), or null. */
     static BigDecimal num(Object v) {
@@ -463,15 +483,15 @@ final class WatchChecks {
     }
 
     /** --fail-on's words, checked: drift, slot, wal, source, lag, any. */
-    static java.util.Set<String> categories(List<String> failOn) {
-        java.util.Set<String> all = new java.util.LinkedHashSet<>(CATEGORY.values());
+    static Set<String> categories(List<String> failOn) {
+        Set<String> all = new LinkedHashSet<>(CATEGORY.values());
         for (String k : failOn) {
             if (!k.equals("any") && !all.contains(k)) {
                 throw Fail.usage("--fail-on " + k + " is not a kind of problem", "give some of drift, slot, wal, source, "
                         + "lag, or any (e.g. --fail-on drift,slot)");
             }
         }
-        return failOn.contains("any") ? all : new java.util.LinkedHashSet<>(failOn);
+        return failOn.contains("any") ? all : new LinkedHashSet<>(failOn);
     }
 
     private static void add(Map<String, Problem> p, String kind, String subject, String state, String detail, String fix) {
@@ -482,7 +502,7 @@ final class WatchChecks {
     /** The upstream's problems: the publication and role, each published table, --all-in-schema, the slots. */
     Side upstream(Map<String, Object> state, List<Map<String, Object>> published, List<Map<String, Object>> unpublished,
                   List<Map<String, Object>> slots, String heartbeatLsn) {
-        Map<String, Problem> p = new java.util.LinkedHashMap<>();
+        Map<String, Problem> p = new LinkedHashMap<>();
         String pubOpt = w.publication.equals("mz_source") ? "" : " --publication " + Out.shellQuote(w.publication);
         if (!Boolean.TRUE.equals(state.get("publication_exists"))) {
             add(p, "publication", w.publication, "", "does not exist",
@@ -510,7 +530,7 @@ final class WatchChecks {
         for (Map<String, Object> s : slots) {
             slotFacts.add(slotProblems(p, s, neon));
         }
-        Map<String, Object> facts = new java.util.LinkedHashMap<>();
+        Map<String, Object> facts = new LinkedHashMap<>();
         facts.put("wal_lsn", state.get("wal_lsn"));
         String[] lsn = String.valueOf(state.get("wal_lsn")).split("/");
         facts.put("wal_position", Long.parseLong(lsn[0], 16) << 32 | Long.parseLong(lsn[1], 16));
@@ -572,7 +592,7 @@ final class WatchChecks {
                     + "./jbang monitor); on an idle database, a consumer that only acknowledges what it receives needs "
                     + "./jbang watch --heartbeat; if no one uses it: " + drop);
         }
-        Map<String, Object> f = new java.util.LinkedHashMap<>();
+        Map<String, Object> f = new LinkedHashMap<>();
         f.put("slot_name", name);
         f.put("slot_type", s.get("slot_type"));
         f.put("active", s.get("active"));
@@ -587,8 +607,8 @@ final class WatchChecks {
      * lag over --max-lag that grows (raised when over and growing, kept while over, cleared when under).
      */
     Side materialize(List<Map<String, Object>> rows, Map<String, Problem> present, BigDecimal lastLag) {
-        Map<String, Problem> p = new java.util.LinkedHashMap<>();
-        Map<String, Object> facts = new java.util.LinkedHashMap<>();
+        Map<String, Problem> p = new LinkedHashMap<>();
+        Map<String, Object> facts = new LinkedHashMap<>();
         facts.put("source", w.source);
         Map<String, Object> src = rows.stream().filter(r -> Boolean.TRUE.equals(r.get("is_source"))).findFirst().orElse(null);
         if (src == null) {
@@ -599,9 +619,9 @@ final class WatchChecks {
         facts.put("status", src.get("status"));
         for (Map<String, Object> r : rows) {
             String status = String.valueOf(r.get("status"));
-            if (java.util.Set.of("stalled", "failed", "ceased").contains(status)) {
+            if (Set.of("stalled", "failed", "ceased").contains(status)) {
                 String error = r.get("error") == null ? "" : String.valueOf(r.get("error"));
-                neonmz.MzErrors.Known k = neonmz.MzErrors.match(error);
+                MzErrors.Known k = MzErrors.match(error);
                 add(p, "source_status", String.valueOf(r.get("name")), status, status
                         + (error.isEmpty() ? "" : ": " + error), k != null ? k.fix()
                         : "./jbang monitor --source " + Out.shellQuote(w.source) + " (the error's fix)");
@@ -643,24 +663,24 @@ final class WatchChecks {
         BigDecimal v = n;
         int u = 0;
         while (v.abs().compareTo(BigDecimal.valueOf(10 * 1024)) >= 0 && u < units.length - 1) {
-            v = v.divide(BigDecimal.valueOf(1024), 0, java.math.RoundingMode.HALF_UP);
+            v = v.divide(BigDecimal.valueOf(1024), 0, RoundingMode.HALF_UP);
             u++;
         }
-        return v.setScale(0, java.math.RoundingMode.HALF_UP).toPlainString() + " " + units[u];
+        return v.setScale(0, RoundingMode.HALF_UP).toPlainString() + " " + units[u];
     }
 
     /** Sizes as PostgreSQL's memory settings take them: 100 (bytes), 64kB, 512MB, 1GB, 1.5TB (1024-based). */
-    static final class Size implements picocli.CommandLine.ITypeConverter<Long> {
-        private static final java.util.regex.Pattern FORM =
-                java.util.regex.Pattern.compile("(?i)\\s*(\\d+(?:\\.\\d+)?)\\s*(b|bytes|kb|mb|gb|tb)?\\s*");
+    static final class Size implements ITypeConverter<Long> {
+        private static final Pattern FORM =
+                Pattern.compile("(?i)\\s*(\\d+(?:\\.\\d+)?)\\s*(b|bytes|kb|mb|gb|tb)?\\s*");
 
         @Override
         public Long convert(String value) {
-            java.util.regex.Matcher m = FORM.matcher(value);
+            Matcher m = FORM.matcher(value);
             if (!m.matches()) {
-                throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not a size (e.g. 512MB, 1GB, 64kB)");
+                throw new TypeConversionException("'" + value + "' is not a size (e.g. 512MB, 1GB, 64kB)");
             }
-            String unit = m.group(2) == null ? "b" : m.group(2).toLowerCase(java.util.Locale.ROOT);
+            String unit = m.group(2) == null ? "b" : m.group(2).toLowerCase(Locale.ROOT);
             int shift = switch (unit) {
                 case "kb" -> 10;
                 case "mb" -> 20;
@@ -685,17 +705,17 @@ final class WatchReport {
     final boolean withMz;
     private boolean neonHinted;
     int ticks;
-    java.time.Instant lastTickAt;
+    Instant lastTickAt;
     /** Each side's problems at its last good tick. */
-    private final Map<String, Map<String, WatchChecks.Problem>> baseline = new java.util.LinkedHashMap<>();
-    private Map<String, WatchChecks.Problem> present = new java.util.LinkedHashMap<>();
+    private final Map<String, Map<String, WatchChecks.Problem>> baseline = new LinkedHashMap<>();
+    private Map<String, WatchChecks.Problem> present = new LinkedHashMap<>();
     /** Each side's figures at its last good tick (slots, WAL position, the source's lag). */
-    final Map<String, Map<String, Object>> facts = new java.util.HashMap<>();
-    final Map<String, Boolean> up = new java.util.LinkedHashMap<>();
-    final Map<String, Long> appeared = new java.util.LinkedHashMap<>();
-    final Map<String, Long> failures = new java.util.LinkedHashMap<>();
-    private final Map<String, Integer> down = new java.util.HashMap<>();
-    private final java.util.Set<String> everOk = new java.util.HashSet<>();
+    final Map<String, Map<String, Object>> facts = new HashMap<>();
+    final Map<String, Boolean> up = new LinkedHashMap<>();
+    final Map<String, Long> appeared = new LinkedHashMap<>();
+    final Map<String, Long> failures = new LinkedHashMap<>();
+    private final Map<String, Integer> down = new HashMap<>();
+    private final Set<String> everOk = new HashSet<>();
     private final List<WatchChecks.Problem> hits = new ArrayList<>();
     long cleared;
     long reconnects;
@@ -714,7 +734,7 @@ final class WatchReport {
     }
 
     String until() {
-        return w.once ? ", once" : w.ticks != null ? " for " + w.ticks + " ticks" + (w.forDuration == null ? "" : " or "
+        return w.once ? "" : w.ticks != null ? " for " + w.ticks + " ticks" + (w.forDuration == null ? "" : " or "
                 + Durations.show(w.forDuration)) : w.forDuration != null ? " for " + Durations.show(w.forDuration) : " until Ctrl-C";
     }
 
@@ -744,7 +764,7 @@ final class WatchReport {
                 db.planned(String.format(Watch.MZ_SOURCE, Sql.literal(w.source)));
             }
         }
-        o.line("watch: would tick every %s%s; changes nothing%s", Durations.show(w.interval), until(),
+        o.line("watch: would tick %s%s; changes nothing%s", w.once ? "once" : "every " + Durations.show(w.interval), until(),
                 w.metricsPort == null ? "" : "; no metrics served under --dry-run");
         return Exit.OK;
     }
@@ -783,15 +803,15 @@ final class WatchReport {
     /** One tick: each side's news (lost, back), the problems compared with the baseline, the --json line. */
     void tick(int n, WatchChecks.Side upstream, WatchChecks.Side mz) {
         ticks = n;
-        lastTickAt = java.time.Instant.now();
-        String ts = lastTickAt.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
-        Map<String, Object> json = new java.util.LinkedHashMap<>();
+        lastTickAt = Instant.now();
+        String ts = lastTickAt.truncatedTo(ChronoUnit.SECONDS).toString();
+        Map<String, Object> json = new LinkedHashMap<>();
         json.put("tick", n);
         json.put("at", ts);
         for (WatchChecks.Side s : mz == null ? List.of(upstream) : List.of(upstream, mz)) {
             json.put(s.target(), side(ts, s));
         }
-        Map<String, WatchChecks.Problem> now = new java.util.LinkedHashMap<>();
+        Map<String, WatchChecks.Problem> now = new LinkedHashMap<>();
         baseline.values().forEach(now::putAll);
         List<Map<String, Object>> added = new ArrayList<>();
         List<Map<String, Object>> gone = new ArrayList<>();
@@ -823,7 +843,7 @@ final class WatchReport {
 
     /** A side's part of the tick: kept as the baseline when read, else the outage said once. */
     private Map<String, Object> side(String ts, WatchChecks.Side s) {
-        Map<String, Object> j = new java.util.LinkedHashMap<>();
+        Map<String, Object> j = new LinkedHashMap<>();
         j.put("ok", s.ok());
         up.put(s.target(), s.ok());
         if (s.ok()) {
@@ -866,7 +886,7 @@ final class WatchReport {
     boolean failOnSeen(List<String> failOn) {
         hits.clear();
         if (!failOn.isEmpty()) {
-            java.util.Set<String> cats = WatchChecks.categories(failOn);
+            Set<String> cats = WatchChecks.categories(failOn);
             present.values().stream().filter(p -> cats.contains(p.category())).forEach(hits::add);
         }
         return !hits.isEmpty();
@@ -874,7 +894,7 @@ final class WatchReport {
 
     /** The summary line and the --json result; exit 17 when --fail-on saw its problems. */
     int finish(List<String> failOn) {
-        Map<String, Long> byKind = new java.util.LinkedHashMap<>();
+        Map<String, Long> byKind = new LinkedHashMap<>();
         WatchChecks.CATEGORY.keySet().forEach(k -> present.values().stream().filter(p -> p.kind().equals(k))
                 .forEach(p -> byKind.merge(k, 1L, Long::sum)));
         StringBuilder b = new StringBuilder("watch: " + plural(ticks, "tick") + ": ");
@@ -916,12 +936,12 @@ final class WatchReport {
 final class WatchMetrics implements AutoCloseable {
     static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-    private final com.sun.net.httpserver.HttpServer server;
-    private final java.util.concurrent.ExecutorService executor;
+    private final HttpServer server;
+    private final ExecutorService executor;
     private volatile String text = "";
     final String url;
 
-    private WatchMetrics(com.sun.net.httpserver.HttpServer server, java.util.concurrent.ExecutorService executor, String url) {
+    private WatchMetrics(HttpServer server, ExecutorService executor, String url) {
         this.server = server;
         this.executor = executor;
         this.url = url;
@@ -932,14 +952,14 @@ final class WatchMetrics implements AutoCloseable {
         if (port == null) {
             return new WatchMetrics(null, null, null);
         }
-        java.util.concurrent.ExecutorService ex = java.util.concurrent.Executors.newSingleThreadExecutor(t -> {
+        ExecutorService ex = Executors.newSingleThreadExecutor(t -> {
             Thread th = new Thread(t, "watch-metrics");
             th.setDaemon(true);
             return th;
         });
         try {
-            com.sun.net.httpserver.HttpServer s = com.sun.net.httpserver.HttpServer.create(
-                    new java.net.InetSocketAddress(bind, port), 0);
+            HttpServer s = HttpServer.create(
+                    new InetSocketAddress(bind, port), 0);
             s.setExecutor(ex);
             String host = bind.contains(":") ? "[" + bind + "]" : bind;
             WatchMetrics m = new WatchMetrics(s, ex, "http://" + host + ":" + s.getAddress().getPort() + "/metrics");
@@ -949,7 +969,7 @@ final class WatchMetrics implements AutoCloseable {
             o.put("metrics_url", m.url);
             o.line("watch: metrics on %s", m.url);
             return m;
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             ex.shutdownNow();
             throw Fail.usage("cannot serve metrics on " + bind + ":" + port + ": " + e.getMessage(),
                     "choose another --metrics-port (0: any free port) or --metrics-bind");
@@ -962,7 +982,7 @@ final class WatchMetrics implements AutoCloseable {
         }
     }
 
-    private void handle(com.sun.net.httpserver.HttpExchange ex) throws java.io.IOException {
+    private void handle(HttpExchange ex) throws IOException {
         try {
             String method = ex.getRequestMethod();
             if (!ex.getRequestURI().getPath().equals("/metrics")) {
@@ -971,7 +991,7 @@ final class WatchMetrics implements AutoCloseable {
                 ex.getResponseHeaders().set("Allow", "GET, HEAD");
                 ex.sendResponseHeaders(405, -1);
             } else {
-                byte[] body = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                byte[] body = text.getBytes(StandardCharsets.UTF_8);
                 ex.getResponseHeaders().set("Content-Type", CONTENT_TYPE);
                 ex.sendResponseHeaders(200, method.equals("HEAD") ? -1 : body.length);
                 if (method.equals("GET")) {
@@ -1006,7 +1026,7 @@ final class WatchMetrics implements AutoCloseable {
         }
         upstream(b, r.facts.get("upstream"));
         materialize(b, r.facts.get("materialize"));
-        Map<String, Long> now = new java.util.LinkedHashMap<>();
+        Map<String, Long> now = new LinkedHashMap<>();
         r.present().values().forEach(p -> now.merge(p.kind(), 1L, Long::sum));
         List<String> kinds = WatchChecks.CATEGORY.keySet().stream()
                 .filter(k -> r.withMz || !WatchChecks.MZ_KINDS.contains(k)).toList();
@@ -1068,7 +1088,7 @@ final class WatchMetrics implements AutoCloseable {
             b.append('}');
         }
         String v = value instanceof BigDecimal d ? d.toPlainString() : value instanceof Double d ? String.format(
-                java.util.Locale.ROOT, "%.3f", d) : String.valueOf(value);
+                Locale.ROOT, "%.3f", d) : String.valueOf(value);
         b.append(' ').append(v).append('\n');
     }
 

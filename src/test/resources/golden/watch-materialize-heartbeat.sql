@@ -1,8 +1,6 @@
 -- materialize.md C.4: each tick, the status of the source and of what it feeds (stalled/failed/ceased) and its lag offset_known - offset_committed, the session kept; upstream: watch's reads (identity, grants, --all-in-schema, slots) and the heartbeat
 -- ./jbang watch --mz-url postgresql://materialize@127.0.0.1:1/materialize --heartbeat --all-in-schema --source 'we'\''ird source' --dry-run
 SELECT pg_current_wal_lsn()::text AS wal_lsn,
-       pg_current_wal_lsn() - '0/0'::pg_lsn AS wal_position,
-       current_setting('wal_level') AS wal_level,
        current_setting('neon.endpoint_id', true) AS neon_endpoint,
        EXISTS (SELECT 1 FROM pg_publication WHERE pubname = 'mz_source') AS publication_exists,
        EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'materialize') AS role_exists;
