@@ -160,13 +160,14 @@ public class Watch implements Callable<Integer> {
               SELECT id, bool_and(snapshot_committed) AS snapshot_committed,
                      max(offset_known) AS offset_known, max(offset_committed) AS offset_committed
               FROM mz_internal.mz_source_statistics WHERE id IN (SELECT id FROM source_ids) GROUP BY id)
-            SELECT st.name, st.type, st.status, st.error, st.id IN (SELECT id FROM source_ids) AS is_source,
+            SELECT st.name, st.type, st.status, st.error, source_ids.id IS NOT NULL AS is_source,
                    CASE WHEN stats.snapshot_committed
                         THEN stats.offset_known::numeric - stats.offset_committed::numeric END AS offset_lag
             FROM mz_internal.mz_source_statuses st
               JOIN objects ON objects.id = st.id
+              LEFT JOIN source_ids ON source_ids.id = st.id
               LEFT JOIN stats ON stats.id = st.id
-            ORDER BY st.id IN (SELECT id FROM source_ids) DESC, st.name""";
+            ORDER BY source_ids.id IS NULL, st.name""";
 
     /** The application_name of watch's sessions (unless PGAPPNAME or the URL names one): pg_stat_activity shows it. */
     static final String APPLICATION = "neonmz_watch";
