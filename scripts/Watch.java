@@ -135,15 +135,15 @@ public class Watch implements Callable<Integer> {
     /**
      * The slots of this database (and physical ones), not temporary ones: what they keep is
      * pg_current_wal_lsn() - restart_lsn (what max_slot_wal_keep_size limits), what their consumer has not
-     * confirmed is pg_current_wal_lsn() - confirmed_flush_lsn (C.5's figure).
+     * confirmed is pg_current_wal_lsn() - confirmed_flush_lsn (C.5's figure); the WAL position read once for both.
      */
     static final String SLOTS = """
-            SELECT slot_name, slot_type, active, wal_status,
-                   pg_current_wal_lsn() - restart_lsn AS retained_bytes,
-                   pg_current_wal_lsn() - confirmed_flush_lsn AS unconfirmed_bytes
-            FROM pg_replication_slots
-            WHERE NOT temporary AND (database = current_database() OR database IS NULL)
-            ORDER BY slot_name""";
+            SELECT s.slot_name, s.slot_type, s.active, s.wal_status,
+                   wal.lsn - s.restart_lsn AS retained_bytes,
+                   wal.lsn - s.confirmed_flush_lsn AS unconfirmed_bytes
+            FROM pg_replication_slots s CROSS JOIN (SELECT pg_current_wal_lsn() AS lsn) AS wal
+            WHERE NOT s.temporary AND (s.database = current_database() OR s.database IS NULL)
+            ORDER BY s.slot_name""";
 
     /** --heartbeat: a non-transactional logical message (decoded at once, whatever else runs) with our prefix. */
     static final String HEARTBEAT = "SELECT pg_logical_emit_message(false, 'neonmz_heartbeat', now()::text)::text AS lsn";

@@ -21,12 +21,12 @@ WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname IN (SELECT 
   AND NOT EXISTS (SELECT 1 FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
                   WHERE p.pubname = 'mz_source' AND pr.prrelid = c.oid)
 ORDER BY 1, 2;
-SELECT slot_name, slot_type, active, wal_status,
-       pg_current_wal_lsn() - restart_lsn AS retained_bytes,
-       pg_current_wal_lsn() - confirmed_flush_lsn AS unconfirmed_bytes
-FROM pg_replication_slots
-WHERE NOT temporary AND (database = current_database() OR database IS NULL)
-ORDER BY slot_name;
+SELECT s.slot_name, s.slot_type, s.active, s.wal_status,
+       wal.lsn - s.restart_lsn AS retained_bytes,
+       wal.lsn - s.confirmed_flush_lsn AS unconfirmed_bytes
+FROM pg_replication_slots s CROSS JOIN (SELECT pg_current_wal_lsn() AS lsn) AS wal
+WHERE NOT s.temporary AND (s.database = current_database() OR s.database IS NULL)
+ORDER BY s.slot_name;
 SELECT pg_logical_emit_message(false, 'neonmz_heartbeat', now()::text)::text AS lsn;
 WITH source_ids AS (SELECT id FROM mz_catalog.mz_sources WHERE name = 'we''ird source'),
 objects AS (
