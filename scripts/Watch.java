@@ -96,9 +96,9 @@ import picocli.CommandLine.TypeConversionException;
                         + "--json: one object per tick, then the summary. --dry-run prints each tick's SQL."},
         footer = {"%nExamples:",
                 "  ./jbang watch --interval 10m --metrics-port 9187",
-                "  ./jbang watch --once --fail-on any --all-in-schema     # cron: exit 17 when something drifted",
-                "  ./jbang watch --heartbeat --interval 30s --mz-url \"$MZ_URL\" --max-lag 64MB",
-                "  ./jbang watch --dry-run --heartbeat                    # the SQL of a tick; nothing contacted"})
+                "  ./jbang watch --once --all-in-schema --fail-on any    # cron: 17 = drift",
+                "  ./jbang watch --heartbeat --max-lag 64MB --mz-url \"$MZ_URL\"",
+                "  ./jbang watch --dry-run --heartbeat     # a tick's SQL; contacts nothing"})
 public class Watch implements Callable<Integer> {
     /** Once per tick: the WAL position, whether the publication and the role exist, Neon's endpoint id. */
     static final String STATE = """

@@ -495,8 +495,8 @@ class WatchTest {
     void noSessionIsHeldBetweenTicksUnlessKeepAwake() throws Exception {
         String role = unique("wr");
         String db = database(TestPg.server(), role);
-        Sessions perTick = sessions(db, "--role", role);
-        assertEquals(5, perTick.opened(), "a session per tick");
+        Sessions perTick = sessions(db, "--role", role, "--heartbeat");
+        assertEquals(5, perTick.opened(), "a session per tick, closed after it (also with --heartbeat)");
         long held = perTick.samples().stream().filter(p -> !p.isEmpty()).count();
         assertTrue(held * 4 < perTick.samples().size(), "a session only during a tick, not between ticks: " + held + " of "
                 + perTick.samples().size() + " samples");
