@@ -25,6 +25,7 @@ public final class Exit {
     public static final int STALLED = 14;
     public static final int DECLINED = 15;
     public static final int UNSUPPORTED = 16;
+    public static final int DRIFT = 17;
     public static final int INTERRUPTED = 130;
 
     /** Code → meaning, in order; the text used by --help and the README. */
@@ -48,6 +49,7 @@ public final class Exit {
         TABLE.put(STALLED, "a source is stuck: no snapshot progress, or an unknown error");
         TABLE.put(DECLINED, "not confirmed (answered no, or no terminal and no --yes)");
         TABLE.put(UNSUPPORTED, "the Materialize release is older than the oldest one supported (v26.0.0)");
+        TABLE.put(DRIFT, "watch: a --fail-on condition was seen");
         TABLE.put(INTERRUPTED, "interrupted (Ctrl-C)");
     }
 

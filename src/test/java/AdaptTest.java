@@ -287,7 +287,8 @@ class AdaptTest {
             Map.entry("right-size", new String[] {"--dry-run"}),
             Map.entry("explore", new String[] {"--dry-run"}),
             Map.entry("teardown", new String[] {"--dry-run", "--upstream-only"}),
-            Map.entry("doctor", new String[] {"--json"}));
+            Map.entry("doctor", new String[] {"--json"}),
+            Map.entry("watch", new String[] {"--dry-run", "--heartbeat", "--all-in-schema"}));
 
     /** What differs between two runs on two databases: the database's name, timings. */
     static String norm(String s, String db) {

@@ -27,6 +27,7 @@ final class Commands {
         ALL.put("runbook", Runbook::new);
         ALL.put("teardown", Teardown::new);
         ALL.put("doctor", Doctor::new);
+        ALL.put("watch", Watch::new);
         ALL.put("fleet", Fleet::new);
         ALL.put("adapt", Adapt::new);
     }

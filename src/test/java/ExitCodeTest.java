@@ -23,7 +23,7 @@ class ExitCodeTest {
     void helpListsExitCodesAndAnExample() {
         for (Object cmd : new Object[] {new CheckLogicalReplication(), new ReplicaIdentity(), new CreatePublication(),
                 new CreateReplicationRole(), new GrantAccess(), new Lab(), new MonitorIngestion(), new RightSize(), new Explore(),
-                new AllowMaterializeIps(), new ConnectionDetails()}) {
+                new AllowMaterializeIps(), new ConnectionDetails(), new Watch()}) {
             TestPg.Run r = TestPg.run(cmd, Map.of(), "--help");
             assertEquals(0, r.exit(), r.all());
             assertTrue(r.out().contains("Exit codes:"), r.out());

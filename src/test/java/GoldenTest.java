@@ -93,6 +93,11 @@ class GoldenTest {
         add("explore-examples-subscribe", "materialize.md D: CREATE VIEW + CREATE INDEX, CREATE MATERIALIZED VIEW, "
                 + "SUBSCRIBE through a cursor (DECLARE … FETCH ALL c WITH (timeout = '1s'))", "explore",
                 "--create-examples", "--cluster", "compute", "--subscribe-seconds", "10");
+        add("watch-materialize-heartbeat", "materialize.md C.4: each tick, the status of the source and of what it "
+                + "feeds (stalled/failed/ceased) and its lag offset_known - offset_committed, the session kept; upstream: "
+                + "watch's reads (identity, grants, --all-in-schema, slots) and the heartbeat", "watch",
+                "--mz-url", "postgresql://materialize@127.0.0.1:1/materialize", "--heartbeat", "--all-in-schema",
+                "--source", "we'ird source");
         add("teardown-materialize", "materialize.md C.1-C.3 undone in reverse (docs: DROP SOURCE/CONNECTION/SECRET/CLUSTER "
                 + "[IF EXISTS] name [CASCADE]): the plan from the names when Materialize is not reachable", "teardown",
                 "--materialize-only", "--mz-url", "postgresql://materialize@127.0.0.1:1/materialize");

@@ -44,7 +44,8 @@ import neonmz.MzErrors;
 class MaterializeFidelityTest {
     /** The Materialize steps whose SQL constants must all be exercised by the matrix below. */
     static final List<Class<?>> MZ_STEPS = List.of(AllowMaterializeIps.class, CreateCluster.class, CreateConnection.class,
-            CreateSource.class, MonitorIngestion.class, RightSize.class, Explore.class, Teardown.class, Doctor.class);
+            CreateSource.class, MonitorIngestion.class, RightSize.class, Explore.class, Teardown.class, Doctor.class,
+            Watch.class);
 
     record Sent(String sql, String origin) {}
 
@@ -105,6 +106,7 @@ class MaterializeFidelityTest {
             {"right-size", "--samples", "1"}, {"right-size", "--samples", "1", "--apply", "--size", "100cc"},
             {"explore"}, {"explore", "--create-examples", "--cluster", "ingest_postgres", "--subscribe-seconds", "1"},
             {"doctor"}, {"teardown", "--materialize-only", "--dry-run"}, {"teardown", "--materialize-only", "--yes"},
+            {"watch", "--once"},
         };
         for (String[] a : live) {
             run(all, log, a[0], env, "live", new ArrayList<>(List.of(a).subList(1, a.length)));
