@@ -97,7 +97,7 @@ import picocli.CommandLine.TypeConversionException;
         footer = {"%nExamples:",
                 "  ./jbang watch --interval 10m --metrics-port 9187",
                 "  ./jbang watch --once --all-in-schema --fail-on any    # cron: 17 = drift",
-                "  ./jbang watch --heartbeat --max-lag 64MB --mz-url \"$MZ_URL\"",
+                "  MZ_URL=… MZ_PASSWORD=… ./jbang watch --heartbeat --max-lag 64MB",
                 "  ./jbang watch --dry-run --heartbeat     # a tick's SQL; contacts nothing"})
 public class Watch implements Callable<Integer> {
     /** Once per tick: the WAL position, whether the publication and the role exist, Neon's endpoint id. */
