@@ -54,7 +54,7 @@ import picocli.CommandLine.Option;
                 "  ./jbang publication --table '\"Order Items\"' --table page_views --sync",
                 "  ./jbang publication --schema public --dry-run",
                 "  ./jbang publication --all-tables   # needs a superuser (on Neon: neon_superuser)"})
-public class CreatePublication implements Callable<Integer> {
+public class CreatePublication implements Callable<Integer>, Cli.Resumable {
     // The guide's SQL (A.2.2), and what keeps an existing publication in step.
     static final String CREATE_FOR_TABLES = "CREATE PUBLICATION %s FOR TABLE %s";
     static final String CREATE_FOR_ALL = "CREATE PUBLICATION %s FOR ALL TABLES";

@@ -78,7 +78,7 @@ import picocli.CommandLine.Option;
                 "  NEON_API_KEY=… ./jbang replication-role --via api --project shiny-wind-028834 \\",
                 "    --password-out ~/.neonmz/materialize.password   # on Neon",
                 "  neonctl roles create --name materialize   # on Neon, then: ./jbang replication-role"})
-public class CreateReplicationRole implements Callable<Integer> {
+public class CreateReplicationRole implements Callable<Integer>, Cli.Resumable {
     /** The role as the guide wants it; the password is a SCRAM verifier computed here. */
     static final String CREATE_ROLE = "CREATE ROLE %s WITH LOGIN REPLICATION PASSWORD %s";
     static final String ALTER_ATTRIBUTES = "ALTER ROLE %s WITH LOGIN REPLICATION";

@@ -25,6 +25,7 @@ public final class Exit {
     public static final int STALLED = 14;
     public static final int DECLINED = 15;
     public static final int UNSUPPORTED = 16;
+    public static final int READ_ONLY = 17;
     public static final int INTERRUPTED = 130;
 
     /** Code → meaning, in order; the text used by --help and the README. */
@@ -44,10 +45,11 @@ public final class Exit {
         TABLE.put(POOLER, "a Neon -pooler host was given; replication needs the direct host");
         TABLE.put(NEEDS_NEON_API, "Neon only: needs the Neon API, neonctl or the Console");
         TABLE.put(BUSY, "locks or lock slots not available; retry, or lower --batch-size");
-        TABLE.put(TIMEOUT, "--timeout passed before what was waited for happened");
+        TABLE.put(TIMEOUT, "--timeout (or the server's statement_timeout) passed before what was waited for happened");
         TABLE.put(STALLED, "a source is stuck: no snapshot progress, or an unknown error");
         TABLE.put(DECLINED, "not confirmed (answered no, or no terminal and no --yes)");
         TABLE.put(UNSUPPORTED, "the Materialize release is older than the oldest one supported (v26.0.0)");
+        TABLE.put(READ_ONLY, "the server accepts only reads (default_transaction_read_only, a read replica)");
         TABLE.put(INTERRUPTED, "interrupted (Ctrl-C)");
     }
 
