@@ -105,7 +105,16 @@ public class CreatePublication implements Callable<Integer>, Cli.Resumable {
             o.put("publication", name);
             List<Map<String, Object>> existing = db.query(EXISTING, name);
             if (existing.isEmpty()) {
-                return create(o, db, wanted);
+                try {
+                    return create(o, db, wanted);
+                } catch (SQLException e) {
+                    if (!Pg.duplicate(e)) {
+                        throw e;
+                    }
+                    // another run created it between the read and the CREATE: go on as a re-run would
+                    o.line("publication %s: created meanwhile by another session; checking its tables", name);
+                    existing = db.query(EXISTING, name);
+                }
             }
             Map<String, Object> e = existing.get(0);
             warnOptions(o, e);

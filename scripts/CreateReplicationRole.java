@@ -162,7 +162,16 @@ public class CreateReplicationRole implements Callable<Integer>, Cli.Resumable {
                 return onNeon(o, r);
             }
             if (r == null) {
-                return create(o, db);
+                try {
+                    return create(o, db);
+                } catch (java.sql.SQLException e) {
+                    if (!Pg.duplicate(e)) {
+                        throw e;
+                    }
+                    // another run created it between the read and the CREATE: go on as a re-run would
+                    o.line("role %s: created meanwhile by another session", role);
+                    r = db.query(hasNeonSuperuser ? ROLE : ROLE_NO_NEON, role).get(0);
+                }
             }
             return update(o, db, r);
         }

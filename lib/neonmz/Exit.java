@@ -45,11 +45,11 @@ public final class Exit {
         TABLE.put(POOLER, "a Neon -pooler host was given; replication needs the direct host");
         TABLE.put(NEEDS_NEON_API, "Neon only: needs the Neon API, neonctl or the Console");
         TABLE.put(BUSY, "locks or lock slots not available; retry, or lower --batch-size");
-        TABLE.put(TIMEOUT, "--timeout (or the server's statement_timeout) passed before what was waited for happened");
+        TABLE.put(TIMEOUT, "--timeout or statement_timeout passed before it was done");
         TABLE.put(STALLED, "a source is stuck: no snapshot progress, or an unknown error");
         TABLE.put(DECLINED, "not confirmed (answered no, or no terminal and no --yes)");
         TABLE.put(UNSUPPORTED, "the Materialize release is older than the oldest one supported (v26.0.0)");
-        TABLE.put(READ_ONLY, "the server accepts only reads (default_transaction_read_only, a read replica)");
+        TABLE.put(READ_ONLY, "the server accepts only reads (read-only setting, read replica)");
         TABLE.put(INTERRUPTED, "interrupted (Ctrl-C)");
     }
 

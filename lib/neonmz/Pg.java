@@ -287,6 +287,15 @@ public final class Pg implements AutoCloseable {
                 "check the connection string", e);
     }
 
+    /**
+     * An object created by another session at the same time: the name check passed in both, and the loser
+     * gets duplicate_object, or unique_violation on the catalog's name index when the winner had not committed.
+     */
+    public static boolean duplicate(SQLException e) {
+        String state = e.getSQLState();
+        return "42710".equals(state) || "23505".equals(state) && e.getMessage() != null && e.getMessage().contains("\"pg_");
+    }
+
     /** Errors raised while a step runs, by SQLSTATE. */
     public static Fail translate(SQLException e) {
         String state = e.getSQLState() == null ? "" : e.getSQLState();
@@ -317,6 +326,13 @@ public final class Pg implements AutoCloseable {
             case "28P01", "28000" -> new Fail(Exit.AUTH, msg, "check the user and password", e);
             case "57P01", "57P02", "57P03", "08000", "08003", "08006" -> new Fail(Exit.CONNECT,
                     "the connection was lost: " + msg, "run the same command again; it resumes where it stopped", e);
+            // two sessions changing the same catalog row (e.g. two GRANTs on one table): the loser's statement fails
+            case "XX000" -> msg != null && msg.contains("tuple concurrently updated")
+                    ? new Fail(Exit.BUSY, "another session changed the same object at the same time: " + msg
+                            + " (this transaction was rolled back)", "run the same command again once the other "
+                            + "run (of this step or of the runbook) has finished", e)
+                    : new Fail(Exit.INTERNAL, "SQL error " + state + ": " + msg,
+                            "this may be a bug; run again with --verbose and report it", e);
             default -> new Fail(Exit.INTERNAL, "SQL error " + state + ": " + msg,
                     "this may be a bug; run again with --verbose and report it", e);
         };
