@@ -61,7 +61,7 @@ import picocli.CommandLine.Option;
                 "      # Materialize in Docker, the upstream (the lab) on this machine",
                 "  printf '%%s\\n' \"$NEW_PASSWORD\" | ./jbang connection --password-stdin --rotate",
                 "  ./jbang connection --password-file ~/.neonmz/materialize.password --dry-run   # no Materialize needed"})
-public class CreateConnection implements Callable<Integer> {
+public class CreateConnection implements Callable<Integer>, Cli.Resumable {
     // The guide's SQL (C.2). IF NOT EXISTS keeps a re-run from failing on the secret made by the first run.
     static final String CREATE_SECRET = "CREATE SECRET IF NOT EXISTS %s AS %s";
     static final String ALTER_SECRET = "ALTER SECRET %s AS %s";

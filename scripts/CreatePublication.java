@@ -54,7 +54,7 @@ import picocli.CommandLine.Option;
                 "  ./jbang publication --table '\"Order Items\"' --table page_views --sync",
                 "  ./jbang publication --schema public --dry-run",
                 "  ./jbang publication --all-tables   # needs a superuser (on Neon: neon_superuser)"})
-public class CreatePublication implements Callable<Integer> {
+public class CreatePublication implements Callable<Integer>, Cli.Resumable {
     // The guide's SQL (A.2.2), and what keeps an existing publication in step.
     static final String CREATE_FOR_TABLES = "CREATE PUBLICATION %s FOR TABLE %s";
     static final String CREATE_FOR_ALL = "CREATE PUBLICATION %s FOR ALL TABLES";
@@ -105,7 +105,16 @@ public class CreatePublication implements Callable<Integer> {
             o.put("publication", name);
             List<Map<String, Object>> existing = db.query(EXISTING, name);
             if (existing.isEmpty()) {
-                return create(o, db, wanted);
+                try {
+                    return create(o, db, wanted);
+                } catch (SQLException e) {
+                    if (!Pg.duplicate(e)) {
+                        throw e;
+                    }
+                    // another run created it between the read and the CREATE: go on as a re-run would
+                    o.line("publication %s: created meanwhile by another session; checking its tables", name);
+                    existing = db.query(EXISTING, name);
+                }
             }
             Map<String, Object> e = existing.get(0);
             warnOptions(o, e);

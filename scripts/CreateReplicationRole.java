@@ -78,7 +78,7 @@ import picocli.CommandLine.Option;
                 "  NEON_API_KEY=… ./jbang replication-role --via api --project shiny-wind-028834 \\",
                 "    --password-out ~/.neonmz/materialize.password   # on Neon",
                 "  neonctl roles create --name materialize   # on Neon, then: ./jbang replication-role"})
-public class CreateReplicationRole implements Callable<Integer> {
+public class CreateReplicationRole implements Callable<Integer>, Cli.Resumable {
     /** The role as the guide wants it; the password is a SCRAM verifier computed here. */
     static final String CREATE_ROLE = "CREATE ROLE %s WITH LOGIN REPLICATION PASSWORD %s";
     static final String ALTER_ATTRIBUTES = "ALTER ROLE %s WITH LOGIN REPLICATION";
@@ -162,7 +162,16 @@ public class CreateReplicationRole implements Callable<Integer> {
                 return onNeon(o, r);
             }
             if (r == null) {
-                return create(o, db);
+                try {
+                    return create(o, db);
+                } catch (java.sql.SQLException e) {
+                    if (!Pg.duplicate(e)) {
+                        throw e;
+                    }
+                    // another run created it between the read and the CREATE: go on as a re-run would
+                    o.line("role %s: created meanwhile by another session", role);
+                    r = db.query(hasNeonSuperuser ? ROLE : ROLE_NO_NEON, role).get(0);
+                }
             }
             return update(o, db, r);
         }

@@ -66,7 +66,7 @@ import picocli.CommandLine.Option;
                 "  ./jbang source --for-tables 'orders,\"Order Items\"' --exclude-column public.page_views.referrer",
                 "  ./jbang source --syntax new --dry-run   # reads the upstream catalog; no Materialize needed",
                 "  ./jbang source --add-new-tables         # after ./jbang publication --table new_table"})
-public class CreateSource implements Callable<Integer> {
+public class CreateSource implements Callable<Integer>, Cli.Resumable {
     // The guide's SQL (C.3), legacy syntax: one statement; %s = options, then FOR ALL TABLES / TABLES (…) / SCHEMAS (…).
     static final String CREATE_LEGACY = "CREATE SOURCE %s IN CLUSTER %s FROM POSTGRES CONNECTION %s (%s) %s";
     // New syntax: the source, then one table per upstream table, in one transaction.

@@ -51,7 +51,7 @@ import picocli.CommandLine.Option;
                 "  ./jbang grants",
                 "  ./jbang grants --role materialize --schema public --schema sales",
                 "  ./jbang grants --dry-run --json"})
-public class GrantAccess implements Callable<Integer> {
+public class GrantAccess implements Callable<Integer>, Cli.Resumable {
     // The guide's three statements, per schema.
     static final String GRANT_USAGE = "GRANT USAGE ON SCHEMA %s TO %s";
     static final String GRANT_SELECT = "GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %s";

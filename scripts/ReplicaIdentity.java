@@ -54,7 +54,7 @@ import picocli.CommandLine.Option;
                 "  ./jbang replica-identity --table orders,customers",
                 "  ./jbang replica-identity --publication mz_source",
                 "  ./jbang replica-identity --schema public --dry-run"})
-public class ReplicaIdentity implements Callable<Integer> {
+public class ReplicaIdentity implements Callable<Integer>, Cli.Resumable {
     /** The guide's statement. */
     static final String ALTER = "ALTER TABLE %s REPLICA IDENTITY FULL";
     /** A busy table fails the batch after this wait instead of queueing every later query behind it. */
@@ -198,7 +198,8 @@ public class ReplicaIdentity implements Callable<Integer> {
                     Fail f = Pg.translate(e);
                     throw new Fail(f.exit, f.getMessage() + " (batch " + (i / size + 1) + " of " + batches
                             + " rolled back; " + done + " tables were set before it)",
-                            f.fix + "; running the same command again continues where this stopped", e);
+                            f.fix.contains("run the same command again") ? f.fix
+                                    : f.fix + "; running the same command again continues where this stopped", e);
                 }
                 done += batch.size();
                 bar.step(batch.size());

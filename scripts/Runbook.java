@@ -102,7 +102,7 @@ import picocli.CommandLine.Spec;
                 "  ./jbang runbook --config runbook.properties --mz-url \"$MZ_URL\"",
                 "  ./jbang runbook --lab --from grants      # resume at a step (alias or guide id, e.g. A.2.4)",
                 "  ./jbang runbook --only publication,grants --json"})
-public class Runbook implements Callable<Integer> {
+public class Runbook implements Callable<Integer>, Cli.Resumable {
     /** The emulator the Docker fallback runs: the image pom.xml pins as materialize.image (RunbookTest checks). */
     static final String EMULATOR_IMAGE = "materialize/materialized:v26.12.0";   // the pinned release (pom.xml materialize.version)
     /** How a container reaches a port of this machine that Testcontainers exposed to it. */

@@ -80,7 +80,7 @@ import picocli.CommandLine.Option;
                 "  ./jbang teardown --mz-url \"$MZ_URL\" --dry-run",
                 "  ./jbang teardown --mz-url \"$MZ_URL\" --yes",
                 "  ./jbang teardown --upstream-only --drop-orphan-slots --reset-replica-identity --yes"})
-public class Teardown implements Callable<Integer> {
+public class Teardown implements Callable<Integer>, Cli.Resumable {
     // ---- Materialize (materialize.md; docs: DROP SOURCE/CONNECTION/SECRET/CLUSTER [IF EXISTS] name [CASCADE|RESTRICT])
     /** CASCADE drops the source's subsources or tables FROM SOURCE; other dependents are checked for first. */
     static final String DROP_SOURCE = "DROP SOURCE IF EXISTS %s CASCADE";

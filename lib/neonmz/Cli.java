@@ -48,9 +48,29 @@ public final class Cli {
                 new PrintWriter(System.err, true, StandardCharsets.UTF_8), terminal);
     }
 
+    /**
+     * A step that changes something and that a re-run finishes: stopped by Ctrl-C or kill, it says so and
+     * how to go on (the streaming commands, which Ctrl-C ends normally, are not).
+     */
+    public interface Resumable {}
+
     /** For a script's main: run, flush, exit with the code. */
     public static void main(Object command, String... args) {
+        // Ctrl-C or kill: the JVM exits 130 (SIGINT) or 143 (SIGTERM); the server rolls back the open transaction
+        Thread signalled = !(command instanceof Resumable) ? new Thread(() -> { }) : new Thread(() -> {
+            System.out.flush();
+            System.err.println("error: stopped by a signal (Ctrl-C or kill) before the command finished; the open "
+                    + "transaction, if any, was rolled back");
+            System.err.println("  fix: run the same command again; it continues where this stopped");
+            System.err.flush();
+        });
+        Runtime.getRuntime().addShutdownHook(signalled);
         int code = execute(command, systemCtx(), args);
+        try {
+            Runtime.getRuntime().removeShutdownHook(signalled);
+        } catch (IllegalStateException shuttingDown) {
+            // a signal came as the command finished: the hook says so
+        }
         System.out.flush();
         System.err.flush();
         System.exit(code);

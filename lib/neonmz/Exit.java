@@ -26,6 +26,7 @@ public final class Exit {
     public static final int DECLINED = 15;
     public static final int UNSUPPORTED = 16;
     public static final int DRIFT = 17;
+    public static final int READ_ONLY = 18;
     public static final int INTERRUPTED = 130;
 
     /** Code → meaning, in order; the text used by --help and the README. */
@@ -45,11 +46,12 @@ public final class Exit {
         TABLE.put(POOLER, "a Neon -pooler host was given; replication needs the direct host");
         TABLE.put(NEEDS_NEON_API, "Neon only: needs the Neon API, neonctl or the Console");
         TABLE.put(BUSY, "locks or lock slots not available; retry, or lower --batch-size");
-        TABLE.put(TIMEOUT, "--timeout passed before what was waited for happened");
+        TABLE.put(TIMEOUT, "--timeout or statement_timeout passed before it was done");
         TABLE.put(STALLED, "a source is stuck: no snapshot progress, or an unknown error");
         TABLE.put(DECLINED, "not confirmed (answered no, or no terminal and no --yes)");
         TABLE.put(UNSUPPORTED, "the Materialize release is older than the oldest one supported (v26.0.0)");
         TABLE.put(DRIFT, "watch: a --fail-on condition was seen");
+        TABLE.put(READ_ONLY, "the server accepts only reads (read-only setting, read replica)");
         TABLE.put(INTERRUPTED, "interrupted (Ctrl-C)");
     }
 

@@ -230,10 +230,19 @@ public final class Pg implements AutoCloseable {
             st.execute(all.toString());
             conn.commit();
         } catch (SQLException e) {
-            conn.rollback();
+            try {
+                conn.rollback();
+            } catch (SQLException gone) {
+                // a lost connection cannot roll back (the server did): report why it was lost, not this
+                e.addSuppressed(gone);
+            }
             throw e;
         } finally {
-            conn.setAutoCommit(auto);
+            try {
+                conn.setAutoCommit(auto);
+            } catch (SQLException gone) {
+                // the connection is gone; the error above (or the next statement) says so
+            }
         }
     }
 
@@ -278,6 +287,15 @@ public final class Pg implements AutoCloseable {
                 "check the connection string", e);
     }
 
+    /**
+     * An object created by another session at the same time: the name check passed in both, and the loser
+     * gets duplicate_object, or unique_violation on the catalog's name index when the winner had not committed.
+     */
+    public static boolean duplicate(SQLException e) {
+        String state = e.getSQLState();
+        return "42710".equals(state) || "23505".equals(state) && e.getMessage() != null && e.getMessage().contains("\"pg_");
+    }
+
     /** Errors raised while a step runs, by SQLSTATE. */
     public static Fail translate(SQLException e) {
         String state = e.getSQLState() == null ? "" : e.getSQLState();
@@ -294,11 +312,27 @@ public final class Pg implements AutoCloseable {
                     "lower --batch-size, or raise max_locks_per_transaction", e);
             case "55P03", "40P01" -> new Fail(Exit.BUSY, "could not get a lock: " + msg,
                     "another session holds a lock on the table; retry when it is done", e);
-            case "25006" -> new Fail(Exit.INTERNAL, "a change was attempted under --dry-run: " + msg,
-                    "this is a bug: --dry-run must not write; please report it", e);
+            // Pg.connect makes a --dry-run session read-only, but it never sends a change then: so the server's
+            // own setting (default_transaction_read_only for the database or role, a read replica, a hot standby).
+            case "25006" -> new Fail(Exit.READ_ONLY, "the server accepts only reads here: " + msg,
+                    "connect to the read-write primary (Neon: not a read replica's endpoint), or clear the setting: "
+                            + "ALTER DATABASE … RESET default_transaction_read_only (or ALTER ROLE …); then run the "
+                            + "same command again", e);
+            case "57014" -> new Fail(Exit.TIMEOUT, "the statement was cancelled: " + msg + " (its transaction was "
+                    + "rolled back)", msg != null && msg.contains("statement timeout")
+                    ? "the database or role sets statement_timeout (SHOW statement_timeout); run again when the tables "
+                            + "are not busy, or allow more: PGOPTIONS='-c statement_timeout=5min'"
+                    : "another session cancelled it; run the same command again", e);
             case "28P01", "28000" -> new Fail(Exit.AUTH, msg, "check the user and password", e);
             case "57P01", "57P02", "57P03", "08000", "08003", "08006" -> new Fail(Exit.CONNECT,
                     "the connection was lost: " + msg, "run the same command again; it resumes where it stopped", e);
+            // two sessions changing the same catalog row (e.g. two GRANTs on one table): the loser's statement fails
+            case "XX000" -> msg != null && msg.contains("tuple concurrently updated")
+                    ? new Fail(Exit.BUSY, "another session changed the same object at the same time: " + msg
+                            + " (this transaction was rolled back)", "run the same command again once the other "
+                            + "run (of this step or of the runbook) has finished", e)
+                    : new Fail(Exit.INTERNAL, "SQL error " + state + ": " + msg,
+                            "this may be a bug; run again with --verbose and report it", e);
             default -> new Fail(Exit.INTERNAL, "SQL error " + state + ": " + msg,
                     "this may be a bug; run again with --verbose and report it", e);
         };
