@@ -415,7 +415,7 @@ class BadInputCorpusTest {
         all.add(b.env("MZ_REPLICATION_PASSWORD", null).args("--pg-url", url("neondb_owner:" + b.pw(), DIRECT,
                 "/neondb")).fails(Exit.USAGE, "the password in --pg-url is user neondb_owner's, not materialize's",
                 "--role neondb_owner"));
-        b = c("connection", "url-password", "the role's password in the URL: used, with the warning");
+        b = c("connection", "url-password", "the role's password in the URL, an SSL mode Materialize lacks");
         all.add(b.env("MZ_REPLICATION_PASSWORD", null).args("--pg-url", url("materialize:" + b.pw(), DIRECT,
                 "/neondb"), "--ssl-mode", "prefer").fails(Exit.USAGE, "--ssl-mode prefer", "require"));
         all.add(c("connection", "option", "both password sources").args("--password-file", "x", "--password-stdin")
