@@ -54,7 +54,7 @@ import picocli.CommandLine.Option;
                 + "--role), which Materialize validates. An existing connection is compared with what was asked "
                 + "and re-checked with VALIDATE CONNECTION; --replace re-creates it, --rotate puts a new password "
                 + "into the secret. The password comes from --password-file, --password-stdin or "
-                + "$MZ_REPLICATION_PASSWORD, never from the command line."},
+                + "$MZ_REPLICATION_PASSWORD; else, with a warning, from the connection string when its user is --role."},
         footer = {"%nExamples:",
                 "  ./jbang connection --password-file ~/.neonmz/materialize.password",
                 "  ./jbang connection --password-file ~/.neonmz/materialize.password --upstream-host host.docker.internal",
@@ -158,10 +158,10 @@ public class CreateConnection implements Callable<Integer>, Cli.Resumable {
         // Everything the user must give is checked before anything is read or contacted.
         Cli.Ctx ctx = Cli.ctx();
         String askedSsl = checkGiven(ctx);
-        ConnInfo up = pg.resolve(o); // refuses a Neon -pooler host
+        ConnInfo up = pg.resolve(o, false); // refuses a Neon -pooler host; the URL's password is for the role here
         String host = materializeHost(up, o);
         Ssl ssl = sslMode(askedSsl, up, host);
-        String password = password(ctx);
+        String password = password(ctx, up, o);
 
         Wanted want = new Wanted(host, up.port(), role, up.dbname, ssl.mode(), secret);
         ConnectionText.upstream(o, connection, want, ssl.from(), up.channelBinding);
@@ -185,9 +185,7 @@ public class CreateConnection implements Callable<Integer>, Cli.Resumable {
             throw Fail.usage("--password-file and --password-stdin both given", "give the password one way");
         }
         if (passwordFile == null && !passwordStdin && ctx.env("MZ_REPLICATION_PASSWORD") == null) {
-            throw Fail.usage("no password for the replication role " + role + " (it goes into secret " + secret + ")",
-                    "give --password-file FILE (the 0600 file ./jbang replication-role --password-out wrote), "
-                            + "--password-stdin, or $MZ_REPLICATION_PASSWORD");
+            ConnectionText.requireUrlPassword(pg, role, secret);
         }
         Sql.requireName("secret", secret);
         Sql.requireName("connection", connection);
@@ -361,9 +359,19 @@ public class CreateConnection implements Callable<Integer>, Cli.Resumable {
         return new Existing(id, type, ConnectionText.options(sql == null ? "" : sql.toString()));
     }
 
-    /** The replication role's password: --password-file, --password-stdin, else $MZ_REPLICATION_PASSWORD. */
-    private String password(Cli.Ctx ctx) {
+    /**
+     * The replication role's password: --password-file, --password-stdin, $MZ_REPLICATION_PASSWORD, else the one
+     * in the connection string when its user is the role (the guide's Neon string), with a warning.
+     */
+    private String password(Cli.Ctx ctx, ConnInfo up, Out o) {
         String pw = Secrets.given(passwordFile, passwordStdin, "MZ_REPLICATION_PASSWORD");
+        if (pw == null) {
+            pw = ConnectionText.urlPassword(o, pg, up, role, secret);
+        } else if (pg.url != null && up.password() != null) {
+            o.warn("the password in --pg-url is not used (the replication role's comes from " + (passwordFile != null
+                    ? "--password-file" : passwordStdin ? "--password-stdin" : "MZ_REPLICATION_PASSWORD") + "), and every "
+                    + "user of this machine can read it in the process list (ps); remove it from the URL");
+        }
         // The statement carries the password as a literal, with ' doubled: mask that form too.
         Secrets.register(pw.replace("'", "''"));
         if (pw.indexOf('\0') >= 0) {
@@ -381,6 +389,41 @@ public class CreateConnection implements Callable<Integer>, Cli.Resumable {
  */
 final class ConnectionText {
     private ConnectionText() {
+    }
+
+    /** Where the replication role's password belongs instead of argv. */
+    static final String SAFER = "MZ_REPLICATION_PASSWORD, --password-file or --password-stdin";
+
+    /**
+     * With no --password-file, --password-stdin or $MZ_REPLICATION_PASSWORD: the connection string must carry
+     * the replication role's own password (user = --role), else a usage error that says what was seen and why
+     * it is not used. Checked before anything is resolved or contacted.
+     */
+    static void requireUrlPassword(PgOptions pg, String role, String secret) {
+        String from = pg.url != null ? "--pg-url" : "DATABASE_URL";
+        ConnInfo given = ConnInfo.parse(pg.url != null ? pg.url : Cli.ctx().env("DATABASE_URL"));
+        String fix = "give --password-file FILE (the 0600 file ./jbang replication-role --password-out wrote), "
+                + "--password-stdin, or $MZ_REPLICATION_PASSWORD";
+        if (given.password() == null) {
+            throw Fail.usage("no password for the replication role " + role + " (it goes into secret " + secret + ")", fix);
+        }
+        if (!role.equals(given.user)) {
+            throw Fail.usage("no password for the replication role " + role + " (it goes into secret " + secret + "): the "
+                    + "password in " + from + " is " + (given.user == null ? "given without a user" : "user " + given.user
+                    + "'s") + ", not " + role + "'s, so it is not used", fix
+                    + (given.user == null ? "" : "; or --role " + given.user + " if that is the replication role"));
+        }
+    }
+
+    /** The password of the connection string whose user is the role (see requireUrlPassword), with a warning. */
+    static String urlPassword(Out o, PgOptions pg, ConnInfo up, String role, String secret) {
+        String usedAs = "as the replication role " + role + "'s password (secret " + secret + ")";
+        if (pg.url != null) {
+            o.warn(Secrets.inArgv("--pg-url", usedAs, SAFER));
+        } else {
+            o.warn("the password in DATABASE_URL is used " + usedAs + "; " + SAFER + " name it on its own");
+        }
+        return up.password();
     }
 
     /** The upstream as Materialize will see it, with notes on what differs from the connection string. */

@@ -194,15 +194,17 @@ public class Lab implements Callable<Integer> {
     }
 
     static int port(Integer given) {
-        if (given != null) {
-            return given;
-        }
         String env = Cli.ctx().env("NEONMZ_LAB_PORT");
+        int port;
         try {
-            return env != null ? Integer.parseInt(env) : DEFAULT_PORT;
+            port = given != null ? given : env != null ? Integer.parseInt(env) : DEFAULT_PORT;
         } catch (NumberFormatException e) {
             throw Fail.usage("NEONMZ_LAB_PORT is not a port number: " + env, "unset it or give a number");
         }
+        if (port < 1 || port > 65535) {
+            throw Fail.usage("port " + port + " is out of range", "give a port from 1 to 65535, e.g. --port 55433");
+        }
+        return port;
     }
 
     static Path defaultDir(Map<String, String> env) {

@@ -459,6 +459,13 @@ public class Runbook implements Callable<Integer>, Cli.Resumable {
         if (s.lab && s.pgUrl != null) {
             throw Fail.usage("--lab and pg-url both name the upstream", "drop one of them");
         }
+        // the steps get the URLs through the environment, so the steps' own argv warning is given here
+        if (pgUrl != null && ConnInfo.parse(pgUrl).password() != null) {
+            out.out().warn(Secrets.inArgv("--pg-url", null, neonmz.PgOptions.SAFER));
+        }
+        if (mzUrl != null && ConnInfo.parse(mzUrl).password() != null) {
+            out.out().warn(Secrets.inArgv("--mz-url", null, neonmz.MzOptions.SAFER));
+        }
         if (s.lab && s.withApi) {
             throw Fail.usage("--with-neon-api talks to a Neon project; the lab is not one", "drop --lab, or --with-neon-api");
         }

@@ -240,6 +240,9 @@ public class Tap implements Callable<Integer> {
     }
 
     private void checkSlot(Pg db, String slot) throws SQLException {
+        if (!slot.matches("[a-z0-9_]{1,63}")) {   // PostgreSQL's rule for slot names: no such slot can exist
+            throw Fail.usage("--slot " + slot + " is not a replication slot name", "slot names are 1 to 63 of a-z, 0-9 and _");
+        }
         List<Map<String, Object>> r = db.query(SLOT, slot);
         if (r.isEmpty()) {
             throw new Fail(Exit.NOT_FOUND, "replication slot " + slot + " does not exist",

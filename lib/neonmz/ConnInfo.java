@@ -226,6 +226,9 @@ public final class ConnInfo {
                     }
                 }
                 if (!closed) {
+                    if (key.equals("password")) {
+                        Secrets.register(s.substring(typed + 1));   // the rest of the text: it is printed with argv
+                    }
                     throw Fail.usage("unterminated quoted value for " + key + " in connection string",
                             "close the single quote");
                 }
@@ -250,6 +253,9 @@ public final class ConnInfo {
     private void set(String key, String value, String source) {
         switch (key) {
             case "host", "hostaddr" -> {
+                if (key.equals("hostaddr")) {
+                    namedHosts.addAll(hosts);   // libpq still sends the name (TLS SNI): Neon routes by it
+                }
                 hosts.clear();
                 for (String h : value.split(",")) {
                     if (!h.isBlank()) {
@@ -443,8 +449,13 @@ public final class ConnInfo {
     }
 
     /** The first of the hosts that is a Neon pooled endpoint (DNS names are case-insensitive), or null. */
+    /** Host names given before a hostaddr= replaced them (for the pooler check). */
+    private final List<String> namedHosts = new ArrayList<>();
+
     private String poolerHost() {
-        for (String h : hosts.isEmpty() ? List.of(host()) : hosts) {
+        List<String> all = new ArrayList<>(hosts.isEmpty() ? List.of(host()) : hosts);
+        all.addAll(namedHosts);
+        for (String h : all) {
             String l = h.toLowerCase(Locale.ROOT);
             if ((l.endsWith(".neon.tech") || l.endsWith(".neon.build")) && l.split("\\.", 2)[0].endsWith("-pooler")) {
                 return h;

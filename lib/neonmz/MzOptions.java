@@ -13,6 +13,8 @@ import picocli.CommandLine.Option;
  */
 public class MzOptions {
     public static final int DEFAULT_PORT = 6875;
+    /** Where a Materialize password belongs instead of argv (the warning's and the fixes' wording). */
+    public static final String SAFER = "MZ_PASSWORD, --mz-password-file or --mz-password-stdin";
 
     @Option(names = "--mz-url", paramLabel = "URL",
             description = "Materialize: a URI or key=value string (default: $MZ_URL; else MZ_HOST, MZ_PORT, MZ_USER, "
@@ -36,8 +38,7 @@ public class MzOptions {
         Cli.Ctx ctx = Cli.ctx();
         ConnInfo ci = ConnInfo.parse(url != null ? url : ctx.env("MZ_URL"));
         if (url != null && ci.password() != null) {
-            out.warn("the password in --mz-url is visible to other users in the process list; "
-                    + "prefer MZ_PASSWORD or --mz-password-file");
+            out.warn(Secrets.inArgv("--mz-url", null, SAFER));
         }
         if (passwordFile != null) {
             ci.password(Secrets.readFile(passwordFile, "Materialize password"), "file " + passwordFile);

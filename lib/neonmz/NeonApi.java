@@ -101,7 +101,15 @@ public final class NeonApi {
             throw Fail.usage("no Neon API key", "set NEON_API_KEY, or pass --api-key-file FILE");
         }
         String h = host.endsWith("/") ? host.substring(0, host.length() - 1) : host;
-        this.base = URI.create(h);
+        try {
+            this.base = URI.create(h);
+            if (base.getScheme() == null || !base.getScheme().startsWith("http") || base.getHost() == null) {
+                throw new IllegalArgumentException("not an http(s) URL");
+            }
+        } catch (IllegalArgumentException e) {
+            throw Fail.usage("the Neon API host " + host + " is not an http(s) URL", "give --api-host (or NEON_API_HOST) "
+                    + "as a URL, e.g. " + DEFAULT_HOST);
+        }
         this.key = Secrets.register(key.strip());
         this.out = out;
         this.timeout = timeout;
@@ -539,7 +547,7 @@ public final class NeonApi {
             }
             int status = resp.statusCode();
             if (status >= 200 && status < 300) {
-                return parse(resp.body());
+                return parse(method, path, status, resp.body());
             }
             ApiError err = error(method, path, resp);
             last = err.getMessage();
@@ -689,16 +697,35 @@ public final class NeonApi {
         return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
     }
 
-    private static JsonObject parse(String body) {
+    /**
+     * A 2xx answer's object. Not JSON (an HTML page from a proxy, a cut-off body) or an error body under a 2xx
+     * status is the server's fault, not the tool's: Exit.CONNECT with what came back, and for a change, that
+     * Neon may have applied it.
+     */
+    private static JsonObject parse(String method, String path, int status, String body) {
         if (body == null || body.isBlank()) {
             return new JsonObject();
         }
+        String what = "Neon API " + method + " " + pathOnly(path) + " answered " + status;
+        String fix = method.equals("GET") ? "check --api-host/NEON_API_HOST (Neon's is " + DEFAULT_HOST
+                + "), then try again later" : "check the state (Neon may have applied it), then run the step again";
+        JsonElement e;
         try {
-            JsonElement e = JsonParser.parseString(body);
-            return e.isJsonObject() ? e.getAsJsonObject() : new JsonObject();
-        } catch (JsonParseException e) {
-            throw new Fail(Exit.INTERNAL, "the Neon API answered with something that is not JSON", "check --api-host");
+            e = JsonParser.parseString(body);
+        } catch (JsonParseException | IllegalStateException x) {
+            String start = body.strip();
+            throw new Fail(Exit.CONNECT, what + " with something that is not JSON (or is cut off): "
+                    + (start.length() > 60 ? start.substring(0, 60) + "..." : start), fix);
         }
+        if (!e.isJsonObject()) {
+            return new JsonObject();
+        }
+        JsonObject o = e.getAsJsonObject();
+        if (o.has("message") && java.util.Set.of("code", "message", "request_id").containsAll(o.keySet())) {
+            throw new Fail(Exit.CONNECT, what + " with an error: " + str(o, "message")
+                    + (str(o, "request_id") == null ? "" : " (request_id " + str(o, "request_id") + ")"), fix);
+        }
+        return o;
     }
 
     /** A field as text (a non-primitive as its JSON); null when absent or null. */

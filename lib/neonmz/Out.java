@@ -33,7 +33,15 @@ public final class Out {
     private final long started = System.nanoTime();
     private boolean finished;
 
+    /** The output of the command running on this thread (for warnings from plumbing that has none at hand). */
+    private static final ThreadLocal<Out> CURRENT = new ThreadLocal<>();
+
+    static Out current() {
+        return CURRENT.get();
+    }
+
     Out(Cli.Ctx ctx, OutputOptions opts, CommandSpec spec) {
+        CURRENT.set(this);
         this.ctx = ctx;
         this.opts = opts;
         this.spec = spec;

@@ -16,6 +16,9 @@ public class PgOptions {
                     + "~/.pgpass or --pg-password-file.")
     public String url;
 
+    /** Where an upstream password belongs instead of argv (the warning's and the fixes' wording). */
+    public static final String SAFER = "PGPASSWORD, ~/.pgpass or --pg-password-file";
+
     @Option(names = "--pg-password-file", paramLabel = "FILE",
             description = "Read the upstream password from the first line of FILE.")
     public Path passwordFile;
@@ -27,12 +30,16 @@ public class PgOptions {
 
     /** The resolved settings, checked for the pooler, with a warning when argv held a password. */
     public ConnInfo resolve(Out out) {
+        return resolve(out, true);
+    }
+
+    /** As {@link #resolve(Out)}; a step that puts the URL's password to another use warns in its own words. */
+    public ConnInfo resolve(Out out, boolean warnArgvPassword) {
         Cli.Ctx ctx = Cli.ctx();
         String source = url != null ? url : ctx.env("DATABASE_URL");
         ConnInfo ci = ConnInfo.parse(source);
-        if (url != null && ci.password() != null) {
-            out.warn("the password in --pg-url is visible to other users in the process list; "
-                    + "prefer DATABASE_URL, PGPASSWORD, ~/.pgpass or --pg-password-file");
+        if (warnArgvPassword && url != null && ci.password() != null) {
+            out.warn(Secrets.inArgv("--pg-url", null, SAFER));
         }
         if (passwordFile != null) {
             ci.password(Secrets.readFile(passwordFile, "password"), "file " + passwordFile);

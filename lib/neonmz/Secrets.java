@@ -62,6 +62,15 @@ public final class Secrets {
         return out;
     }
 
+    /**
+     * The one warning, the same in every script, for a password typed inside a URL on the command line
+     * ({@code --pg-url}, {@code --mz-url}): it is used, but argv is readable by every user of the machine.
+     */
+    public static String inArgv(String option, String usedAs, String safer) {
+        return "the password in " + option + " is used" + (usedAs == null ? "" : " " + usedAs)
+                + ", but every user of this machine can read it in the process list (ps); prefer " + safer;
+    }
+
     /** A new password: 32 characters from an unambiguous alphabet, 180 bits from SecureRandom. */
     public static String generate() {
         StringBuilder b = new StringBuilder(32);
@@ -78,10 +87,24 @@ public final class Secrets {
             if (lines.isEmpty() || lines.get(0).isEmpty()) {
                 throw Fail.usage(what + " file " + file + " is empty", "write the " + what + " on its first line");
             }
+            warnIfOthersCanRead(file, what);
             return register(lines.get(0));
         } catch (IOException e) {
             throw Fail.usage("cannot read " + what + " file " + file + ": " + e.getMessage(),
                     "check the path and that it is readable");
+        }
+    }
+
+    /** As ssh and libpq's ~/.pgpass: a secret file others can read is worth a warning (used all the same). */
+    private static void warnIfOthersCanRead(Path file, String what) {
+        try {
+            Set<PosixFilePermission> p = Files.getPosixFilePermissions(file);
+            Out o = Out.current();
+            if (o != null && p.contains(PosixFilePermission.OTHERS_READ)) {
+                o.warn(what + " file " + file + " can be read by every user of this machine; chmod 600 " + file);
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            // not POSIX, or gone since: nothing to say
         }
     }
 

@@ -72,6 +72,9 @@ public final class Sql {
         if (name == null || name.isEmpty()) {
             throw Fail.usage("the " + what + " name is empty", "give a non-empty --" + what + " value");
         }
+        if (name.indexOf('\0') >= 0) {
+            throw Fail.usage("the " + what + " name contains a NUL character", "remove it: PostgreSQL names cannot hold NUL");
+        }
         int bytes = name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
         if (bytes > 63) {
             throw Fail.usage("the " + what + " name " + ident(name) + " is " + bytes + " bytes long; PostgreSQL "

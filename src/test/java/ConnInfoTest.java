@@ -141,7 +141,7 @@ class ConnInfoTest {
 
     @Test
     void keyValueErrorsAreUsage() {
-        assertEquals(Exit.USAGE, usage(() -> ConnInfo.parse("host=h password='open")));
+        assertEquals(Exit.USAGE, usage(() -> ConnInfo.parse("host=h password='unterminated-pw-1")));
         assertEquals(Exit.USAGE, usage(() -> ConnInfo.parse("host=h dbname")));
         // a key without "=" in the middle must not become a key "dbname port"
         assertEquals(Exit.USAGE, usage(() -> ConnInfo.parse("host=h dbname port=5432")));

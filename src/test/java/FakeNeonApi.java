@@ -61,6 +61,9 @@ final class FakeNeonApi implements AutoCloseable {
     boolean requireOrgId;                  // GET /projects without org_id answers 400 (a personal key in an org)
     boolean channelBinding;                // connection_uri adds channel_binding=require (as the Console's strings do)
     boolean pooledUris;                    // connection_uri answers with a -pooler host even when not asked to
+    String badAnswer;                      // the next 2xx answers' bodies: "not-json", "truncated" or "error-200" ...
+    int badAnswers;                        // ... this many of them
+    final Map<String, String> otherKeys = new LinkedHashMap<>();   // key → "expired" (401) or "other-org" (404/403)
     // what the control plane does to the compute (tests plug a real PostgreSQL in here); run on a new thread
     Runnable onEnableLogicalReplication;   // settings.enable_logical_replication went false → true
     java.util.function.BiConsumer<String, String> onRoleCreated;   // (name, password) of a role the API made
@@ -327,8 +330,18 @@ final class FakeNeonApi implements AutoCloseable {
             ex.close();
             return;
         }
-        log.add(new Request(method, path, query, body, headers, System.nanoTime(), r.status, r.json.toString()));
-        byte[] bytes = r.json.toString().getBytes(StandardCharsets.UTF_8);
+        String text = r.json.toString();
+        if (badAnswers > 0 && r.status / 100 == 2) {
+            badAnswers--;
+            text = switch (badAnswer) {
+                case "not-json" -> "<html><body>502 Bad Gateway</body></html>";
+                case "truncated" -> text.substring(0, text.length() / 2);
+                case "error-200" -> error(200, "internal", "internal error, please retry", requestId).json.toString();
+                default -> throw new IllegalStateException(badAnswer);
+            };
+        }
+        log.add(new Request(method, path, query, body, headers, System.nanoTime(), r.status, text));
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         ex.getResponseHeaders().set("Content-Type", "application/json");
         ex.sendResponseHeaders(r.status, bytes.length);
         try (OutputStream os = ex.getResponseBody()) {
@@ -366,6 +379,15 @@ final class FakeNeonApi implements AutoCloseable {
 
     private Reply route(String method, String path, String rawQuery, String body, String rid, HttpExchange ex) {
         String auth = ex.getRequestHeaders().getFirst("Authorization");
+        String other = auth == null || !auth.startsWith("Bearer ") ? null : otherKeys.get(auth.substring(7));
+        if ("expired".equals(other)) {
+            return error(401, "", "authentication failed: the API key has expired", rid);
+        }
+        if ("other-org".equals(other)) {
+            // a valid key of another organization: its projects are not found, the rest is not allowed
+            return path.startsWith("/projects/") ? error(404, "", "not found", rid)
+                    : error(403, "", "the API key does not have access to this organization", rid);
+        }
         if (auth == null || !auth.equals("Bearer " + KEY)) {
             return error(401, "", "authentication failed: invalid API key", rid);
         }
