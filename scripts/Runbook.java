@@ -70,6 +70,7 @@ import neonmz.Fail;
 import neonmz.Out;
 import neonmz.OutputOptions;
 import neonmz.Secrets;
+import neonmz.Sql;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -147,7 +148,8 @@ public class Runbook implements Callable<Integer>, Cli.Resumable {
     @Option(names = "--tables", paramLabel = "TABLES", description = "Tables to replicate (A.2.1, A.2.2), "
             + "comma-separated (default with --lab: the demo shop's four; else every table of --schema).")
     String tables;
-    @Option(names = "--schema", paramLabel = "SCHEMAS", description = "Schemas to replicate and grant on (default public).")
+    @Option(names = "--schema", paramLabel = "SCHEMAS", description = "Schemas to replicate and grant on (default: "
+            + "those of --tables, else public).")
     String schema;
     @Option(names = "--publication", paramLabel = "NAME", description = "Publication (default mz_source).")
     String publication;
@@ -427,7 +429,10 @@ public class Runbook implements Callable<Integer>, Cli.Resumable {
         String v = pick(s, file, "pg-password-file", pgPasswordFile, null);
         s.pgPasswordFile = v == null ? null : Path.of(v);
         s.tables = pick(s, file, "tables", tables, s.lab ? String.join(",", Lab.DEMO_TABLES) : null);
-        s.schema = pick(s, file, "schema", schema, "public");
+        // the schemas to grant on: given, else those of the tables (an unqualified table is in public)
+        s.schema = pick(s, file, "schema", schema, s.tables == null ? "public" : Sql.parseNames(s.tables).stream()
+                .map(n -> n.schema() == null ? "public" : n.schemaQuoted() ? Sql.ident(n.schema()) : n.schema())
+                .distinct().collect(java.util.stream.Collectors.joining(",")));
         s.publication = pick(s, file, "publication", publication, "mz_source");
         s.role = pick(s, file, "role", role, "materialize");
         v = pick(s, file, "lab-dir", labDir, null, "NEONMZ_LAB_DIR");

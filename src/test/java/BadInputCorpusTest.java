@@ -431,6 +431,13 @@ class BadInputCorpusTest {
                 .fails(Exit.USAGE, "--upstream-only", "one"));
         all.add(c("loadgen", "option", "negative rate").args("--rate", "-5").fails(Exit.USAGE, "--rate", "--rate 10"));
         all.add(c("fleet", "option", "--parallel 0").args("--parallel", "0").fails(Exit.USAGE, "--parallel", "--parallel 8"));
+        all.add(c("watch", "option", "unknown --fail-on kind").args("--once", "--fail-on", "drfit")
+                .fails(Exit.USAGE, "drfit", "drift"));
+        all.add(c("watch", "option", "--max-retained not a size").args("--once", "--max-retained", "lots")
+                .fails(Exit.USAGE, "lots", "--help"));
+        b = c("watch", "pooler", "the -pooler host");
+        all.add(b.args("--once", "--pg-url", url("neondb_owner:" + b.pw(), "ep-cool-x-123-pooler.us-east-2.aws.neon.tech", "/neondb"))
+                .fails(Exit.POOLER, "-pooler", "ep-cool-x-123.us-east-2.aws.neon.tech"));
         all.add(c("runbook", "option", "missing settings file").args("--config", dir.resolve("none.properties")
                 .toString(), "--plan").fails(Exit.USAGE, "cannot read settings file", "runbook.properties.example"));
         b = c("runbook", "option", "a password in the settings file");

@@ -144,18 +144,30 @@ class FleetTest {
         return l;
     }
 
+    /** The scale: about a minute here, so in the slow tier that .ci/run runs after mvn test (with the faults). */
     @Test
+    @org.junit.jupiter.api.Tag("scale")
     void threeHundredProjectsAThousandBranchesUnderTheRateLimitWithBurstsOf429And503() throws Exception {
-        FakeNeonApi api = fleet(300);
-        assertEquals(1000, api.branches.values().stream().mapToInt(List::size).sum());
+        atScale(300, 1000, 295);
+    }
+
+    /** The same at a tenth of the scale, in every mvn test. */
+    @Test
+    void thirtyProjectsAHundredBranchesUnderTheRateLimitWithBurstsOf429And503() throws Exception {
+        atScale(30, 100, 30);
+    }
+
+    static void atScale(int projects, int allBranches, int ofTheOrganization) throws Exception {
+        FakeNeonApi api = fleet(projects);
+        assertEquals(allBranches, api.branches.values().stream().mapToInt(List::size).sum());
         // a bigger account than Neon's published limits, so the test runs in seconds; the limits are still counted
         api.perMinute = 7000;
         api.perRouteSecond = 400;
-        api.rateLimitPath = "/projects/fleet-007-000000/branches";
+        api.rateLimitPath = "/projects/fleet-007-000000/branches";   // (projects 0..N: 7 exists at both scales)
         api.rateLimited = 3;
         api.unavailable = 4;
         Map<String, String> env = env(api);
-        env.put("NEONMZ_API_PAGE", "3");   // 99 pages of projects, and 2 of branches where a project has 4
+        env.put("NEONMZ_API_PAGE", "3");   // pages of 3 projects, and 2 pages of branches where a project has 4
         TestPg.Run r = TestPg.run(new Fleet(), env, "--org-id", FakeNeonApi.ORG_ID, "--replication-role", ROLE,
                 "--api-rate", "6000", "--api-burst", "300", "--parallel", "8", "--json");
         JsonObject j = json(r);
@@ -164,7 +176,7 @@ class FleetTest {
         long ours = api.projects.keySet().stream().filter(p -> FakeNeonApi.ORG_ID.equals(api.projectOrg.get(p))).count();
         long branches = api.projects.keySet().stream().filter(p -> FakeNeonApi.ORG_ID.equals(api.projectOrg.get(p)))
                 .mapToLong(p -> api.branches.get(p).size()).sum();
-        assertEquals(295, ours);
+        assertEquals(ofTheOrganization, ours);
         assertEquals(branches, rows.size(), r.err());
         assertEquals(branches, rows.stream().map(o -> o.get("branch_id").getAsString()).distinct().count());
         Map<String, Long> states = rows.stream().collect(Collectors.groupingBy(o -> o.get("state").getAsString(),
@@ -192,7 +204,8 @@ class FleetTest {
         assertTrue(a.get("answered_5xx").getAsInt() >= 4, a.toString());
         assertEquals(0, api.overLimit.get(), "no request over the fake's limits");
         synchronized (api.log) {
-            assertTrue(api.log.stream().filter(q -> q.path().equals("/projects") && q.status() == 200).count() >= 99, "paged");
+            assertTrue(api.log.stream().filter(q -> q.path().equals("/projects") && q.status() == 200).count()
+                    >= ofTheOrganization / 3, "paged");
             assertTrue(api.log.stream().anyMatch(q -> q.path().endsWith("/branches") && q.query() != null
                     && q.query().contains("cursor=")), "branches paged");
         }
