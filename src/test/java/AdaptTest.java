@@ -173,8 +173,22 @@ class AdaptTest {
      */
     @Test
     @Tag("jbang")
+    @Tag("scale")   // about 100 s: in the slow tier .ci/run runs after mvn test; mvn test runs the sample below
     void everyAliasCopiedOutAndRenamedRunsThroughRealJBang() throws Exception {
-        List<String> aliases = new ArrayList<>(Commands.ALL.keySet());
+        copiedOutAndRenamed(new ArrayList<>(Commands.ALL.keySet()));
+    }
+
+    /**
+     * A sample of the above in every mvn test: a step that changes the lab, a read-only one with --json, one that
+     * sources another script (fleet runs doctor) and one that runs until stopped.
+     */
+    @Test
+    @Tag("jbang")
+    void aSampleOfAliasesCopiedOutAndRenamedRunsThroughRealJBang() throws Exception {
+        copiedOutAndRenamed(new ArrayList<>(List.of("publication", "doctor", "fleet", "watch")));
+    }
+
+    static void copiedOutAndRenamed(List<String> aliases) throws Exception {
         List<String> different = new ArrayList<>();
         for (String alias : aliases) {
             Path to = Files.createTempDirectory("neonmz-adapt-" + alias);
