@@ -465,6 +465,12 @@ record StreamCheckSession(Out o, String publication, Duration timeout, Duration 
                 xid = Long.parseLong(rs.getString(1)) & 0xffffffffL;
             }
             int n = st.executeUpdate(change.get(0));
+            // another session updated the same row at once (a second check, a runbook): the row found by ctid
+            // has a new version when our UPDATE gets its lock, so it matches nothing; the next statement of this
+            // transaction (READ COMMITTED) sees the new version
+            for (int retry = 0; n == 0 && retry < 5; retry++) {
+                n = st.executeUpdate(change.get(0));
+            }
             if (n != 1) {
                 c.rollback();
                 throw new Fail(Exit.CONFLICT, "the change touched " + n + " rows of " + target.qualified()
