@@ -197,12 +197,8 @@ public class Fleet implements Callable<Integer> {
         if (o.dryRun()) {
             return plan();
         }
-        NeonOptions n = new NeonOptions();
-        n.apiKeyFile = apiKeyFile;
-        n.apiHost = apiHost;
-        n.orgId = orgId;
         RateLimit limit = new RateLimit(apiRate, apiBurst);
-        api = n.client(o, timeout).rateLimit(limit);
+        api = neon().client(o, timeout).rateLimit(limit);
         long t0 = System.nanoTime();
         List<JsonObject> listed = api.listProjects();
         walk(listed.stream().filter(p -> projects.isEmpty() || projects.contains(str(p, "id"))
@@ -402,10 +398,19 @@ public class Fleet implements Callable<Integer> {
         }
     }
 
+    /** The Neon API options (their environment defaults are NeonOptions'), from fleet's own flags. */
+    private NeonOptions neon() {
+        NeonOptions n = new NeonOptions();
+        n.apiKeyFile = apiKeyFile;
+        n.apiHost = apiHost;
+        n.orgId = orgId;
+        return n;
+    }
+
     /** --dry-run: the requests and queries, in order, with the placeholders each repeats for; nothing is sent. */
     private int plan() {
-        String base = apiHost != null ? apiHost : Cli.ctx().env("NEON_API_HOST") != null ? Cli.ctx().env("NEON_API_HOST") : NeonApi.DEFAULT_HOST;
-        FleetReport.plan(o, base, orgId != null ? orgId : Cli.ctx().env("NEON_ORG_ID"), projects, database, role, apiRate, apiBurst);
+        NeonOptions n = neon();
+        FleetReport.plan(o, n.apiHost(), n.orgId(), projects, database, role, apiRate, apiBurst);
         o.statement(Doctor.inline(HEALTH, publication));
         o.line("-- then doctor's checks (./jbang doctor --publication %s --role %s --dry-run lists them)",
                 Sql.ident(publication), Sql.ident(replicationRole));
@@ -529,10 +534,6 @@ final class FleetRow {
     String key() {
         return (project == null ? "" : project) + "\u0000" + (branch == null ? "" : branch) + "\u0000"
                 + (database == null ? "" : database);
-    }
-
-    String lower(String s) {
-        return s == null ? null : s.toLowerCase(Locale.ROOT);
     }
 }
 

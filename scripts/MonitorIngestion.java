@@ -648,7 +648,7 @@ final class IngestionReport {
                         + plain(x.get("snapshot_records_staged")) + "/" + plain(x.get("snapshot_records_known")) + ")";
             }
             rows.add(List.of(x.get("name"), x.get("type"), x.get("status"), snap,
-                    x.get("offset_lag") == null ? "-" : bytes((BigDecimal) x.get("offset_lag")),
+                    x.get("offset_lag") == null ? "-" : Out.bytes((BigDecimal) x.get("offset_lag")),
                     x.get("hydrated") == null ? "-" : Boolean.TRUE.equals(x.get("hydrated")) ? "yes" : "no",
                     x.get("replicas") == null ? "-" : plain(x.get("replicas"))));
         }
@@ -675,8 +675,8 @@ final class IngestionReport {
         }
         return "upstream slot " + s.get("slot_name") + " (" + (Boolean.TRUE.equals(s.get("active")) ? "active" : "inactive")
                 + (s.get("wal_status") == null ? "" : ", wal_status " + s.get("wal_status")) + "): "
-                + (s.get("lag_bytes") == null ? "-" : bytes((BigDecimal) s.get("lag_bytes"))) + " not yet confirmed, "
-                + (s.get("retained_bytes") == null ? "-" : bytes((BigDecimal) s.get("retained_bytes"))) + " of WAL retained";
+                + (s.get("lag_bytes") == null ? "-" : Out.bytes((BigDecimal) s.get("lag_bytes"))) + " not yet confirmed, "
+                + (s.get("retained_bytes") == null ? "-" : Out.bytes((BigDecimal) s.get("retained_bytes"))) + " of WAL retained";
     }
 
     String summary(Map<String, Object> snapshot, MonitorIngestion.Verdict v) {
@@ -741,18 +741,5 @@ final class IngestionReport {
 
     static String plain(Object v) {
         return v == null ? "?" : v instanceof BigDecimal b ? b.toPlainString() : v.toString();
-    }
-
-    /** Like pg_size_pretty: bytes, kB, MB, GB, TB (1024-based; a unit from 10240 of the one below). */
-    static String bytes(BigDecimal n) {
-        String[] units = {"bytes", "kB", "MB", "GB", "TB", "PB"};
-        BigDecimal v = n;
-        int u = 0;
-        BigDecimal limit = BigDecimal.valueOf(10 * 1024);
-        while (v.abs().compareTo(limit) >= 0 && u < units.length - 1) {
-            v = v.divide(BigDecimal.valueOf(1024), 0, RoundingMode.HALF_UP);
-            u++;
-        }
-        return v.setScale(0, RoundingMode.HALF_UP).toPlainString() + " " + units[u];
     }
 }

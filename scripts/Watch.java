@@ -21,7 +21,6 @@
 
 import java.io.IOException;
 import java.math.BigDecimal;
-import java.math.RoundingMode;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
@@ -573,7 +572,7 @@ final class WatchChecks {
         String drop = "SELECT pg_drop_replication_slot(" + Sql.literal(name) + ")";
         if (!Boolean.TRUE.equals(s.get("active"))) {
             add(p, "slot_inactive", name, "", "inactive (no consumer connected), keeping "
-                    + (retained == null ? "no" : bytes(retained)) + " of WAL" + (neon ? "; Neon removes a slot inactive "
+                    + (retained == null ? "no" : Out.bytes(retained)) + " of WAL" + (neon ? "; Neon removes a slot inactive "
                     + "for about 40 hours" : ""), "start its consumer (a Materialize source's slot is inactive while its "
                     + "cluster is down: ./jbang monitor); if no one uses it: " + drop);
         }
@@ -588,8 +587,8 @@ final class WatchChecks {
                     + "(DROP SOURCE … CASCADE; ./jbang source)");
         }
         if (retained != null && retained.compareTo(BigDecimal.valueOf(w.maxRetained)) > 0) {
-            add(p, "retained_wal", name, "", "retains " + bytes(retained) + " of WAL (over --max-retained "
-                    + bytes(BigDecimal.valueOf(w.maxRetained)) + ")", "its consumer is behind or stopped (Materialize: "
+            add(p, "retained_wal", name, "", "retains " + Out.bytes(retained) + " of WAL (over --max-retained "
+                    + Out.bytes(BigDecimal.valueOf(w.maxRetained)) + ")", "its consumer is behind or stopped (Materialize: "
                     + "./jbang monitor); on an idle database, a consumer that only acknowledges what it receives needs "
                     + "./jbang watch --heartbeat; if no one uses it: " + drop);
         }
@@ -630,8 +629,8 @@ final class WatchChecks {
         }
         BigDecimal lag = WatchChecks.num(src.get("offset_lag"));
         facts.put("lag_bytes", lag);
-        Problem lagged = new Problem("lag", w.source, "", (lag == null ? "?" : bytes(lag))
-                + " behind (over --max-lag " + bytes(BigDecimal.valueOf(w.maxLag)) + ") and growing",
+        Problem lagged = new Problem("lag", w.source, "", (lag == null ? "?" : Out.bytes(lag))
+                + " behind (over --max-lag " + Out.bytes(BigDecimal.valueOf(w.maxLag)) + ") and growing",
                 "a bigger cluster: ./jbang right-size; follow it: ./jbang monitor --source " + Out.shellQuote(w.source) + " --watch");
         if (lag != null && lag.compareTo(BigDecimal.valueOf(w.maxLag)) > 0
                 && (present.containsKey(lagged.key()) || lastLag == null || lag.compareTo(lastLag) > 0)) {
@@ -656,18 +655,6 @@ final class WatchChecks {
             // a broken session: nothing left to report
         }
         return null;
-    }
-
-    /** Like pg_size_pretty: bytes, kB, MB, GB, TB (1024-based; a unit from 10240 of the one below). */
-    static String bytes(BigDecimal n) {
-        String[] units = {"bytes", "kB", "MB", "GB", "TB", "PB"};
-        BigDecimal v = n;
-        int u = 0;
-        while (v.abs().compareTo(BigDecimal.valueOf(10 * 1024)) >= 0 && u < units.length - 1) {
-            v = v.divide(BigDecimal.valueOf(1024), 0, RoundingMode.HALF_UP);
-            u++;
-        }
-        return v.setScale(0, RoundingMode.HALF_UP).toPlainString() + " " + units[u];
     }
 
     /** Sizes as PostgreSQL's memory settings take them: 100 (bytes), 64kB, 512MB, 1GB, 1.5TB (1024-based). */

@@ -431,6 +431,18 @@ public final class Out {
      * The password part of a URI-like word ({@code scheme://user:PASSWORD@host…}) masked, up to the last
      * "@": a URI that failed to parse (a raw / or % in the password) has no password registered to mask.
      */
+    /** A byte count as pg_size_pretty shows it: bytes, kB, MB, GB, TB (1024-based; a unit from 10240 of the one below). */
+    public static String bytes(java.math.BigDecimal n) {
+        String[] units = {"bytes", "kB", "MB", "GB", "TB", "PB"};
+        java.math.BigDecimal v = n;
+        int u = 0;
+        while (v.abs().compareTo(java.math.BigDecimal.valueOf(10 * 1024)) >= 0 && u < units.length - 1) {
+            v = v.divide(java.math.BigDecimal.valueOf(1024), 0, java.math.RoundingMode.HALF_UP);
+            u++;
+        }
+        return v.setScale(0, java.math.RoundingMode.HALF_UP).toPlainString() + " " + units[u];
+    }
+
     static String maskUrlPassword(String word) {
         int scheme = word.indexOf("://");
         if (scheme < 0) {
