@@ -94,12 +94,15 @@ public class CreateSource implements Callable<Integer>, Cli.Resumable {
             LEFT JOIN mz_catalog.mz_clusters cl ON cl.id = s.cluster_id
             LEFT JOIN mz_catalog.mz_connections cn ON cn.id = s.connection_id
             WHERE s.name = ? AND sc.name = current_schema() AND d.name = current_database()""";
-    /** The upstream tables a source already has (its subsources, or its tables FROM SOURCE), either dependency direction. */
+    /**
+     * The upstream tables a source already has: its subsources (legacy syntax; each depends on its source,
+     * object_id = the subsource) or its tables FROM SOURCE (new syntax, mz_tables.source_id).
+     */
     static final String SOURCE_TABLES = """
             SELECT t.schema_name, t.table_name, t.id IN (SELECT id FROM mz_catalog.mz_tables) AS is_table
             FROM mz_internal.mz_postgres_source_tables t
             WHERE t.id IN (SELECT object_id FROM mz_internal.mz_object_dependencies WHERE referenced_object_id = ?
-                           UNION SELECT referenced_object_id FROM mz_internal.mz_object_dependencies WHERE object_id = ?)
+                           UNION SELECT id FROM mz_catalog.mz_tables WHERE source_id = ?)
             ORDER BY 1, 2""";
     static final String CLUSTER = "SELECT name FROM mz_catalog.mz_clusters WHERE name = ?";
     static final String CONNECTION = """

@@ -204,12 +204,12 @@ public class Doctor implements Callable<Integer> {
                        FROM mz_internal.mz_source_statistics GROUP BY id) stats ON stats.id = s.id
             ORDER BY s.name, s.id""";
 
-    /** Materialize: the named source's subsources and tables that are not healthy. */
+    /** Materialize: the named source's subsources (each depends on its source) and tables that are not healthy. */
     static final String MZ_BAD_PARTS = """
             SELECT st.name, st.status, st.error FROM mz_internal.mz_source_statuses st
             WHERE st.status IN ('stalled', 'failed', 'ceased')
-              AND st.id IN (SELECT d.referenced_object_id FROM mz_internal.mz_object_dependencies d
-                            JOIN mz_catalog.mz_sources s ON s.id = d.object_id WHERE s.name = ?
+              AND st.id IN (SELECT d.object_id FROM mz_internal.mz_object_dependencies d
+                            JOIN mz_catalog.mz_sources s ON s.id = d.referenced_object_id WHERE s.name = ?
                             UNION SELECT t.id FROM mz_catalog.mz_tables t
                             JOIN mz_catalog.mz_sources s ON s.id = t.source_id WHERE s.name = ?)
             ORDER BY st.name""";

@@ -71,15 +71,19 @@ public class Explore implements Callable<Integer> {
             ORDER BY s.name""";
 
     /**
-     * SHOW TABLES for what the source feeds: its subsources (legacy syntax, mz_object_dependencies as in the
-     * C.4 query) and its tables (new syntax, mz_tables.source_id), each with the upstream table it reads
-     * (mz_postgres_source_tables) and whether its snapshot is committed (a SELECT waits until it is).
+     * SHOW TABLES for what the source feeds: its subsources (legacy syntax) and its tables (new syntax,
+     * mz_tables.source_id), each with the upstream table it reads (mz_postgres_source_tables) and whether its
+     * snapshot is committed (a SELECT waits until it is). A subsource depends on its source
+     * (mz_object_dependencies: object_id = the subsource, referenced_object_id = the source), as Materialize's
+     * own view mz_source_statuses joins them; the docs' C.4 query, which goes the other way, finds only the
+     * source's progress subsource and connection (docs/materialize-facts.md).
      */
     static final String TABLES = """
             WITH source_ids AS (SELECT id FROM mz_catalog.mz_sources WHERE name = %s),
             ingested AS (
-              SELECT referenced_object_id AS id FROM mz_internal.mz_object_dependencies
-              WHERE object_id IN (SELECT id FROM source_ids)
+              SELECT d.object_id AS id FROM mz_internal.mz_object_dependencies AS d
+                JOIN mz_catalog.mz_sources AS sub ON sub.id = d.object_id AND sub.type = 'subsource'
+              WHERE d.referenced_object_id IN (SELECT id FROM source_ids)
               UNION SELECT id FROM mz_catalog.mz_tables WHERE source_id IN (SELECT id FROM source_ids)),
             stats AS (
               SELECT id, bool_and(snapshot_committed) AS snapshot_committed FROM mz_internal.mz_source_statistics

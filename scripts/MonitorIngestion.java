@@ -77,9 +77,11 @@ import picocli.CommandLine.Option;
                 "  ./jbang monitor --dry-run   # the queries; no Materialize needed"})
 public class MonitorIngestion implements Callable<Integer> {
     /**
-     * The docs' two C.4 queries as one (one round trip per tick). Unchanged from the docs: the objects are
-     * the source and what it references in mz_object_dependencies (its subsources), status and error from
-     * mz_source_statuses. Added: tables made with CREATE TABLE … FROM SOURCE (mz_tables.source_id, the new
+     * The docs' two C.4 queries as one (one round trip per tick): the objects are the source and what it
+     * feeds, status and error from mz_source_statuses. Changed from the docs: a subsource depends on its
+     * source (mz_object_dependencies: object_id = the subsource, referenced_object_id = the source, as
+     * Materialize's own view mz_source_statuses joins them); the docs' query goes the other way and finds the
+     * progress subsource instead. Added: tables made with CREATE TABLE … FROM SOURCE (mz_tables.source_id, the new
      * syntax), mz_source_statistics aggregated per object over replicas (since 2025-07-17 a cluster with
      * sources may have several, each with its own row: bool_and(snapshot_committed) as the docs say for
      * that case; max() of the counters and offsets, since each replica reads the same stream and a sum
@@ -89,8 +91,10 @@ public class MonitorIngestion implements Callable<Integer> {
     static final String TICK = """
             WITH source_ids AS (SELECT id FROM mz_catalog.mz_sources WHERE name = %s),
             sources AS (
-              SELECT object_id, referenced_object_id FROM mz_internal.mz_object_dependencies
-              WHERE object_id IN (SELECT id FROM source_ids)
+              SELECT d.referenced_object_id AS object_id, d.object_id AS referenced_object_id
+              FROM mz_internal.mz_object_dependencies AS d
+                JOIN mz_catalog.mz_sources AS sub ON sub.id = d.object_id AND sub.type = 'subsource'
+              WHERE d.referenced_object_id IN (SELECT id FROM source_ids)
               UNION SELECT source_id, id FROM mz_catalog.mz_tables WHERE source_id IN (SELECT id FROM source_ids)
               UNION SELECT id, id FROM source_ids),
             stats AS (

@@ -101,15 +101,19 @@ public class RightSize implements Callable<Integer> {
     static final String SIZES = """
             SELECT size, credits_per_hour FROM mz_catalog.mz_cluster_replica_sizes ORDER BY credits_per_hour, size""";
 
-    /** Is a snapshot still running on this cluster? The C.4 question, for every source on it. */
+    /**
+     * Is a snapshot still running on this cluster? The C.4 question, for every source on it. Subsources and
+     * progress subsources run on their source's cluster too: counted as the source's objects, not as sources.
+     */
     static final String SNAPSHOT = """
             WITH on_cluster AS (
               SELECT s.id FROM mz_catalog.mz_sources AS s JOIN mz_catalog.mz_clusters AS c ON c.id = s.cluster_id
-              WHERE c.name = %s),
+              WHERE c.name = %s AND s.type NOT IN ('subsource', 'progress')),
             objects AS (
               SELECT id FROM on_cluster
-              UNION SELECT referenced_object_id FROM mz_internal.mz_object_dependencies
-                    WHERE object_id IN (SELECT id FROM on_cluster)
+              UNION SELECT d.object_id FROM mz_internal.mz_object_dependencies AS d
+                      JOIN mz_catalog.mz_sources AS sub ON sub.id = d.object_id AND sub.type = 'subsource'
+                    WHERE d.referenced_object_id IN (SELECT id FROM on_cluster)
               UNION SELECT id FROM mz_catalog.mz_tables WHERE source_id IN (SELECT id FROM on_cluster))
             SELECT (SELECT count(*) FROM on_cluster) AS sources, count(DISTINCT st.id) AS objects,
                    bool_and(st.snapshot_committed) AS snapshot_committed

@@ -108,10 +108,18 @@ public class Teardown implements Callable<Integer>, Cli.Resumable {
             JOIN mz_catalog.mz_databases d ON d.id = s.database_id
             WHERE c.name = ? AND s.name = current_schema() AND d.name = current_database()""";
     static final String MZ_CLUSTER = "SELECT id FROM mz_catalog.mz_clusters WHERE name = ?";
-    /** The source's own objects: subsources it references (legacy) and its tables FROM SOURCE (new syntax). */
+    /**
+     * What DROP SOURCE … CASCADE takes with the source: its subsources (legacy syntax; each depends on its
+     * source: object_id = the subsource), its progress subsource (which the source depends on) and its tables
+     * FROM SOURCE (new syntax).
+     */
     static final String MZ_OWN = """
-            SELECT referenced_object_id AS id FROM mz_internal.mz_object_dependencies
-            WHERE object_id = ? AND referenced_object_id IN (SELECT id FROM mz_catalog.mz_sources)
+            SELECT d.object_id AS id FROM mz_internal.mz_object_dependencies AS d
+              JOIN mz_catalog.mz_sources AS sub ON sub.id = d.object_id AND sub.type = 'subsource'
+            WHERE d.referenced_object_id = ?
+            UNION SELECT d.referenced_object_id FROM mz_internal.mz_object_dependencies AS d
+              JOIN mz_catalog.mz_sources AS p ON p.id = d.referenced_object_id AND p.type = 'progress'
+            WHERE d.object_id = ?
             UNION SELECT id FROM mz_catalog.mz_tables WHERE source_id = ?""";
     /** User objects' dependencies (ids of user objects start with u), walked here: Materialize has no WITH RECURSIVE. */
     static final String MZ_DEPENDENCIES = """
@@ -475,7 +483,7 @@ final class TeardownPlan {
         }
         sourceSlot = (String) s.get("replication_slot");
         own.add(id);
-        for (Map<String, Object> r : m.query(Teardown.MZ_OWN, id, id)) {
+        for (Map<String, Object> r : m.query(Teardown.MZ_OWN, id, id, id)) {
             own.add((String) r.get("id"));
         }
         Map<String, Map<String, Object>> objects = objects(m);

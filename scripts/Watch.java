@@ -152,8 +152,9 @@ public class Watch implements Callable<Integer> {
             WITH source_ids AS (SELECT id FROM mz_catalog.mz_sources WHERE name = %s),
             objects AS (
               SELECT id FROM source_ids
-              UNION SELECT referenced_object_id FROM mz_internal.mz_object_dependencies
-                    WHERE object_id IN (SELECT id FROM source_ids)
+              UNION SELECT d.object_id FROM mz_internal.mz_object_dependencies AS d
+                      JOIN mz_catalog.mz_sources AS sub ON sub.id = d.object_id AND sub.type = 'subsource'
+                    WHERE d.referenced_object_id IN (SELECT id FROM source_ids)
               UNION SELECT id FROM mz_catalog.mz_tables WHERE source_id IN (SELECT id FROM source_ids)),
             stats AS (
               SELECT id, bool_and(snapshot_committed) AS snapshot_committed,

@@ -81,19 +81,32 @@ final class MzStandIn {
                 String.format("INSERT INTO mz_catalog.mz_objects (id, schema_id, name, type, cluster_id) VALUES (%s, 'u3', %s, 'source', %s)",
                         q(id), q(name), q(clusterId)),
                 String.format("INSERT INTO mz_internal.mz_postgres_sources (id, replication_slot) VALUES (%s, %s)", q(id), q(slot)),
-                // what the source references besides its subsources: its connection (not a source; must not show)
-                String.format("INSERT INTO mz_internal.mz_object_dependencies (object_id, referenced_object_id) VALUES (%s, 'u99')", q(id)));
+                // what the source references: its connection (not a source) and its progress subsource, which
+                // Materialize shows as always running; neither is one of the source's tables
+                String.format("INSERT INTO mz_internal.mz_object_dependencies (object_id, referenced_object_id) VALUES (%s, 'u99')", q(id)),
+                String.format("INSERT INTO mz_catalog.mz_sources (id, schema_id, name, type, cluster_id) VALUES (%s, 'u3', %s, 'progress', %s)",
+                        q(id + "p"), q(name + "_progress"), q(clusterId)),
+                String.format("INSERT INTO mz_catalog.mz_objects (id, schema_id, name, type, cluster_id) VALUES (%s, 'u3', %s, 'source', %s)",
+                        q(id + "p"), q(name + "_progress"), q(clusterId)),
+                String.format("INSERT INTO mz_internal.mz_object_dependencies (object_id, referenced_object_id) VALUES (%s, %s)", q(id), q(id + "p")));
+        status(id + "p", name + "_progress", "progress", "running", null);
         return status(id, name, "postgres", status, error);
     }
 
-    /** A subsource (legacy syntax) of {@code sourceId} for upstream table {@code upstream} (schema.table). */
+    /**
+     * A subsource (legacy syntax) of {@code sourceId} for upstream table {@code upstream} (schema.table): it
+     * depends on its source (object_id = the subsource, as Materialize's mz_source_statuses joins them) and
+     * runs on its source's cluster.
+     */
     MzStandIn subsource(String id, String name, String sourceId, String upstreamSchema, String upstreamTable, String status,
                         String error) {
-        exec(String.format("INSERT INTO mz_catalog.mz_sources (id, schema_id, name, type) VALUES (%s, 'u3', %s, 'subsource')",
-                        q(id), q(name)),
-                String.format("INSERT INTO mz_catalog.mz_objects (id, schema_id, name, type) VALUES (%s, 'u3', %s, 'source')",
-                        q(id), q(name)),
-                String.format("INSERT INTO mz_internal.mz_object_dependencies (object_id, referenced_object_id) VALUES (%s, %s)", q(sourceId), q(id)),
+        exec(String.format("INSERT INTO mz_catalog.mz_sources (id, schema_id, name, type, cluster_id) VALUES (%s, 'u3', %s, 'subsource', "
+                                + "(SELECT cluster_id FROM mz_catalog.mz_sources WHERE id = %s))",
+                        q(id), q(name), q(sourceId)),
+                String.format("INSERT INTO mz_catalog.mz_objects (id, schema_id, name, type, cluster_id) VALUES (%s, 'u3', %s, 'source', "
+                                + "(SELECT cluster_id FROM mz_catalog.mz_sources WHERE id = %s))",
+                        q(id), q(name), q(sourceId)),
+                String.format("INSERT INTO mz_internal.mz_object_dependencies (object_id, referenced_object_id) VALUES (%s, %s)", q(id), q(sourceId)),
                 String.format("INSERT INTO mz_internal.mz_postgres_source_tables (id, schema_name, table_name) VALUES (%s, %s, %s)", q(id),
                         q(upstreamSchema), q(upstreamTable)));
         return status(id, name, "subsource", status, error);
@@ -103,6 +116,7 @@ final class MzStandIn {
     MzStandIn table(String id, String name, String sourceId, String upstreamSchema, String upstreamTable, String status) {
         exec(String.format("INSERT INTO mz_catalog.mz_tables (id, schema_id, name, source_id) VALUES (%s, 'u3', %s, %s)",
                         q(id), q(name), q(sourceId)),
+                String.format("INSERT INTO mz_internal.mz_object_dependencies (object_id, referenced_object_id) VALUES (%s, %s)", q(id), q(sourceId)),
                 String.format("INSERT INTO mz_catalog.mz_objects (id, schema_id, name, type) VALUES (%s, 'u3', %s, 'table')",
                         q(id), q(name)),
                 String.format("INSERT INTO mz_internal.mz_postgres_source_tables (id, schema_name, table_name) VALUES (%s, %s, %s)", q(id),

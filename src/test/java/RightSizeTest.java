@@ -40,6 +40,21 @@ class RightSizeTest {
         return mz;
     }
 
+    @Test
+    void aSubsourceStillSnapshottingHoldsTheResizeBack() {
+        // the source's own statistics say committed; its subsource (which depends on the source and runs on
+        // its cluster) is at 4 of 10: the snapshot is not done, and the cluster holds one source
+        MzStandIn mz = cluster(true, 5, 12, true);
+        mz.subsource("u12", "customers", "u10", "public", "customers", "starting", null)
+                .stats("u12", "u5", 10L, 4L, false, null, null);
+        TestPg.Run r = run(mz, null, "--json");
+        assertEquals(0, r.exit(), r.all());
+        JsonObject srcs = r.json().getAsJsonObject("sources");
+        assertEquals(1, srcs.get("sources").getAsLong(), "subsources and the progress subsource are not sources: " + srcs);
+        assertEquals(3, srcs.get("objects").getAsLong(), "the source and its two subsources: " + srcs);
+        assertFalse(srcs.get("snapshot_committed").getAsBoolean(), srcs.toString());
+    }
+
     static TestPg.Run run(MzStandIn mz, String upstream, String... args) {
         String[] all = new String[args.length + 2];
         all[0] = "--samples";

@@ -6,8 +6,9 @@ WHERE s.id LIKE 'u%' AND s.type NOT IN ('subsource', 'progress')
 ORDER BY s.name;
 WITH source_ids AS (SELECT id FROM mz_catalog.mz_sources WHERE name = 'mz_source'),
 ingested AS (
-  SELECT referenced_object_id AS id FROM mz_internal.mz_object_dependencies
-  WHERE object_id IN (SELECT id FROM source_ids)
+  SELECT d.object_id AS id FROM mz_internal.mz_object_dependencies AS d
+    JOIN mz_catalog.mz_sources AS sub ON sub.id = d.object_id AND sub.type = 'subsource'
+  WHERE d.referenced_object_id IN (SELECT id FROM source_ids)
   UNION SELECT id FROM mz_catalog.mz_tables WHERE source_id IN (SELECT id FROM source_ids)),
 stats AS (
   SELECT id, bool_and(snapshot_committed) AS snapshot_committed FROM mz_internal.mz_source_statistics

@@ -2,8 +2,10 @@
 -- ./jbang monitor --dry-run
 WITH source_ids AS (SELECT id FROM mz_catalog.mz_sources WHERE name = 'mz_source'),
 sources AS (
-  SELECT object_id, referenced_object_id FROM mz_internal.mz_object_dependencies
-  WHERE object_id IN (SELECT id FROM source_ids)
+  SELECT d.referenced_object_id AS object_id, d.object_id AS referenced_object_id
+  FROM mz_internal.mz_object_dependencies AS d
+    JOIN mz_catalog.mz_sources AS sub ON sub.id = d.object_id AND sub.type = 'subsource'
+  WHERE d.referenced_object_id IN (SELECT id FROM source_ids)
   UNION SELECT source_id, id FROM mz_catalog.mz_tables WHERE source_id IN (SELECT id FROM source_ids)
   UNION SELECT id, id FROM source_ids),
 stats AS (

@@ -12,11 +12,12 @@ GROUP BY r.id, r.name, r.size
 ORDER BY r.name;
 WITH on_cluster AS (
   SELECT s.id FROM mz_catalog.mz_sources AS s JOIN mz_catalog.mz_clusters AS c ON c.id = s.cluster_id
-  WHERE c.name = 'ingest_postgres'),
+  WHERE c.name = 'ingest_postgres' AND s.type NOT IN ('subsource', 'progress')),
 objects AS (
   SELECT id FROM on_cluster
-  UNION SELECT referenced_object_id FROM mz_internal.mz_object_dependencies
-        WHERE object_id IN (SELECT id FROM on_cluster)
+  UNION SELECT d.object_id FROM mz_internal.mz_object_dependencies AS d
+          JOIN mz_catalog.mz_sources AS sub ON sub.id = d.object_id AND sub.type = 'subsource'
+        WHERE d.referenced_object_id IN (SELECT id FROM on_cluster)
   UNION SELECT id FROM mz_catalog.mz_tables WHERE source_id IN (SELECT id FROM on_cluster))
 SELECT (SELECT count(*) FROM on_cluster) AS sources, count(DISTINCT st.id) AS objects,
        bool_and(st.snapshot_committed) AS snapshot_committed
