@@ -49,16 +49,16 @@ import picocli.CommandLine.Option;
 /**
  * Guide step C.3 — "Start ingesting data". The docs' tip first: the snapshot is read in parallel and
  * sized from the upstream statistics, so run ANALYZE upstream (--analyze). Then either syntax:
- * legacy, one CREATE SOURCE … FOR ALL TABLES that makes a subsource per table; or new (private preview,
- * behind the system flag enable_create_table_from_source), CREATE SOURCE plus one CREATE TABLE … FROM
- * SOURCE per table in one transaction. Columns of types Materialize cannot ingest go in TEXT COLUMNS
+ * legacy, one CREATE SOURCE … FOR ALL TABLES that makes a subsource per table (deprecated from v26.25); or new
+ * (on by default from v26.25, public preview; before, behind the feature flag enable_create_table_from_source),
+ * CREATE SOURCE plus one CREATE TABLE … FROM SOURCE per table in one transaction. Columns of types Materialize cannot ingest go in TEXT COLUMNS
  * (found from the upstream catalog, one query over the publication's tables), so purification does not
  * fail with "referenced tables use unsupported types".
  */
 @Command(name = "source", mixinStandardHelpOptions = true,
         description = {"Guide step C.3: CREATE SOURCE mz_source IN CLUSTER ingest_postgres FROM POSTGRES CONNECTION "
                 + "pg_connection (PUBLICATION 'mz_source') FOR ALL TABLES (legacy syntax), or the new syntax with one "
-                + "CREATE TABLE … FROM SOURCE per table where the server has it on. Columns of types Materialize "
+                + "CREATE TABLE … FROM SOURCE per table where the server has it on (by default from v26.25). Columns of types Materialize "
                 + "cannot ingest are added to TEXT COLUMNS, each with the reason. An existing source is reported, with "
                 + "the publication's tables it lacks; --add-new-tables adds them."},
         footer = {"%nExamples:",
@@ -77,11 +77,15 @@ public class CreateSource implements Callable<Integer>, Cli.Resumable {
     static final String ADD_SUBSOURCE = "ALTER SOURCE %s ADD SUBSOURCE %s";
     // The docs' tip: the snapshot is sized from the upstream statistics.
     static final String ANALYZE = "ANALYZE %s";
-    // The new syntax: Materialize v26.0.0+ ("You must be on v26+", private preview; every release Mz accepts is
-    // one), and only where Materialize turned its feature flag on (enable_create_table_from_source, default false;
-    // as a feature flag, only mz_system can read it: others get "unrecognized configuration parameter"). Pinned
-    // facts of v26.12.0: src/sql/src/session/vars/definitions.rs, doc/user/data/examples/create_table_postgres.yml.
+    // The new syntax exists from v26.0.0 behind the feature flag enable_create_table_from_source, which only
+    // mz_system can read (others get "unrecognized configuration parameter"). From v26.25 it is on by default
+    // (public preview, "available by default across all environments"; the docs call the legacy syntax
+    // deprecated), so the version decides where the flag cannot be read (Mz.NEW_SOURCE_SYNTAX_DEFAULT).
+    // force_source_table_syntax, readable by every user, makes Materialize refuse the legacy syntax ("FOR ALL
+    // TABLES not supported; use CREATE TABLE .. FROM SOURCE instead"). Facts: src/sql/src/session/vars/
+    // definitions.rs, src/sql/src/plan/error.rs (docs/materialize-facts.md, "Version gates").
     static final String FLAG = "SHOW enable_create_table_from_source";
+    static final String FORCE = "SHOW force_source_table_syntax";
 
     static final String PUBLICATION = "SELECT pubviaroot FROM pg_publication WHERE pubname = ?";
 
@@ -131,8 +135,9 @@ public class CreateSource implements Callable<Integer>, Cli.Resumable {
     String publication = "mz_source";
 
     @Option(names = "--syntax", paramLabel = "auto|legacy|new",
-            description = "legacy: CREATE SOURCE … FOR ALL TABLES; new: CREATE TABLE … FROM SOURCE per table (needs the "
-                    + "flag enable_create_table_from_source); auto (default): new only where the server has it on.")
+            description = "legacy: CREATE SOURCE … FOR ALL TABLES (deprecated from v26.25); new: CREATE TABLE … FROM "
+                    + "SOURCE per table (on by default from v26.25, before behind the flag enable_create_table_from_source); "
+                    + "auto (default): new where the server has it on, by its flag or else its version.")
     String syntax = "auto";
 
     @Option(names = "--for-tables", paramLabel = "TABLES",
@@ -221,34 +226,53 @@ public class CreateSource implements Callable<Integer>, Cli.Resumable {
         return published;
     }
 
-    /** Legacy unless --syntax new, or auto on a server with the new syntax on (v26+, enable_create_table_from_source). */
+    /**
+     * --syntax auto: the new syntax where the server has it on: its enable_create_table_from_source when
+     * readable, else its version (on by default from v26.25); legacy before. A server that forces the new
+     * syntax (force_source_table_syntax) gets it whatever was asked.
+     */
     private Choice chooseSyntax(Out o, Mz db, Syntax asked) throws Exception {
-        if (asked == Syntax.legacy) {
-            return new Choice(false, "--syntax legacy");
-        }
         if (db.planOnly()) {
-            return new Choice(asked == Syntax.new_, asked == Syntax.new_ ? "--syntax new"
-                    : "dry run: the server's enable_create_table_from_source was not read; the legacy syntax works on "
-                    + "every version");
+            return new Choice(asked != Syntax.legacy, asked == Syntax.legacy ? "--syntax legacy"
+                    : asked == Syntax.new_ ? "--syntax new"
+                    : "dry run: Materialize was not read; the new syntax, its default from "
+                    + Mz.NEW_SOURCE_SYNTAX_DEFAULT + " (--syntax legacy for an older release)");
         }
         SourcePlan.Setting flag = SourcePlan.Setting.read(db, FLAG);
         if (flag.error() != null) {
             o.put("syntax_flag_error", flag.error());
         }
-        boolean on = flag.on();
+        boolean byDefault = db.atLeast(Mz.NEW_SOURCE_SYNTAX_DEFAULT);
+        boolean on = flag.value() != null ? flag.on() : byDefault;
+        boolean forced = on && SourcePlan.Setting.read(db, FORCE).on();
+        o.put("syntax_forced", forced);
+        if (forced) {
+            if (asked == Syntax.legacy) {
+                throw new Fail(Exit.USAGE, "--syntax legacy, but this Materialize has force_source_table_syntax on: "
+                        + "it refuses CREATE SOURCE … FOR ALL TABLES (\"not supported; use CREATE TABLE .. FROM SOURCE "
+                        + "instead\")", "use --syntax new (or auto), which makes one CREATE TABLE … FROM SOURCE per table");
+            }
+            return new Choice(true, "this server has force_source_table_syntax on: only the new syntax");
+        }
+        if (asked == Syntax.legacy) {
+            return new Choice(false, "--syntax legacy" + (on ? " (deprecated on this server, which has the new syntax "
+                    + "on; it still works)" : ""));
+        }
         if (asked == Syntax.new_) {
             if (flag.value() != null && !on) {
                 throw new Fail(Exit.NOT_READY, "--syntax new, but this Materialize has "
-                        + "enable_create_table_from_source off (the new syntax is in private preview)",
-                        "use --syntax legacy (or auto), or ask Materialize to turn the flag on");
+                        + "enable_create_table_from_source off", "use --syntax legacy (or auto), or ask Materialize "
+                        + "to turn the flag on");
             }
             return new Choice(true, "--syntax new");
         }
-        return new Choice(on, flag.error() != null ? "Materialize " + db.version + "; its enable_create_table_from_source "
-                + "could not be read (a feature flag only mz_system sees; off unless Materialize turned "
-                + "it on), so the legacy syntax, which works on every version"
-                : on ? "this server has enable_create_table_from_source on"
-                : "this server has enable_create_table_from_source off (the default)");
+        String flagNote = "enable_create_table_from_source, a feature flag only mz_system can read";
+        return new Choice(on, flag.value() != null
+                ? "this server has enable_create_table_from_source " + (on ? "on" : "off")
+                : byDefault ? "Materialize " + db.version + ": the new syntax is on by default from "
+                        + Mz.NEW_SOURCE_SYNTAX_DEFAULT + " (" + flagNote + ")"
+                : "Materialize " + db.version + ": before " + Mz.NEW_SOURCE_SYNTAX_DEFAULT + " the new syntax is "
+                        + "off unless Materialize turned it on (" + flagNote + "), so the legacy syntax");
     }
 
     /** The cluster (guide C.1) and the Postgres connection (guide C.2) the source needs. */
@@ -309,7 +333,7 @@ public class CreateSource implements Callable<Integer>, Cli.Resumable {
                                SourcePlan.Columns cols, boolean newSyntaxDefault) throws Exception {
         checkExisting(o, src);
         String id = String.valueOf(src.get("id"));
-        SourcePlan.Existing have = SourcePlan.Existing.of(db.query(SOURCE_TABLES, id, id));
+        SourcePlan.Existing have = SourcePlan.Existing.of(db, db.query(SOURCE_TABLES, id, id));
         boolean newSyntax = have.anyTable() || (!have.anySubsource() && newSyntaxDefault);
         List<SourcePlan.Tbl> missing = selected.stream().filter(t -> !have.has(t)).toList();
         List<String> gone = forTables.isEmpty() && forSchemas.isEmpty() ? have.notIn(selected) : List.of();
@@ -466,14 +490,18 @@ final class SourcePlan {
         }
     }
 
-    /** The upstream tables an existing source has (mz_postgres_source_tables), and whether as tables or subsources. */
+    /**
+     * The upstream tables an existing source has (mz_postgres_source_tables: quoted where needed before
+     * v26.19, raw from then on), and whether as tables or subsources.
+     */
     record Existing(List<String[]> tables, boolean anyTable, boolean anySubsource) {
-        static Existing of(List<Map<String, Object>> rows) {
+        static Existing of(Mz db, List<Map<String, Object>> rows) {
             List<String[]> have = new ArrayList<>();
             boolean anyTable = false;
             boolean anySubsource = false;
             for (Map<String, Object> r : rows) {
-                have.add(new String[] {(String) r.get("schema_name"), (String) r.get("table_name")});
+                have.add(new String[] {db.sourceTableName((String) r.get("schema_name")),
+                        db.sourceTableName((String) r.get("table_name"))});
                 if (Boolean.TRUE.equals(r.get("is_table"))) {
                     anyTable = true;
                 } else {

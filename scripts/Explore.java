@@ -181,7 +181,7 @@ public class Explore implements Callable<Integer> {
             }
             // ---- look: SHOW SOURCES, then SHOW TABLES with the row counts beside upstream's
             showSources(o, db);
-            List<Map<String, Object>> tables = ExploreReport.tables(db.query(tablesSql));
+            List<Map<String, Object>> tables = ExploreReport.tables(db, db.query(tablesSql));
             Fail parityFail = parity(o, db, tables, upstream);
             o.put("tables", tables);
 
@@ -422,16 +422,21 @@ final class ExploreReport {
 
     // ---- the tables and their counts --------------------------------------------------------
 
-    /** The tables of SHOW TABLES: id, name (database.schema.name), upstream (schema.table), snapshot_committed. */
-    static List<Map<String, Object>> tables(List<Map<String, Object>> rows) {
+    /**
+     * The tables of SHOW TABLES: id, name (database.schema.name), upstream (schema.table), snapshot_committed.
+     * The upstream names as Materialize stores them: quoted where needed before v26.19, raw from then on.
+     */
+    static List<Map<String, Object>> tables(Mz db, List<Map<String, Object>> rows) {
         List<Map<String, Object>> tables = new ArrayList<>();
         for (Map<String, Object> r : rows) {
             Map<String, Object> t = new LinkedHashMap<>();
+            String upstreamSchema = db.sourceTableName((String) r.get("upstream_schema"));
+            String upstreamTable = db.sourceTableName((String) r.get("upstream_table"));
             t.put("id", r.get("id"));
             t.put("name", Sql.ident((String) r.get("database_name")) + "." + Sql.qualified((String) r.get("schema_name"),
                     (String) r.get("name")));
-            t.put("upstream", Sql.qualified((String) r.get("upstream_schema"), (String) r.get("upstream_table")));
-            t.put("upstream_table", r.get("upstream_table"));
+            t.put("upstream", Sql.qualified(upstreamSchema, upstreamTable));
+            t.put("upstream_table", upstreamTable);
             t.put("snapshot_committed", Boolean.TRUE.equals(r.get("snapshot_committed")));
             tables.add(t);
         }

@@ -81,6 +81,19 @@ public class RightSize implements Callable<Integer> {
             SELECT id, size, replication_factor, managed FROM mz_catalog.mz_clusters WHERE name = %s""";
 
     /**
+     * From v26.35 ALTER CLUSTER … SET (SIZE …) returns at once and resizes in the background: Materialize adds
+     * replicas of the new size beside the old ones, cuts over once they have hydrated (no downtime), and rolls
+     * back after 24 h without hydrating. Until the cut-over mz_clusters.size shows the old size; the resize is
+     * this relation's row (v26.34+; status in-progress, then finalized, timed-out, cancelled or
+     * resource-exhausted; target and changes as JSON). SHOW CLUSTERS shows it as "reconfiguring size to …".
+     * Facts: src/catalog/src/builtin/mz_internal.rs, doc/user/content/sql/alter-cluster.md.
+     */
+    static final String RECONFIGURATION = """
+            SELECT r.status, r.target ->> 'size' AS target_size, r.changes ->> 'size' AS pending_size, r.on_timeout
+            FROM mz_internal.mz_cluster_reconfigurations AS r JOIN mz_catalog.mz_clusters AS c ON c.id = r.cluster_id
+            WHERE c.name = %s""";
+
+    /**
      * The docs' SHOW CLUSTER REPLICAS WHERE cluster = '…' (cluster | replica | size | ready) from the catalog,
      * with each replica's use. A replica of several processes has a row per process: the busiest one counts.
      */
@@ -160,6 +173,11 @@ public class RightSize implements Callable<Integer> {
             description = "Time between samples (default 5s).")
     Duration interval = Duration.ofSeconds(5);
 
+    @Option(names = "--wait", paramLabel = "DURATION", arity = "0..1", fallbackValue = "1h", converter = Durations.class,
+            description = "With --apply on Materialize v26.35+, which resizes in the background: wait until the new "
+                    + "replicas have hydrated and the cluster has the new size, at most DURATION (default 1h).")
+    Duration waitFor;
+
     @Option(names = "--max-lag", paramLabel = "SIZE", description = "Upstream slot lag above which to size up "
             + "(default ${DEFAULT-VALUE}; e.g. 512MB, 2GB).")
     String maxLag = "1GB";
@@ -220,6 +238,12 @@ public class RightSize implements Callable<Integer> {
         long lagLimit = ClusterReadings.bytes(maxLag);
         if (size != null && size.isBlank()) {
             throw Fail.usage("--size is empty", "e.g. --size 100cc");
+        }
+        if (waitFor != null) {
+            if (!apply) {
+                throw Fail.usage("--wait follows a resize: it needs --apply", "./jbang right-size --apply --wait");
+            }
+            Durations.requirePositive("--wait", waitFor, "1h");
         }
         return lagLimit;
     }
@@ -360,14 +384,32 @@ public class RightSize implements Callable<Integer> {
         return Exit.OK;
     }
 
-    /** With --apply: the guide's ALTER CLUSTER (unless already that size), then the cluster must have the size. */
+    /**
+     * With --apply: the guide's ALTER CLUSTER (unless already that size, or a resize to it already under way),
+     * then the cluster must have the size: at once before v26.35 (the cluster restarts at the new size), or
+     * after the background resize (v26.35+), which --wait follows and which is otherwise reported as under way.
+     */
     private int resize(Out o, Mz db, String lit, Map<String, Object> c, String current, String target,
-                       boolean snapshotting, Map<String, BigDecimal> credits) throws SQLException {
+                       boolean snapshotting, Map<String, BigDecimal> credits) throws Exception {
+        boolean background = db.atLeast(Mz.BACKGROUND_RESIZE);
+        Map<String, Object> pending = db.atLeast(Mz.CLUSTER_RECONFIGURATIONS) ? reconfiguration(db, lit) : null;
+        boolean underWay = pending != null && "in-progress".equals(pending.get("status"));
+        if (underWay && target != null && target.equals(pending.get("target_size")) && !target.equals(current)) {
+            o.put("applied", false);
+            o.put("already_done", true);
+            o.put("in_progress", true);
+            o.line("right-size %s: already under way: resizing %s -> %s in the background", cluster, current, target);
+            return waitFor == null ? followIt(o, current, target) : waitForResize(o, db, lit, current, target);
+        }
         if (target == null || target.equals(current)) {
             o.put("applied", false);
             o.put("already_done", true);
             o.line("right-size %s: already done (SIZE %s%s)", cluster, current,
                     size == null ? ", the recommended size" : "");
+            if (underWay) {
+                o.warn("a resize of " + cluster + " to " + pending.get("target_size") + " is under way; ALTER CLUSTER "
+                        + Sql.ident(cluster) + " SET (SIZE " + Sql.literal(current) + ") would cancel it");
+            }
             return Exit.OK;
         }
         if (Boolean.FALSE.equals(c.get("managed"))) {
@@ -376,21 +418,95 @@ public class RightSize implements Callable<Integer> {
                     "add a replica of the new size and drop the old one: CREATE CLUSTER REPLICA " + Sql.ident(cluster)
                             + ".r2 (SIZE = " + Sql.literal(target) + "); DROP CLUSTER REPLICA " + Sql.ident(cluster) + ".<old>");
         }
+        if (underWay) {
+            throw new Fail(Exit.CONFLICT, "a resize of " + cluster + " to " + pending.get("target_size")
+                    + " is under way; nothing was changed", "let it finish (./jbang right-size --apply --size "
+                    + Out.shellQuote(String.valueOf(pending.get("target_size"))) + " --wait), or cancel it first: "
+                    + "ALTER CLUSTER " + Sql.ident(cluster) + " SET (SIZE " + Sql.literal(current) + ")");
+        }
+        if (pending != null && target.equals(pending.get("target_size")) && !"finalized".equals(pending.get("status"))) {
+            o.warn("the last resize to " + target + " ended with " + pending.get("status") + "; trying again");
+        }
         if (snapshotting && ReplicaSizes.compare(credits, target, current) < 0) {
             o.warn("a snapshot is still running on " + cluster + "; shrinking now may slow it or run it out of memory");
         }
+        if (!background) {
+            o.warn("Materialize " + db.version + " resizes by restarting the cluster at the new size: its sources "
+                    + "pause until the new replica has caught up (from " + Mz.BACKGROUND_RESIZE + ", ALTER CLUSTER "
+                    + "resizes in the background without downtime)");
+        }
         db.exec(String.format(ALTER, Sql.ident(cluster), Sql.literal(target)));
         Object now = db.query(String.format(CLUSTER, lit)).get(0).get("size");
-        if (!target.equals(now)) {
+        o.put("applied", true);
+        o.put("size", target);
+        if (target.equals(now)) {
+            o.line("right-size %s: resized %s -> %s (%s; follow it: SHOW CLUSTER REPLICAS WHERE cluster = %s)", cluster,
+                    current, target, background ? "cut over at once" : "the cluster restarted at the new size",
+                    Sql.literal(cluster));
+            return Exit.OK;
+        }
+        if (!background) {
             throw new Fail(Exit.VERIFY, "cluster " + cluster + " still has SIZE " + now + " after ALTER CLUSTER",
                     "check SHOW CLUSTER REPLICAS WHERE cluster = " + Sql.literal(cluster));
         }
-        o.put("applied", true);
-        o.put("size", target);
-        o.line("right-size %s: resized %s -> %s (Materialize adds a %s replica, then removes the %s one; "
-                + "follow it: SHOW CLUSTER REPLICAS WHERE cluster = %s)", cluster, current, target, target, current,
-                Sql.literal(cluster));
+        Map<String, Object> r = reconfiguration(db, lit);
+        if (r == null || !"in-progress".equals(r.get("status"))) {
+            throw ended(r, current, target);
+        }
+        o.put("in_progress", true);
+        o.line("right-size %s: resizing %s -> %s in the background: Materialize adds %s replicas beside the %s ones "
+                + "and switches once they have hydrated (no downtime; rolled back after 24 h without hydrating)",
+                cluster, current, target, target, current);
+        return waitFor == null ? followIt(o, current, target) : waitForResize(o, db, lit, current, target);
+    }
+
+    /** The background resize is under way and not waited for: how to follow it. */
+    private int followIt(Out o, String current, String target) {
+        o.line("right-size %s: until the cut-over mz_clusters shows %s; follow it: SHOW CLUSTERS (activity), or "
+                + "./jbang right-size%s --size %s --apply --wait", cluster, current,
+                cluster.equals("ingest_postgres") ? "" : " --cluster " + Out.shellQuote(cluster), Out.shellQuote(target));
         return Exit.OK;
+    }
+
+    /** --wait: polls the cluster's size and its reconfiguration until the cut-over, its end, or the time is up. */
+    private int waitForResize(Out o, Mz db, String lit, String current, String target) throws Exception {
+        long deadline = System.nanoTime() + waitFor.toNanos();
+        long pause = Math.min(5000, Math.max(100, waitFor.toMillis() / 20));
+        while (true) {
+            Object now = db.query(String.format(CLUSTER, lit)).get(0).get("size");
+            Map<String, Object> r = reconfiguration(db, lit);
+            if (target.equals(now)) {
+                o.put("in_progress", false);
+                o.put("size", target);
+                o.line("right-size %s: resized %s -> %s (the new replicas hydrated; cut over)", cluster, current, target);
+                return Exit.OK;
+            }
+            if (r == null || !"in-progress".equals(r.get("status"))) {
+                throw ended(r, current, target);
+            }
+            if (System.nanoTime() > deadline) {
+                throw new Fail(Exit.TIMEOUT, "cluster " + cluster + " is still resizing " + current + " -> " + target
+                        + " after " + Durations.show(waitFor) + " (the resize goes on)",
+                        "wait longer: ./jbang right-size --size " + Out.shellQuote(target) + " --apply --wait 2h; "
+                                + "SHOW CLUSTERS shows its activity");
+            }
+            Thread.sleep(pause);
+        }
+    }
+
+    /** The cluster's reconfiguration row (v26.34+), or null when it has none. */
+    private static Map<String, Object> reconfiguration(Mz db, String lit) throws SQLException {
+        List<Map<String, Object>> rows = db.query(String.format(RECONFIGURATION, lit));
+        return rows.isEmpty() ? null : rows.get(0);
+    }
+
+    /** A background resize that ended without the new size: rolled back, cancelled, or out of resources. */
+    private Fail ended(Map<String, Object> r, String current, String target) {
+        String status = r == null ? "no reconfiguration recorded" : String.valueOf(r.get("status"));
+        return new Fail(Exit.VERIFY, "cluster " + cluster + " did not reach SIZE " + target + ": its resize ended "
+                + "with " + status + " and it keeps " + current, "timed-out means the new replicas did not hydrate "
+                + "in time (a bigger size, or fewer objects on the cluster); resource-exhausted: choose a size the "
+                + "region has room for; see SHOW CLUSTERS and mz_internal.mz_cluster_reconfigurations");
     }
 }
 
@@ -448,8 +564,11 @@ final class ClusterReadings {
             o.statement(String.format(RightSize.SLOT_LAG, Sql.literal("<replication_slot>")));
         }
         if (step.apply && step.size != null) {
-            o.line("-- then, unless %s already has SIZE %s:", step.cluster, step.size);
+            o.line("-- then, unless %s already has SIZE %s (or a resize to it is under way, v26.34+):", step.cluster, step.size);
+            db.planned(String.format(RightSize.RECONFIGURATION, lit));
             db.planned(String.format(RightSize.ALTER, Sql.ident(step.cluster), Sql.literal(step.size)));
+            o.line("-- then the size read back; from v26.35 the resize runs in the background (the query above%s)",
+                    step.waitFor != null ? ", until the cut-over, at most " + Durations.show(step.waitFor) : "");
         } else if (step.apply) {
             o.line("-- then ALTER CLUSTER %s SET (SIZE '<the recommended size>'), known only from the readings",
                     Sql.ident(step.cluster));

@@ -46,7 +46,8 @@ public class ExtractMzFacts {
             "mz_internal.mz_source_status_history", "mz_internal.mz_source_statistics",
             "mz_internal.mz_hydration_statuses", "mz_internal.mz_postgres_sources",
             "mz_internal.mz_postgres_source_tables", "mz_internal.mz_cluster_replica_utilization",
-            "mz_internal.mz_source_references", "mz_internal.mz_cluster_replica_metrics");
+            "mz_internal.mz_source_references", "mz_internal.mz_cluster_replica_metrics",
+            "mz_internal.mz_cluster_reconfigurations");
 
     /** Statement kinds whose parser cases are kept, by the words they start with. */
     static final Map<String, String> KINDS = new LinkedHashMap<>();

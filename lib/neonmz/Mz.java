@@ -37,6 +37,20 @@ public final class Mz implements AutoCloseable {
      * have the columns pinned in src/test/resources/materialize/facts.json (MaterializeFidelityTest).
      */
     public static final Version MINIMUM = new Version(26, 0, 0, "v26.0.0");
+    /*
+     * Where Materialize changed within the releases the toolkit supports: each the first release with the new
+     * behaviour, dated in Materialize's history (docs/materialize-facts.md, "Version gates"; the gates of
+     * src/test/resources/materialize/facts.json, which MzGatesTest compares with these).
+     */
+    /** mz_postgres_source_tables holds raw names ({@code Order Items}); before, SQL-quoted where needed ({@code "Order Items"}). */
+    public static final Version RAW_SOURCE_TABLE_NAMES = new Version(26, 19, 0, "v26.19.0");
+    /** CREATE TABLE … FROM SOURCE on by default (enable_create_table_from_source; public preview, release notes v26.25). */
+    public static final Version NEW_SOURCE_SYNTAX_DEFAULT = new Version(26, 25, 0, "v26.25.0");
+    /** mz_internal.mz_cluster_reconfigurations and SHOW CLUSTERS' activity column exist. */
+    public static final Version CLUSTER_RECONFIGURATIONS = new Version(26, 34, 0, "v26.34.0");
+    /** ALTER CLUSTER … SET (SIZE …) returns at once and resizes in the background (before: the cluster restarts). */
+    public static final Version BACKGROUND_RESIZE = new Version(26, 35, 0, "v26.35.0");
+
     /** Materialize's own version function (mz_catalog.mz_version(), text like "v26.12.0 (0123abcde)"). */
     public static final String VERSION_SQL = "SELECT mz_version()";
 
@@ -154,6 +168,23 @@ public final class Mz implements AutoCloseable {
                 "give --mz-url (or MZ_URL): Materialize Cloud's host from the console, user = your e-mail, "
                         + "password = an app password in MZ_PASSWORD; or run the emulator: docker run -d "
                         + "-p 127.0.0.1:6875:6875 materialize/materialized", e);
+    }
+
+    /** Whether this server is {@code v} or newer; false under --dry-run (no version was read). */
+    public boolean atLeast(Version v) {
+        return version != null && version.atLeast(v);
+    }
+
+    /**
+     * An upstream schema or table name as read from mz_postgres_source_tables: raw from {@link
+     * #RAW_SOURCE_TABLE_NAMES} on, before that quoted where SQL needs it (the identifier's AST form:
+     * {@code "Order Items"}, {@code "we""ird"}), which this undoes so that both compare with upstream names.
+     */
+    public String sourceTableName(String stored) {
+        if (stored == null || version == null || version.atLeast(RAW_SOURCE_TABLE_NAMES)) {
+            return stored;
+        }
+        return Sql.unquoteIdent(stored);
     }
 
     public boolean planOnly() {

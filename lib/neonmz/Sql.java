@@ -49,6 +49,18 @@ public final class Sql {
         return '"' + name.replace("\"", "\"\"") + '"';
     }
 
+    /**
+     * The name an identifier's SQL form stands for: {@code "Order Items"} → {@code Order Items},
+     * {@code "we""ird"} → {@code we"ird}; a bare identifier is returned as it is (not folded: the form read is
+     * how a catalog wrote a name, not what a user typed).
+     */
+    public static String unquoteIdent(String sql) {
+        if (sql.length() >= 2 && sql.startsWith("\"") && sql.endsWith("\"")) {
+            return sql.substring(1, sql.length() - 1).replace("\"\"", "\"");
+        }
+        return sql;
+    }
+
     private static boolean isSafeBare(String s) {
         char first = s.charAt(0);
         if (!(first >= 'a' && first <= 'z') && first != '_') {

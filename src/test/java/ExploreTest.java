@@ -21,7 +21,10 @@ class ExploreTest {
 
     /** mz_source feeding customers and orders (subsources), "Order Items" (a new-syntax table) and page_views (snapshotting). */
     static MzStandIn shop() {
-        MzStandIn mz = new MzStandIn();
+        return shop(new MzStandIn());
+    }
+
+    static MzStandIn shop(MzStandIn mz) {
         mz.exec("INSERT INTO mz_catalog.mz_clusters (id, name, owner_id, managed, size, replication_factor, disk) "
                         + "VALUES ('u2', 'ingest_postgres', 'u1', true, '50cc', 1, false)",
                 "CREATE TABLE customers AS SELECT g AS id FROM generate_series(1, 3) g",
@@ -46,6 +49,21 @@ class ExploreTest {
             }
         }
         throw new AssertionError("no table " + upstream + " in " + j);
+    }
+
+    @Test
+    void beforeV26_19TheQuotedNamesOfTheCatalogStillMatchUpstream() {
+        // v26.0 to v26.18 store "Order Items" with its quotes in mz_postgres_source_tables (raw from v26.19)
+        MzStandIn mz = shop(MzStandIn.ofVersion("v26.18.2"));
+        assertEquals(java.util.List.of(Map.of("table_name", "\"Order Items\"")),
+                TestPg.rows(mz.server, mz.db, "SELECT table_name FROM mz_internal.mz_postgres_source_tables WHERE id = 'u13'"));
+        String up = TestPg.newDatabase();
+        TestPg.Run r = TestPg.run(new Explore(), mz.env(up), "--json");
+        assertEquals(0, r.exit(), r.all());
+        JsonObject items = table(r.json(), "public.\"Order Items\"");
+        assertEquals("Order Items", items.get("upstream_table").getAsString(), "unquoted as upstream names it");
+        assertEquals(5, items.get("upstream_rows").getAsInt(), r.out());
+        assertEquals("ok", items.get("parity").getAsString());
     }
 
     @Test

@@ -185,7 +185,7 @@ class MaterializeFidelityTest {
     static Map<String, String> constants() throws IllegalAccessException {
         Map<String, String> out = new LinkedHashMap<>();
         Pattern mzSql = Pattern.compile("(?s)^\\s*(CREATE (CLUSTER|SECRET|CONNECTION|SOURCE|VIEW|INDEX|MATERIALIZED VIEW|TABLE %s FROM SOURCE)"
-                + "|ALTER (CLUSTER|SECRET|SOURCE)|DROP (CLUSTER|SECRET|CONNECTION|SOURCE)|VALIDATE CONNECTION|SHOW CREATE|SHOW enable_"
+                + "|ALTER (CLUSTER|SECRET|SOURCE)|DROP (CLUSTER|SECRET|CONNECTION|SOURCE)|VALIDATE CONNECTION|SHOW CREATE|SHOW (enable|force)_"
                 + "|DECLARE|FETCH|SUBSCRIBE)|.*\\bmz_(catalog|internal)\\.|.*\\bFROM mz_|SELECT mz_version");
         for (Class<?> c : MZ_STEPS) {
             for (Field f : c.getDeclaredFields()) {

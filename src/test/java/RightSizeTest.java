@@ -21,7 +21,10 @@ class RightSizeTest {
 
     /** ingest_postgres at 50cc with one replica r1, the cc sizes and two M.1 sizes, one source on it. */
     static MzStandIn cluster(boolean managed, double cpu, double heap, boolean committed) {
-        MzStandIn mz = new MzStandIn();
+        return cluster(new MzStandIn(), managed, cpu, heap, committed);
+    }
+
+    static MzStandIn cluster(MzStandIn mz, boolean managed, double cpu, double heap, boolean committed) {
         mz.exec("INSERT INTO mz_catalog.mz_clusters (id, name, owner_id, managed, size, replication_factor, disk) "
                         + "VALUES ('u2', 'ingest_postgres', 'u1', " + managed + ", "
                         + (managed ? "'50cc'" : "NULL") + ", 1, false)",
@@ -145,6 +148,84 @@ class RightSizeTest {
         assertEquals(0, rec.exit(), rec.all());
         assertTrue(rec.json().get("already_done").getAsBoolean(), "the recommendation is to keep 50cc");
         assertEquals(0, rec.json().getAsJsonArray("statements").size());
+    }
+
+    static String size(MzStandIn mz) {
+        return (String) TestPg.rows(mz.server, mz.db, "SELECT size FROM mz_catalog.mz_clusters WHERE name = 'ingest_postgres'")
+                .get(0).get("size");
+    }
+
+    @Test
+    void beforeV26_35TheClusterRestartsAtTheNewSizeAndTheSizeIsReadBackAtOnce() {
+        MzStandIn mz = cluster(MzStandIn.ofVersion("v26.34.2"), true, 40, 91, true).wired();
+        TestPg.Run r = run(mz, null, "--apply", "--size", "100cc", "--json");
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.json().get("applied").getAsBoolean(), r.out());
+        assertEquals("100cc", size(mz), "the stand-in's ALTER CLUSTER ran");
+        assertTrue(r.json().getAsJsonArray("warnings").toString().contains("resizes by restarting the cluster"),
+                "no claim of no downtime before v26.35: " + r.out());
+        TestPg.Run again = run(mz, null, "--apply", "--size", "100cc");
+        assertEquals(0, again.exit(), again.all());
+        assertTrue(again.out().contains("already done (SIZE 100cc)"), again.out());
+    }
+
+    @Test
+    void fromV26_35TheResizeRunsInTheBackgroundAndWaitFollowsItToTheCutOver() throws Exception {
+        MzStandIn mz = cluster(MzStandIn.ofVersion("v26.35.0"), true, 40, 91, true).wired();
+        TestPg.Run r = run(mz, null, "--apply", "--size", "100cc", "--json");
+        assertEquals(0, r.exit(), "mz_clusters.size keeps 50cc until the cut-over; that is no failure: " + r.all());
+        assertTrue(r.json().get("in_progress").getAsBoolean(), r.out());
+        assertEquals("50cc", size(mz));
+        TestPg.Run human = run(mz, null, "--apply", "--size", "100cc");
+        assertEquals(0, human.exit(), human.all());
+        assertTrue(human.out().contains("already under way: resizing 50cc -> 100cc in the background"), human.out());
+        assertTrue(human.out().contains("SHOW CLUSTERS (activity)"), human.out());
+        assertFalse(human.all().contains("ALTER CLUSTER ingest_postgres SET"), "not sent twice: " + human.all());
+
+        TestPg.Run other = BadInputTest.failsCleanly(Exit.CONFLICT, RightSize::new, mz.env(null), "--samples", "1",
+                "--apply", "--size", "200cc");
+        assertTrue(other.err().contains("a resize of ingest_postgres to 100cc is under way"), other.err());
+
+        Thread cut = new Thread(() -> {
+            try {
+                Thread.sleep(700);
+            } catch (InterruptedException e) {
+                return;
+            }
+            mz.cutOver("ingest_postgres", "finalized");
+        });
+        cut.start();
+        TestPg.Run waited = run(mz, null, "--apply", "--size", "100cc", "--wait", "30s");
+        cut.join();
+        assertEquals(0, waited.exit(), waited.all());
+        assertTrue(waited.out().contains("resized 50cc -> 100cc (the new replicas hydrated; cut over)"), waited.out());
+        assertEquals("100cc", size(mz));
+        TestPg.Run done = run(mz, null, "--apply", "--size", "100cc");
+        assertTrue(done.out().contains("already done (SIZE 100cc)"), done.out());
+    }
+
+    @Test
+    void aBackgroundResizeThatTimesOutExitsVerifyAndARerunTriesAgain() throws Exception {
+        MzStandIn mz = cluster(MzStandIn.ofVersion("v26.36.0"), true, 40, 91, true).wired();
+        Thread end = new Thread(() -> {
+            try {
+                Thread.sleep(700);
+            } catch (InterruptedException e) {
+                return;
+            }
+            mz.cutOver("ingest_postgres", "timed-out");
+        });
+        end.start();
+        TestPg.Run r = run(mz, null, "--apply", "--size", "100cc", "--wait", "30s");
+        end.join();
+        assertEquals(Exit.VERIFY, r.exit(), r.all());
+        assertTrue(r.err().contains("its resize ended with timed-out and it keeps 50cc"), r.err());
+        assertEquals("50cc", size(mz));
+        TestPg.Run again = run(mz, null, "--apply", "--size", "100cc", "--json");
+        assertEquals(0, again.exit(), again.all());
+        assertTrue(again.json().getAsJsonArray("warnings").toString().contains("the last resize to 100cc ended with timed-out"),
+                again.out());
+        assertTrue(again.json().get("in_progress").getAsBoolean());
     }
 
     @Test
