@@ -414,7 +414,7 @@ public class CreateSource implements Callable<Integer>, Cli.Resumable {
  */
 final class SourcePlan {
     /** A published column; {@code reason} says why Materialize needs it as text (null: it ingests the type). */
-    record Col(String name, String type, String reason, boolean uningestable) {}
+    record Col(String name, String type, String reason) {}
 
     /** A published table with its columns; {@code identity} is pg_class.relreplident. */
     record Tbl(String schema, String name, char identity, List<Col> cols) {
@@ -547,12 +547,7 @@ final class SourcePlan {
             String name = (String) r.get("table_name");
             Tbl t = tables.computeIfAbsent(schema + "\u0000" + name,
                     k -> new Tbl(schema, name, r.get("identity").toString().charAt(0), new ArrayList<>()));
-            String typeSchema = (String) r.get("type_schema");
-            String typname = (String) r.get("typname");
-            String declared = (String) r.get("declared");
-            boolean reg = "pg_catalog".equals(typeSchema) && (typname.startsWith("reg") || typname.startsWith("_reg"));
-            t.cols().add(new Col((String) r.get("attname"), declared,
-                    reg ? "a reg* type: Materialize cannot ingest it, not even as text" : SourceTypes.reason(r), reg));
+            t.cols().add(new Col((String) r.get("attname"), (String) r.get("declared"), SourceTypes.reason(r)));
         }
         return new ArrayList<>(tables.values());
     }
@@ -634,7 +629,6 @@ final class SourcePlan {
                 (exclude ? excluded : askedText).computeIfAbsent(t.key(), k -> new LinkedHashSet<>()).add(col);
             }
         }
-        List<String> uningestable = new ArrayList<>();
         for (Tbl t : selected) {
             Set<String> ex = excluded.getOrDefault(t.key(), Set.of());
             Set<String> asked = askedText.getOrDefault(t.key(), Set.of());
@@ -642,19 +636,12 @@ final class SourcePlan {
                 if (ex.contains(c.name())) {
                     continue;
                 }
-                if (c.uningestable()) {
-                    uningestable.add(t.ref() + "." + Sql.ident(c.name()) + " (" + c.type() + ")");
-                } else if (c.reason() != null) {
+                if (c.reason() != null) {
                     text.computeIfAbsent(t.key(), k -> new LinkedHashMap<>()).put(c.name(), c.reason());
                 } else if (asked.contains(c.name())) {
                     text.computeIfAbsent(t.key(), k -> new LinkedHashMap<>()).put(c.name(), "asked with --text-column");
                 }
             }
-        }
-        if (!uningestable.isEmpty()) {
-            throw Fail.usage("Materialize cannot ingest " + String.join(", ", uningestable) + ", not even as text "
-                    + "(reg* types)", "leave " + (uningestable.size() == 1 ? "it" : "them") + " out: --exclude-column "
-                    + String.join(",", uningestable.stream().map(s -> s.replaceAll(" \\(.*", "")).toList()));
         }
         return new Columns(text, excluded);
     }

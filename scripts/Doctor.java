@@ -521,29 +521,21 @@ public class Doctor implements Callable<Integer> {
         }
     }
 
-    /** Types: the column query narrowed to unsupported types, each with C.3's reason. */
+    /**
+     * Types: the column query narrowed to unsupported types, each with C.3's reason. reg* columns too: Materialize
+     * refuses them unless they are in TEXT COLUMNS, as text (test/pg-cdc/types-reg.td), which source adds.
+     */
     private void columnTypes(List<Map<String, Object>> cols) {
         List<String> text = new ArrayList<>();
-        List<String> reg = new ArrayList<>();
         Set<String> seen = new LinkedHashSet<>();
         for (Map<String, Object> c : cols) {
             String col = Sql.qualified((String) c.get("schema_name"), (String) c.get("table_name")) + "."
                     + Sql.ident((String) c.get("attname"));
-            if (!seen.add(col)) {
-                continue;
-            }
-            String typname = (String) c.get("typname");
-            if ("pg_catalog".equals(c.get("type_schema")) && (typname.startsWith("reg") || typname.startsWith("_reg"))) {
-                reg.add(col);
-            } else if (SourceTypes.reason(c) != null) {
+            if (seen.add(col) && SourceTypes.reason(c) != null) {
                 text.add(col + " (" + c.get("declared") + ")");
             }
         }
-        if (!reg.isEmpty()) {
-            add("column_types", FAIL, "Materialize cannot ingest reg* columns, not even as text: " + names(reg),
-                    "./jbang source --exclude-column …, or drop the column from the publication's column list",
-                    List.of("EXCLUDE COLUMNS (" + String.join(", ", reg) + ")"));
-        } else if (!text.isEmpty()) {
+        if (!text.isEmpty()) {
             List<String> colRefs = text.stream().map(t -> t.substring(0, t.lastIndexOf(" ("))).toList();
             add("column_types", WARN, text.size() + " column(s) of types Materialize cannot ingest: " + names(text),
                     "./jbang source adds them as TEXT COLUMNS (each with its reason); by hand, in CREATE SOURCE:",

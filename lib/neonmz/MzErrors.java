@@ -63,14 +63,15 @@ public final class MzErrors {
                             + "role's creator (the role of ./jbang replication-role, guide A.2.3; Neon roles made with the "
                             + "Console/API have it through neon_superuser)"),
             known("replica identity", "(not tables with REPLICA IDENTITY FULL|REPLICA IDENTITY FULL"
-                            + "|Old row missing from replication stream)", Exit.NOT_READY,
+                            + "|(?i)old row missing from replication stream|(?i)TOASTed value missing from old row)", Exit.NOT_READY,
                     "set it upstream: ./jbang replica-identity --publication mz_source (guide A.2.1)"),
             known("unsupported types", "referenced tables use unsupported types", Exit.USAGE,
                     "ingest those columns as text: ./jbang source adds TEXT COLUMNS for them by itself; or "
                             + "--text-column schema.table.column / --exclude-column"),
-            known("uningestable types", "(?i)uningestable", Exit.USAGE,
-                    "leave the column out: ./jbang source --exclude-column schema.table.column (reg* types cannot be "
-                            + "ingested, not even as text)"),
+            known("uningestable types", "(?i)(uningestable|which Materialize cannot currently ingest)", Exit.USAGE,
+                    "ingest the column as text (Materialize's hint: TEXT COLUMNS; ./jbang source adds reg* columns "
+                            + "there by itself), --text-column schema.table.column, or leave it out: --exclude-column "
+                            + "schema.table.column"),
             known("columns of tables not added", "(TEXT|EXCLUDE) COLUMNS refers to table not currently being added",
                     Exit.USAGE, "name only columns of the tables being added: ./jbang source --text-column / "
                             + "--exclude-column with schema.table.column of a selected table"),
@@ -84,6 +85,9 @@ public final class MzErrors {
             known("missing tables spec", "(missing TABLES specification|multi-output sources require a FOR TABLES)", Exit.USAGE,
                     "say which tables: ./jbang source writes FOR ALL TABLES by default, --for-tables for FOR TABLES "
                             + "(…), --for-schemas for FOR SCHEMAS (…); this server needs --syntax legacy"),
+            known("forced table syntax", "not supported; use CREATE TABLE \\.\\. FROM SOURCE instead", Exit.USAGE,
+                    "this Materialize forces the new source syntax (force_source_table_syntax on): ./jbang source "
+                            + "--syntax new (or auto, which reads the setting)"),
             known("source table syntax", "(?i)(CREATE TABLE \\.\\.\\. FROM SOURCE is not supported"
                             + "|enable_create_table_from_source)", Exit.NOT_READY,
                     "this Materialize has the new source syntax off: ./jbang source --syntax legacy"),
@@ -100,6 +104,19 @@ public final class MzErrors {
                             + "then ./jbang source; a full new snapshot)"),
             known("slot active", "replication slot \"?((materialize|mzsnapshot)_\\w+)\"? is active for PID", Exit.BUSY,
                     "usually transient while a replica restarts: wait a minute and check again"),
+            known("schema change", "incompatible schema change", Exit.CONFLICT,
+                    "a published table changed upstream in a way Materialize cannot follow (e.g. a column's type, or a "
+                            + "dropped column or key): the table stops for good. Drop its subsource or table in "
+                            + "Materialize (DROP SOURCE <subsource> or DROP TABLE <table>; CASCADE drops what is built on "
+                            + "it), then ./jbang source --add-new-tables re-adds it with a new snapshot"),
+            known("table dropped", "table was dropped", Exit.CONFLICT,
+                    "a published table was dropped upstream: drop its subsource or table in Materialize (DROP SOURCE "
+                            + "<subsource> or DROP TABLE <table>), or re-create the table upstream and then ./jbang "
+                            + "source --add-new-tables"),
+            known("timeline", "Expected timeline ID", Exit.CONFLICT,
+                    "the upstream was restored to an earlier point (on Neon: a branch restore, or a new timeline), so the "
+                            + "source cannot go on: drop and re-create it (DROP SOURCE … CASCADE, then ./jbang source; a "
+                            + "full new snapshot), and re-create what was built on it"),
             known("truncate", "(?i)truncat", Exit.CONFLICT,
                     "a published table was TRUNCATEd upstream, which Materialize cannot ingest: drop and re-create "
                             + "its subsource/table (./jbang source --add-new-tables); upstream, use DELETE FROM instead"),

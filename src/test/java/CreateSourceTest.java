@@ -63,8 +63,9 @@ class CreateSourceTest {
         assertEquals(List.of("public.orders.status"), new ArrayList<>(text.keySet()));
         assertTrue(text.get("public.orders.status").contains("enum"), text.toString());
         assertTrue(text.get("public.orders.status").contains("ordering"), text.toString());
-        assertEquals("legacy", j.get("syntax").getAsString());
+        assertEquals("new", j.get("syntax").getAsString(), "Materialize's default from v26.25");
         assertTrue(j.get("syntax_reason").getAsString().contains("dry run"), j.toString());
+        assertTrue(j.get("syntax_reason").getAsString().contains("--syntax legacy for an older release"), j.toString());
         // numeric, jsonb, timestamptz, bigint, text: ingested as they are
         assertFalse(text.containsKey("public.orders.total"));
         assertFalse(text.containsKey("public.\"Order Items\".attributes"));
@@ -88,7 +89,8 @@ class CreateSourceTest {
 
     @Test
     void humanOutputNamesEachTextColumnAndWhy() throws Exception {
-        TestPg.Run r = TestPg.run(new CreateSource(), env(db), "--publication", "mz_types", "--dry-run");
+        TestPg.Run r = TestPg.run(new CreateSource(), env(db), "--publication", "mz_types", "--dry-run",
+                "--syntax", "legacy");
         assertEquals(0, r.exit(), r.all());
         assertTrue(r.out().contains("-- dry run: no Materialize was contacted"), r.out());
         assertTrue(r.out().contains("\"Sales Ops\".\"Invoice \"\"Q1\"\"\".amount"), r.out());
@@ -98,14 +100,20 @@ class CreateSourceTest {
     }
 
     @Test
-    void regTypesMustBeExcluded() throws Exception {
+    void regTypesAreIngestedAsText() throws Exception {
+        // Materialize refuses a reg* column unless it is in TEXT COLUMNS ("… which Materialize cannot currently
+        // ingest", hint "use TEXT COLUMNS"), and then ingests it as text: test/pg-cdc/types-reg.td
         String d = TestPg.newDatabase();
-        TestPg.execAsOwner(d, "CREATE TABLE catalog_refs (id int PRIMARY KEY, rel regclass, note text)",
+        TestPg.execAsOwner(d, "CREATE TABLE catalog_refs (id int PRIMARY KEY, rel regclass, procs regproc[], note text)",
                 "ALTER TABLE catalog_refs REPLICA IDENTITY FULL", "CREATE PUBLICATION mz_source FOR TABLE catalog_refs");
-        TestPg.Run r = BadInputTest.failsCleanly(Exit.USAGE, CreateSource::new, env(d), "--dry-run");
-        assertTrue(BadInputTest.message(r).contains("public.catalog_refs.rel (regclass)"), r.err());
-        assertTrue(BadInputTest.fix(r).contains("--exclude-column public.catalog_refs.rel"), r.err());
-        JsonObject j = plan(d, "--exclude-column", "catalog_refs.rel");
+        for (String syntax : List.of("legacy", "new")) {
+            JsonObject j = plan(d, "--syntax", syntax);
+            Map<String, String> text = textColumns(j);
+            assertTrue(text.get("public.catalog_refs.rel").startsWith("regclass: a reg* type"), text.toString());
+            assertTrue(text.get("public.catalog_refs.procs").startsWith("regproc[]: a reg* type"), text.toString());
+            assertTrue(String.join("\n", statements(j)).contains("TEXT COLUMNS"), statements(j).toString());
+        }
+        JsonObject j = plan(d, "--syntax", "legacy", "--exclude-column", "catalog_refs.rel");
         assertTrue(statements(j).get(0).contains("EXCLUDE COLUMNS (public.catalog_refs.rel)"), j.toString());
     }
 
@@ -123,13 +131,13 @@ class CreateSourceTest {
 
     @Test
     void selectionByTablesAndSchemas() throws Exception {
-        JsonObject j = plan(db, "--for-tables", "customers, \"Order Items\"");
+        JsonObject j = plan(db, "--syntax", "legacy", "--for-tables", "customers, \"Order Items\"");
         String sql = statements(j).get(0);
         assertTrue(sql.endsWith("FOR TABLES (public.customers, public.\"Order Items\")"), sql);
         assertFalse(sql.contains("TEXT COLUMNS"), "orders is not added: " + sql);
-        j = plan(db, "--for-tables", "PUBLIC.ORDERS");   // unquoted: folded as PostgreSQL would
+        j = plan(db, "--syntax", "legacy", "--for-tables", "PUBLIC.ORDERS");   // unquoted: folded as PostgreSQL would
         assertTrue(statements(j).get(0).contains("FOR TABLES (public.orders)"), j.toString());
-        j = plan(db, "--publication", "mz_types", "--for-schemas", "\"Sales Ops\"");
+        j = plan(db, "--syntax", "legacy", "--publication", "mz_types", "--for-schemas", "\"Sales Ops\"");
         assertTrue(statements(j).get(0).endsWith("FOR SCHEMAS (\"Sales Ops\")"), j.toString());
         TestPg.Run r = BadInputTest.failsCleanly(Exit.USAGE, CreateSource::new, env(db), "--publication", "mz_types",
                 "--for-tables", "orders", "--dry-run");

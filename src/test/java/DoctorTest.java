@@ -243,9 +243,11 @@ class DoctorTest {
         assertTrue(sql(r, "column_types").contains(
                 "TEXT COLUMNS (\\\"Mixed Case\\\".\\\"CamelT\\\".\\\"Feel\\\", \\\"Mixed Case\\\".\\\"CamelT\\\".cash, public.orders.status)"),
                 r.out());
+        // reg* types: text too (Materialize refuses them otherwise: test/pg-cdc/types-reg.td), not a FAIL
         TestPg.execAsOwner(lab.db(), "ALTER TABLE \"we\"\"ird\" ADD COLUMN k regclass");
-        TestPg.Run reg = failsWith(lab, "column_types", "FAIL");
-        assertTrue(sql(reg, "column_types").contains("EXCLUDE COLUMNS (public.\\\"we\\\"\\\"ird\\\".k)"), reg.out());
+        TestPg.Run reg = failsWith(lab, "column_types", "WARN");
+        assertTrue(sql(reg, "column_types").contains("public.\\\"we\\\"\\\"ird\\\".k"), reg.out());
+        assertFalse(sql(reg, "column_types").contains("EXCLUDE COLUMNS"), reg.out());
     }
 
     @Test

@@ -83,7 +83,23 @@ class MzErrorsTest {
                     Exit.USAGE, "./jbang source"),
             new Case("1b", "PG column public.orders.status contained NULL data, despite having NOT NULL constraint",
                     null, null, Exit.CONFLICT, "./jbang source --add-new-tables"),
-            new Case("1b", "TableContainsUningestableTypes", null, null, Exit.USAGE, "./jbang source --exclude-column"),
+            new Case("1b", "TableContainsUningestableTypes", null, null, Exit.USAGE, "--exclude-column"),
+            // today's texts (src/sql/src/plan/error.rs, src/storage/src/source/postgres.rs of the pinned checkout)
+            new Case("1b", "table regtype_table contains column f1 of type regtype which Materialize cannot currently ingest",
+                    null, "Remove the table or use TEXT COLUMNS (f1, ..) to ingest this column as text", Exit.USAGE,
+                    "--text-column"),
+            new Case("1b", "FOR ALL TABLES not supported; use CREATE TABLE .. FROM SOURCE instead", null, null,
+                    Exit.USAGE, "./jbang source --syntax new"),
+            new Case("1c", "old row missing from replication stream. Did you forget to set REPLICA IDENTITY to FULL for "
+                    + "your table?", null, null, Exit.NOT_READY, "./jbang replica-identity"),
+            new Case("1c", "TOASTed value missing from old row. Did you forget to set REPLICA IDENTITY to FULL for your "
+                    + "table?", null, null, Exit.NOT_READY, "./jbang replica-identity"),
+            new Case("1c", "incompatible schema change: column \"qty\" of table \"orders\" changed type", null, null,
+                    Exit.CONFLICT, "./jbang source --add-new-tables"),
+            new Case("1c", "table was truncated", null, null, Exit.CONFLICT, "./jbang source --add-new-tables"),
+            new Case("1c", "table was dropped", null, null, Exit.CONFLICT, "./jbang source --add-new-tables"),
+            new Case("1c", "unsupported action: database restored from point-in-time backup. Expected timeline ID 1 but "
+                    + "got 2", null, null, Exit.CONFLICT, "DROP SOURCE … CASCADE, then ./jbang source"),
             new Case("1b", "Old row missing from replication stream for table with OID 16390", null, null,
                     Exit.NOT_READY, "./jbang replica-identity"),
             // §1c runtime, as mz_source_statuses.error shows them
