@@ -286,7 +286,7 @@ class MaterializeIT {
                 "--secret", "pgpass_stall", "--publication", "mz_stall", "--role", STALL_ROLE, "--yes", "--json");
         assertEquals(0, r.exit(), r.all());
         assertTrue(MzTier.isTrue(r.json(), "verified"), r.out());
-        assertEquals(Set.of(), mz.objectsNamed(List.of("mz_stall", "stall_altered", "stall_truncated", "pg_stall",
+        assertEquals(Set.of(), mz.objectsNamed(List.of("mz_stall", "mz_stall_progress", "stall_altered", "stall_truncated", "pg_stall",
                 "pgpass_stall")), "left in Materialize");
         assertNotNull(slot, "mz_stall had a slot");
         assertEquals(List.of(), mz.upstream(stallDb, "SELECT slot_name FROM pg_replication_slots WHERE slot_name = '"
