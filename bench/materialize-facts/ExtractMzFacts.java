@@ -450,7 +450,8 @@ public class ExtractMzFacts {
                     continue;
                 }
                 String first = stmt.toString().replaceAll("\\s+", " ");
-                out.add("    {\"text\": " + q(text) + (detail == null ? "" : ", \"detail\": " + q(detail)) + ", \"statement\": "
+                boolean regex = lines[k].startsWith("regex:");   // a pattern, not a text
+                out.add("    {\"text\": " + q(text) + (regex ? ", \"match\": \"regex\"" : "") + (detail == null ? "" : ", \"detail\": " + q(detail)) + ", \"statement\": "
                         + q(first.length() > 160 ? first.substring(0, 160) + "…" : first) + (skipped ? ", \"skipped\": true" : "")
                         + ", \"source\": " + source(rel) + "}");
             }
