@@ -723,6 +723,22 @@ public class ExtractMzFacts {
                         + ", \"clause_source\": " + source("src/sql-parser/src/ast/defs/statement.rs") + "}");
             }
         }
+        // a feature flag that is off: "{feature_desc} is not available" (+ a hint), for the flags the toolkit meets
+        String vars = read("src/sql/src/session/vars/errors.rs");
+        String defs = read("src/sql/src/session/vars/definitions.rs");
+        if (vars != null && defs != null && Pattern.compile("\"\\{\\} is not \\{\\}\"").matcher(vars).find() && vars.contains("\"available\"")) {
+            Matcher hint = Pattern.compile("\"(Contact support[^\"]*)\"").matcher(vars);
+            String h = hint.find() ? hint.group(1) : null;
+            for (String flag : List.of("enable_create_table_from_source", "enable_zero_downtime_cluster_reconfiguration")) {
+                Matcher d = Pattern.compile("name: " + flag + ",\\s*desc: \"([^\"]*)\"").matcher(defs);
+                if (d.find()) {
+                    out.add("    {\"name\": " + q("VarError::RequiresFeatureFlag(" + flag + ")") + ", \"stage\": "
+                            + q("planning, while the feature flag " + flag + " is off") + ", \"text\": " + q(d.group(1) + " is not available")
+                            + (h == null ? "" : ", \"hint\": " + q(h)) + ", \"source\": " + source("src/sql/src/session/vars/errors.rs")
+                            + ", \"flag_source\": " + source("src/sql/src/session/vars/definitions.rs") + "}");
+                }
+            }
+        }
         return out;
     }
 

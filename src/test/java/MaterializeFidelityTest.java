@@ -395,6 +395,9 @@ class MaterializeFidelityTest {
         expected.put("PlanError::UseTablesForSources", "source table syntax");
         expected.put("PlanError::UseTablesForSources(FOR ALL TABLES)", "source table syntax");
         expected.put("PlanError::TableContainsUningestableTypes", "uningestable types");
+        expected.put("VarError::RequiresFeatureFlag(enable_create_table_from_source)", "source table syntax");
+        // the toolkit sends no ALTER CLUSTER … WITH (WAIT …), the only statement this flag refuses
+        Set<String> notSent = Set.of("VarError::RequiresFeatureFlag(enable_zero_downtime_cluster_reconfiguration)");
         List<String> wrong = new ArrayList<>();
         for (MzFacts.CodeError e : MzFacts.pinned().runtimeErrors()) {
             String text = e.text().replace("{0:?}", "\"mz_source\"").replace("{command}", "FOR ALL TABLES").replace("{name}", "t")
@@ -404,6 +407,9 @@ class MaterializeFidelityTest {
                     + (e.detail() == null ? "" : "\n  detail: " + e.detail().replace("{}", "public.t"));
             MzErrors.Known k = MzErrors.match(text);
             String want = expected.get(e.name());
+            if (notSent.contains(e.name())) {
+                continue;
+            }
             if (want == null && k == null) {
                 wrong.add(e.name() + " (" + e.stage() + "): no MzErrors entry matches '" + text.replace("\n", " ") + "'");
             } else if (want != null && (k == null || !k.name().equals(want))) {
