@@ -24,11 +24,17 @@ import java.util.stream.Stream;
  * and its commit; never Materialize's code.
  *
  * <pre>
- *   git clone --depth 1 --branch v26.X.Y https://github.com/MaterializeInc/materialize /tmp/mz   (any later tag)
- *   java bench/materialize-facts/ExtractMzFacts.java --src /tmp/mz --tag v26.X.Y \
+ *   # a full clone (the gates need the history): MaterializeInc/materialize, or a mirror of its main
+ *   java bench/materialize-facts/ExtractMzFacts.java --src /work/mz --tag v26.40.0-dev \
+ *        --repo transparencies/materialize --gates bench/materialize-facts/gates.json --note "why this build" \
  *        --out src/test/resources/materialize/facts.json
- *   mvn test -Dtest='MaterializeFidelityTest,MzStandIn*'          # then review the diff of facts.json
+ *   mvn test -Dtest='MaterializeFidelityTest,ExtractMzFactsTest,MzErrorsTest'   # then review the diff of facts.json
  * </pre>
+ *
+ * Besides the facts of the checkout's tree, it writes: the head commit and Cargo version ({@code materialize}), the
+ * emulator release (the newest the release pages list), the error texts of the code ({@code runtime_errors}), and
+ * the version gates of {@code gates.json} (default: bench/materialize-facts/gates.json when run from the repo root),
+ * each with the release it first shipped in and its evidence checked with {@code git show}.
  *
  * Each file's commit is {@code git -C SRC log -1 --format=%H -- PATH} when SRC is a git checkout, else the one
  * given for it in {@code --commits FILE} (lines "path TAB commit"; several --commits may be given).
