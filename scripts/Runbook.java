@@ -105,7 +105,7 @@ import picocli.CommandLine.Spec;
                 "  ./jbang runbook --only publication,grants --json"})
 public class Runbook implements Callable<Integer>, Cli.Resumable {
     /** The emulator the Docker fallback runs: the image pom.xml pins as materialize.image (RunbookTest checks). */
-    static final String EMULATOR_IMAGE = "materialize/materialized:v26.12.0";   // the pinned release (pom.xml materialize.version)
+    static final String EMULATOR_IMAGE = "materialize/materialized:v26.38.0";   // the newest listed release (pom.xml materialize.version; facts.json emulator)
     /** How a container reaches a port of this machine that Testcontainers exposed to it. */
     static final String CONTAINER_HOST = "host.testcontainers.internal";
     static final String CONFIG_FILE = "runbook.properties";

@@ -24,11 +24,17 @@ import java.util.stream.Stream;
  * and its commit; never Materialize's code.
  *
  * <pre>
- *   git clone --depth 1 --branch v26.X.Y https://github.com/MaterializeInc/materialize /tmp/mz   (any later tag)
- *   java bench/materialize-facts/ExtractMzFacts.java --src /tmp/mz --tag v26.X.Y \
+ *   # a full clone (the gates need the history): MaterializeInc/materialize, or a mirror of its main
+ *   java bench/materialize-facts/ExtractMzFacts.java --src /work/mz --tag v26.40.0-dev \
+ *        --repo transparencies/materialize --gates bench/materialize-facts/gates.json --note "why this build" \
  *        --out src/test/resources/materialize/facts.json
- *   mvn test -Dtest='MaterializeFidelityTest,MzStandIn*'          # then review the diff of facts.json
+ *   mvn test -Dtest='MaterializeFidelityTest,ExtractMzFactsTest,MzErrorsTest'   # then review the diff of facts.json
  * </pre>
+ *
+ * Besides the facts of the checkout's tree, it writes: the head commit and Cargo version ({@code materialize}), the
+ * emulator release (the newest the release pages list), the error texts of the code ({@code runtime_errors}), and
+ * the version gates of {@code gates.json} (default: bench/materialize-facts/gates.json when run from the repo root),
+ * each with the release it first shipped in and its evidence checked with {@code git show}.
  *
  * Each file's commit is {@code git -C SRC log -1 --format=%H -- PATH} when SRC is a git checkout, else the one
  * given for it in {@code --commits FILE} (lines "path TAB commit"; several --commits may be given).
@@ -47,7 +53,26 @@ public class ExtractMzFacts {
             "mz_internal.mz_hydration_statuses", "mz_internal.mz_postgres_sources",
             "mz_internal.mz_postgres_source_tables", "mz_internal.mz_cluster_replica_utilization",
             "mz_internal.mz_source_references", "mz_internal.mz_cluster_replica_metrics",
-            "mz_internal.mz_cluster_reconfigurations");
+            "mz_internal.mz_cluster_reconfigurations", "mz_internal.mz_show_clusters");
+
+    /** The docs' syntax blocks kept: the statement kinds the toolkit sends to a Postgres source's setup. */
+    static final List<String> DOCS_FILES = List.of("create_cluster.yml", "alter_cluster.yml", "create_secret.yml",
+            "alter_secret.yml", "create_connection.yml", "create_source_postgres.yml", "create_source_postgres_legacy.yml",
+            "create_table_postgres.yml");
+
+    /**
+     * The testdrive files whose errors the toolkit translates (MzErrors; MaterializeFidelityTest wants a fix for
+     * each): connection validation, purification of CREATE SOURCE / CREATE TABLE … FROM SOURCE, and the
+     * runtime errors of a running source. A file that skips itself unconditionally ({@code $ skip-if} then
+     * {@code SELECT true}) is left out: its expectations are not checked by Materialize's CI.
+     */
+    static final List<String> ERROR_FILES = List.of("test/pg-cdc/dropped-slot-errors.td",
+            "test/pg-cdc/subsource-resolution-empty.td", "test/pg-cdc/override/insufficient-wal-level.td",
+            "test/pg-cdc/override/replication-slots.td", "test/pg-cdc/override/replication-disabled.td",
+            "test/pg-cdc/pg-cdc-ssl.td", "test/pg-cdc/pg-cdc.td", "test/pg-cdc/privileges.td",
+            "test/pg-cdc/replica-identity.td", "test/pg-cdc/row-level-security.td", "test/pg-cdc/status/04-drop-publication.td",
+            "test/pg-cdc/truncate-table.td", "test/pg-cdc/types-reg.td", "test/pg-cdc/max-slot-wal-keep-size.td",
+            "test/pg-cdc/alter-table-after-source-1.td");
 
     /** Statement kinds whose parser cases are kept, by the words they start with. */
     static final Map<String, String> KINDS = new LinkedHashMap<>();
@@ -78,6 +103,8 @@ public class ExtractMzFacts {
     }
 
     final Path src;
+    String repo = "MaterializeInc/materialize";
+    Path gatesFile;
     final Map<String, String> commits = new TreeMap<>();
     final Map<String, String> used = new TreeMap<>();
 
@@ -90,6 +117,8 @@ public class ExtractMzFacts {
         Path out = null;
         String tag = null;
         String note = null;
+        String repo = "MaterializeInc/materialize";
+        Path gates = null;
         List<Path> manifests = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -98,8 +127,11 @@ public class ExtractMzFacts {
                 case "--tag" -> tag = args[++i];
                 case "--commits" -> manifests.add(Path.of(args[++i]));
                 case "--note" -> note = args[++i];
+                case "--repo" -> repo = args[++i];
+                case "--gates" -> gates = Path.of(args[++i]);
                 default -> {
-                    System.err.println("usage: ExtractMzFacts --src CHECKOUT --tag vX.Y.Z --out facts.json [--commits FILE]… [--note TEXT]");
+                    System.err.println("usage: ExtractMzFacts --src CHECKOUT --tag vX.Y.Z --out facts.json [--commits FILE]… [--note TEXT]"
+                            + " [--repo OWNER/NAME] [--gates gates.json]");
                     System.exit(2);
                 }
             }
@@ -109,6 +141,12 @@ public class ExtractMzFacts {
             System.exit(2);
         }
         ExtractMzFacts x = new ExtractMzFacts(src);
+        x.repo = repo;
+        if (gates == null) {
+            Path beside = Path.of("bench/materialize-facts/gates.json");
+            gates = Files.isRegularFile(beside) ? beside : null;
+        }
+        x.gatesFile = gates;
         for (Path m : manifests) {
             for (String line : Files.readAllLines(m, StandardCharsets.UTF_8)) {
                 String[] f = line.split("\t");
@@ -125,16 +163,27 @@ public class ExtractMzFacts {
 
     String extract(String tag, String note) throws IOException {
         StringBuilder j = new StringBuilder("{\n");
-        j.append("  \"materialize\": {\"repo\": \"MaterializeInc/materialize\", \"tag\": ").append(q(tag))
-                .append(note == null ? "" : ", \"note\": " + q(note)).append("},\n");
+        j.append("  \"materialize\": {\"repo\": ").append(q(repo)).append(", \"tag\": ").append(q(tag));
+        String head = git("rev-parse", "HEAD");
+        if (head != null) {
+            j.append(", \"commit\": ").append(q(head)).append(", \"commit_date\": ").append(q(git("log", "-1", "--format=%cI", head)));
+        }
+        String cargo = cargoVersion(read("src/environmentd/Cargo.toml"));
+        if (cargo != null) {
+            j.append(", \"cargo_version\": ").append(q(cargo)).append(", \"cargo_source\": ").append(source("src/environmentd/Cargo.toml"));
+        }
+        j.append(note == null ? "" : ", \"note\": " + q(note)).append("},\n");
+        j.append("  \"emulator\": ").append(emulator()).append(",\n");
         j.append("  \"relations\": [\n").append(String.join(",\n", relations())).append("\n  ],\n");
         j.append("  \"functions\": [\n").append(String.join(",\n", functions())).append("\n  ],\n");
         j.append("  \"parser_cases\": [\n").append(String.join(",\n", parserCases())).append("\n  ],\n");
         j.append("  \"docs_syntax\": [\n").append(String.join(",\n", docsSyntax())).append("\n  ],\n");
         j.append("  \"errors\": [\n").append(String.join(",\n", errors())).append("\n  ],\n");
+        j.append("  \"runtime_errors\": [\n").append(String.join(",\n", runtimeErrors())).append("\n  ],\n");
         j.append("  \"types\": ").append(types()).append(",\n");
         j.append("  \"sizes\": ").append(sizes()).append(",\n");
         j.append("  \"flags\": [\n").append(String.join(",\n", flags())).append("\n  ],\n");
+        j.append("  \"gates\": [\n").append(String.join(",\n", gates())).append("\n  ],\n");
         List<String> files = new ArrayList<>();
         used.forEach((p, c) -> files.add("    {\"path\": " + q(p) + ", \"commit\": " + q(c) + "}"));
         j.append("  \"files\": [\n").append(String.join(",\n", files)).append("\n  ]\n}\n");
@@ -335,6 +384,9 @@ public class ExtractMzFacts {
     List<String> docsSyntax() throws IOException {
         List<String> out = new ArrayList<>();
         for (String rel : files("doc/user/data/examples", false, ".yml")) {
+            if (!DOCS_FILES.contains(rel.substring(rel.lastIndexOf('/') + 1))) {
+                continue;
+            }
             String[] lines = read(rel).split("\n", -1);
             for (int i = 0; i < lines.length; i++) {
                 Matcher name = Pattern.compile("^- name: \"?(syntax[^\"]*)\"?\\s*$").matcher(lines[i]);
@@ -356,9 +408,12 @@ public class ExtractMzFacts {
                 }
                 String text = code.toString().replaceAll("\\s+", " ").strip();
                 String kind = kind(text.replaceAll("<[^>]*>", "x"));
-                out.add("    {\"name\": " + q(name.group(1)) + ", \"kind\": " + (kind == null ? "null" : q(kind)) + ", \"code\": "
-                        + q(text) + ", \"source\": " + source(rel) + "}");
                 i = k - 1;
+                if (kind == null) {
+                    continue;   // a block of another statement in the same file (e.g. SHOW …): no evidence for a kind we check
+                }
+                out.add("    {\"name\": " + q(name.group(1)) + ", \"kind\": " + q(kind) + ", \"code\": "
+                        + q(text) + ", \"source\": " + source(rel) + "}");
             }
         }
         return out;
@@ -369,8 +424,15 @@ public class ExtractMzFacts {
     List<String> errors() throws IOException {
         List<String> out = new ArrayList<>();
         Set<String> seen = new LinkedHashSet<>();
-        for (String rel : files("test/pg-cdc", true, ".td")) {
-            String[] lines = read(rel).split("\n", -1);
+        for (String rel : ERROR_FILES) {
+            String whole = read(rel);
+            if (whole == null) {
+                System.err.println("not found (error texts): " + rel);
+                continue;
+            }
+            String[] lines = whole.split("\n", -1);
+            // "$ skip-if" then "SELECT true": testdrive skips the rest of the file, so Materialize's CI no longer checks it
+            boolean skipped = Pattern.compile("(?m)^\\$ skip-if\\s*\\n\\s*SELECT true\\s*$").matcher(whole).find();
             for (int i = 0; i < lines.length; i++) {
                 if (!lines[i].startsWith("! ")) {
                     continue;
@@ -394,8 +456,10 @@ public class ExtractMzFacts {
                     continue;
                 }
                 String first = stmt.toString().replaceAll("\\s+", " ");
-                out.add("    {\"text\": " + q(text) + (detail == null ? "" : ", \"detail\": " + q(detail)) + ", \"statement\": "
-                        + q(first.length() > 160 ? first.substring(0, 160) + "…" : first) + ", \"source\": " + source(rel) + "}");
+                boolean regex = lines[k].startsWith("regex:");   // a pattern, not a text
+                out.add("    {\"text\": " + q(text) + (regex ? ", \"match\": \"regex\"" : "") + (detail == null ? "" : ", \"detail\": " + q(detail)) + ", \"statement\": "
+                        + q(first.length() > 160 ? first.substring(0, 160) + "…" : first) + (skipped ? ", \"skipped\": true" : "")
+                        + ", \"source\": " + source(rel) + "}");
             }
         }
         return out;
@@ -409,6 +473,12 @@ public class ExtractMzFacts {
             String text = read(rel);
             if (text == null) {
                 continue;
+            }
+            // in a YAML of named blocks, only the supported-types block (the next block lists the unsupported ones)
+            int block = text.indexOf("- name: postgres-supported-types");
+            if (block >= 0) {
+                int next = text.indexOf("\n- name:", block + 1);
+                text = text.substring(block, next < 0 ? text.length() : next);
             }
             int from = text.indexOf("bool");
             if (from < 0) {
@@ -430,7 +500,10 @@ public class ExtractMzFacts {
 
     String sizes() throws IOException {
         List<String> parts = new ArrayList<>();
-        String emu = "misc/images/materialized/entrypoint.sh";
+        // the emulator image's entrypoint: src/materialized/ci/entrypoint.sh since the unified materialized binary
+        // (7defc6a810, 2024-11-15); misc/images/materialized/entrypoint.sh before
+        String emu = Files.isRegularFile(src.resolve("src/materialized/ci/entrypoint.sh")) ? "src/materialized/ci/entrypoint.sh"
+                : "misc/images/materialized/entrypoint.sh";
         String text = read(emu);
         if (text != null) {
             Set<String> names = new LinkedHashSet<>();
@@ -442,7 +515,21 @@ public class ExtractMzFacts {
                     names.add(m.group(1));
                 }
             }
-            parts.add("\"emulator\": {\"names\": " + list(names) + ", \"source\": " + source(emu) + "}");
+            // the default cluster's (quickstart's) size follows the container's CPU count; the system clusters' is fixed
+            List<String> byCpus = new ArrayList<>();
+            Matcher c = Pattern.compile("CPUS >= (\\d+) \\)\\);?\\s*then\\s*DEFAULT_CLUSTER_REPLICA_SIZE=\"([^\"]+)\"").matcher(text);
+            while (c.find()) {
+                byCpus.add("{\"min_cpus\": " + c.group(1) + ", \"size\": " + q(c.group(2)) + "}");
+            }
+            Matcher otherwise = Pattern.compile("else\\s*DEFAULT_CLUSTER_REPLICA_SIZE=\"([^\"]+)\"").matcher(text);
+            if (otherwise.find()) {
+                byCpus.add("{\"min_cpus\": 0, \"size\": " + q(otherwise.group(1)) + "}");
+            }
+            Matcher system = Pattern.compile("DEFAULT_OTHER_CLUSTER_REPLICA_SIZE=\"([^\"]+)\"").matcher(text);
+            parts.add("\"emulator\": {\"names\": " + list(names)
+                    + (byCpus.isEmpty() ? "" : ", \"default_cluster_size_by_cpus\": [" + String.join(", ", byCpus) + "]")
+                    + (system.find() ? ", \"system_cluster_size\": " + q(system.group(1)) : "")
+                    + ", \"source\": " + source(emu) + "}");
         }
         String sm = "doc/user/data/self_managed/self_managed_cluster_sizes.yml";
         text = read(sm);
@@ -473,29 +560,448 @@ public class ExtractMzFacts {
 
     // ---- system flags ---------------------------------------------------------------------------------
 
+    /** System variables, feature flags and dynamic configs the toolkit's behaviour depends on. */
+    static final List<String> FLAGS = List.of("enable_create_table_from_source", "force_source_table_syntax",
+            "enable_zero_downtime_cluster_reconfiguration", "enable_background_alter_cluster",
+            "default_cluster_reconfiguration_timeout", "enable_cluster_controller");
+
     List<String> flags() throws IOException {
         List<String> out = new ArrayList<>();
-        for (String rel : List.of("src/sql/src/session/vars/definitions.rs", "src/storage-types/src/dyncfgs.rs")) {
+        for (String rel : List.of("src/sql/src/session/vars/definitions.rs", "src/adapter-types/src/dyncfgs.rs",
+                "src/storage-types/src/dyncfgs.rs")) {
             String text = read(rel);
             if (text == null) {
                 continue;
             }
-            for (String flag : List.of("enable_create_table_from_source", "force_source_table_syntax")) {
+            for (String flag : FLAGS) {
                 // a plain variable: VarDefinition::new("name", value!(bool; false), "description", user_visible)
                 Matcher m = Pattern.compile("\"" + flag + "\",\\s*value!\\(bool;\\s*(true|false)\\),\\s*\"([^\"]*)\",\\s*(true|false)")
                         .matcher(text);
                 // a feature flag: { name: flag, desc: "…", default: false, … } (not visible to normal users)
                 Matcher m2 = Pattern.compile("name: \"?" + flag + "\"?,\\s*desc: \"([^\"]*)\",\\s*default: (true|false)").matcher(text);
+                // a dynamic config: Config::new("name", default, "description") (set by the operator, not visible in SQL)
+                Matcher m3 = Pattern.compile("Config::new\\(\\s*\"" + flag + "\",\\s*(true|false|Duration::from_secs\\(([\\d\\s*]+)\\)),\\s*\"([^\"]*)\"")
+                        .matcher(text);
                 if (m.find()) {
-                    out.add("    {\"name\": " + q(flag) + ", \"default\": " + m.group(1) + ", \"description\": " + q(m.group(2))
-                            + ", \"user_visible\": " + m.group(3) + ", \"source\": " + source(rel) + "}");
+                    out.add("    {\"name\": " + q(flag) + ", \"kind\": \"system variable\", \"default\": " + m.group(1) + ", \"description\": "
+                            + q(m.group(2)) + ", \"user_visible\": " + m.group(3) + ", \"source\": " + source(rel) + "}");
                 } else if (m2.find()) {
-                    out.add("    {\"name\": " + q(flag) + ", \"default\": " + m2.group(2) + ", \"description\": " + q(m2.group(1))
-                            + ", \"user_visible\": false, \"source\": " + source(rel) + "}");
+                    out.add("    {\"name\": " + q(flag) + ", \"kind\": \"feature flag\", \"default\": " + m2.group(2) + ", \"description\": "
+                            + q(m2.group(1)) + ", \"user_visible\": false, \"source\": " + source(rel) + "}");
+                } else if (m3.find()) {
+                    String value = m3.group(2) == null ? m3.group(1) : q(seconds(m3.group(2)) + "s");
+                    out.add("    {\"name\": " + q(flag) + ", \"kind\": \"dyncfg\", \"default\": " + value + ", \"description\": "
+                            + q(m3.group(3)) + ", \"user_visible\": false, \"source\": " + source(rel) + "}");
                 }
             }
         }
         return out;
+    }
+
+    /** "60 * 60 * 24" → 86400. */
+    static long seconds(String product) {
+        long n = 1;
+        for (String f : product.split("\\*")) {
+            n *= Long.parseLong(f.strip());
+        }
+        return n;
+    }
+
+    // ---- the emulator: the newest release the docs list (doc/user/content/releases/) ----------------------
+
+    String emulator() throws IOException {
+        // vX.Y.md: front matter "released: true|false", "date:", "patch: N"; _index.md: "## vX.Y.Z" with
+        // "*Released to Materialize Cloud: DATE*" / "*Released to Materialize Self-Managed: DATE*"
+        int[] newest = null;
+        String newestDate = null;
+        String newestFile = null;
+        for (String rel : files("doc/user/content/releases", false, ".md")) {
+            Matcher v = Pattern.compile("/v(\\d+)\\.(\\d+)\\.md$").matcher(rel);
+            if (!v.find()) {
+                continue;
+            }
+            String text = Files.readString(src.resolve(rel), StandardCharsets.UTF_8);   // scanned, not a fact's source
+            Matcher released = Pattern.compile("(?m)^released:\\s*(true|false)").matcher(text);
+            if (!released.find() || !released.group(1).equals("true")) {
+                continue;
+            }
+            int[] ver = {Integer.parseInt(v.group(1)), Integer.parseInt(v.group(2))};
+            if (newest == null || ver[0] > newest[0] || (ver[0] == newest[0] && ver[1] > newest[1])) {
+                newest = ver;
+                Matcher d = Pattern.compile("(?m)^date:\\s*(\\S+)").matcher(text);
+                newestDate = d.find() ? d.group(1) : null;
+                newestFile = rel;
+            }
+        }
+        if (newest == null) {
+            return "null";
+        }
+        read(newestFile);
+        String index = read("doc/user/content/releases/_index.md");
+        String tag = null;
+        String cloud = null;
+        String selfManaged = null;
+        String newestSm = null;
+        String newestSmDate = null;
+        if (index != null) {
+            Matcher h = Pattern.compile("(?m)^## (v(\\d+)\\.(\\d+)\\.(\\d+))\\s*$").matcher(index);
+            while (h.find()) {
+                int next = index.indexOf("\n## ", h.end());
+                String section = index.substring(h.end(), next < 0 ? index.length() : next);
+                Matcher c = Pattern.compile("Released to Materialize Cloud: ([0-9-]+)").matcher(section);
+                Matcher s = Pattern.compile("Released to Materialize Self-Managed: ([0-9-]+)").matcher(section);
+                boolean sm = s.find();
+                if (sm && newestSm == null) {
+                    newestSm = h.group(1);
+                    newestSmDate = s.group(1);
+                }
+                if (tag == null && Integer.parseInt(h.group(2)) == newest[0] && Integer.parseInt(h.group(3)) == newest[1]) {
+                    tag = h.group(1);   // the first (newest) heading of that minor release: its newest patch
+                    cloud = c.find() ? c.group(1) : null;
+                    selfManaged = sm ? s.group(1) : null;
+                }
+            }
+        }
+        if (tag == null) {
+            tag = "v" + newest[0] + "." + newest[1] + ".0";
+        }
+        return "{\"tag\": " + q(tag) + ", \"image\": " + q("materialize/materialized:" + tag)
+                + ", \"release_date\": " + (newestDate == null ? "null" : q(newestDate))
+                + ", \"released_cloud\": " + (cloud == null ? "null" : q(cloud))
+                + ", \"released_self_managed\": " + (selfManaged == null ? "null" : q(selfManaged))
+                + ", \"newest_self_managed\": " + (newestSm == null ? "null" : "{\"tag\": " + q(newestSm) + ", \"date\": " + q(newestSmDate) + "}")
+                + ", \"rule\": \"the newest vX.Y whose release page says released: true, at the newest patch _index.md lists for it\""
+                + ", \"source\": " + source(newestFile) + ", \"index_source\": " + source("doc/user/content/releases/_index.md") + "}";
+    }
+
+    // ---- error texts from the code (thiserror #[error("…")] and Display arms), with their detail and hint ------
+
+    /** path, enum, the stage the error shows at, and the variants kept. */
+    static final List<String[]> RUNTIME_ERRORS = List.of(
+            new String[] {"src/storage/src/source/postgres.rs", "TransientError", "running source, transient (the source retries; status stalled)",
+                    "MissingReplicationSlot OvercompactedReplicationSlot"},
+            new String[] {"src/storage/src/source/postgres.rs", "DefiniteError", "running source, definite (the table or subsource stays errored until it is recreated)",
+                    "SlotCompactedPastResumePoint TableTruncated TableDropped PublicationDropped InvalidReplicationSlot InvalidTimelineId "
+                            + "InvalidPhysicalReplica MissingToast DefaultReplicaIdentity IncompatibleSchema"},
+            new String[] {"src/sql/src/pure/error.rs", "PgSourcePurificationError", "CREATE SOURCE / CREATE TABLE … FROM SOURCE (purification)",
+                    "EmptyPublication RequiresExternalReferences UserLacksUsageOnSchemas UserLacksSelectOnTables BypassRLSRequired "
+                            + "NotTablesWReplicaIdentityFull UnrecognizedTypes ConnectionMissingPublication DatabaseMissingFilteredSchemas"},
+            new String[] {"src/sql/src/plan/error.rs", "PlanError", "planning", "UseTablesForSources TableContainsUningestableTypes"});
+
+    List<String> runtimeErrors() throws IOException {
+        List<String> out = new ArrayList<>();
+        for (String[] spec : RUNTIME_ERRORS) {
+            String text = read(spec[0]);
+            if (text == null) {
+                System.err.println("not found (runtime errors): " + spec[0]);
+                continue;
+            }
+            String enumBody = block(text, "pub enum " + spec[1] + " {");
+            String impl = block(text, "impl " + spec[1] + " {");
+            String display = block(text, "impl fmt::Display for " + spec[1] + " {");
+            for (String variant : spec[3].split(" ")) {
+                String message = enumBody == null ? null : thiserrorMessage(enumBody, variant);
+                if (message == null && display != null) {
+                    message = armString(display, variant);
+                }
+                if (message == null) {
+                    System.err.println("not found (runtime errors): " + spec[1] + "::" + variant + " in " + spec[0]);
+                    continue;
+                }
+                String detail = impl == null ? null : armString(block(impl, "fn detail(&self)"), variant);
+                String hint = impl == null ? null : armString(block(impl, "fn hint(&self)"), variant);
+                out.add("    {\"name\": " + q(spec[1] + "::" + variant) + ", \"stage\": " + q(spec[2]) + ", \"text\": " + q(message)
+                        + (detail == null ? "" : ", \"detail\": " + q(detail)) + (hint == null ? "" : ", \"hint\": " + q(hint))
+                        + ", \"source\": " + source(spec[0]) + "}");
+            }
+        }
+        // the forced-syntax refusal as a legacy CREATE SOURCE … FOR ALL TABLES gets it: {command} is the clause's display
+        String statement = read("src/sql-parser/src/ast/defs/statement.rs");
+        if (statement != null) {
+            Matcher all = Pattern.compile("Self::All => f\\.write_str\\(\"([^\"]+)\"\\)").matcher(statement);
+            String plan = read("src/sql/src/plan/error.rs");
+            String display = plan == null ? null : block(plan, "impl fmt::Display for PlanError {");
+            String template = display == null ? null : armString(display, "UseTablesForSources");
+            if (all.find() && template != null && template.contains("{command}")) {
+                out.add("    {\"name\": \"PlanError::UseTablesForSources(FOR ALL TABLES)\", \"stage\": "
+                        + q("CREATE SOURCE … FOR ALL TABLES while enable_create_table_from_source and force_source_table_syntax are on")
+                        + ", \"text\": " + q(template.replace("{command}", all.group(1))) + ", \"source\": " + source("src/sql/src/plan/error.rs")
+                        + ", \"clause_source\": " + source("src/sql-parser/src/ast/defs/statement.rs") + "}");
+            }
+        }
+        // a feature flag that is off: "{feature_desc} is not available" (+ a hint), for the flags the toolkit meets
+        String vars = read("src/sql/src/session/vars/errors.rs");
+        String defs = read("src/sql/src/session/vars/definitions.rs");
+        if (vars != null && defs != null && Pattern.compile("\"\\{\\} is not \\{\\}\"").matcher(vars).find() && vars.contains("\"available\"")) {
+            Matcher hint = Pattern.compile("\"(Contact support[^\"]*)\"").matcher(vars);
+            String h = hint.find() ? hint.group(1) : null;
+            for (String flag : List.of("enable_create_table_from_source", "enable_zero_downtime_cluster_reconfiguration")) {
+                Matcher d = Pattern.compile("name: " + flag + ",\\s*desc: \"([^\"]*)\"").matcher(defs);
+                if (d.find()) {
+                    out.add("    {\"name\": " + q("VarError::RequiresFeatureFlag(" + flag + ")") + ", \"stage\": "
+                            + q("planning, while the feature flag " + flag + " is off") + ", \"text\": " + q(d.group(1) + " is not available")
+                            + (h == null ? "" : ", \"hint\": " + q(h)) + ", \"source\": " + source("src/sql/src/session/vars/errors.rs")
+                            + ", \"flag_source\": " + source("src/sql/src/session/vars/definitions.rs") + "}");
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The text from {@code head} to its matching closing brace (strings and chars skipped); null when absent. */
+    static String block(String text, String head) {
+        if (text == null) {
+            return null;
+        }
+        int at = text.indexOf(head);
+        if (at < 0) {
+            return null;
+        }
+        int open = text.indexOf('{', at + head.length() - 1);
+        int depth = 0;
+        for (int i = open; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '"') {
+                i = endOfString(text, i);
+            } else if (c == '{') {
+                depth++;
+            } else if (c == '}' && --depth == 0) {
+                return text.substring(at, i + 1);
+            }
+        }
+        return text.substring(at);
+    }
+
+    static int endOfString(String text, int open) {
+        for (int i = open + 1; i < text.length(); i++) {
+            if (text.charAt(i) == '\\') {
+                i++;
+            } else if (text.charAt(i) == '"') {
+                return i;
+            }
+        }
+        return text.length() - 1;
+    }
+
+    /** A Rust string literal starting at {@code open} (a '"'), unescaped; a backslash-newline joins lines. */
+    static String rustString(String text, int open) {
+        StringBuilder b = new StringBuilder();
+        for (int i = open + 1; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '"') {
+                break;
+            }
+            if (c == '\\' && i + 1 < text.length()) {
+                char n = text.charAt(++i);
+                switch (n) {
+                    case 'n' -> b.append('\n');
+                    case 't' -> b.append('\t');
+                    case '\n' -> {
+                        while (i + 1 < text.length() && Character.isWhitespace(text.charAt(i + 1))) {
+                            i++;
+                        }
+                    }
+                    default -> b.append(n);
+                }
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
+    }
+
+    /** The message of {@code #[error("…")]} right before {@code variant} in an enum body. */
+    static String thiserrorMessage(String enumBody, String variant) {
+        Matcher m = Pattern.compile("#\\[error\\(\\s*(\"(?:[^\"\\\\]|\\\\.)*\")\\s*\\)\\]\\s*(?://[^\\n]*\\s*)*" + variant + "\\b").matcher(enumBody);
+        return m.find() ? rustString(enumBody, m.start(1)) : null;
+    }
+
+    /** The first string literal after the match arm {@code Self::variant … =>} in a function or impl block. */
+    static String armString(String body, String variant) {
+        if (body == null) {
+            return null;
+        }
+        Matcher m = Pattern.compile("Self::" + variant + "\\b[^=]*=>").matcher(body);
+        if (!m.find()) {
+            return null;
+        }
+        int end = body.indexOf("Self::", m.end());
+        String arm = body.substring(m.end(), end < 0 ? body.length() : end);
+        int q = arm.indexOf('"');
+        return q < 0 ? null : rustString(arm, q);
+    }
+
+    // ---- version gates (bench/materialize-facts/gates.json, checked against the history) -----------------
+
+    List<String> gates() throws IOException {
+        List<String> out = new ArrayList<>();
+        if (gatesFile == null) {
+            return out;
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> root = (Map<String, Object>) new Json(Files.readString(gatesFile, StandardCharsets.UTF_8)).value();
+        @SuppressWarnings("unchecked")
+        List<Object> list = (List<Object>) root.get("gates");
+        for (Object o : list) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> g = (Map<String, Object>) o;
+            String name = (String) g.get("name");
+            String commit = git("rev-parse", "--verify", "--quiet", g.get("commit") + "^{commit}");
+            if (commit == null) {
+                System.err.println("gate " + name + ": commit " + g.get("commit") + " is not in " + src);
+                continue;
+            }
+            String path = (String) g.get("path");
+            String cargo = cargoVersion(git("show", commit + ":src/environmentd/Cargo.toml"));
+            Matcher dev = Pattern.compile("^(\\d+)\\.(\\d+)\\.(\\d+)").matcher(cargo == null ? "" : cargo);
+            String first = dev.find() ? "v" + dev.group(1) + "." + dev.group(2) + "." + dev.group(3) : null;
+            boolean checked = true;
+            @SuppressWarnings("unchecked")
+            Map<String, Object> ev = (Map<String, Object>) g.get("evidence");
+            if (ev != null) {
+                checked = evidence(git("show", commit + "^:" + path), (String) ev.get("before"))
+                        && evidence(git("show", commit + ":" + path), (String) ev.get("after"));
+                if (!checked) {
+                    System.err.println("gate " + name + ": the evidence does not hold at " + commit + " in " + path);
+                }
+            }
+            StringBuilder b = new StringBuilder("    {\"name\": " + q(name) + ", \"first_version\": " + (first == null ? "null" : q(first))
+                    + ", \"cargo_version_at_commit\": " + (cargo == null ? "null" : q(cargo)) + ", \"commit\": " + q(commit)
+                    + ", \"date\": " + q(git("log", "-1", "--format=%cI", commit)) + ", \"path\": " + q(path)
+                    + ", \"path_exists_now\": " + Files.isRegularFile(src.resolve(path)) + ", \"evidence_checked\": " + checked);
+            for (String k : List.of("what", "before", "after", "release_notes", "release_notes_version")) {
+                if (g.get(k) != null) {
+                    b.append(", \"").append(k).append("\": ").append(q((String) g.get(k)));
+                }
+            }
+            out.add(b.append("}").toString());
+        }
+        return out;
+    }
+
+    static boolean evidence(String text, String regex) {
+        if (regex == null) {
+            return true;
+        }
+        boolean negate = regex.startsWith("!");
+        boolean found = text != null && Pattern.compile(negate ? regex.substring(1) : regex).matcher(text).find();
+        return negate ? text != null && !found : found;
+    }
+
+    static String cargoVersion(String toml) {
+        if (toml == null) {
+            return null;
+        }
+        Matcher m = Pattern.compile("(?m)^version = \"([^\"]+)\"").matcher(toml);
+        return m.find() ? m.group(1) : null;
+    }
+
+    /** git -C SRC ARGS…, its output stripped; null when it fails or SRC is no git checkout. */
+    String git(String... args) {
+        List<String> cmd = new ArrayList<>(List.of("git", "-C", src.toString()));
+        cmd.addAll(List.of(args));
+        try {
+            Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String outText = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            return p.waitFor() == 0 ? outText.strip() : null;
+        } catch (IOException | InterruptedException e) {
+            return null;
+        }
+    }
+
+    /** Just enough JSON for gates.json: objects (ordered), arrays, strings, numbers, true/false/null. */
+    static final class Json {
+        final String s;
+        int i;
+
+        Json(String s) {
+            this.s = s;
+        }
+
+        Object value() {
+            ws();
+            char c = s.charAt(i);
+            if (c == '{') {
+                Map<String, Object> m = new LinkedHashMap<>();
+                i++;
+                ws();
+                if (s.charAt(i) == '}') {
+                    i++;
+                    return m;
+                }
+                while (true) {
+                    ws();
+                    String k = string();
+                    ws();
+                    i++;   // ':'
+                    m.put(k, value());
+                    ws();
+                    if (s.charAt(i++) == '}') {
+                        return m;
+                    }
+                }
+            }
+            if (c == '[') {
+                List<Object> l = new ArrayList<>();
+                i++;
+                ws();
+                if (s.charAt(i) == ']') {
+                    i++;
+                    return l;
+                }
+                while (true) {
+                    l.add(value());
+                    ws();
+                    if (s.charAt(i++) == ']') {
+                        return l;
+                    }
+                }
+            }
+            if (c == '"') {
+                return string();
+            }
+            int from = i;
+            while (i < s.length() && ",}] \n\r\t".indexOf(s.charAt(i)) < 0) {
+                i++;
+            }
+            String w = s.substring(from, i);
+            return switch (w) {
+                case "true" -> Boolean.TRUE;
+                case "false" -> Boolean.FALSE;
+                case "null" -> null;
+                default -> Double.valueOf(w);
+            };
+        }
+
+        String string() {
+            StringBuilder b = new StringBuilder();
+            i++;   // '"'
+            while (s.charAt(i) != '"') {
+                char c = s.charAt(i++);
+                if (c == '\\') {
+                    char n = s.charAt(i++);
+                    switch (n) {
+                        case 'n' -> b.append('\n');
+                        case 't' -> b.append('\t');
+                        case 'u' -> {
+                            b.append((char) Integer.parseInt(s.substring(i, i + 4), 16));
+                            i += 4;
+                        }
+                        default -> b.append(n);
+                    }
+                } else {
+                    b.append(c);
+                }
+            }
+            i++;
+            return b.toString();
+        }
+
+        void ws() {
+            while (i < s.length() && Character.isWhitespace(s.charAt(i))) {
+                i++;
+            }
+        }
     }
 
     // ---- plumbing ---------------------------------------------------------------------------------------

@@ -280,16 +280,22 @@ class MaterializeFidelityTest {
     }
 
     @Test
-    void thePomPinsTheSameReleaseAsTheFactsAndTheMinimumIsNotNewer() throws IOException {
+    void thePomPinsTheSameBuildAndEmulatorAsTheFactsAndTheMinimumIsNotNewer() throws IOException {
         MzFacts facts = MzFacts.pinned();
         String pom = Files.readString(Path.of(System.getProperty("repo.root", ".")).resolve("pom.xml"));
+        Matcher f = Pattern.compile("<materialize.facts.version>([^<]+)</materialize.facts.version>").matcher(pom);
+        assertTrue(f.find(), "pom.xml has no materialize.facts.version");
+        assertEquals(facts.tag(), f.group(1), "pom.xml's materialize.facts.version and the facts' build move together");
         Matcher m = Pattern.compile("<materialize.version>([^<]+)</materialize.version>").matcher(pom);
         assertTrue(m.find(), "pom.xml has no materialize.version");
-        assertEquals(facts.tag(), m.group(1), "pom.xml's materialize.version (the emulator image) and the facts' tag move together");
+        assertEquals(facts.emulatorTag(), m.group(1), "pom.xml's materialize.version (the emulator image) is facts.json's emulator");
         assertTrue(pom.contains("<materialize.image>materialize/materialized:${materialize.version}</materialize.image>"));
-        assertTrue(Runbook.EMULATOR_IMAGE.endsWith(":" + facts.tag()), Runbook.EMULATOR_IMAGE);
+        assertEquals(facts.emulatorImage(), Runbook.EMULATOR_IMAGE, "runbook --lab runs the same emulator as the Docker tier");
         Mz.Version pinned = Mz.Version.parse(facts.tag());
-        assertTrue(pinned.atLeast(Mz.MINIMUM), "the pinned release " + pinned + " is older than the minimum " + Mz.MINIMUM);
+        assertTrue(pinned.atLeast(Mz.MINIMUM), "the pinned build " + pinned + " is older than the minimum " + Mz.MINIMUM);
+        Mz.Version emulator = Mz.Version.parse(facts.emulatorTag());
+        assertTrue(emulator.atLeast(Mz.MINIMUM), "the emulator " + emulator + " is older than the minimum " + Mz.MINIMUM);
+        assertTrue(pinned.atLeast(emulator), "the facts' build " + pinned + " is older than the emulator release " + emulator);
         assertTrue(Mz.MINIMUM.atLeast(new Mz.Version(26, 0, 0, "v26.0.0")), "every release Mz accepts has CREATE TABLE … "
                 + "FROM SOURCE (docs: v26+), so source chooses by its flag alone");
         assertTrue(neonmz.Exit.TABLE.get(Exit.UNSUPPORTED).contains("(" + Mz.MINIMUM + ")"),
@@ -322,6 +328,13 @@ class MaterializeFidelityTest {
     void everyPinnedSourceErrorHasItsFix() {
         Map<String, String> expected = new LinkedHashMap<>();
         expected.put("role \"", "role missing");
+        expected.put("no pg_hba.conf entry", "no pg_hba");   // before "database \"": the text names the database too
+        expected.put(" is empty", "empty publication");
+        expected.put("CREATE SOURCE specifies DETAILS option", "details option");
+        expected.put("replication disabled on server", "replication disabled");
+        expected.put("replication slot has been invalidated", "slot invalidated");
+        expected.put("which Materialize cannot currently ingest", "uningestable types");
+        expected.put("unknown catalog item '", "unknown item");
         expected.put("only valid for non-empty publications", "empty publication");
         expected.put("multi-output sources require", "missing tables spec");
         expected.put("wal_level >= logical", "wal_level");
@@ -346,9 +359,61 @@ class MaterializeFidelityTest {
                     .findFirst().orElse(null);
             MzErrors.Known k = MzErrors.match(text);
             if (want == null) {
-                wrong.add("no expectation for the pinned error " + text.replace("\n", " ") + " (" + e.path() + ")");
+                wrong.add("no expectation for the pinned error " + text.replace("\n", " ") + " (" + e.path()
+                        + (e.skipped() ? ", a file Materialize's CI skips" : "") + "; MzErrors matches it as "
+                        + (k == null ? "nothing" : k.name()) + ")");
             } else if (k == null || !k.name().equals(want)) {
                 wrong.add(text.replace("\n", " ") + " (" + e.path() + "): matched " + (k == null ? "nothing" : k.name())
+                        + ", expected " + want);
+            }
+        }
+        assertEquals(List.of(), wrong);
+    }
+
+    /**
+     * Each error text the pinned code writes for a Postgres source (facts.json runtime_errors: the running
+     * source's errors, purification's, the forced-syntax refusal), placeholders filled, gets a fix.
+     */
+    @Test
+    void everyPinnedCodeErrorHasItsFix() {
+        Map<String, String> expected = new LinkedHashMap<>();
+        expected.put("DefiniteError::DefaultReplicaIdentity", "replica identity");
+        expected.put("DefiniteError::MissingToast", "replica identity");
+        expected.put("DefiniteError::TableTruncated", "truncate");
+        expected.put("DefiniteError::PublicationDropped", "missing publication");
+        expected.put("DefiniteError::InvalidReplicationSlot", "slot invalidated");
+        expected.put("TransientError::OvercompactedReplicationSlot", "overcompacted");
+        expected.put("PgSourcePurificationError::EmptyPublication", "empty publication");
+        expected.put("PgSourcePurificationError::RequiresExternalReferences", "missing tables spec");
+        expected.put("PgSourcePurificationError::UserLacksUsageOnSchemas", "usage");
+        expected.put("PgSourcePurificationError::UserLacksSelectOnTables", "select");
+        expected.put("PgSourcePurificationError::BypassRLSRequired", "bypassrls");
+        expected.put("PgSourcePurificationError::NotTablesWReplicaIdentityFull", "replica identity");
+        expected.put("PgSourcePurificationError::UnrecognizedTypes", "unsupported types");
+        expected.put("PgSourcePurificationError::ConnectionMissingPublication", "no publication option");
+        expected.put("PgSourcePurificationError::DatabaseMissingFilteredSchemas", "missing schemas");
+        expected.put("PlanError::UseTablesForSources", "source table syntax");
+        expected.put("PlanError::UseTablesForSources(FOR ALL TABLES)", "source table syntax");
+        expected.put("PlanError::TableContainsUningestableTypes", "uningestable types");
+        expected.put("VarError::RequiresFeatureFlag(enable_create_table_from_source)", "source table syntax");
+        // the toolkit sends no ALTER CLUSTER … WITH (WAIT …), the only statement this flag refuses
+        Set<String> notSent = Set.of("VarError::RequiresFeatureFlag(enable_zero_downtime_cluster_reconfiguration)");
+        List<String> wrong = new ArrayList<>();
+        for (MzFacts.CodeError e : MzFacts.pinned().runtimeErrors()) {
+            String text = e.text().replace("{0:?}", "\"mz_source\"").replace("{command}", "FOR ALL TABLES").replace("{name}", "t")
+                    .replace("{column}", "c").replace("{type_}", "regtype").replace("{database}", "neondb")
+                    .replace("{requested_lsn}", "0/16B3748").replace("{available_lsn}", "0/16B3800").replace("{expected}", "1")
+                    .replace("{actual}", "2").replace("{0}", "x").replace("{1}", "y")
+                    + (e.detail() == null ? "" : "\n  detail: " + e.detail().replace("{}", "public.t"));
+            MzErrors.Known k = MzErrors.match(text);
+            String want = expected.get(e.name());
+            if (notSent.contains(e.name())) {
+                continue;
+            }
+            if (want == null && k == null) {
+                wrong.add(e.name() + " (" + e.stage() + "): no MzErrors entry matches '" + text.replace("\n", " ") + "'");
+            } else if (want != null && (k == null || !k.name().equals(want))) {
+                wrong.add(e.name() + ": '" + text.replace("\n", " ") + "' matched " + (k == null ? "nothing" : k.name())
                         + ", expected " + want);
             }
         }
@@ -400,7 +465,10 @@ class MaterializeFidelityTest {
         assertTrue(r.json().get("syntax_reason").getAsString().startsWith("Materialize " + MzFacts.pinned().tag()
                 + "; its enable_create_table_from_source could not be read (a feature flag only mz_system sees"), r.out());
         assertTrue(r.json().get("syntax_flag_error").getAsString().contains("enable_create_table_from_source"), r.out());
-        assertEquals(Boolean.FALSE, MzFacts.pinned().flagDefault("enable_create_table_from_source"));
+        // what the reason says: a feature flag a normal user cannot SHOW. (Its default is true since
+        // v26.26.0 by the code, v26.25 by the release notes: gate create_table_from_source_default_on.)
+        assertEquals(Boolean.FALSE, MzFacts.pinned().flagUserVisible("enable_create_table_from_source"));
+        assertEquals("feature flag", MzFacts.pinned().flagKind("enable_create_table_from_source"));
     }
 
     // ---- the facts are load-bearing: break one, and the check fails ------------------------------------
@@ -437,7 +505,7 @@ class MaterializeFidelityTest {
         noEgress.json.getAsJsonArray("relations").asList().removeIf(r -> r.getAsJsonObject().get("name").getAsString()
                 .equals("mz_egress_ips"));
         assertTrue(MzFidelity.problems(noEgress, egress, null).get(0).startsWith("reads mz_egress_ips (mz_catalog.mz_egress_ips: "
-                + "a bare name resolves in mz_catalog), which is not among the pinned relations of v26.12.0"),
+                + "a bare name resolves in mz_catalog), which is not among the pinned relations of " + MzFacts.pinned().tag()),
                 MzFidelity.problems(noEgress, egress, null).toString());
 
         String validate = "VALIDATE CONNECTION pg_connection";

@@ -17,8 +17,9 @@ import com.google.gson.JsonParser;
 
 /**
  * The facts about Materialize the toolkit relies on, extracted from Materialize's own source at a pinned
- * release by bench/materialize-facts/ExtractMzFacts.java into src/test/resources/materialize/facts.json
- * (each fact with its path and commit; no Materialize code). The stand-in ({@link MzStandIn}) is generated
+ * build (a dev build of main, see {@link #commit()}) by bench/materialize-facts/ExtractMzFacts.java into
+ * src/test/resources/materialize/facts.json (each fact with its path and commit; no Materialize code), with
+ * the emulator release apart ({@link #emulatorTag()}) and the behaviour changes within v26 ({@link #gates()}). The stand-in ({@link MzStandIn}) is generated
  * from it, and MaterializeFidelityTest checks every statement the scripts send against it.
  */
 final class MzFacts {
@@ -58,8 +59,93 @@ final class MzFacts {
         return new MzFacts(json.deepCopy());
     }
 
+    /** The build the facts are from, as its mz_version() would start (v26.40.0-dev): not a release. */
     String tag() {
         return json.getAsJsonObject("materialize").get("tag").getAsString();
+    }
+
+    /** The repository the facts were read from (owner/name) and its commit (40 hex). */
+    String repo() {
+        return json.getAsJsonObject("materialize").get("repo").getAsString();
+    }
+
+    String commit() {
+        JsonElement c = json.getAsJsonObject("materialize").get("commit");
+        return c == null ? null : c.getAsString();
+    }
+
+    /** src/environmentd/Cargo.toml's version at that commit (26.40.0-dev.0). */
+    String cargoVersion() {
+        JsonElement c = json.getAsJsonObject("materialize").get("cargo_version");
+        return c == null ? null : c.getAsString();
+    }
+
+    /** The emulator's release tag (the newest release the docs list), apart from the facts' build. */
+    String emulatorTag() {
+        return json.getAsJsonObject("emulator").get("tag").getAsString();
+    }
+
+    /** materialize/materialized:&lt;emulator tag&gt;, the image the Docker tier and runbook --lab run. */
+    String emulatorImage() {
+        return json.getAsJsonObject("emulator").get("image").getAsString();
+    }
+
+    /** The size of the emulator's default cluster (quickstart) on a machine with {@code cpus} CPUs. */
+    String emulatorDefaultSize(int cpus) {
+        JsonArray by = json.getAsJsonObject("sizes").getAsJsonObject("emulator").getAsJsonArray("default_cluster_size_by_cpus");
+        for (JsonElement e : by) {
+            if (cpus >= e.getAsJsonObject().get("min_cpus").getAsInt()) {
+                return e.getAsJsonObject().get("size").getAsString();
+            }
+        }
+        return null;
+    }
+
+    /**
+     * A behaviour that changed at a known release: the commit that changed it, its date, the release it first
+     * shipped in (by src/environmentd/Cargo.toml at the commit), what it was before and after.
+     * {@code releaseNotesVersion} is the release the notes name when they say otherwise (or null).
+     */
+    record Gate(String name, String firstVersion, String commit, String date, String path, String what, String before,
+            String after, String releaseNotesVersion) {
+        neonmz.Mz.Version first() {
+            return neonmz.Mz.Version.parse(firstVersion);
+        }
+
+        /** Whether a server answering {@code mzVersion} (e.g. "v26.35.1 (abc)") has the new behaviour. */
+        boolean appliesTo(String mzVersion) {
+            neonmz.Mz.Version v = neonmz.Mz.Version.parse(mzVersion);
+            if (v == null) {
+                throw new IllegalArgumentException("no version in " + mzVersion);
+            }
+            return v.atLeast(first());
+        }
+    }
+
+    List<Gate> gates() {
+        List<Gate> out = new ArrayList<>();
+        JsonArray a = json.getAsJsonArray("gates");
+        if (a == null) {
+            return out;
+        }
+        for (JsonElement e : a) {
+            JsonObject g = e.getAsJsonObject();
+            out.add(new Gate(g.get("name").getAsString(), g.get("first_version").getAsString(), g.get("commit").getAsString(),
+                    g.get("date").getAsString(), g.get("path").getAsString(), str(g, "what"), str(g, "before"), str(g, "after"),
+                    str(g, "release_notes_version")));
+        }
+        return out;
+    }
+
+    /** The gate of that name; fails when the facts have none (a test names a gate the pin lost). */
+    Gate gate(String name) {
+        return gates().stream().filter(g -> g.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no gate " + name + " in the facts"));
+    }
+
+    private static String str(JsonObject o, String key) {
+        JsonElement e = o.get(key);
+        return e == null || e.isJsonNull() ? null : e.getAsString();
     }
 
     record Column(String name, String type, boolean nullable) {}
@@ -157,16 +243,47 @@ final class MzFacts {
         return out;
     }
 
-    record ErrorText(String text, String detail, String path) {}
+    /** An error text Materialize's testdrive files expect; {@code skipped} when the file skips itself (not checked by its CI). */
+    record ErrorText(String text, String detail, String path, boolean skipped) {
+        ErrorText(String text, String detail, String path) {
+            this(text, detail, path, false);
+        }
+    }
 
     List<ErrorText> errors() {
         List<ErrorText> out = new ArrayList<>();
         for (JsonElement e : json.getAsJsonArray("errors")) {
             JsonObject c = e.getAsJsonObject();
             out.add(new ErrorText(c.get("text").getAsString(), c.has("detail") ? c.get("detail").getAsString() : null,
-                    c.getAsJsonObject("source").get("path").getAsString()));
+                    c.getAsJsonObject("source").get("path").getAsString(), c.has("skipped") && c.get("skipped").getAsBoolean()));
         }
         return out;
+    }
+
+    /**
+     * An error text as the code writes it ({placeholders} kept), with its detail and hint, e.g.
+     * DefiniteError::DefaultReplicaIdentity, PlanError::UseTablesForSources(FOR ALL TABLES).
+     */
+    record CodeError(String name, String stage, String text, String detail, String hint, String path, String commit) {}
+
+    List<CodeError> runtimeErrors() {
+        List<CodeError> out = new ArrayList<>();
+        JsonArray a = json.getAsJsonArray("runtime_errors");
+        if (a == null) {
+            return out;
+        }
+        for (JsonElement e : a) {
+            JsonObject c = e.getAsJsonObject();
+            JsonObject src = c.getAsJsonObject("source");
+            out.add(new CodeError(c.get("name").getAsString(), str(c, "stage"), c.get("text").getAsString(), str(c, "detail"),
+                    str(c, "hint"), src.get("path").getAsString(), src.get("commit").getAsString()));
+        }
+        return out;
+    }
+
+    CodeError runtimeError(String name) {
+        return runtimeErrors().stream().filter(e -> e.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no runtime error " + name + " in the facts"));
     }
 
     Set<String> supportedTypes() {
@@ -196,10 +313,32 @@ final class MzFacts {
         throw new IllegalArgumentException("no size " + from + " for " + deployment);
     }
 
+    /** A boolean flag's default; null when there is no such flag (or its default is not a boolean, e.g. a duration). */
     Boolean flagDefault(String name) {
+        JsonObject f = flag(name);
+        if (f == null) {
+            return null;
+        }
+        JsonElement d = f.get("default");
+        return d.isJsonPrimitive() && d.getAsJsonPrimitive().isBoolean() ? d.getAsBoolean() : null;
+    }
+
+    /** Whether a normal user can SHOW the flag (false for feature flags and dyncfgs); null when there is none. */
+    Boolean flagUserVisible(String name) {
+        JsonObject f = flag(name);
+        return f == null ? null : f.get("user_visible").getAsBoolean();
+    }
+
+    /** feature flag | system variable | dyncfg; null when there is none. */
+    String flagKind(String name) {
+        JsonObject f = flag(name);
+        return f == null || !f.has("kind") ? null : f.get("kind").getAsString();
+    }
+
+    private JsonObject flag(String name) {
         for (JsonElement e : json.getAsJsonArray("flags")) {
             if (e.getAsJsonObject().get("name").getAsString().equals(name)) {
-                return e.getAsJsonObject().get("default").getAsBoolean();
+                return e.getAsJsonObject();
             }
         }
         return null;
