@@ -39,6 +39,11 @@ public final class MzErrors {
                             + "connection --ssl-mode require --replace"),
             known("no pg_hba", "no pg_hba\\.conf entry", Exit.AUTH,
                     "the upstream server refuses Materialize's address: allow it (Neon: IP Allow, guide B)"),
+            known("certificate", "(self signed certificate|valid client certificate|certificate authentication failed"
+                            + "|certificate verify failed)", Exit.AUTH,
+                    "the upstream's TLS certificates do not check out: for Neon, SSL MODE require (its certificates are "
+                            + "signed by a public CA; verify_ca/verify_full also need the CA): ./jbang connection --ssl-mode "
+                            + "require --replace; a server that asks for client certificates is not set up like Neon"),
             known("tls", "(?i)(server does not support (TLS|SSL)|TLS handshake|SSL is not enabled on the server)",
                     Exit.CONNECT, "the upstream has no TLS: ./jbang connection --ssl-mode disable --replace for a local "
                             + "server without TLS (never for Neon, which needs require)"),
@@ -80,6 +85,18 @@ public final class MzErrors {
                             + "--text-column / --exclude-column"),
             known("option without tables", "option is unnecessary when no tables are added", Exit.USAGE,
                     "drop TEXT COLUMNS / EXCLUDE COLUMNS when adding no tables: ./jbang source without --text-column"),
+            known("reference not found", "reference to (\\S+) not found in source", Exit.NOT_FOUND,
+                    "the table is not in the publication upstream: add it (./jbang publication --table …), or name only "
+                            + "published tables: ./jbang source --for-tables …"),
+            known("text columns option", "invalid TEXT COLUMNS option value", Exit.USAGE,
+                    "name columns that exist in the selected tables: --text-column schema.table.column (./jbang source "
+                            + "checks them against the publication first)"),
+            known("database permission", "permission denied for database", Exit.PERMISSION,
+                    "the replication role may not connect to the database upstream: GRANT CONNECT ON DATABASE <database> "
+                            + "TO <role> as its owner (Neon's roles have it by default)"),
+            known("private address", "Address resolved to a private IP", Exit.CONNECT,
+                    "Materialize Cloud does not connect to private addresses: use the upstream's public host (Neon's "
+                            + "endpoint host), or an SSH tunnel / PrivateLink connection"),
             known("details option", "CREATE SOURCE specifies DETAILS option", Exit.USAGE,
                     "do not reuse SHOW CREATE SOURCE output; let ./jbang source write the statement"),
             known("missing tables spec", "(missing TABLES specification|multi-output sources require a FOR TABLES)", Exit.USAGE,
@@ -89,13 +106,21 @@ public final class MzErrors {
                     "this Materialize forces the new source syntax (force_source_table_syntax on): ./jbang source "
                             + "--syntax new (or auto, which reads the setting)"),
             known("source table syntax", "(?i)(CREATE TABLE \\.\\.\\. FROM SOURCE is not supported"
-                            + "|enable_create_table_from_source)", Exit.NOT_READY,
+                            + "|enable_create_table_from_source|CREATE TABLE \\.\\. FROM SOURCE syntax\\. is not available)",
+                    Exit.NOT_READY,
                     "this Materialize has the new source syntax off: ./jbang source --syntax legacy"),
             // runtime (cdc-anchors §1c), as mz_source_statuses.error shows them
             known("not null", "contained NULL data, despite having NOT NULL constraint", Exit.CONFLICT,
                     "the upstream table broke its NOT NULL column: drop its subsource/table in Materialize, then "
                             + "./jbang source --add-new-tables re-adds it (a new snapshot)"),
-            known("overcompacted", "slot overcompacted", Exit.CONFLICT,
+            known("slot missing", "replication slot mysteriously missing", Exit.CONFLICT,
+                    "the source's replication slot is gone upstream (on Neon: removed after long inactivity or a branch "
+                            + "restore): drop and re-create the source (DROP SOURCE … CASCADE, then ./jbang source; a full "
+                            + "new snapshot)"),
+            known("replica promoted", "upstream physical replica status changed", Exit.CONFLICT,
+                    "the upstream changed role (a replica was promoted to primary): point the connection at the new "
+                            + "primary (./jbang connection --replace), then drop and re-create the source"),
+            known("overcompacted", "slot (overcompacted|compacted past snapshot point)", Exit.CONFLICT,
                     "the upstream WAL the source needs is gone: drop and re-create the source (DROP SOURCE … CASCADE, "
                             + "then ./jbang source; a full new snapshot); set max_slot_wal_keep_size upstream and keep "
                             + "the source's cluster running"),
@@ -104,7 +129,7 @@ public final class MzErrors {
                             + "then ./jbang source; a full new snapshot)"),
             known("slot active", "replication slot \"?((materialize|mzsnapshot)_\\w+)\"? is active for PID", Exit.BUSY,
                     "usually transient while a replica restarts: wait a minute and check again"),
-            known("schema change", "incompatible schema change", Exit.CONFLICT,
+            known("schema change", "(incompatible schema change|\\baltered\\b)", Exit.CONFLICT,
                     "a published table changed upstream in a way Materialize cannot follow (e.g. a column's type, or a "
                             + "dropped column or key): the table stops for good. Drop its subsource or table in "
                             + "Materialize (DROP SOURCE <subsource> or DROP TABLE <table>; CASCADE drops what is built on "

@@ -94,6 +94,36 @@ class MzGatesTest {
         }
     }
 
+    /** The toolkit's gates are the facts' (each dated by its commit in Materialize's history). */
+    @Test
+    void theGatesAreThoseOfThePinnedFacts() {
+        MzFacts f = MzFacts.pinned();
+        assertEquals(f.gate("postgres_source_tables_raw_names").first(), Mz.RAW_SOURCE_TABLE_NAMES);
+        assertEquals(f.gate("cluster_reconfigurations_relation").first(), Mz.CLUSTER_RECONFIGURATIONS);
+        assertEquals(f.gate("background_alter_cluster").first(), Mz.BACKGROUND_RESIZE);
+        // the flag's default flipped on main after it was bumped to 26.26.0-dev; the v26.25.0 release notes say
+        // "available by default across all environments": the toolkit follows the release notes (one release
+        // earlier), and a v26.25 server that still refuses gets MzErrors' "source table syntax" fix
+        MzFacts.Gate syntax = f.gate("create_table_from_source_default_on");
+        assertEquals("v26.26.0", syntax.first().text());
+        assertTrue(json(f, "create_table_from_source_default_on").contains("v26.25.0"), "the release notes name v26.25");
+        assertEquals(new Mz.Version(26, 25, 0, "v26.25.0"), Mz.NEW_SOURCE_SYNTAX_DEFAULT);
+        // the gates before v26.0 need none in the toolkit: every release it accepts has them
+        for (String before : List.of("subsource_dependency_inversion", "force_source_table_syntax_flag",
+                "reg_types_refused_unless_text_columns")) {
+            assertFalse(f.gate(before).first().atLeast(Mz.MINIMUM), before);
+        }
+    }
+
+    static String json(MzFacts f, String gate) {
+        for (com.google.gson.JsonElement e : f.json.getAsJsonArray("gates")) {
+            if (e.getAsJsonObject().get("name").getAsString().equals(gate)) {
+                return e.toString();
+            }
+        }
+        throw new AssertionError("no gate " + gate);
+    }
+
     @Test
     void theGatesAreOrderedAndWithinTheSupportedReleases() {
         List<Mz.Version> gates = List.of(Mz.RAW_SOURCE_TABLE_NAMES, Mz.NEW_SOURCE_SYNTAX_DEFAULT,
