@@ -57,21 +57,22 @@ class GoldenTest {
                 + "(prefer is not a Materialize mode)", "connection", "--pg-url", "postgresql://neondb_owner@localhost/neondb");
 
         // C.3: DATABASE_URL is a lab copy with publications mz_source and mz_types (SourceFixtures)
-        add("source-default", "materialize.md C.3 legacy tab: FOR ALL TABLES; Considerations: the enum "
-                + "orders.status goes in TEXT COLUMNS", "source");
-        add("source-new", "materialize.md C.3 new tab: CREATE SOURCE, then CREATE TABLE … FROM SOURCE (REFERENCE "
-                + "schema.t) WITH (TEXT COLUMNS (c)) in one transaction", "source", "--syntax", "new");
+        add("source-default", "materialize.md C.3 new tab (Materialize's default from v26.25, what a dry run plans): "
+                + "CREATE SOURCE, then CREATE TABLE … FROM SOURCE (REFERENCE schema.t) WITH (TEXT COLUMNS (c)) in one "
+                + "transaction; Considerations: the enum orders.status as text", "source");
+        add("source-legacy", "materialize.md C.3 legacy tab: FOR ALL TABLES; Considerations: the enum "
+                + "orders.status goes in TEXT COLUMNS", "source", "--syntax", "legacy");
         add("source-legacy-for-tables-analyze", "materialize.md C.3: the ANALYZE tip (upstream), then FOR TABLES (…); "
                 + "TEXT COLUMNS only for the tables added", "source", "--syntax", "legacy", "--for-tables",
                 "orders,\"Order Items\"", "--analyze");
         add("source-for-schemas-exclude", "materialize.md C.3: FOR SCHEMAS (…), EXCLUDE COLUMNS, a --text-column "
-                + "of a supported type", "source", "--for-schemas", "public", "--exclude-column",
+                + "of a supported type", "source", "--syntax", "legacy", "--for-schemas", "public", "--exclude-column",
                 "public.\"Order Items\".attributes", "--text-column", "customers.email");
         add("source-exclude-wins", "materialize.md C.3: an excluded column is not also in TEXT COLUMNS", "source",
-                "--exclude-column", "public.orders.status");
+                "--syntax", "legacy", "--exclude-column", "public.orders.status");
         add("source-types-legacy", "materialize.md Considerations: money, domain, composite, enum array, inet, enum as "
                 + "TEXT COLUMNS; orders in two schemas → FOR TABLES with AS; odd names quoted", "source",
-                "--publication", "mz_types", "--source", "Sales Source", "--cluster", "Ingest PG",
+                "--syntax", "legacy", "--publication", "mz_types", "--source", "Sales Source", "--cluster", "Ingest PG",
                 "--connection", "pg \"prod\"");
         add("source-types-new", "materialize.md C.3 new tab with the same types; EXCLUDE COLUMNS per table", "source",
                 "--publication", "mz_types", "--syntax", "new", "--exclude-column",

@@ -33,4 +33,7 @@ ORDER BY source_name;
 SELECT slot_name, pg_size_pretty(pg_current_wal_lsn() - confirmed_flush_lsn) AS replication_lag_bytes,
        pg_current_wal_lsn() - confirmed_flush_lsn AS lag_bytes
 FROM pg_catalog.pg_replication_slots WHERE slot_name IN ('<replication_slot>');
+SELECT r.status, r.target ->> 'size' AS target_size, r.changes ->> 'size' AS pending_size, r.on_timeout
+FROM mz_internal.mz_cluster_reconfigurations AS r JOIN mz_catalog.mz_clusters AS c ON c.id = r.cluster_id
+WHERE c.name = 'Ingest PG';
 ALTER CLUSTER "Ingest PG" SET (SIZE 'M.1-small');

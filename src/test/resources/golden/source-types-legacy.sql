@@ -1,3 +1,3 @@
 -- materialize.md Considerations: money, domain, composite, enum array, inet, enum as TEXT COLUMNS; orders in two schemas → FOR TABLES with AS; odd names quoted
--- ./jbang source --publication mz_types --source 'Sales Source' --cluster 'Ingest PG' --connection 'pg "prod"' --dry-run
+-- ./jbang source --syntax legacy --publication mz_types --source 'Sales Source' --cluster 'Ingest PG' --connection 'pg "prod"' --dry-run
 CREATE SOURCE "Sales Source" IN CLUSTER "Ingest PG" FROM POSTGRES CONNECTION "pg ""prod""" (PUBLICATION 'mz_types', TEXT COLUMNS ("Sales Ops"."Invoice ""Q1""".amount, "Sales Ops"."Invoice ""Q1""".qty, "Sales Ops"."Invoice ""Q1"""."Ünïcode Spot", "Sales Ops"."Invoice ""Q1""".moods, "Sales Ops"."Invoice ""Q1""".client, "Sales Ops".orders.status, public.orders.status)) FOR TABLES ("Sales Ops"."Invoice ""Q1""", "Sales Ops".orders AS "Sales Ops_orders", public.orders AS public_orders);
