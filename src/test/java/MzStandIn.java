@@ -434,6 +434,7 @@ final class MzStandIn {
             for (Item src : ingestionsOn(c.id())) {
                 for (String collection : collections(src)) {
                     event(collection, "running", null, null, id);
+                    reporting(collection, id);
                 }
             }
         }
@@ -673,6 +674,7 @@ final class MzStandIn {
         if (controller && (it.kind == Kind.SOURCE || it.kind == Kind.SUBSOURCE || it.kind == Kind.SOURCE_TABLE)) {
             // src/storage-controller/src/lib.rs drop_sources: 'dropped' for each dropped ingestion and export
             event(it.id, "dropped", null, null, null);
+            exec("DELETE FROM mz_internal.mz_source_statistics_raw WHERE id = " + q(it.id));
         }
         items.remove(it.id);
         String id = q(it.id);
@@ -827,7 +829,19 @@ final class MzStandIn {
             for (String id : collections) {
                 event(id, "running", null, null, r[0]);
             }
+            collections.forEach(id -> reporting(id, r[0]));
         }
+    }
+
+    /**
+     * A replica running a collection reports its statistics (mz_source_statistics_raw, one row per collection and
+     * replica, kept after the replica is dropped, removed with the collection): the row, not its values (counters
+     * 0, gauges unknown, snapshot not committed).
+     */
+    private void reporting(String id, String replica) {
+        exec(String.format("INSERT INTO mz_internal.mz_source_statistics_raw (id, replica_id, messages_received, bytes_received, "
+                + "updates_staged, updates_committed, records_indexed, bytes_indexed, snapshot_committed) "
+                + "VALUES (%s, %s, 0, 0, 0, 0, 0, 0, false)", q(id), q(replica)));
     }
 
     private static String hint(String text) {
