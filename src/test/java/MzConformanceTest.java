@@ -99,9 +99,14 @@ class MzConformanceTest {
             byFile.computeIfAbsent(c.get("path").getAsString(), k -> new ArrayList<>()).add(c);
         }
         for (Map.Entry<String, List<JsonObject>> f : byFile.entrySet()) {
-            replayFile(f.getKey(), scripts.get(f.getKey()), f.getValue());
+            OUTCOMES.addAll(replayFile(f.getKey(), scripts.get(f.getKey()), f.getValue(), false));
         }
+        SCRIPTS.putAll(scripts);
+        CASES.putAll(byFile);
     }
+
+    static final Map<String, JsonArray> SCRIPTS = new LinkedHashMap<>();
+    static final Map<String, List<JsonObject>> CASES = new LinkedHashMap<>();
 
     /** The Materialize release the expectations are of (its Cargo version), as the stand-in answers mz_version(). */
     static String version() {
@@ -122,7 +127,8 @@ class MzConformanceTest {
         return otherwise;
     }
 
-    static void replayFile(String path, JsonArray setup, List<JsonObject> cases) {
+    static List<Outcome> replayFile(String path, JsonArray setup, List<JsonObject> cases, boolean reverse) {
+        List<Outcome> outcomes = new ArrayList<>();
         // the releases the file's cases need: ours, and one inside each version constraint that excludes ours (v26+)
         Mz.Version ours = Mz.Version.parse(version());
         Map<Integer, String> versions = new TreeMap<>();
@@ -142,6 +148,7 @@ class MzConformanceTest {
         Map<Integer, MzStandIn> byVersion = new LinkedHashMap<>();
         for (Map.Entry<Integer, String> v : versions.entrySet()) {
             MzStandIn mz = MzStandIn.environment(v.getValue(), rf).withController();
+            mz.reverseExportEdges = reverse;
             standIns.add(v.getKey() == versionNum(ours) ? 0 : standIns.size(), mz);
             byVersion.put(v.getKey(), mz);
         }
@@ -176,7 +183,7 @@ class MzConformanceTest {
                 }
             }
             if (broken != null) {
-                OUTCOMES.add(new Outcome(id, category(c, "not replayed"), "the setup cannot be replayed from " + broken));
+                outcomes.add(new Outcome(id, category(c, "not replayed"), "the setup cannot be replayed from " + broken));
                 continue;
             }
             MzStandIn mz = standIns.get(0);
@@ -184,7 +191,7 @@ class MzConformanceTest {
             if (c.has("version") && !inRange(c.getAsJsonObject("version"), versionNum(ours))) {
                 int max = c.getAsJsonObject("version").get("max").getAsInt();
                 if (!byVersion.containsKey(max)) {
-                    OUTCOMES.add(new Outcome(id, category(c, "not applicable"), "the case is for Materialize releases "
+                    outcomes.add(new Outcome(id, category(c, "not applicable"), "the case is for Materialize releases "
                             + c.getAsJsonObject("version") + " only, before v26 (the stand-in models v26+)"));
                     continue;
                 }
@@ -192,9 +199,10 @@ class MzConformanceTest {
                 note = " (as " + versions.get(max) + ")";
             }
             String verdict = evaluate(script, mz, c);
-            OUTCOMES.add(verdict == null ? new Outcome(id, category(c, "reproduced"), note.strip())
+            outcomes.add(verdict == null ? new Outcome(id, category(c, "reproduced"), note.strip())
                     : new Outcome(id, category(c, "not reproduced"), verdict + note));
         }
+        return outcomes;
     }
 
     static boolean inRange(JsonObject v, int version) {
@@ -357,5 +365,17 @@ class MzConformanceTest {
         }
         assertEquals(List.of(), wrong, "cases the stand-in gets wrong (fix the stand-in, or list them in KNOWN with the reason)");
         assertTrue(reproduced >= 30, "only " + reproduced + " reproduced");
+    }
+
+    /** The defect of issue #18 (a subsource's dependency row backwards): Materialize's own expectations catch it. */
+    @Test
+    void theBackwardDependencyEdgeIsCaughtByMaterializesExpectations() {
+        String path = "test/pg-cdc-old-syntax/pg-cdc.td";
+        List<Outcome> backwards = replayFile(path, SCRIPTS.get(path), CASES.get(path), true);
+        Outcome status = backwards.stream().filter(o -> o.id().equals("pg-cdc-old-syntax/pg-cdc.td:394")).findFirst().orElseThrow();
+        assertEquals("not reproduced", status.category(), "SELECT status FROM mz_internal.mz_source_statuses WHERE name = 'mz_source' "
+                + "(Materialize's view joins subsources.id = deps.object_id) should see the backward edge");
+        assertTrue(status.reason().contains("[running], [running]"), status.reason());
+        assertTrue(OUTCOMES.stream().anyMatch(o -> o.id().equals(status.id()) && o.category().startsWith("reproduced")));
     }
 }

@@ -504,6 +504,11 @@ final class MzStandIn {
         return createSource(name, cluster, "postgres", connection, named);
     }
 
+    /** CREATE SOURCE name IN CLUSTER cluster FROM POSTGRES CONNECTION connection (PUBLICATION …), new syntax: the source alone. */
+    Created createSource(String name, String cluster, String connection, String publication) {
+        return createSource(name, cluster, "postgres", connection, (Map<String, Ref>) null);
+    }
+
     /**
      * CREATE SOURCE of any type ({@code postgres}, {@code load-generator}, {@code kafka}, {@code mysql}); legacy syntax
      * when {@code subsources} (subsource name → upstream table) is not null.
@@ -778,10 +783,17 @@ final class MzStandIn {
     /** mz_object_dependencies: one row per item the statement names (object_id depends on referenced_object_id). */
     private void writeDependencies(Item it) {
         for (String r : it.references) {
+            boolean backwards = reverseExportEdges && r.equals(it.ofSource);
             exec(String.format("INSERT INTO mz_internal.mz_object_dependencies (object_id, referenced_object_id) VALUES (%s, %s)",
-                    q(it.id), q(r)));
+                    q(backwards ? r : it.id), q(backwards ? it.id : r)));
         }
     }
+
+    /**
+     * The defect the stand-in had (issue #18): a subsource's and a source-fed table's dependency row written the wrong
+     * way round (object_id = the source). Only for the test that shows Materialize's expectations catch it.
+     */
+    boolean reverseExportEdges;
 
     // ---- what a running Materialize reports (status history, statistics) ------------------------------------------
 
