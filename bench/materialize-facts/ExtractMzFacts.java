@@ -53,7 +53,28 @@ public class ExtractMzFacts {
             "mz_internal.mz_hydration_statuses", "mz_internal.mz_postgres_sources",
             "mz_internal.mz_postgres_source_tables", "mz_internal.mz_cluster_replica_utilization",
             "mz_internal.mz_source_references", "mz_internal.mz_cluster_replica_metrics",
-            "mz_internal.mz_cluster_reconfigurations", "mz_internal.mz_show_clusters");
+            "mz_internal.mz_cluster_reconfigurations", "mz_internal.mz_show_clusters",
+            // what the stand-in's views below read, and what SHOW TABLES / SHOW SOURCES read (MzConformanceTest)
+            "mz_internal.mz_source_statistics_raw", "mz_internal.mz_source_statistics_with_history",
+            "mz_internal.mz_comments", "mz_internal.mz_show_tables", "mz_internal.mz_show_sources");
+
+    /**
+     * The builtin views whose SQL text is kept (the one Materialize text beyond names the facts hold): the stand-in
+     * defines them as PostgreSQL views over its tables (MzFacts.standInViews, after a mechanical rewrite: MzFacts.pgSql), so a status or a
+     * statistic is derived from the history and raw rows by Materialize's own rules, not by our reading of them.
+     */
+    static final List<String> VIEWS = List.of("mz_internal.mz_source_statuses", "mz_internal.mz_source_statistics_with_history",
+            "mz_internal.mz_source_statistics", "mz_internal.mz_show_tables", "mz_internal.mz_show_sources");
+
+    /** The SHOW statements whose query (a format! template in the planner) is kept, by the function that builds it. */
+    static final Map<String, String> SHOWS = new LinkedHashMap<>();
+
+    static {
+        SHOWS.put("SHOW SUBSOURCES", "show_subsources");
+        SHOWS.put("SHOW TABLES", "show_tables");
+        SHOWS.put("SHOW SOURCES", "show_sources");
+    }
+
 
     /** The docs' syntax blocks kept: the statement kinds the toolkit sends to a Postgres source's setup. */
     static final List<String> DOCS_FILES = List.of("create_cluster.yml", "alter_cluster.yml", "create_secret.yml",
@@ -119,6 +140,7 @@ public class ExtractMzFacts {
         String note = null;
         String repo = "MaterializeInc/materialize";
         Path gates = null;
+        Path addTo = null;
         List<Path> manifests = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -129,12 +151,20 @@ public class ExtractMzFacts {
                 case "--note" -> note = args[++i];
                 case "--repo" -> repo = args[++i];
                 case "--gates" -> gates = Path.of(args[++i]);
+                case "--add-to" -> addTo = Path.of(args[++i]);
                 default -> {
                     System.err.println("usage: ExtractMzFacts --src CHECKOUT --tag vX.Y.Z --out facts.json [--commits FILE]… [--note TEXT]"
                             + " [--repo OWNER/NAME] [--gates gates.json]");
                     System.exit(2);
                 }
             }
+        }
+        if (addTo != null && src != null) {
+            // a partial refresh, without re-pinning: the relations FILE lacks, and the views and SHOW queries, from SRC
+            ExtractMzFacts x = new ExtractMzFacts(src);
+            Files.writeString(addTo, x.addTo(Files.readString(addTo, StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
+            System.out.println("added to " + addTo + " from " + src);
+            return;
         }
         if (src == null || out == null || tag == null) {
             System.err.println("usage: ExtractMzFacts --src CHECKOUT --tag vX.Y.Z --out facts.json [--commits FILE]…");
@@ -175,6 +205,8 @@ public class ExtractMzFacts {
         j.append(note == null ? "" : ", \"note\": " + q(note)).append("},\n");
         j.append("  \"emulator\": ").append(emulator()).append(",\n");
         j.append("  \"relations\": [\n").append(String.join(",\n", relations())).append("\n  ],\n");
+        j.append("  \"views\": [\n").append(String.join(",\n", views())).append("\n  ],\n");
+        j.append("  \"show_queries\": [\n").append(String.join(",\n", showQueries())).append("\n  ],\n");
         j.append("  \"functions\": [\n").append(String.join(",\n", functions())).append("\n  ],\n");
         j.append("  \"parser_cases\": [\n").append(String.join(",\n", parserCases())).append("\n  ],\n");
         j.append("  \"docs_syntax\": [\n").append(String.join(",\n", docsSyntax())).append("\n  ],\n");
@@ -188,6 +220,52 @@ public class ExtractMzFacts {
         used.forEach((p, c) -> files.add("    {\"path\": " + q(p) + ", \"commit\": " + q(c) + "}"));
         j.append("  \"files\": [\n").append(String.join(",\n", files)).append("\n  ]\n}\n");
         return j.toString();
+    }
+
+    /**
+     * {@code --add-to FILE}: FILE (a facts.json this extractor wrote) with the relations of RELATIONS it lacks appended,
+     * and its views and SHOW queries replaced, each from SRC with its own path and commit; the pin (tag) and every other
+     * fact are left as they are. For a relation or view a test needs before the next re-pin.
+     */
+    String addTo(String facts) throws IOException {
+        List<String> rels = relations();
+        String start = "  \"relations\": [\n";
+        int from = facts.indexOf(start);
+        int to = facts.indexOf("\n  ],\n", from);
+        String existing = facts.substring(from + start.length(), to);
+        List<String> added = new ArrayList<>();
+        for (String r : rels) {
+            Matcher m = Pattern.compile("\"schema\": \"(\\w+)\", \"name\": \"(\\w+)\"").matcher(r);
+            if (m.find() && !existing.contains("{\"schema\": \"" + m.group(1) + "\", \"name\": \"" + m.group(2) + "\",")) {
+                added.add(r);
+            }
+        }
+        StringBuilder out = new StringBuilder(facts.substring(0, to));
+        for (String r : added) {
+            out.append(",\n").append(r);
+        }
+        out.append("\n  ],\n");
+        String rest = facts.substring(to + "\n  ],\n".length());
+        for (String section : List.of("views", "show_queries")) {
+            String head = "  \"" + section + "\": [\n";
+            if (rest.startsWith(head)) {
+                rest = rest.substring(rest.indexOf("\n  ],\n") + "\n  ],\n".length());
+            }
+        }
+        out.append("  \"views\": [\n").append(String.join(",\n", views())).append("\n  ],\n");
+        out.append("  \"show_queries\": [\n").append(String.join(",\n", showQueries())).append("\n  ],\n");
+        int files = rest.indexOf("  \"files\": [\n");
+        out.append(rest, 0, files + "  \"files\": [\n".length());
+        String fileList = rest.substring(files + "  \"files\": [\n".length(), rest.indexOf("\n  ]\n}", files));
+        List<String> entries = new ArrayList<>(List.of(fileList.split(",\n")));
+        used.forEach((p, c) -> {
+            String e = "    {\"path\": " + q(p) + ", \"commit\": " + q(c) + "}";
+            if (!entries.contains(e)) {
+                entries.add(e);
+            }
+        });
+        out.append(String.join(",\n", entries)).append("\n  ]\n}\n");
+        return out.toString();
     }
 
     // ---- builtin relations ----------------------------------------------------------------------------
@@ -251,6 +329,13 @@ public class ExtractMzFacts {
                 if (cols.isEmpty()) {
                     continue;
                 }
+                if (VIEWS.contains(key)) {
+                    String sql = rustString(block, "sql:");
+                    if (sql != null) {
+                        viewSql.put(key, "    {\"schema\": " + q(key.substring(0, key.indexOf('.'))) + ", \"name\": "
+                                + q(key.substring(key.indexOf('.') + 1)) + ", \"source\": " + source(rel) + ",\n     \"sql\": " + q(sql) + "}");
+                    }
+                }
                 String kind = switch (kinds.get(i)) {
                     case "MaterializedView" -> "materialized-view";
                     default -> kinds.get(i).toLowerCase(Locale.ROOT);
@@ -295,6 +380,103 @@ public class ExtractMzFacts {
             cols.add("{\"name\": " + q(n.group(1)) + ", \"type\": " + q(type) + ", \"nullable\": " + nullable + "}");
         }
         return cols;
+    }
+
+    final Map<String, String> viewSql = new LinkedHashMap<>();
+
+    /** The views' SQL, in the order of VIEWS (relations() reads them). */
+    List<String> views() {
+        List<String> out = new ArrayList<>();
+        for (String v : VIEWS) {
+            if (viewSql.containsKey(v)) {
+                out.add(viewSql.get(v));
+            } else {
+                System.err.println("no SQL found for the view " + v);
+            }
+        }
+        return out;
+    }
+
+    /** The string literals of each SHOW function of the planner, in order (the query template and its filter pieces). */
+    List<String> showQueries() throws IOException {
+        List<String> out = new ArrayList<>();
+        String rel = "src/sql/src/plan/statement/show.rs";
+        String text = read(rel);
+        if (text == null) {
+            return out;
+        }
+        for (Map.Entry<String, String> e : SHOWS.entrySet()) {
+            int at = text.indexOf("\nfn " + e.getValue() + "<");
+            if (at < 0) {
+                System.err.println("no " + e.getValue() + " in " + rel);
+                continue;
+            }
+            int end = text.indexOf("\nfn ", at + 1);
+            String body = text.substring(at, end < 0 ? text.length() : end);
+            List<String> literals = new ArrayList<>();
+            int k = 0;
+            while ((k = body.indexOf('"', k)) >= 0) {
+                String lit = rustStringAt(body, k);
+                literals.add(q(lit));
+                k = skipRustString(body, k);
+            }
+            out.add("    {\"statement\": " + q(e.getKey()) + ", \"function\": " + q(e.getValue()) + ", \"source\": " + source(rel)
+                    + ",\n     \"literals\": [" + String.join(", ", literals) + "]}");
+        }
+        return out;
+    }
+
+    /** The Rust string literal after {@code field} in {@code block} ({@code "…"} or {@code r#"…"#}), unescaped; null if none. */
+    static String rustString(String block, String field) {
+        Matcher m = Pattern.compile("\\b" + Pattern.quote(field) + "\\s*(r#)?\"").matcher(block);
+        if (!m.find()) {
+            return null;
+        }
+        if (m.group(1) != null) {
+            int start = m.end();
+            int end = block.indexOf("\"#", start);
+            return block.substring(start, end);
+        }
+        return rustStringAt(block, m.end() - 1);
+    }
+
+    /** The plain Rust string literal opening at {@code quote}, with its escapes resolved ({@code \} + newline skips the indentation). */
+    static String rustStringAt(String s, int quote) {
+        StringBuilder b = new StringBuilder();
+        for (int i = quote + 1; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '"') {
+                return b.toString();
+            }
+            if (c == '\\' && i + 1 < s.length()) {
+                char n = s.charAt(++i);
+                switch (n) {
+                    case 'n' -> b.append('\n');
+                    case 't' -> b.append('\t');
+                    case '"', '\\', '\'' -> b.append(n);
+                    case '\n' -> {
+                        while (i + 1 < s.length() && Character.isWhitespace(s.charAt(i + 1))) {
+                            i++;
+                        }
+                    }
+                    default -> b.append('\\').append(n);
+                }
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
+    }
+
+    static int skipRustString(String s, int quote) {
+        for (int i = quote + 1; i < s.length(); i++) {
+            if (s.charAt(i) == '\\') {
+                i++;
+            } else if (s.charAt(i) == '"') {
+                return i + 1;
+            }
+        }
+        return s.length();
     }
 
     static int matching(String s, int open) {

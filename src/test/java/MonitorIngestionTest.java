@@ -229,9 +229,9 @@ class MonitorIngestionTest {
         Thread writer = new Thread(() -> {
             try {
                 Thread.sleep(400);
-                mz.exec("UPDATE mz_internal.mz_source_statistics SET snapshot_records_staged = 700 WHERE id = 'u11'");
+                mz.exec("UPDATE mz_internal.mz_source_statistics_raw SET snapshot_records_staged = 700 WHERE id = 'u11'");
                 Thread.sleep(1000);
-                mz.exec("UPDATE mz_internal.mz_source_statistics SET snapshot_records_staged = snapshot_records_known, "
+                mz.exec("UPDATE mz_internal.mz_source_statistics_raw SET snapshot_records_staged = snapshot_records_known, "
                         + "snapshot_committed = true, offset_known = 10, offset_committed = 10");
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -253,8 +253,8 @@ class MonitorIngestionTest {
     @Test
     void aTransientSlotActiveErrorKeepsWaiting() {
         MzStandIn mz = snapshotting();
-        mz.exec("UPDATE mz_internal.mz_source_statuses SET status = 'stalled', error = "
-                + "'postgres: ERROR replication slot \"materialize_u10\" is active for PID 4242' WHERE id = 'u10'");
+        mz.status("u10", "mz_source", "postgres", "stalled",
+                "postgres: ERROR replication slot \"materialize_u10\" is active for PID 4242");
         TestPg.Run r = TestPg.run(new MonitorIngestion(), mz.env(null), "--until-snapshotted", "--interval", "200ms",
                 "--timeout", "1s");
         assertEquals(Exit.TIMEOUT, r.exit(), r.all());

@@ -399,7 +399,106 @@ final class MzFacts {
         };
     }
 
-    /** The stand-in's DDL: exactly the pinned relations and columns, nothing written by hand. */
+    /** A builtin view's SQL as Materialize defines it (facts "views"), with where it was read. */
+    record View(String schema, String name, String sql, String path, String commit) {
+        String qualified() {
+            return schema + "." + name;
+        }
+    }
+
+    List<View> views() {
+        List<View> out = new ArrayList<>();
+        if (json.has("views")) {
+            for (JsonElement e : json.getAsJsonArray("views")) {
+                JsonObject v = e.getAsJsonObject();
+                JsonObject src = v.getAsJsonObject("source");
+                out.add(new View(v.get("schema").getAsString(), v.get("name").getAsString(), v.get("sql").getAsString(),
+                        src.get("path").getAsString(), src.get("commit").getAsString()));
+            }
+        }
+        return out;
+    }
+
+    /** The string literals of the planner function that builds a SHOW statement's query (facts "show_queries"). */
+    record Show(String statement, String function, List<String> literals, String path, String commit) {
+        /** The literal that is the query template (the one that starts with SELECT). */
+        String template() {
+            return literals.stream().filter(l -> l.strip().startsWith("SELECT")).findFirst()
+                    .orElseThrow(() -> new IllegalStateException("no query template among the literals of " + function));
+        }
+
+        boolean has(String literal) {
+            return literals.contains(literal);
+        }
+    }
+
+    Show show(String statement) {
+        if (json.has("show_queries")) {
+            for (JsonElement e : json.getAsJsonArray("show_queries")) {
+                JsonObject v = e.getAsJsonObject();
+                if (v.get("statement").getAsString().equals(statement)) {
+                    List<String> lits = new ArrayList<>();
+                    v.getAsJsonArray("literals").forEach(l -> lits.add(l.getAsString()));
+                    JsonObject src = v.getAsJsonObject("source");
+                    return new Show(statement, v.get("function").getAsString(), lits, src.get("path").getAsString(),
+                            src.get("commit").getAsString());
+                }
+            }
+        }
+        return null;
+    }
+
+    /** A view's SQL made runnable on PostgreSQL, or why it cannot be. */
+    record Rewrite(String sql, String refused) {}
+
+    /**
+     * Materialize's SQL as PostgreSQL SQL, by mechanical rules only: (1) the trailing semicolon goes; (2) a cast to a
+     * type PostgreSQL lacks becomes a cast to the type the stand-in stores it as ({@link #pgType}: {@code ::uint8} →
+     * {@code ::numeric}, {@code ::uint4} → {@code ::bigint}, {@code ::uint2} → {@code ::integer},
+     * {@code ::mz_timestamp} → {@code ::numeric}, {@code ::mz_catalog.mz_aclitem[]} → {@code ::text[]}). Nothing
+     * else is changed. Text that needs Materialize itself is refused with the reason, and the relation stays a table
+     * filled by hand: {@code mz_now()} (Materialize's logical time), functions of mz_internal (e.g.
+     * {@code parse_catalog_id}: they read Materialize's durable catalog), list and map functions and literals, and
+     * materialized-view options ({@code IN CLUSTER}, {@code ASSERT NOT NULL}).
+     */
+    static Rewrite pgSql(String mzSql) {
+        String sql = mzSql.strip();
+        while (sql.endsWith(";")) {
+            sql = sql.substring(0, sql.length() - 1).strip();
+        }
+        String noComments = sql.replaceAll("--[^\n]*", "");
+        Map<String, String> refuse = new LinkedHashMap<>();
+        refuse.put("(?i)\\bmz_now\\s*\\(", "mz_now() is Materialize's logical timestamp");
+        refuse.put("(?i)\\bmz_internal\\.\\w+\\s*\\(", "a function of mz_internal (it reads Materialize's own state)");
+        refuse.put("(?i)\\b(list|map)_\\w+\\s*\\(|\\bLIST\\s*\\[|\\bMAP\\s*\\[", "a list or map function or literal (Materialize-only types)");
+        refuse.put("(?i)\\bIN\\s+CLUSTER\\b|\\bASSERT\\s+NOT\\s+NULL\\b", "a materialized view's options (IN CLUSTER, ASSERT NOT NULL)");
+        for (Map.Entry<String, String> r : refuse.entrySet()) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile(r.getKey()).matcher(noComments);
+            if (m.find()) {
+                return new Rewrite(null, r.getValue() + ": " + m.group().strip());
+            }
+        }
+        sql = sql.replaceAll("(?i)::\\s*mz_catalog\\.mz_aclitem\\[\\]", "::text[]")
+                .replaceAll("(?i)::\\s*uint8\\b", "::numeric")
+                .replaceAll("(?i)::\\s*uint4\\b", "::bigint")
+                .replaceAll("(?i)::\\s*uint2\\b", "::integer")
+                .replaceAll("(?i)::\\s*mz_timestamp\\b", "::numeric");
+        return new Rewrite(sql, null);
+    }
+
+    /** The pinned relations the stand-in defines as views over its tables (with Materialize's SQL), in order. */
+    List<View> standInViews() {
+        Map<String, Relation> rels = relationsByName();
+        List<View> out = new ArrayList<>();
+        for (View v : views()) {
+            if (rels.containsKey(v.qualified()) && pgSql(v.sql()).refused() == null) {
+                out.add(v);
+            }
+        }
+        return out;
+    }
+
+    /** The stand-in's DDL: exactly the pinned relations and columns, nothing written by hand (views: {@link #standInViews}). */
     String standInDdl() {
         StringBuilder ddl = new StringBuilder();
         Set<String> schemas = new LinkedHashSet<>();
@@ -407,13 +506,26 @@ final class MzFacts {
         for (String s : schemas) {
             ddl.append("CREATE SCHEMA ").append(s).append(";\n");
         }
+        Set<String> views = new LinkedHashSet<>();
+        standInViews().forEach(v -> views.add(v.qualified()));
         for (Relation r : relations()) {
+            if (views.contains(r.qualified())) {
+                continue;
+            }
             List<String> cols = new ArrayList<>();
             for (Column c : r.columns()) {
                 cols.add(ident(c.name()) + " " + pgType(c.type()));
             }
             ddl.append("CREATE TABLE ").append(r.schema()).append('.').append(ident(r.name())).append(" (")
                     .append(String.join(", ", cols)).append(");\n");
+        }
+        // exactly the pinned columns, in the pinned order, of what Materialize's SQL computes (a column the SQL lacks fails here)
+        Map<String, Relation> rels = relationsByName();
+        for (View v : standInViews()) {
+            List<String> cols = new ArrayList<>();
+            rels.get(v.qualified()).columns().forEach(c -> cols.add("mz_view." + ident(c.name())));
+            ddl.append("CREATE VIEW ").append(v.schema()).append('.').append(ident(v.name())).append(" AS SELECT ")
+                    .append(String.join(", ", cols)).append(" FROM (").append(pgSql(v.sql()).sql()).append("\n) AS mz_view;\n");
         }
         return ddl.toString();
     }

@@ -527,23 +527,23 @@ class WatchTest {
                 String.valueOf(port)).await("watch: baseline: no problems");
         assertTrue(w.out.toString().contains("Materialize source mz_source"), w.all());
 
-        mz.exec("UPDATE mz_internal.mz_source_statuses SET status = 'stalled', error = 'postgres: slot overcompacted. "
-                + "Requested LSN 0/1A2B3C4 but only LSNs >= 0/2000000 are available' WHERE id = 'u10'");
+        mz.status("u10", "mz_source", "postgres", "stalled", "postgres: slot overcompacted. "
+                + "Requested LSN 0/1A2B3C4 but only LSNs >= 0/2000000 are available");
         w.await(newLine("source_status", "mz_source") + "stalled: postgres: slot overcompacted")
                 .await("drop and re-create the source");
-        mz.exec("UPDATE mz_internal.mz_source_statistics SET offset_known = 5000 WHERE id = 'u10'");
+        mz.exec("UPDATE mz_internal.mz_source_statistics_raw SET offset_known = 5000 WHERE id = 'u10'");
         w.await(newLine("lag", "mz_source") + "4000 bytes behind \\(over --max-lag 1024 bytes\\) and growing")
                 .await("./jbang right-size");
         HttpClient http = HttpClient.newHttpClient();
         waitUntil(() -> "4000".equals(get(http, port, "neonmz_watch_source_lag_bytes{source=\"mz_source\"}")),
                 Duration.ofSeconds(10), w::all);
         assertEquals("1", get(http, port, "neonmz_watch_source_status{source=\"mz_source\",status=\"stalled\"}"));
-        mz.exec("UPDATE mz_internal.mz_source_statistics SET offset_known = 4500 WHERE id = 'u10'");
+        mz.exec("UPDATE mz_internal.mz_source_statistics_raw SET offset_known = 4500 WHERE id = 'u10'");
         Thread.sleep(600);   // still over --max-lag, shrinking: still one problem, no new line
-        mz.exec("UPDATE mz_internal.mz_source_statistics SET offset_committed = 4000 WHERE id = 'u10'");
+        mz.exec("UPDATE mz_internal.mz_source_statistics_raw SET offset_committed = 4000 WHERE id = 'u10'");
         w.await(cleared("lag", "mz_source"));
-        mz.exec("UPDATE mz_internal.mz_source_statuses SET status = 'running', error = NULL WHERE id = 'u10'",
-                "UPDATE mz_internal.mz_source_statuses SET status = 'failed', error = 'table was truncated' WHERE id = 'u11'");
+        mz.status("u10", "mz_source", "postgres", "running", null)
+                .status("u11", "customers", "subsource", "failed", "table was truncated");
         w.await(cleared("source_status", "mz_source") + " (stalled)")
                 .await(newLine("source_status", "customers") + "failed: table was truncated");
 
