@@ -620,7 +620,11 @@ final class WatchChecks {
         facts.put("status", src.get("status"));
         for (Map<String, Object> r : rows) {
             String status = String.valueOf(r.get("status"));
-            if (Set.of("stalled", "failed", "ceased").contains(status)) {
+            // mz_source_statuses shows a stalled source's status and error on each of its subsources and tables too
+            // (its view uses the parent's event then): one problem, the source's, not one more per table
+            boolean parents = r != src && "stalled".equals(src.get("status")) && status.equals(src.get("status"))
+                    && java.util.Objects.equals(r.get("error"), src.get("error"));
+            if (!parents && Set.of("stalled", "failed", "ceased").contains(status)) {
                 String error = r.get("error") == null ? "" : String.valueOf(r.get("error"));
                 MzErrors.Known k = MzErrors.match(error);
                 add(p, "source_status", String.valueOf(r.get("name")), status, status
