@@ -224,7 +224,7 @@ public class RightSize implements Callable<Integer> {
             if (!apply) {
                 return advise(o, current, target);
             }
-            return resize(o, db, lit, c, current, target, snapshotting, credits);
+            return new ClusterResize(this, o, db, lit).apply(c, current, target, snapshotting, credits);
         }
     }
 
@@ -384,28 +384,46 @@ public class RightSize implements Callable<Integer> {
         return Exit.OK;
     }
 
+}
+
+/**
+ * right-size --apply: the guide's ALTER CLUSTER, then the cluster must have the size: at once before v26.35 (the
+ * cluster restarts at the new size), or after the background resize (v26.35+), which --wait follows and which is
+ * otherwise reported as under way (RightSize.RECONFIGURATION).
+ */
+final class ClusterResize {
+    private final RightSize cmd;
+    private final Out o;
+    private final Mz db;
+    private final String lit;
+
+    ClusterResize(RightSize cmd, Out o, Mz db, String lit) {
+        this.cmd = cmd;
+        this.o = o;
+        this.db = db;
+        this.lit = lit;
+    }
+
     /**
-     * With --apply: the guide's ALTER CLUSTER (unless already that size, or a resize to it already under way),
-     * then the cluster must have the size: at once before v26.35 (the cluster restarts at the new size), or
-     * after the background resize (v26.35+), which --wait follows and which is otherwise reported as under way.
+     * The guide's ALTER CLUSTER, unless already that size or a resize to it is already under way (v26.34+: the
+     * cluster's row of mz_cluster_reconfigurations).
      */
-    private int resize(Out o, Mz db, String lit, Map<String, Object> c, String current, String target,
-                       boolean snapshotting, Map<String, BigDecimal> credits) throws Exception {
-        boolean background = db.atLeast(Mz.BACKGROUND_RESIZE);
-        Map<String, Object> pending = db.atLeast(Mz.CLUSTER_RECONFIGURATIONS) ? reconfiguration(db, lit) : null;
+    int apply(Map<String, Object> c, String current, String target, boolean snapshotting,
+              Map<String, BigDecimal> credits) throws Exception {
+        String cluster = cmd.cluster;
+        Map<String, Object> pending = db.atLeast(Mz.CLUSTER_RECONFIGURATIONS) ? reconfiguration() : null;
         boolean underWay = pending != null && "in-progress".equals(pending.get("status"));
         if (underWay && target != null && target.equals(pending.get("target_size")) && !target.equals(current)) {
             o.put("applied", false);
             o.put("already_done", true);
             o.put("in_progress", true);
             o.line("right-size %s: already under way: resizing %s -> %s in the background", cluster, current, target);
-            return waitFor == null ? followIt(o, current, target) : waitForResize(o, db, lit, current, target);
+            return cmd.waitFor == null ? followIt(current, target) : waitForResize(current, target);
         }
         if (target == null || target.equals(current)) {
             o.put("applied", false);
             o.put("already_done", true);
-            o.line("right-size %s: already done (SIZE %s%s)", cluster, current,
-                    size == null ? ", the recommended size" : "");
+            o.line("right-size %s: already done (SIZE %s%s)", cluster, current, cmd.size == null ? ", the recommended size" : "");
             if (underWay) {
                 o.warn("a resize of " + cluster + " to " + pending.get("target_size") + " is under way; ALTER CLUSTER "
                         + Sql.ident(cluster) + " SET (SIZE " + Sql.literal(current) + ") would cancel it");
@@ -430,13 +448,20 @@ public class RightSize implements Callable<Integer> {
         if (snapshotting && ReplicaSizes.compare(credits, target, current) < 0) {
             o.warn("a snapshot is still running on " + cluster + "; shrinking now may slow it or run it out of memory");
         }
+        return alter(current, target);
+    }
+
+    /** ALTER CLUSTER, then the size read back: at once before v26.35 (a restart), after the cut-over from then. */
+    private int alter(String current, String target) throws Exception {
+        String cluster = cmd.cluster;
+        boolean background = db.atLeast(Mz.BACKGROUND_RESIZE);
         if (!background) {
             o.warn("Materialize " + db.version + " resizes by restarting the cluster at the new size: its sources "
                     + "pause until the new replica has caught up (from " + Mz.BACKGROUND_RESIZE + ", ALTER CLUSTER "
                     + "resizes in the background without downtime)");
         }
-        db.exec(String.format(ALTER, Sql.ident(cluster), Sql.literal(target)));
-        Object now = db.query(String.format(CLUSTER, lit)).get(0).get("size");
+        db.exec(String.format(RightSize.ALTER, Sql.ident(cluster), Sql.literal(target)));
+        Object now = db.query(String.format(RightSize.CLUSTER, lit)).get(0).get("size");
         o.put("applied", true);
         o.put("size", target);
         if (target.equals(now)) {
@@ -449,7 +474,7 @@ public class RightSize implements Callable<Integer> {
             throw new Fail(Exit.VERIFY, "cluster " + cluster + " still has SIZE " + now + " after ALTER CLUSTER",
                     "check SHOW CLUSTER REPLICAS WHERE cluster = " + Sql.literal(cluster));
         }
-        Map<String, Object> r = reconfiguration(db, lit);
+        Map<String, Object> r = reconfiguration();
         if (r == null || !"in-progress".equals(r.get("status"))) {
             throw ended(r, current, target);
         }
@@ -457,36 +482,36 @@ public class RightSize implements Callable<Integer> {
         o.line("right-size %s: resizing %s -> %s in the background: Materialize adds %s replicas beside the %s ones "
                 + "and switches once they have hydrated (no downtime; rolled back after 24 h without hydrating)",
                 cluster, current, target, target, current);
-        return waitFor == null ? followIt(o, current, target) : waitForResize(o, db, lit, current, target);
+        return cmd.waitFor == null ? followIt(current, target) : waitForResize(current, target);
     }
 
     /** The background resize is under way and not waited for: how to follow it. */
-    private int followIt(Out o, String current, String target) {
+    private int followIt(String current, String target) {
         o.line("right-size %s: until the cut-over mz_clusters shows %s; follow it: SHOW CLUSTERS (activity), or "
-                + "./jbang right-size%s --size %s --apply --wait", cluster, current,
-                cluster.equals("ingest_postgres") ? "" : " --cluster " + Out.shellQuote(cluster), Out.shellQuote(target));
+                + "./jbang right-size%s --size %s --apply --wait", cmd.cluster, current,
+                cmd.cluster.equals("ingest_postgres") ? "" : " --cluster " + Out.shellQuote(cmd.cluster), Out.shellQuote(target));
         return Exit.OK;
     }
 
     /** --wait: polls the cluster's size and its reconfiguration until the cut-over, its end, or the time is up. */
-    private int waitForResize(Out o, Mz db, String lit, String current, String target) throws Exception {
-        long deadline = System.nanoTime() + waitFor.toNanos();
-        long pause = Math.min(5000, Math.max(100, waitFor.toMillis() / 20));
+    private int waitForResize(String current, String target) throws Exception {
+        long deadline = System.nanoTime() + cmd.waitFor.toNanos();
+        long pause = Math.min(5000, Math.max(100, cmd.waitFor.toMillis() / 20));
         while (true) {
-            Object now = db.query(String.format(CLUSTER, lit)).get(0).get("size");
-            Map<String, Object> r = reconfiguration(db, lit);
+            Object now = db.query(String.format(RightSize.CLUSTER, lit)).get(0).get("size");
+            Map<String, Object> r = reconfiguration();
             if (target.equals(now)) {
                 o.put("in_progress", false);
                 o.put("size", target);
-                o.line("right-size %s: resized %s -> %s (the new replicas hydrated; cut over)", cluster, current, target);
+                o.line("right-size %s: resized %s -> %s (the new replicas hydrated; cut over)", cmd.cluster, current, target);
                 return Exit.OK;
             }
             if (r == null || !"in-progress".equals(r.get("status"))) {
                 throw ended(r, current, target);
             }
             if (System.nanoTime() > deadline) {
-                throw new Fail(Exit.TIMEOUT, "cluster " + cluster + " is still resizing " + current + " -> " + target
-                        + " after " + Durations.show(waitFor) + " (the resize goes on)",
+                throw new Fail(Exit.TIMEOUT, "cluster " + cmd.cluster + " is still resizing " + current + " -> " + target
+                        + " after " + Durations.show(cmd.waitFor) + " (the resize goes on)",
                         "wait longer: ./jbang right-size --size " + Out.shellQuote(target) + " --apply --wait 2h; "
                                 + "SHOW CLUSTERS shows its activity");
             }
@@ -495,15 +520,15 @@ public class RightSize implements Callable<Integer> {
     }
 
     /** The cluster's reconfiguration row (v26.34+), or null when it has none. */
-    private static Map<String, Object> reconfiguration(Mz db, String lit) throws SQLException {
-        List<Map<String, Object>> rows = db.query(String.format(RECONFIGURATION, lit));
+    private Map<String, Object> reconfiguration() throws SQLException {
+        List<Map<String, Object>> rows = db.query(String.format(RightSize.RECONFIGURATION, lit));
         return rows.isEmpty() ? null : rows.get(0);
     }
 
     /** A background resize that ended without the new size: rolled back, cancelled, or out of resources. */
     private Fail ended(Map<String, Object> r, String current, String target) {
         String status = r == null ? "no reconfiguration recorded" : String.valueOf(r.get("status"));
-        return new Fail(Exit.VERIFY, "cluster " + cluster + " did not reach SIZE " + target + ": its resize ended "
+        return new Fail(Exit.VERIFY, "cluster " + cmd.cluster + " did not reach SIZE " + target + ": its resize ended "
                 + "with " + status + " and it keeps " + current, "timed-out means the new replicas did not hydrate "
                 + "in time (a bigger size, or fewer objects on the cluster); resource-exhausted: choose a size the "
                 + "region has room for; see SHOW CLUSTERS and mz_internal.mz_cluster_reconfigurations");

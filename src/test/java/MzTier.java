@@ -134,15 +134,7 @@ final class MzTier implements AutoCloseable {
                 ps.setObject(i + 1, params[i]);
             }
             try (ResultSet rs = ps.executeQuery()) {
-                List<Map<String, Object>> out = new ArrayList<>();
-                while (rs.next()) {
-                    Map<String, Object> m = new LinkedHashMap<>();
-                    for (int i = 1; i <= rs.getMetaData().getColumnCount(); i++) {
-                        m.put(rs.getMetaData().getColumnLabel(i), rs.getObject(i));
-                    }
-                    out.add(m);
-                }
-                return out;
+                return neonmz.Pg.rows(rs);
             }
         } catch (SQLException e) {
             throw new IllegalStateException(sql, e);

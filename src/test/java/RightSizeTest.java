@@ -150,6 +150,20 @@ class RightSizeTest {
         assertEquals(0, rec.json().getAsJsonArray("statements").size());
     }
 
+    /** What Materialize does while right-size --wait polls: {@code r}, 0.7 s from now. */
+    static Thread later(Runnable r) {
+        Thread t = new Thread(() -> {
+            try {
+                Thread.sleep(700);
+            } catch (InterruptedException e) {
+                return;
+            }
+            r.run();
+        });
+        t.start();
+        return t;
+    }
+
     static String size(MzStandIn mz) {
         return (String) TestPg.rows(mz.server, mz.db, "SELECT size FROM mz_catalog.mz_clusters WHERE name = 'ingest_postgres'")
                 .get(0).get("size");
@@ -186,15 +200,7 @@ class RightSizeTest {
                 "--apply", "--size", "200cc");
         assertTrue(other.err().contains("a resize of ingest_postgres to 100cc is under way"), other.err());
 
-        Thread cut = new Thread(() -> {
-            try {
-                Thread.sleep(700);
-            } catch (InterruptedException e) {
-                return;
-            }
-            mz.cutOver("ingest_postgres", "finalized");
-        });
-        cut.start();
+        Thread cut = later(() -> mz.cutOver("ingest_postgres", "finalized"));
         TestPg.Run waited = run(mz, null, "--apply", "--size", "100cc", "--wait", "30s");
         cut.join();
         assertEquals(0, waited.exit(), waited.all());
@@ -207,15 +213,7 @@ class RightSizeTest {
     @Test
     void aBackgroundResizeThatTimesOutExitsVerifyAndARerunTriesAgain() throws Exception {
         MzStandIn mz = cluster(MzStandIn.ofVersion("v26.36.0"), true, 40, 91, true).wired();
-        Thread end = new Thread(() -> {
-            try {
-                Thread.sleep(700);
-            } catch (InterruptedException e) {
-                return;
-            }
-            mz.cutOver("ingest_postgres", "timed-out");
-        });
-        end.start();
+        Thread end = later(() -> mz.cutOver("ingest_postgres", "timed-out"));
         TestPg.Run r = run(mz, null, "--apply", "--size", "100cc", "--wait", "30s");
         end.join();
         assertEquals(Exit.VERIFY, r.exit(), r.all());
