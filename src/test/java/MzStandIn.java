@@ -67,6 +67,7 @@ final class MzStandIn {
         TestPg.exec(server, "postgres", "CREATE DATABASE " + db + " OWNER neondb_owner");
         TestPg.exec(server, "postgres", "ALTER DATABASE " + db + " SET search_path = public, mz_catalog");
         exec(facts.standInDdl());
+        withoutWhatIsNewer(facts);
         exec("CREATE FUNCTION mz_catalog.mz_version() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT "
                 + q((version != null ? version : facts.tag()) + " (stand-in)") + " $$");
         alterClusterProcedure();
@@ -74,6 +75,22 @@ final class MzStandIn {
         exec("INSERT INTO mz_catalog.mz_databases (id, oid, name, owner_id) VALUES ('u1', 16384, current_database(), 'u1')",
                 "INSERT INTO mz_catalog.mz_schemas (id, oid, database_id, name, owner_id) VALUES ('u3', 16385, 'u1', 'public', 'u1')");
         schemas.put("public", PUBLIC_SCHEMA);
+    }
+
+    /**
+     * The facts describe the pinned build; a stand-in of an older release lacks what a gate says came later
+     * (gate → the relation or column it added), so that a script reading it there fails as it would.
+     */
+    private void withoutWhatIsNewer(MzFacts facts) {
+        Map<String, String> added = Map.of("cluster_reconfigurations_relation", "mz_internal.mz_cluster_reconfigurations",
+                "show_clusters_activity", "mz_internal.mz_show_clusters.activity");
+        for (Map.Entry<String, String> e : added.entrySet()) {
+            if (facts.gates().stream().anyMatch(g -> g.name().equals(e.getKey())) && !facts.gate(e.getKey()).appliesTo(version.text())) {
+                String[] p = e.getValue().split("\\.");
+                exec(p.length == 2 ? "DROP TABLE IF EXISTS " + e.getValue() + " CASCADE"
+                        : "ALTER TABLE IF EXISTS " + p[0] + "." + p[1] + " DROP COLUMN IF EXISTS " + p[2] + " CASCADE");
+            }
+        }
     }
 
     /**

@@ -184,6 +184,18 @@ class RightSizeTest {
     }
 
     @Test
+    void beforeV26_34ThereIsNoReconfigurationToRead() {
+        // the stand-in of v26.33 lacks mz_cluster_reconfigurations (gate cluster_reconfigurations_relation)
+        MzStandIn mz = cluster(MzStandIn.ofVersion("v26.33.1"), true, 40, 91, true).wired();
+        assertTrue(TestPg.rows(mz.server, mz.db, "SELECT 1 FROM pg_tables WHERE tablename = 'mz_cluster_reconfigurations'")
+                .isEmpty());
+        TestPg.Run r = run(mz, null, "--apply", "--size", "100cc", "--json");
+        assertEquals(0, r.exit(), r.all());
+        assertEquals("100cc", size(mz));
+        assertFalse(r.all().contains("mz_cluster_reconfigurations"), r.all());
+    }
+
+    @Test
     void fromV26_35TheResizeRunsInTheBackgroundAndWaitFollowsItToTheCutOver() throws Exception {
         MzStandIn mz = cluster(MzStandIn.ofVersion("v26.35.0"), true, 40, 91, true).wired();
         TestPg.Run r = run(mz, null, "--apply", "--size", "100cc", "--json");
