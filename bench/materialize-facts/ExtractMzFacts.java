@@ -216,6 +216,7 @@ public class ExtractMzFacts {
         j.append("  \"sizes\": ").append(sizes()).append(",\n");
         j.append("  \"flags\": [\n").append(String.join(",\n", flags())).append("\n  ],\n");
         j.append("  \"gates\": [\n").append(String.join(",\n", gates())).append("\n  ],\n");
+        j.append("  \"schema_rules\": ").append(schemaRules()).append(",\n");
         List<String> files = new ArrayList<>();
         used.forEach((p, c) -> files.add("    {\"path\": " + q(p) + ", \"commit\": " + q(c) + "}"));
         j.append("  \"files\": [\n").append(String.join(",\n", files)).append("\n  ]\n}\n");
@@ -1184,6 +1185,214 @@ public class ExtractMzFacts {
                 i++;
             }
         }
+    }
+
+    // ---- the rules of upstream schema changes (issue #19): what a PostgreSQL source compares, and what breaks it ----
+
+    /** The {@code pub name: Type} fields of a Rust struct, in order. */
+    static List<String> structFields(String text, String struct) {
+        List<String> out = new ArrayList<>();
+        String body = block(text, "pub struct " + struct + " {");
+        if (body != null) {
+            Matcher f = Pattern.compile("(?m)^\\s*pub (\\w+):").matcher(body);
+            while (f.find()) {
+                out.add(f.group(1));
+            }
+        }
+        return out;
+    }
+
+    /** The {@code &&} terms of a boolean chain, comments dropped, whitespace collapsed. */
+    static List<String> andTerms(String chain) {
+        List<String> out = new ArrayList<>();
+        String c = chain.replaceAll("//[^\\n]*", " ").replaceAll("\\s+", " ").strip();
+        int depth = 0;
+        int start = 0;
+        for (int i = 0; i < c.length(); i++) {
+            char ch = c.charAt(i);
+            if (ch == '(') {
+                depth++;
+            } else if (ch == ')') {
+                depth--;
+            } else if (depth == 0 && c.startsWith("&&", i)) {
+                out.add(c.substring(start, i).strip());
+                start = i + 2;
+            }
+        }
+        out.add(c.substring(start).strip());
+        return out;
+    }
+
+    static String strings(List<String> xs) {
+        List<String> out = new ArrayList<>();
+        xs.forEach(x -> out.add(q(x)));
+        return "[" + String.join(", ", out) + "]";
+    }
+
+    /** A statement form: whether the pinned checkout has it (parser and docs), each with its path. */
+    String form(String name, String statement, String parserRel, String parserRegex, String docRel, String docRegex) throws IOException {
+        String parser = parserRel == null ? null : read(parserRel);
+        String doc = docRel == null ? null : read(docRel);
+        boolean inParser = parser != null && Pattern.compile(parserRegex).matcher(parser).find();
+        boolean inDocs = doc != null && Pattern.compile(docRegex).matcher(doc).find();
+        return "      {\"name\": " + q(name) + ", \"statement\": " + q(statement)
+                + (parserRel == null ? "" : ", \"parser\": " + inParser + ", \"parser_source\": " + source(parserRel))
+                + (docRel == null ? "" : ", \"docs\": " + inDocs + ", \"docs_source\": " + source(docRel)) + "}";
+    }
+
+    String schemaRules() throws IOException {
+        String descRel = "src/postgres-util/src/desc.rs";
+        String runRel = "src/storage/src/source/postgres.rs";
+        String replRel = "src/storage/src/source/postgres/replication.rs";
+        String snapRel = "src/storage/src/source/postgres/snapshot.rs";
+        String pureRel = "src/sql/src/pure/postgres.rs";
+        String dynRel = "src/storage-types/src/dyncfgs.rs";
+        String desc = read(descRel);
+        String run = read(runRel);
+        String repl = read(replRel);
+        String snap = read(snapRel);
+        String pure = read(pureRel);
+        String dyn = read(dynRel);
+        StringBuilder j = new StringBuilder("{\n");
+        j.append("    \"about\": ").append(q("What a running PostgreSQL source compares before it ingests a table again, and which upstream changes stop "
+                + "a table for good (a definite error: the table must be dropped and recreated). Names, terms and texts of the pinned code and docs, "
+                + "each with its path; bench/materialize-facts/ExtractSchemaScenarios.java writes the tests' scenarios (schema-scenarios.json).")).append(",\n");
+        // the table: the && chain of determine_compatibility
+        String fn = block(desc, "pub fn determine_compatibility(");
+        List<String> tableTerms = new ArrayList<>();
+        String error = null;
+        if (fn != null) {
+            Matcher cond = Pattern.compile("if (columns_compatible[\\s\\S]*?)\\{\\s*Ok\\(\\(\\)\\)").matcher(fn);
+            if (cond.find()) {
+                tableTerms = andTerms(cond.group(1));
+            }
+            Matcher bail = Pattern.compile("bail!\\(\\s*\"([^\"]*)\"").matcher(fn);
+            error = bail.find() ? bail.group(1) : null;
+        }
+        List<String> compared = new ArrayList<>();
+        for (String t : tableTerms) {
+            Matcher eq = Pattern.compile("&?self\\.(\\w+) == &?other_(\\w+)").matcher(t);
+            if (eq.find()) {
+                compared.add(eq.group(1));
+            } else if (t.contains("self.keys.difference(other_keys)")) {
+                compared.add("keys");
+            } else if (t.equals("columns_compatible")) {
+                compared.add("columns");
+            }
+        }
+        boolean byName = fn != null && fn.contains("other_cols_by_name.get(&info.name)") && Pattern.compile("None => false").matcher(fn).find();
+        boolean equalShortcut = fn != null && fn.contains("if self == other");
+        j.append("    \"table\": {\"function\": \"PostgresTableDesc::determine_compatibility\", \"source\": ").append(source(descRel))
+                .append(",\n      \"fields\": ").append(strings(structFields(desc == null ? "" : desc, "PostgresTableDesc")))
+                .append(",\n      \"compared\": ").append(strings(compared))
+                .append(",\n      \"terms\": ").append(strings(tableTerms))
+                .append(",\n      \"rules\": ").append(strings(List.of(
+                        "oid, namespace and name must be equal (a renamed table, one moved to another schema, or a dropped and recreated one breaks)",
+                        "keys: every stored key (primary key or unique constraint) must still be present upstream in the same shape (self.keys.difference(other_keys) is empty); keys added upstream are ignored",
+                        "columns: each stored column is looked up upstream by name" + (byName ? " (a stored column missing upstream → incompatible)" : "")
+                                + " and must be PostgresColumnDesc::is_compatible; upstream columns not in the stored desc (added later, or excluded) are not compared",
+                        "identical descs are compatible at once" + (equalShortcut ? " (if self == other)" : ""))))
+                .append(",\n      \"columns_by_name\": ").append(byName)
+                .append(",\n      \"error\": ").append(error == null ? "null" : q(error)).append("},\n");
+        // the column: the && chain of is_compatible
+        String col = block(desc, "fn is_compatible(");
+        List<String> colTerms = new ArrayList<>();
+        if (col != null) {
+            int open = col.indexOf('{');
+            colTerms = andTerms(col.substring(open + 1, col.lastIndexOf('}')));
+        }
+        List<String> colCompared = new ArrayList<>();
+        for (String t : colTerms) {
+            Matcher eq = Pattern.compile("self\\.(\\w+) == other\\.(\\w+)").matcher(t);
+            if (eq.find()) {
+                colCompared.add(eq.group(1) + (t.contains("allow_type_change") ? " (unless the type may change)"
+                        : t.contains("self.nullable ||") ? " (only when the stored column is NOT NULL)" : ""));
+            }
+        }
+        j.append("    \"column\": {\"function\": \"PostgresColumnDesc::is_compatible\", \"source\": ").append(source(descRel))
+                .append(",\n      \"fields\": ").append(strings(structFields(desc == null ? "" : desc, "PostgresColumnDesc")))
+                .append(",\n      \"compared\": ").append(strings(colCompared))
+                .append(",\n      \"terms\": ").append(strings(colTerms))
+                .append(",\n      \"rules\": ").append(strings(List.of(
+                        "name and col_num (the attnum: \"this was the i-th column created\") must be equal: a renamed column, or one dropped and re-added under the same name, breaks",
+                        "type_oid and type_mod must be equal unless the column may change type (ingested as text: TEXT COLUMNS)",
+                        "nullable: a stored nullable column may become NOT NULL; a stored NOT NULL column must stay NOT NULL (dropping NOT NULL breaks)"))).append("},\n");
+        // which columns may change type: verify_schema's argument
+        boolean textOnly = run != null && run.contains("CastType::Text => Some(col.col_num)") && run.contains("CastType::Natural => None");
+        boolean textCast = pure != null && Pattern.compile("text_columns\\.contains\\(column\\.name\\.as_str\\(\\)\\)[\\s\\S]{0,400}\\(CastType::Text, mz_pgrepr::Type::Text\\)").matcher(pure).find();
+        j.append("    \"type_may_change\": {\"argument\": \"allow_type_to_change_by_col_num\", \"computed_in\": \"verify_schema\", \"source\": ").append(source(runRel))
+                .append(", \"casts_source\": ").append(source(pureRel))
+                .append(",\n      \"columns\": ").append(q(textOnly && textCast ? "the col_num of each column whose cast is CastType::Text, i.e. the columns named in TEXT COLUMNS (generate_column_casts)"
+                        : "not found: check verify_schema and generate_column_casts"))
+                .append(", \"text_columns\": ").append(textOnly && textCast).append(", \"exclude_columns\": false},\n");
+        // EXCLUDE COLUMNS: removed from the stored desc before any comparison, with the keys naming them
+        boolean exclRetain = pure != null && pure.contains("desc.columns.retain(|c| !exclude_cols.contains(&c.name))");
+        boolean keyRetain = pure != null && pure.contains("desc.keys") && pure.contains(".retain(|k| k.cols.iter().all(|c| !excluded_col_nums.contains(c)))");
+        j.append("    \"exclude_columns\": {\"source\": ").append(source(pureRel))
+                .append(",\n      \"removed_from_stored_desc\": ").append(exclRetain)
+                .append(", \"keys_naming_them_removed\": ").append(keyRetain)
+                .append(",\n      \"rule\": ").append(q("purification drops the excluded columns from the table desc stored with the Materialize table"
+                        + (keyRetain ? ", and every key naming one of them" : "") + ", so determine_compatibility never compares them: dropping or altering an excluded column upstream is safe"))
+                .append(", \"gate\": \"postgres_exclude_columns_keys_pruned\"},\n");
+        // when the comparison runs, and the definite errors
+        String defs = run == null ? null : block(run, "pub enum DefiniteError {");
+        List<String> errs = new ArrayList<>();
+        for (String v : List.of("IncompatibleSchema", "TableDropped", "TableTruncated", "PublicationDropped")) {
+            String m = defs == null ? null : thiserrorMessage(defs, v);
+            if (m != null) {
+                errs.add("      {\"name\": " + q("DefiniteError::" + v) + ", \"text\": " + q(m) + "}");
+            }
+        }
+        boolean dropped = run != null && run.contains("upstream_info.get(&oid).ok_or(DefiniteError::TableDropped)");
+        boolean truncated = repl != null && Pattern.compile("Truncate\\(body\\) =>[\\s\\S]{0,500}DefiniteError::TableTruncated").matcher(repl).find();
+        boolean onRelation = repl != null && Pattern.compile("Relation\\(body\\) =>[\\s\\S]{0,1500}verify_schema\\(").matcher(repl).find();
+        boolean validator = repl != null && repl.contains("fn spawn_schema_validator(") && repl.contains("PG_SCHEMA_VALIDATION_INTERVAL");
+        boolean onSnapshot = snap != null && snap.contains("verify_schema(oid, info, &upstream_info)");
+        Matcher interval = dyn == null ? null : Pattern.compile("\"pg_schema_validation_interval\",\\s*Duration::from_secs\\((\\d+)\\)").matcher(dyn);
+        String secs = interval != null && interval.find() ? interval.group(1) : null;
+        j.append("    \"errors\": {\"source\": ").append(source(runRel)).append(", \"definite\": [\n").append(String.join(",\n", errs)).append("]},\n");
+        j.append("    \"checks\": [\n")
+                .append("      {\"when\": \"a Relation message of the table arrives in the replication stream (sent before its next change after a DDL)\", \"checks\": \"verify_schema\", \"found\": ").append(onRelation).append(", \"source\": ").append(source(replRel)).append("},\n")
+                .append("      {\"when\": \"the schema validator, every pg_schema_validation_interval\"").append(secs == null ? "" : ", \"interval_default_seconds\": " + secs).append(", \"checks\": \"verify_schema\", \"found\": ").append(validator)
+                .append(", \"source\": ").append(source(replRel)).append(", \"interval_source\": ").append(source(dynRel)).append("},\n")
+                .append("      {\"when\": \"a table's snapshot\", \"checks\": \"verify_schema\", \"found\": ").append(onSnapshot).append(", \"source\": ").append(source(snapRel)).append("},\n")
+                .append("      {\"when\": \"verify_schema: the table's oid is missing from the publication's tables (DROP TABLE, ALTER PUBLICATION … DROP TABLE)\", \"error\": \"DefiniteError::TableDropped\", \"found\": ").append(dropped).append(", \"source\": ").append(source(runRel)).append("},\n")
+                .append("      {\"when\": \"verify_schema: determine_compatibility fails\", \"error\": \"DefiniteError::IncompatibleSchema\", \"found\": ").append(run != null && run.contains("DefiniteError::IncompatibleSchema(err.to_string())")).append(", \"source\": ").append(source(runRel)).append("},\n")
+                .append("      {\"when\": \"a Truncate message of the table in the replication stream\", \"error\": \"DefiniteError::TableTruncated\", \"found\": ").append(truncated).append(", \"source\": ").append(source(replRel)).append("}],\n");
+        j.append("    \"added_column\": ").append(q("safe: columns are matched by name from the stored desc, so an upstream column that is not stored is never compared; "
+                + "the replication projection keeps only the stored columns (by name, from the Relation message)")).append(",\n");
+        // the docs: the shortcode's sections, and the statement forms
+        String scRel = "doc/user/layouts/shortcodes/upstream-schema-change-behavior.html";
+        String sc = read(scRel);
+        List<String> sections = new ArrayList<>();
+        if (sc != null) {
+            Matcher h = Pattern.compile("(?m)^### (.+)$").matcher(sc);
+            while (h.find()) {
+                sections.add(h.group(1).strip());
+            }
+        }
+        j.append("    \"docs\": {\"behavior_shortcode\": ").append(source(scRel)).append(", \"sections\": ").append(strings(sections))
+                .append(",\n      \"guide\": ").append(source("doc/user/content/ingest-data/postgres/source-versioning.md")).append("},\n");
+        read("doc/user/content/ingest-data/postgres/source-versioning.md");
+        j.append("    \"statements\": [\n").append(String.join(",\n", List.of(
+                form("add a column (new syntax): a new table from the source, in a new schema", "CREATE TABLE <schema>.<t> FROM SOURCE <src> (REFERENCE <upstream>)",
+                        null, null, "doc/user/content/ingest-data/postgres/source-versioning.md", "(?s)CREATE TABLE v2\\.T\\s+FROM SOURCE my_source\\(REFERENCE public\\.T\\);"),
+                form("drop a column (new syntax): first a table that excludes it, then the upstream drop", "CREATE TABLE <schema>.<t> FROM SOURCE <src> (REFERENCE <upstream>) WITH (EXCLUDE COLUMNS (<col>))",
+                        null, null, "doc/user/content/ingest-data/postgres/source-versioning.md", "(?s)FROM SOURCE my_source\\(REFERENCE public\\.T\\) WITH \\(EXCLUDE COLUMNS \\(B\\)\\);\\s[\\s\\S]*ALTER TABLE T DROP COLUMN B;"),
+                form("add or drop a column (legacy syntax): drop the subsource, then add the table back", "DROP SOURCE <subsource>; ALTER SOURCE <src> ADD SUBSOURCE <upstream> [WITH (TEXT COLUMNS (…))]",
+                        null, null, scRel, "use \\[`DROP\\s+SOURCE`\\]\\(/sql/drop-source/\\) to drop the affected subsource, and then add the\\s+table back to the source using \\[`ALTER SOURCE \\.\\.\\. ADD\\s+SUBSOURCE`\\]"),
+                form("ADD SUBSOURCE syntax", "ALTER SOURCE [IF EXISTS] <name> ADD SUBSOURCE|TABLE <table> [AS <subsrc>] [, ...] [WITH (<options>)]",
+                        "src/sql-parser/tests/testdata/ddl", "(?m)^ALTER SOURCE n ADD SUBSOURCE a\\.b\\.c\\.d$", "doc/user/data/examples/alter_source.yml", "ADD SUBSOURCE\\|TABLE <table>"),
+                form("refresh the references (the upstream objects listed in mz_source_references; does not change what is ingested)", "ALTER SOURCE [IF EXISTS] <name> REFRESH REFERENCES",
+                        "src/sql-parser/tests/testdata/ddl", "(?m)^ALTER SOURCE db\\.src REFRESH REFERENCES$", "doc/user/data/examples/alter_source.yml", "REFRESH REFERENCES;"),
+                form("swap two schemas (blue/green)", "ALTER SCHEMA <a> SWAP WITH <b>",
+                        "src/sql-parser/tests/testdata/alter", "(?m)^ALTER SCHEMA blue SWAP WITH green$", "doc/user/content/sql/alter-schema.md", "ALTER SCHEMA blue SWAP WITH green;"),
+                form("replacement materialized view", "CREATE REPLACEMENT MATERIALIZED VIEW <v> FOR <target> AS <query>",
+                        "src/sql-parser/tests/testdata/ddl", "(?m)^CREATE REPLACEMENT MATERIALIZED VIEW v FOR target AS SELECT \\* FROM t$", "doc/user/content/sql/create-materialized-view.md", "CREATE REPLACEMENT MATERIALIZED VIEW"),
+                form("apply a replacement", "ALTER MATERIALIZED VIEW <v> APPLY REPLACEMENT <replacement>",
+                        "src/sql-parser/tests/testdata/alter", "(?m)^ALTER MATERIALIZED VIEW mv APPLY REPLACEMENT rpl$", "doc/user/data/examples/alter_materialized_view.yml", "APPLY REPLACEMENT")
+        ))).append("]\n  }");
+        return j.toString();
     }
 
     // ---- plumbing ---------------------------------------------------------------------------------------
