@@ -1292,6 +1292,8 @@ public class ExtractMzFacts {
                         "columns: each stored column is looked up upstream by name" + (byName ? " (a stored column missing upstream → incompatible)" : "")
                                 + " and must be PostgresColumnDesc::is_compatible; upstream columns not in the stored desc (added later, or excluded) are not compared",
                         "identical descs are compatible at once" + (equalShortcut ? " (if self == other)" : ""))))
+                .append(",\n      \"key_fields\": ").append(strings(structFields(desc == null ? "" : desc, "PostgresKeyDesc")))
+                .append(", \"keys_compared_whole\": ").append(desc != null && desc.contains("pub keys: BTreeSet<PostgresKeyDesc>"))
                 .append(",\n      \"columns_by_name\": ").append(byName)
                 .append(",\n      \"error\": ").append(error == null ? "null" : q(error)).append("},\n");
         // the column: the && chain of is_compatible
