@@ -27,6 +27,8 @@ public final class Exit {
     public static final int UNSUPPORTED = 16;
     public static final int DRIFT = 17;
     public static final int READ_ONLY = 18;
+    public static final int MIGRATION_FAILED = 19;
+    public static final int NEEDS_OWN_RUN = 20;
     public static final int INTERRUPTED = 130;
 
     /** Code → meaning, in order; the text used by --help and the README. */
@@ -52,6 +54,8 @@ public final class Exit {
         TABLE.put(UNSUPPORTED, "the Materialize release is older than the oldest one supported (v26.0.0)");
         TABLE.put(DRIFT, "watch: a --fail-on condition was seen");
         TABLE.put(READ_ONLY, "the server accepts only reads (read-only setting, read replica)");
+        TABLE.put(MIGRATION_FAILED, "evolve: the migration fails upstream (rolled back; nothing was changed)");
+        TABLE.put(NEEDS_OWN_RUN, "evolve: the migration has a statement no transaction can hold (nothing was changed)");
         TABLE.put(INTERRUPTED, "interrupted (Ctrl-C)");
     }
 

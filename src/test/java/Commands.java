@@ -29,6 +29,7 @@ final class Commands {
         ALL.put("doctor", Doctor::new);
         ALL.put("watch", Watch::new);
         ALL.put("fleet", Fleet::new);
+        ALL.put("evolve", Evolve::new);
         ALL.put("adapt", Adapt::new);
     }
 
