@@ -254,19 +254,26 @@ final class EvolveCheck {
         o.statement("BEGIN");
         o.statement(String.format(Evolve.LOCK_TIMEOUT, Sql.literal(pgDuration(cmd.lockTimeout))));
         o.statement(String.format(Evolve.STATEMENT_TIMEOUT, Sql.literal(pgDuration(cmd.statementTimeout))));
-        snapshotPlan();
-        o.statement(String.format(Evolve.WATCH_TRUNCATE, "'{<published table oids>}'"));
+        String filter = db.serverVersionNum() >= 150000 ? SourceTypes.PUBLISHED_COLUMNS_15 : SourceTypes.PUBLISHED_COLUMNS_14;
+        o.line("-- the columns ./jbang source would ingest as text (types Materialize lacks), then the shape before:");
+        o.statement(String.format(SourceTypes.COLUMNS, filter).replace("?", Sql.literal(cmd.publication)));
+        snapshotPlan("'{}'");
+        o.statement(String.format(Evolve.WATCH_TRUNCATE, "'{<the published tables' oids>}'"));
         o.statement(Evolve.wrapped(sql));
-        snapshotPlan();
+        snapshotPlan("'{<the oids read before>}'");
         o.statement(Evolve.TRUNCATED);
         o.statement("ROLLBACK");
         return Exit.OK;
     }
 
-    private void snapshotPlan() throws SQLException {
-        o.statement(String.format(Evolve.TABLES, "").replace("?", Sql.literal(cmd.publication)));
-        o.statement(String.format(Evolve.COLUMNS, generated()));
-        o.statement(String.format(Evolve.KEYS, nullsNotDistinct()));
+    /** One snapshot's three queries, with their parameters in place: the publication, and table oids. */
+    private void snapshotPlan(String also) throws SQLException {
+        String pub = Sql.literal(cmd.publication);
+        o.statement(String.format(Evolve.TABLES, "").replaceFirst("\\?", pub).replaceFirst("\\?", pub)
+                .replaceFirst("\\?", java.util.regex.Matcher.quoteReplacement(also)));
+        String read = "'{<the tables' oids read above>}'";
+        o.statement(String.format(Evolve.COLUMNS, generated()).replace("?", read));
+        o.statement(String.format(Evolve.KEYS, nullsNotDistinct()).replace("?", read));
     }
 
     private String generated() throws SQLException {

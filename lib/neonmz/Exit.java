@@ -54,8 +54,8 @@ public final class Exit {
         TABLE.put(UNSUPPORTED, "the Materialize release is older than the oldest one supported (v26.0.0)");
         TABLE.put(DRIFT, "watch: a --fail-on condition was seen");
         TABLE.put(READ_ONLY, "the server accepts only reads (read-only setting, read replica)");
-        TABLE.put(MIGRATION_FAILED, "evolve: the migration fails upstream (rolled back; nothing was changed)");
-        TABLE.put(NEEDS_OWN_RUN, "evolve: the migration has a statement no transaction can hold (nothing was changed)");
+        TABLE.put(MIGRATION_FAILED, "evolve: the migration fails (rolled back; nothing changed)");
+        TABLE.put(NEEDS_OWN_RUN, "evolve: a statement that cannot run in a transaction");
         TABLE.put(INTERRUPTED, "interrupted (Ctrl-C)");
     }
 

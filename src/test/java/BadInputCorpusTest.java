@@ -454,6 +454,12 @@ class BadInputCorpusTest {
                 "syntax"));
         all.add(c("lab", "option", "port out of range").args("start", "--port", "70000").fails(Exit.USAGE, "70000",
                 "1 to 65535"));
+        all.add(c("evolve", "option", "missing migration file").args("--migration", dir.resolve("none.sql").toString())
+                .fails(Exit.USAGE, "no such file", "path"));
+        b = c("evolve", "pooler", "the -pooler host");
+        all.add(b.args("--migration", file("m.sql", "ALTER TABLE orders ADD COLUMN note text;\n", "rw-r--r--").toString(),
+                "--pg-url", url("neondb_owner:" + b.pw(), "ep-cool-x-123-pooler.us-east-2.aws.neon.tech", "/neondb"))
+                .fails(Exit.POOLER, "-pooler", "ep-cool-x-123.us-east-2.aws.neon.tech"));
     }
 
     // ---- running and checking --------------------------------------------------------------------
@@ -625,9 +631,16 @@ class BadInputCorpusTest {
                 + "the process list (ps); prefer PGPASSWORD, ~/.pgpass or --pg-password-file";
         String mzWarning = "warning: the password in --mz-url is used, but every user of this machine can read it in "
                 + "the process list (ps); prefer MZ_PASSWORD, --mz-password-file or --mz-password-stdin";
+        Path migration;
+        try {
+            migration = Files.createTempFile("evolve", ".sql");
+            Files.writeString(migration, "ALTER TABLE orders ADD COLUMN note text;\n");
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
         Map<String, List<String>> needs = Map.of("replica-identity", List.of("--table", "orders"), "publication",
                 List.of("--table", "orders"), "teardown", List.of("--upstream-only", "--yes"), "source",
-                List.of("--publication", "plist"));
+                List.of("--publication", "plist"), "evolve", List.of("--migration", migration.toString()));
         for (String alias : Commands.ALL.keySet()) {
             Object cmd = Commands.of(alias);
             picocli.CommandLine cl = new picocli.CommandLine(cmd);
