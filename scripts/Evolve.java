@@ -72,9 +72,12 @@ import picocli.CommandLine.Option;
                 "  ./jbang evolve --migration m.sql --syntax legacy --json | jq '.tables[] | select(.verdict==\"breaks\")'",
                 "  ./jbang evolve --migration m.sql --dry-run   # the statements; nothing is run"})
 public class Evolve implements Callable<Integer> {
-    /** How Materialize's source reads a table (src/postgres-util/src/schemas.rs): oid, schema, name. */
+    /**
+     * How Materialize's source reads a table (src/postgres-util/src/schemas.rs): oid, schema, name; and its
+     * REPLICA IDENTITY, which must stay FULL (the docs' upstream-schema-change-behavior).
+     */
     static final String TABLES = """
-            SELECT c.oid::bigint AS oid, n.nspname AS schema_name, c.relname AS table_name,
+            SELECT c.oid::bigint AS oid, n.nspname AS schema_name, c.relname AS table_name, c.relreplident::text AS identity,
                    c.oid IN (SELECT format('%%I.%%I', p.schemaname, p.tablename)::regclass
                              FROM pg_publication_tables p WHERE p.pubname = ?) AS published
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -229,7 +232,7 @@ final class EvolveCheck {
 
     record Key(long oid, String name, String cols, boolean primary, boolean nullsNotDistinct) {}
 
-    record Shape(long oid, String schema, String name, boolean published, List<Col> cols, List<Key> keys) {
+    record Shape(long oid, String schema, String name, String identity, boolean published, List<Col> cols, List<Key> keys) {
         String ref() {
             return Sql.qualified(schema, name);
         }
@@ -353,7 +356,8 @@ final class EvolveCheck {
                 oidArray(also))) {
             long oid = ((Number) r.get("oid")).longValue();
             tables.put(oid, new Shape(oid, (String) r.get("schema_name"), (String) r.get("table_name"),
-                    Boolean.TRUE.equals(r.get("published")), new ArrayList<>(), new ArrayList<>()));
+                    String.valueOf(r.get("identity")), Boolean.TRUE.equals(r.get("published")), new ArrayList<>(),
+                    new ArrayList<>()));
         }
         String oids = oidArray(tables.keySet());
         for (Map<String, Object> r : db.query(String.format(Evolve.COLUMNS, generated()), oids)) {
@@ -515,6 +519,11 @@ final class EvolveRules {
             } else {
                 compare(b, a, ex, asText, breaking, safe);
                 error = "incompatible schema change: source table " + b.name() + " with oid " + b.oid() + " has been altered";
+                if (breaking.isEmpty() && "f".equals(b.identity()) && !"f".equals(a.identity())) {
+                    breaking.add("REPLICA IDENTITY no longer FULL");
+                    error = "old row missing from replication stream. Did you forget to set REPLICA IDENTITY to FULL "
+                            + "for your table? (at its next UPDATE or DELETE)";
+                }
             }
             if (!breaking.isEmpty()) {
                 out.add(new EvolveCheck.Verdict(b.ref(), "breaks", breaking, error, advice(b, breaking, syntax)));
@@ -598,6 +607,10 @@ final class EvolveRules {
         if (kind.equals("TRUNCATE")) {
             return "use DELETE FROM " + ref + " instead (Materialize ingests deletes; a TRUNCATE stops the table for good"
                     + ", until it is re-created in Materialize with a new snapshot)";
+        }
+        if (kind.startsWith("REPLICA IDENTITY")) {
+            return "keep REPLICA IDENTITY FULL on " + ref + " (./jbang replica-identity --table " + Out.shellQuote(ref)
+                    + " puts it back): Materialize needs the old row of every UPDATE and DELETE";
         }
         if (kind.equals("table dropped") || kind.equals("removed from publication")) {
             return "first drop what ingests it in Materialize (" + (syntax.equals("new") ? "DROP TABLE <its table>"

@@ -82,6 +82,8 @@ class EvolveTest {
             {"ALTER TABLE orders ALTER COLUMN status TYPE text", "public.orders", "safe", Exit.OK},
             {"ALTER TABLE unpublished ALTER COLUMN v TYPE bigint", "public.unpublished", null, Exit.OK},
             {"CREATE INDEX ON page_views (path)", "public.page_views", null, Exit.OK},
+            // the docs' upstream-schema-change-behavior: REPLICA IDENTITY must stay FULL
+            {"ALTER TABLE \"Order Items\" REPLICA IDENTITY DEFAULT", "public.\"Order Items\"", "breaks", Exit.VERIFY},
         };
         for (Object[] c : cases) {
             String db = shop();
