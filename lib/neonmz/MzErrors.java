@@ -133,7 +133,8 @@ public final class MzErrors {
                     "a published table changed upstream in a way Materialize cannot follow (e.g. a column's type, or a "
                             + "dropped column or key): the table stops for good. Drop its subsource or table in "
                             + "Materialize (DROP SOURCE <subsource> or DROP TABLE <table>; CASCADE drops what is built on "
-                            + "it), then ./jbang source --add-new-tables re-adds it with a new snapshot"),
+                            + "it), then ./jbang source --add-new-tables re-adds it with a new snapshot; check the next migration before it ships: "
+                            + "./jbang evolve --migration FILE"),
             known("table dropped", "table was dropped", Exit.CONFLICT,
                     "a published table was dropped upstream: drop its subsource or table in Materialize (DROP SOURCE "
                             + "<subsource> or DROP TABLE <table>), or re-create the table upstream and then ./jbang "
@@ -144,7 +145,8 @@ public final class MzErrors {
                             + "full new snapshot), and re-create what was built on it"),
             known("truncate", "(?i)truncat", Exit.CONFLICT,
                     "a published table was TRUNCATEd upstream, which Materialize cannot ingest: drop and re-create "
-                            + "its subsource/table (./jbang source --add-new-tables); upstream, use DELETE FROM instead"),
+                            + "its subsource/table (./jbang source --add-new-tables); upstream, use DELETE FROM instead "
+                            + "(./jbang evolve --migration FILE finds a TRUNCATE before it ships)"),
             // Materialize's own catalog
             known("unknown size", "unknown cluster replica size ([^\\s]+)", Exit.USAGE,
                     "choose a size the server lists: SELECT size FROM mz_cluster_replica_sizes"),
