@@ -51,15 +51,16 @@ import picocli.CommandLine.Option;
  * sized from the upstream statistics, so run ANALYZE upstream (--analyze). Then either syntax:
  * legacy, one CREATE SOURCE … FOR ALL TABLES that makes a subsource per table (deprecated from v26.25); or new
  * (on by default from v26.25, public preview; before, behind the feature flag enable_create_table_from_source),
- * CREATE SOURCE plus one CREATE TABLE … FROM SOURCE per table in one transaction. Columns of types Materialize cannot ingest go in TEXT COLUMNS
- * (found from the upstream catalog, one query over the publication's tables), so purification does not
+ * CREATE SOURCE plus one CREATE TABLE … FROM SOURCE per table in one transaction. Columns of types Materialize
+ * cannot ingest go in TEXT COLUMNS (found from the upstream catalog, one query over the publication's tables), so
+ * purification does not
  * fail with "referenced tables use unsupported types".
  */
 @Command(name = "source", mixinStandardHelpOptions = true,
         description = {"Guide step C.3: CREATE SOURCE mz_source IN CLUSTER ingest_postgres FROM POSTGRES CONNECTION "
                 + "pg_connection (PUBLICATION 'mz_source') FOR ALL TABLES (legacy syntax), or the new syntax with one "
-                + "CREATE TABLE … FROM SOURCE per table where the server has it on (by default from v26.25). Columns of types Materialize "
-                + "cannot ingest are added to TEXT COLUMNS, each with the reason. An existing source is reported, with "
+                + "CREATE TABLE … FROM SOURCE per table where the server has it on (by default from v26.25). Columns of "
+                + "types Materialize cannot ingest are added to TEXT COLUMNS, each with the reason. An existing source is reported, with "
                 + "the publication's tables it lacks; --add-new-tables adds them."},
         footer = {"%nExamples:",
                 "  ./jbang source --analyze",

@@ -78,10 +78,10 @@ public class Evolve implements Callable<Integer> {
      */
     static final String TABLES = """
             SELECT c.oid::bigint AS oid, n.nspname AS schema_name, c.relname AS table_name, c.relreplident::text AS identity,
-                   c.oid IN (SELECT format('%%I.%%I', p.schemaname, p.tablename)::regclass
+                   c.oid IN (SELECT format('%I.%I', p.schemaname, p.tablename)::regclass
                              FROM pg_publication_tables p WHERE p.pubname = ?) AS published
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE c.oid IN (SELECT format('%%I.%%I', p.schemaname, p.tablename)::regclass
+            WHERE c.oid IN (SELECT format('%I.%I', p.schemaname, p.tablename)::regclass
                             FROM pg_publication_tables p WHERE p.pubname = ?)
                OR c.oid = ANY (?::text::oid[])""";
     /** Its columns: no dropped or generated ones (the replication protocol has no generated columns). */
@@ -244,11 +244,14 @@ final class EvolveCheck {
     private final Evolve cmd;
     private final Out o;
     private final Pg db;
+    /** server_version_num, read once: which catalog columns this server has. */
+    private final int serverVersion;
 
-    EvolveCheck(Evolve cmd, Out o, Pg db) {
+    EvolveCheck(Evolve cmd, Out o, Pg db) throws SQLException {
         this.cmd = cmd;
         this.o = o;
         this.db = db;
+        this.serverVersion = db.serverVersionNum();
     }
 
     /** --dry-run: the statements of the run, in order; nothing is run. */
@@ -257,12 +260,12 @@ final class EvolveCheck {
         o.statement("BEGIN");
         o.statement(String.format(Evolve.LOCK_TIMEOUT, Sql.literal(pgDuration(cmd.lockTimeout))));
         o.statement(String.format(Evolve.STATEMENT_TIMEOUT, Sql.literal(pgDuration(cmd.statementTimeout))));
-        String filter = db.serverVersionNum() >= 150000 ? SourceTypes.PUBLISHED_COLUMNS_15 : SourceTypes.PUBLISHED_COLUMNS_14;
-        o.line("-- the columns ./jbang source would ingest as text (types Materialize lacks), then the shape before:");
-        o.statement(String.format(SourceTypes.COLUMNS, filter).replace("?", Sql.literal(cmd.publication)));
         snapshotPlan("'{}'");
+        o.line("-- the columns ./jbang source would ingest as text (types Materialize lacks):");
+        o.statement(String.format(SourceTypes.COLUMNS, publishedColumns()).replace("?", Sql.literal(cmd.publication)));
         o.statement(String.format(Evolve.WATCH_TRUNCATE, "'{<the published tables' oids>}'"));
-        o.statement(Evolve.wrapped(sql));
+        // a migration may set a role's password: shown masked, as every secret the toolkit prints
+        o.statement(Evolve.wrapped(sql).replaceAll("(?i)(PASSWORD\\s+)'(?:[^']|'')*'", "$1'********'"));
         snapshotPlan("'{<the oids read before>}'");
         o.statement(Evolve.TRUNCATED);
         o.statement("ROLLBACK");
@@ -272,19 +275,23 @@ final class EvolveCheck {
     /** One snapshot's three queries, with their parameters in place: the publication, and table oids. */
     private void snapshotPlan(String also) throws SQLException {
         String pub = Sql.literal(cmd.publication);
-        o.statement(String.format(Evolve.TABLES, "").replaceFirst("\\?", pub).replaceFirst("\\?", pub)
+        o.statement(Evolve.TABLES.replaceFirst("\\?", pub).replaceFirst("\\?", pub)
                 .replaceFirst("\\?", java.util.regex.Matcher.quoteReplacement(also)));
         String read = "'{<the tables' oids read above>}'";
         o.statement(String.format(Evolve.COLUMNS, generated()).replace("?", read));
         o.statement(String.format(Evolve.KEYS, nullsNotDistinct()).replace("?", read));
     }
 
-    private String generated() throws SQLException {
-        return db.serverVersionNum() >= 120000 ? Evolve.NOT_GENERATED : "";
+    private String generated() {
+        return serverVersion >= 120000 ? Evolve.NOT_GENERATED : "";
     }
 
-    private String nullsNotDistinct() throws SQLException {
-        return db.serverVersionNum() >= 150000 ? "coalesce(i.indnullsnotdistinct, false)" : "false";
+    private String nullsNotDistinct() {
+        return serverVersion >= 150000 ? "coalesce(i.indnullsnotdistinct, false)" : "false";
+    }
+
+    private String publishedColumns() {
+        return serverVersion >= 150000 ? SourceTypes.PUBLISHED_COLUMNS_15 : SourceTypes.PUBLISHED_COLUMNS_14;
     }
 
     static String pgDuration(Duration d) {
@@ -301,8 +308,8 @@ final class EvolveCheck {
             Map<Long, Map<String, String>> ingestedAsText;
             Map<Long, Shape> before;
             try {
-                ingestedAsText = textColumns();
                 before = snapshot(List.of());
+                ingestedAsText = textColumns(before);
             } catch (SQLException e) {
                 throw migrationFailed(e);
             }
@@ -352,8 +359,7 @@ final class EvolveCheck {
     /** The published tables (and {@code also}, by oid) with their columns and keys: three queries. */
     Map<Long, Shape> snapshot(List<Long> also) throws SQLException {
         Map<Long, Shape> tables = new LinkedHashMap<>();
-        for (Map<String, Object> r : db.query(String.format(Evolve.TABLES, ""), cmd.publication, cmd.publication,
-                oidArray(also))) {
+        for (Map<String, Object> r : db.query(Evolve.TABLES, cmd.publication, cmd.publication, oidArray(also))) {
             long oid = ((Number) r.get("oid")).longValue();
             tables.put(oid, new Shape(oid, (String) r.get("schema_name"), (String) r.get("table_name"),
                     String.valueOf(r.get("identity")), Boolean.TRUE.equals(r.get("published")), new ArrayList<>(),
@@ -374,14 +380,10 @@ final class EvolveCheck {
     }
 
     /** What ./jbang source puts in TEXT COLUMNS (types Materialize lacks, and --text-column): table → column → why. */
-    private Map<Long, Map<String, String>> textColumns() throws SQLException {
+    private Map<Long, Map<String, String>> textColumns(Map<Long, Shape> before) throws SQLException {
         Map<Long, Map<String, String>> text = new LinkedHashMap<>();
-        String filter = db.serverVersionNum() >= 150000 ? SourceTypes.PUBLISHED_COLUMNS_15 : SourceTypes.PUBLISHED_COLUMNS_14;
-        Map<String, Long> oidOf = new LinkedHashMap<>();
-        for (Map<String, Object> r : db.query(String.format(Evolve.TABLES, ""), cmd.publication, cmd.publication, "{}")) {
-            oidOf.put(r.get("schema_name") + "\u0000" + r.get("table_name"), ((Number) r.get("oid")).longValue());
-        }
-        for (Map<String, Object> r : db.query(String.format(SourceTypes.COLUMNS, filter), cmd.publication)) {
+        Map<String, Long> oidOf = oidOf(before);
+        for (Map<String, Object> r : db.query(String.format(SourceTypes.COLUMNS, publishedColumns()), cmd.publication)) {
             String why = SourceTypes.reason(r);
             Long oid = oidOf.get(r.get("schema_name") + "\u0000" + r.get("table_name"));
             if (why != null && oid != null) {
@@ -390,8 +392,8 @@ final class EvolveCheck {
         }
         for (String spec : cmd.textColumns) {
             for (Sql.ColumnRef ref : Sql.parseColumns(spec)) {
-                Long oid = find(oidOf, ref, "--text-column");
-                text.computeIfAbsent(oid, k -> new LinkedHashMap<>()).put(ref.column(), "asked with --text-column");
+                text.computeIfAbsent(find(oidOf, ref, "--text-column"), k -> new LinkedHashMap<>())
+                        .put(ref.column(), "asked with --text-column");
             }
         }
         return text;
@@ -399,8 +401,7 @@ final class EvolveCheck {
 
     /** --exclude-column, by table oid. */
     private Map<Long, Set<String>> excluded(Map<Long, Shape> before) {
-        Map<String, Long> oidOf = new LinkedHashMap<>();
-        before.values().forEach(s -> oidOf.put(s.schema() + "\u0000" + s.name(), s.oid()));
+        Map<String, Long> oidOf = oidOf(before);
         Map<Long, Set<String>> out = new LinkedHashMap<>();
         for (String spec : cmd.excludeColumns) {
             for (Sql.ColumnRef ref : Sql.parseColumns(spec)) {
@@ -408,6 +409,13 @@ final class EvolveCheck {
             }
         }
         return out;
+    }
+
+    /** The published tables' oids by schema and name (NUL between them: no name holds one). */
+    private static Map<String, Long> oidOf(Map<Long, Shape> tables) {
+        Map<String, Long> oidOf = new LinkedHashMap<>();
+        tables.values().stream().filter(Shape::published).forEach(t -> oidOf.put(t.schema() + "\u0000" + t.name(), t.oid()));
+        return oidOf;
     }
 
     private Long find(Map<String, Long> oidOf, Sql.ColumnRef ref, String opt) {

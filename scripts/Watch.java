@@ -35,6 +35,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -623,7 +624,7 @@ final class WatchChecks {
             // mz_source_statuses shows a stalled source's status and error on each of its subsources and tables too
             // (its view uses the parent's event then): one problem, the source's, not one more per table
             boolean parents = r != src && "stalled".equals(src.get("status")) && status.equals(src.get("status"))
-                    && java.util.Objects.equals(r.get("error"), src.get("error"));
+                    && Objects.equals(r.get("error"), src.get("error"));
             if (!parents && Set.of("stalled", "failed", "ceased").contains(status)) {
                 String error = r.get("error") == null ? "" : String.valueOf(r.get("error"));
                 MzErrors.Known k = MzErrors.match(error);

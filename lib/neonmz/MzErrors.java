@@ -133,8 +133,8 @@ public final class MzErrors {
                     "a published table changed upstream in a way Materialize cannot follow (e.g. a column's type, or a "
                             + "dropped column or key): the table stops for good. Drop its subsource or table in "
                             + "Materialize (DROP SOURCE <subsource> or DROP TABLE <table>; CASCADE drops what is built on "
-                            + "it), then ./jbang source --add-new-tables re-adds it with a new snapshot; check the next migration before it ships: "
-                            + "./jbang evolve --migration FILE"),
+                            + "it), then ./jbang source --add-new-tables re-adds it with a new snapshot; check the next "
+                            + "migration before it ships: ./jbang evolve --migration FILE"),
             known("table dropped", "table was dropped", Exit.CONFLICT,
                     "a published table was dropped upstream: drop its subsource or table in Materialize (DROP SOURCE "
                             + "<subsource> or DROP TABLE <table>), or re-create the table upstream and then ./jbang "

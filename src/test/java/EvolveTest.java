@@ -193,5 +193,9 @@ class EvolveTest {
         assertTrue(r.out().contains("SET LOCAL lock_timeout = '5000ms'"), r.out());
         assertEquals(before, TestPg.catalogState(db));
         assertEquals(1, TestPg.rows(db, "SELECT 1 FROM page_views LIMIT 1").size(), "not truncated");
+        TestPg.Run pw = TestPg.run(new Evolve(), TestPg.env(db), "--migration",
+                file("ALTER ROLE neondb_owner PASSWORD 'Migr4tion-S3cret';").toString(), "--dry-run", "--json");
+        assertFalse(pw.all().contains("Migr4tion-S3cret"), pw.all());
+        assertTrue(pw.out().contains("PASSWORD '********'"), pw.out());
     }
 }

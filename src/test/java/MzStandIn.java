@@ -41,14 +41,19 @@ import neonmz.Mz;
  * Materialize's own testdrive expectations against it, and the Docker tier runs the real thing.
  */
 final class MzStandIn {
-    /** Names in mz_postgres_source_tables are raw identifiers from this release on (test/pg-cdc-old-syntax/pg-cdc.td's constraints). */
-    static final Mz.Version RAW_SOURCE_TABLE_NAMES = new Mz.Version(26, 19, 0, "v26.19.0");
     static final String OWNER = "u1";
     static final String PUBLIC_SCHEMA = "u3";
 
     final Lab.Server server;
     final String db;
     final Mz.Version version;
+    /**
+     * Where the rows depend on the release, the facts' gates decide (each dated by its commit in Materialize's
+     * history), not the toolkit's own constants: names in mz_postgres_source_tables raw from gate
+     * postgres_source_tables_raw_names (also test/pg-cdc-old-syntax/pg-cdc.td's constraints), ALTER CLUSTER in the
+     * background from gate background_alter_cluster.
+     */
+    private final MzFacts facts;
 
     /** A fresh stand-in database on the shared test server (empty but for the catalog tables), owned by neondb_owner. */
     MzStandIn() {
@@ -63,6 +68,7 @@ final class MzStandIn {
     MzStandIn(Lab.Server server, MzFacts facts, String version) {
         this.server = server;
         this.version = Mz.Version.parse(version != null ? version : facts.tag());
+        this.facts = facts;
         db = "mz" + ProcessHandle.current().pid() + "_" + N.incrementAndGet();
         TestPg.exec(server, "postgres", "CREATE DATABASE " + db + " OWNER neondb_owner");
         TestPg.exec(server, "postgres", "ALTER DATABASE " + db + " SET search_path = public, mz_catalog");
@@ -102,7 +108,7 @@ final class MzStandIn {
      * of 8598d82c and 2ea92e64 (docs/materialize-facts.md, "Version gates").
      */
     private void alterClusterProcedure() {
-        boolean background = version.atLeast(neonmz.Mz.BACKGROUND_RESIZE);
+        boolean background = facts.gate("background_alter_cluster").appliesTo(version.text());
         exec("CREATE SCHEMA mz_standin",
                 "CREATE SEQUENCE mz_standin.ids START 500",
                 "CREATE PROCEDURE mz_standin.alter_cluster_size(cluster_name text, new_size text) LANGUAGE plpgsql AS $$\n"
@@ -775,7 +781,8 @@ final class MzStandIn {
 
     /** An upstream name as mz_postgres_source_tables shows it: SQL-quoted when needed before v26.19.0, raw from then on. */
     String sourceTableName(String ident) {
-        return version != null && !version.atLeast(RAW_SOURCE_TABLE_NAMES) ? quoteIdent(ident) : ident;
+        return version != null && !facts.gate("postgres_source_tables_raw_names").appliesTo(version.text())
+                ? quoteIdent(ident) : ident;
     }
 
     /**
