@@ -8,6 +8,9 @@
 //SOURCES ../lib/neonmz/Exit.java
 //SOURCES ../lib/neonmz/Fail.java
 //SOURCES ../lib/neonmz/Json.java
+//SOURCES ../lib/neonmz/Mz.java
+//SOURCES ../lib/neonmz/MzErrors.java
+//SOURCES ../lib/neonmz/MzOptions.java
 //SOURCES ../lib/neonmz/Out.java
 //SOURCES ../lib/neonmz/OutputOptions.java
 //SOURCES ../lib/neonmz/Pg.java
@@ -36,6 +39,8 @@ import neonmz.Cli;
 import neonmz.Durations;
 import neonmz.Exit;
 import neonmz.Fail;
+import neonmz.Mz;
+import neonmz.MzOptions;
 import neonmz.Out;
 import neonmz.OutputOptions;
 import neonmz.Pg;
@@ -116,11 +121,34 @@ public class Evolve implements Callable<Integer> {
     static final String RUN = "DO %s";
 
     @Mixin PgOptions pg;
+    @Mixin MzOptions mz;
     @Mixin OutputOptions out;
 
-    @Option(names = "--migration", paramLabel = "FILE", required = true,
-            description = "The migration to check: SQL statements as psql -f would run them (no psql \\commands).")
+    @Option(names = "--migration", paramLabel = "FILE",
+            description = "The migration to check: SQL statements as psql -f would run them (no psql \\commands). "
+                    + "Without it, and with --mz-url: what has drifted since, and the plan to follow it.")
     Path migration;
+
+    @Option(names = "--source", paramLabel = "NAME", description = "With --mz-url/MZ_URL: the Materialize source whose "
+            + "tables are judged, with the TEXT COLUMNS, EXCLUDE COLUMNS and syntax it uses (default ${DEFAULT-VALUE}).")
+    String source = "mz_source";
+
+    @Option(names = "--apply", description = "With --mz-url and no --migration: carry the plan out (re-create each "
+            + "drifted table in Materialize and what is built on it; resumable from --capture).")
+    boolean apply;
+
+    @Option(names = "--drop-gone", description = "With --apply: also drop the Materialize tables whose upstream table "
+            + "is gone (with what is built on them); without it they are only reported.")
+    boolean dropGone;
+
+    @Option(names = "--capture", paramLabel = "FILE", description = "With --apply: where the definitions of what is "
+            + "re-created are kept until it is done (default ./evolve-<source>.capture).")
+    Path capture;
+
+    @Option(names = "--timeout", paramLabel = "DURATION", converter = Durations.class,
+            description = "With --apply: how long to wait for each new table's snapshot and each re-created object's "
+                    + "hydration (default 30m).")
+    Duration timeout = Duration.ofMinutes(30);
 
     @Option(names = "--publication", paramLabel = "NAME", description = "Publication (default ${DEFAULT-VALUE}).")
     String publication = "mz_source";
@@ -146,6 +174,9 @@ public class Evolve implements Callable<Integer> {
             description = "statement_timeout for the run (default 2m): its locks are held at most this long.")
     Duration statementTimeout = Duration.ofMinutes(2);
 
+    /** With --mz-url: the upstream tables (schema-qualified, as SQL) the source ingests; null: every published one. */
+    Set<String> ingested;
+
     public static void main(String... args) {
         Cli.main(new Evolve(), args);
     }
@@ -158,16 +189,37 @@ public class Evolve implements Callable<Integer> {
         }
         Durations.requirePositive("--lock-timeout", lockTimeout, "5s");
         Durations.requirePositive("--statement-timeout", statementTimeout, "2m");
-        String sql = withoutOwnTransaction(read(migration));
-        o.put("migration", migration.toString());
+        if (migration == null && !mz.given()) {
+            throw Fail.usage("nothing to check: give --migration FILE (a migration to check before it is deployed) or "
+                    + "--mz-url (what has drifted in Materialize)", "./jbang evolve --migration m.sql, or ./jbang evolve "
+                    + "--mz-url \"$MZ_URL\" to see drift, --apply to follow it");
+        }
+        if (apply && migration != null) {
+            throw Fail.usage("--apply follows drift that is already there; it does not go with --migration",
+                    "deploy the migration first, then ./jbang evolve --mz-url … --apply");
+        }
+        String sql = migration == null ? null : withoutOwnTransaction(read(migration));
+        o.put("migration", migration == null ? null : migration.toString());
         o.put("publication", publication);
-        o.put("syntax", syntax);
         try (Pg db = pg.connect(o)) {
             EvolveCheck check = new EvolveCheck(this, o, db);
             if (db.query("SELECT 1 FROM pg_publication WHERE pubname = ?", publication).isEmpty()) {
                 throw new Fail(Exit.NOT_FOUND, "publication " + publication + " does not exist upstream; nothing was run",
                         "name the publication Materialize reads: --publication NAME (./jbang publication makes it)");
             }
+            if (mz.given()) {
+                try (Mz m = Mz.connectToRead(mz, o)) {
+                    EvolveMz ingestion = EvolveMz.read(this, o, m);
+                    if (sql == null) {
+                        if (apply && !o.dryRun() && new EvolveApply(ingestion).resume()) {
+                            ingestion = EvolveMz.read(this, o, m);   // what the resumed run changed
+                        }
+                        return ingestion.drift(check);
+                    }
+                    ingestion.judgeAs(this);
+                }
+            }
+            o.put("syntax", syntax);
             if (o.dryRun()) {
                 return check.plan(sql);
             }
@@ -175,6 +227,10 @@ public class Evolve implements Callable<Integer> {
                             + "its locks are taken for that time)", migration, Durations.show(lockTimeout),
                     Durations.show(statementTimeout));
             List<EvolveCheck.Verdict> verdicts = check.run(sql);
+            if (ingested != null) {
+                // with --mz-url: only what the source ingests can stop; the publication's other tables are not read
+                verdicts = verdicts.stream().filter(v -> ingested.contains(v.table())).toList();
+            }
             return check.report(verdicts);
         }
     }
@@ -644,5 +700,579 @@ final class EvolveRules {
         return "the legacy syntax has no versions: the subsource stops when the migration runs and stays unavailable "
                 + "until it is re-created (DROP SOURCE <subsource>, then ./jbang source --add-new-tables: a new snapshot); "
                 + "with the new syntax (./jbang source --syntax new) a new version could be made first";
+    }
+}
+
+/**
+ * evolve with --mz-url: what the source ingests, read from Materialize (its tables FROM SOURCE, new syntax, or its
+ * subsources, legacy; their columns; the TEXT COLUMNS and EXCLUDE COLUMNS of their create_sql); with --migration,
+ * the check judges exactly that; without, what has drifted upstream since, the plan that follows it, and --apply.
+ */
+final class EvolveMz {
+    /** The source's tables (new syntax: mz_tables.source_id) and subsources (legacy: each depends on its source). */
+    static final String INGESTED = """
+            WITH src AS (SELECT id FROM mz_catalog.mz_sources WHERE name = ? AND type = 'postgres'),
+            ingested AS (
+              SELECT d.object_id AS id, 'subsource' AS kind FROM mz_internal.mz_object_dependencies AS d
+                JOIN mz_catalog.mz_sources AS sub ON sub.id = d.object_id AND sub.type = 'subsource'
+              WHERE d.referenced_object_id IN (SELECT id FROM src)
+              UNION ALL SELECT id, 'table' FROM mz_catalog.mz_tables WHERE source_id IN (SELECT id FROM src))
+            """;
+    /** The source itself, for the statements that name it. */
+    static final String SOURCE = """
+            SELECT s.id, d.name AS database_name, sc.name AS schema_name, s.name FROM mz_catalog.mz_sources AS s
+              JOIN mz_catalog.mz_schemas AS sc ON sc.id = s.schema_id
+              JOIN mz_catalog.mz_databases AS d ON d.id = sc.database_id
+            WHERE s.name = ? AND s.type = 'postgres'""";
+    /** Each ingested table: its name, the upstream table, its create_sql (for TEXT/EXCLUDE COLUMNS) and its status. */
+    static final String TABLES = INGESTED + """
+            SELECT i.id, i.kind, d.name AS database_name, sc.name AS schema_name, o.name,
+                   t.schema_name AS upstream_schema, t.table_name AS upstream_table,
+                   coalesce(tb.create_sql, sub.create_sql) AS create_sql, st.status, st.error
+            FROM ingested AS i
+              JOIN mz_catalog.mz_objects AS o ON o.id = i.id
+              JOIN mz_catalog.mz_schemas AS sc ON sc.id = o.schema_id
+              JOIN mz_catalog.mz_databases AS d ON d.id = sc.database_id
+              JOIN mz_internal.mz_postgres_source_tables AS t ON t.id = i.id
+              LEFT JOIN mz_catalog.mz_tables AS tb ON tb.id = i.id
+              LEFT JOIN mz_catalog.mz_sources AS sub ON sub.id = i.id
+              LEFT JOIN mz_internal.mz_source_statuses AS st ON st.id = i.id
+            ORDER BY t.schema_name, t.table_name, i.id""";
+    /** Their columns, as Materialize ingests them. */
+    static final String COLUMNS = INGESTED + """
+            SELECT c.id, c.name FROM mz_catalog.mz_columns AS c WHERE c.id IN (SELECT id FROM ingested)
+            ORDER BY c.id, c.position""";
+    /** What is built on what (user objects), and each user object's definition: two queries, however many. */
+    static final String DEPENDENCIES = """
+            SELECT object_id, referenced_object_id FROM mz_internal.mz_object_dependencies WHERE object_id LIKE 'u%'""";
+    static final String OBJECTS = """
+            SELECT o.id, o.type, d.name AS database_name, sc.name AS schema_name, o.name,
+                   coalesce(v.create_sql, mv.create_sql, ix.create_sql) AS create_sql
+            FROM mz_catalog.mz_objects AS o
+              LEFT JOIN mz_catalog.mz_schemas AS sc ON sc.id = o.schema_id
+              LEFT JOIN mz_catalog.mz_databases AS d ON d.id = sc.database_id
+              LEFT JOIN mz_catalog.mz_views AS v ON v.id = o.id
+              LEFT JOIN mz_catalog.mz_materialized_views AS mv ON mv.id = o.id
+              LEFT JOIN mz_catalog.mz_indexes AS ix ON ix.id = o.id
+            WHERE o.id LIKE 'u%'""";
+    static final String ID_OF = """
+            SELECT o.id FROM mz_catalog.mz_objects AS o JOIN mz_catalog.mz_schemas AS sc ON sc.id = o.schema_id
+              JOIN mz_catalog.mz_databases AS d ON d.id = sc.database_id
+            WHERE d.name = ? AND sc.name = ? AND o.name = ? AND o.type <> 'index'""";
+    static final String INDEX_ID = "SELECT id FROM mz_catalog.mz_indexes WHERE name = ? AND on_id = ?";
+    /** A new table's or subsource's snapshot is done; a re-created materialized view or index is hydrated. */
+    static final String SNAPSHOT_DONE = """
+            SELECT bool_and(snapshot_committed) AS done FROM mz_internal.mz_source_statistics WHERE id = ?""";
+    static final String HYDRATED = "SELECT bool_and(hydrated) AS done FROM mz_internal.mz_hydration_statuses WHERE object_id = ?";
+
+    // The statements of the plan (the docs' source-versioning guide and upstream-schema-change-behavior; facts
+    // schema_rules.statements): new syntax, a new version of the table beside the old one, then the swap;
+    // legacy, the subsource dropped and added again.
+    static final String NEW_TABLE = "CREATE TABLE %s FROM SOURCE %s (REFERENCE %s)%s";
+    static final String DROP_TABLE = "DROP TABLE %s CASCADE";
+    static final String RENAME_TABLE = "ALTER TABLE %s RENAME TO %s";
+    static final String DROP_SUBSOURCE = "DROP SOURCE %s CASCADE";
+    static final String ADD_SUBSOURCE = "ALTER SOURCE %s ADD SUBSOURCE %s AS %s%s";
+
+    /** One table the source ingests. */
+    record Table(String id, String kind, String database, String schema, String name, String upstreamSchema,
+                 String upstreamTable, String status, String error, List<String> columns, List<String> text,
+                 List<String> excluded) {
+        String ref() {
+            return EvolveMz.ref(database, schema, name);
+        }
+
+        String upstream() {
+            return Sql.qualified(upstreamSchema, upstreamTable);
+        }
+    }
+
+    /** A drifted table: what was found, and what follows it (recreate, drop) with the columns it keeps as text or out. */
+    record Drift(Table table, List<String> found, String action, List<String> text, List<String> excluded) {}
+
+    final Evolve cmd;
+    final Out o;
+    final Mz m;
+    final String[] source;   // id, database, schema, name
+    final List<Table> tables;
+
+    private EvolveMz(Evolve cmd, Out o, Mz m, String[] source, List<Table> tables) {
+        this.cmd = cmd;
+        this.o = o;
+        this.m = m;
+        this.source = source;
+        this.tables = tables;
+    }
+
+    static String ref(String database, String schema, String name) {
+        return Sql.ident(database) + "." + Sql.ident(schema) + "." + Sql.ident(name);
+    }
+
+    String sourceRef() {
+        return ref(source[1], source[2], source[3]);
+    }
+
+    /** The source's ingestion: three queries. */
+    static EvolveMz read(Evolve cmd, Out o, Mz m) throws SQLException {
+        List<Map<String, Object>> src = m.query(SOURCE, cmd.source);
+        if (src.size() != 1) {
+            throw new Fail(Exit.NOT_FOUND, src.isEmpty() ? "Materialize has no PostgreSQL source " + cmd.source
+                    : "Materialize has " + src.size() + " sources named " + cmd.source + " (in several schemas)",
+                    "name the source that reads the publication: --source NAME (./jbang monitor lists them)");
+        }
+        Map<String, Object> s = src.get(0);
+        Map<String, List<String>> cols = new LinkedHashMap<>();
+        for (Map<String, Object> r : m.query(COLUMNS, cmd.source)) {
+            cols.computeIfAbsent((String) r.get("id"), k -> new ArrayList<>()).add((String) r.get("name"));
+        }
+        List<Table> tables = new ArrayList<>();
+        for (Map<String, Object> r : m.query(TABLES, cmd.source)) {
+            String sql = (String) r.get("create_sql");
+            tables.add(new Table((String) r.get("id"), (String) r.get("kind"), (String) r.get("database_name"),
+                    (String) r.get("schema_name"), (String) r.get("name"), m.sourceTableName((String) r.get("upstream_schema")),
+                    m.sourceTableName((String) r.get("upstream_table")), (String) r.get("status"), (String) r.get("error"),
+                    cols.getOrDefault((String) r.get("id"), List.of()), option(sql, "TEXT"), option(sql, "EXCLUDE")));
+        }
+        return new EvolveMz(cmd, o, m, new String[] {(String) s.get("id"), (String) s.get("database_name"),
+                (String) s.get("schema_name"), (String) s.get("name")}, tables);
+    }
+
+    /**
+     * The columns of {@code TEXT COLUMNS = (…)} or {@code EXCLUDE COLUMNS = (…)} in a create_sql (Materialize writes
+     * them so: test/pg-cdc/pg-cdc.td, alter-source.td), each the last part of its dotted name, unquoted.
+     */
+    static List<String> option(String createSql, String which) {
+        List<String> out = new ArrayList<>();
+        if (createSql == null) {
+            return out;
+        }
+        java.util.regex.Matcher mt = java.util.regex.Pattern.compile("\\b" + which + " COLUMNS = \\(").matcher(createSql);
+        if (!mt.find()) {
+            return out;
+        }
+        StringBuilder part = new StringBuilder();
+        boolean quoted = false;
+        for (int i = mt.end(); i < createSql.length(); i++) {
+            char c = createSql.charAt(i);
+            if (quoted) {
+                if (c == '"' && i + 1 < createSql.length() && createSql.charAt(i + 1) == '"') {
+                    part.append('"');
+                    i++;
+                } else if (c == '"') {
+                    quoted = false;
+                } else {
+                    part.append(c);
+                }
+            } else if (c == '"') {
+                quoted = true;
+            } else if (c == '.') {
+                part.setLength(0);
+            } else if (c == ',' || c == ')') {
+                if (!part.toString().isBlank()) {
+                    out.add(part.toString().strip());
+                }
+                part.setLength(0);
+                if (c == ')') {
+                    break;
+                }
+            } else {
+                part.append(c);
+            }
+        }
+        return out;
+    }
+
+    /** With --migration: judge what this source ingests, as it ingests it (its TEXT/EXCLUDE COLUMNS and syntax). */
+    void judgeAs(Evolve c) {
+        if (!tables.isEmpty()) {
+            c.syntax = tables.stream().anyMatch(t -> t.kind().equals("subsource")) ? "legacy" : "new";
+        }
+        c.textColumns = new ArrayList<>();
+        c.excludeColumns = new ArrayList<>();
+        c.ingested = new LinkedHashSet<>();
+        for (Table t : tables) {
+            c.ingested.add(t.upstream());
+            t.text().forEach(col -> c.textColumns.add(t.upstream() + "." + Sql.ident(col)));
+            t.excluded().forEach(col -> c.excludeColumns.add(t.upstream() + "." + Sql.ident(col)));
+        }
+        o.line("evolve: judging what %s ingests: %d table(s), %s syntax", sourceRef(), tables.size(), c.syntax);
+    }
+
+    /** Without --migration: what has drifted, the plan, and with --apply the plan carried out. */
+    int drift(EvolveCheck check) throws Exception {
+        Map<String, EvolveCheck.Shape> upstream = new LinkedHashMap<>();
+        check.snapshot(List.of()).values().stream().filter(EvolveCheck.Shape::published).forEach(s -> upstream.put(s.ref(), s));
+        List<Drift> drifts = new ArrayList<>();
+        List<List<String>> rows = new ArrayList<>();
+        Set<String> ingestedRefs = new LinkedHashSet<>();
+        for (Table t : tables) {
+            ingestedRefs.add(t.upstream());
+            Drift d = drift(t, upstream.get(t.upstream()));
+            if (d != null) {
+                drifts.add(d);
+                rows.add(List.of(t.ref(), t.upstream(), String.join("; ", d.found()), d.action()));
+            }
+        }
+        List<String> notIngested = upstream.keySet().stream().filter(r -> !ingestedRefs.contains(r)).toList();
+        o.put("source", sourceRef());
+        o.put("drift", drifts.stream().map(d -> Map.<String, Object>of("table", d.table().ref(), "upstream",
+                d.table().upstream(), "found", d.found(), "action", d.action())).toList());
+        o.put("not_ingested", notIngested);
+        if (!notIngested.isEmpty()) {
+            o.line("evolve: published but not ingested by %s (./jbang source --add-new-tables takes them): %s", sourceRef(),
+                    String.join(", ", notIngested));
+        }
+        if (drifts.isEmpty()) {
+            o.line("evolve: %s ingests every published table as it is upstream now (%d table(s)); nothing to do",
+                    sourceRef(), tables.size());
+            return Exit.OK;
+        }
+        o.table(List.of("table", "upstream", "drift", "action"), rows);
+        return new EvolveApply(this).plan(drifts);
+    }
+
+    /** One table against its upstream shape now: null when nothing drifted. */
+    Drift drift(Table t, EvolveCheck.Shape up) {
+        List<String> found = new ArrayList<>();
+        if (up == null) {
+            found.add("gone upstream (dropped, renamed, or not in publication " + cmd.publication + ")");
+            return new Drift(t, found, "drop", List.of(), List.of());
+        }
+        String err = t.error() == null ? "" : t.error();
+        if (err.contains("table was truncated") || err.contains("incompatible schema change") || err.contains("table was dropped")) {
+            found.add("stopped: " + err);
+        }
+        Set<String> now = new LinkedHashSet<>();
+        up.cols().forEach(c -> now.add(c.name()));
+        List<String> gone = t.columns().stream().filter(c -> !now.contains(c)).map(Sql::ident).toList();
+        List<String> added = now.stream().filter(c -> !t.columns().contains(c) && !t.excluded().contains(c)).map(Sql::ident).toList();
+        if (!gone.isEmpty()) {
+            found.add("column(s) " + String.join(", ", gone) + " gone upstream (the table stops at Materialize's next check)");
+        }
+        if (!added.isEmpty()) {
+            found.add("column(s) " + String.join(", ", added) + " not ingested (added upstream since)");
+        }
+        if (found.isEmpty()) {
+            return null;
+        }
+        return new Drift(t, found, "recreate", t.text().stream().filter(now::contains).toList(),
+                t.excluded().stream().filter(now::contains).toList());
+    }
+
+    /** The statement that makes the new version (new syntax: {@code into} is its temporary name) or the subsource again. */
+    String create(Drift d, String into) {
+        Table t = d.table();
+        boolean legacy = t.kind().equals("subsource");
+        List<String> opts = new ArrayList<>();
+        if (!d.text().isEmpty()) {
+            opts.add("TEXT COLUMNS (" + columns(t, d.text(), legacy) + ")");
+        }
+        if (!d.excluded().isEmpty()) {
+            opts.add("EXCLUDE COLUMNS (" + columns(t, d.excluded(), legacy) + ")");
+        }
+        String with = opts.isEmpty() ? "" : " WITH (" + String.join(", ", opts) + ")";
+        return legacy ? String.format(ADD_SUBSOURCE, sourceRef(), t.upstream(), t.ref(), with)
+                : String.format(NEW_TABLE, into, sourceRef(), t.upstream(), with);
+    }
+
+    /** Columns as the statement takes them: bare for a table FROM SOURCE, schema.table.column for ADD SUBSOURCE. */
+    private static String columns(Table t, List<String> cols, boolean qualified) {
+        return String.join(", ", cols.stream().map(c -> (qualified ? t.upstream() + "." : "") + Sql.ident(c)).toList());
+    }
+}
+
+/**
+ * evolve --apply: each drifted table re-created in Materialize with what is built on it. Before anything is dropped,
+ * the definitions of what depends on the table (transitively, in dependency order: mz_object_dependencies and
+ * create_sql) go to the capture file, which keeps them until the table is done: a run stopped anywhere is continued
+ * by the next from that file. New syntax: the new version beside the old one until its snapshot is done, then the
+ * old one dropped with what is built on it, the new one renamed into its place, and what was built re-created on it
+ * (the table itself is never without data; what was built on it is gone from the drop until it is re-created and
+ * hydrated). Legacy: the subsource dropped with what is built on it and added again (unavailable until its new
+ * snapshot is done). Materialize's create_sql names what it reads by id ({@code [u5 AS "db"."schema"."t"]},
+ * test/sqllogictest/mz_views.slt): the re-created definitions name the new ids.
+ */
+final class EvolveApply {
+    private static final java.util.regex.Pattern ID_REF = java.util.regex.Pattern.compile("\\[(u\\d+) AS ");
+
+    private final EvolveMz mz;
+    private final Out o;
+    private final Path file;
+    private final java.util.Properties cap = new java.util.Properties();
+    /** Planning only (no --apply, or --dry-run): the statements are printed, nothing is read back or run. */
+    private boolean print;
+    /** The plan's statements (--json "plan"). */
+    private final List<String> planned = new ArrayList<>();
+
+    EvolveApply(EvolveMz mz) {
+        this.mz = mz;
+        this.o = mz.o;
+        this.file = mz.cmd.capture != null ? mz.cmd.capture : Path.of("evolve-" + mz.cmd.source + ".capture");
+    }
+
+    /** A capture file left by a run that stopped: its tables are finished first. */
+    boolean resume() throws Exception {
+        if (!Files.exists(file)) {
+            return false;
+        }
+        try (var in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            cap.load(in);
+        }
+        List<String> keys = keys();
+        if (!keys.isEmpty()) {
+            o.line("evolve: continuing from %s (%d table(s) not finished by the last run)", file, keys.size());
+        }
+        for (String k : keys) {
+            carry(k);
+        }
+        return !keys.isEmpty();
+    }
+
+    private List<String> keys() {
+        String t = cap.getProperty("tables", "");
+        return t.isEmpty() ? new ArrayList<>() : new ArrayList<>(List.of(t.split(",")));
+    }
+
+    /** The plan for the drifted tables: printed; with --apply carried out (exit 0), else exit 17 (drift). */
+    int plan(List<EvolveMz.Drift> drifts) throws Exception {
+        Map<String, Map<String, Object>> objects = new LinkedHashMap<>();
+        for (Map<String, Object> r : mz.m.query(EvolveMz.OBJECTS)) {
+            objects.put((String) r.get("id"), r);
+        }
+        Map<String, List<String>> dependents = new LinkedHashMap<>();
+        Map<String, List<String>> refs = new LinkedHashMap<>();
+        for (Map<String, Object> r : mz.m.query(EvolveMz.DEPENDENCIES)) {
+            dependents.computeIfAbsent((String) r.get("referenced_object_id"), k -> new ArrayList<>()).add((String) r.get("object_id"));
+            if (((String) r.get("referenced_object_id")).startsWith("u")) {   // not builtin types and functions
+                refs.computeIfAbsent((String) r.get("object_id"), k -> new ArrayList<>()).add((String) r.get("referenced_object_id"));
+            }
+        }
+        print = !mz.cmd.apply || o.dryRun();
+        if (print) {
+            o.line("-- the plan%s:", mz.cmd.apply ? " (dry run: nothing is run)" : "; ./jbang evolve --mz-url … --apply carries it out");
+        }
+        int skipped = 0;
+        for (EvolveMz.Drift d : drifts) {
+            if (d.action().equals("drop") && !mz.cmd.dropGone) {
+                o.line("-- %s: its upstream table is gone; dropping it (with what is built on it) is left to you: "
+                        + "--drop-gone, or DROP %s %s CASCADE", d.table().ref(), kind(d.table()), d.table().ref());
+                skipped++;
+                continue;
+            }
+            List<String> order = closure(d.table().id(), dependents, refs);
+            for (String id : order) {
+                Map<String, Object> ob = objects.getOrDefault(id, Map.of("type", "object", "name", id));
+                if (!List.of("view", "materialized-view", "index").contains(ob.get("type"))) {
+                    throw new Fail(Exit.CONFLICT, "a " + ob.get("type") + " (" + ob.get("name")
+                            + ") is built on " + d.table().ref() + ", and evolve re-creates only views, materialized views "
+                            + "and indexes; nothing was changed", "re-create " + d.table().ref() + " by hand, with "
+                            + "SHOW CREATE for what is built on it");
+                }
+            }
+            String key = capture(d, order, objects, refs);
+            carry(key);
+        }
+        if (print) {
+            o.put("plan", planned);
+            return Exit.DRIFT;
+        }
+        o.line("evolve: %d table(s) re-created in Materialize%s", drifts.size() - skipped,
+                skipped > 0 ? "; " + skipped + " whose upstream table is gone left as they are" : "");
+        return Exit.OK;
+    }
+
+    private static String kind(EvolveMz.Table t) {
+        return t.kind().equals("subsource") ? "SOURCE" : "TABLE";
+    }
+
+    /** What is built on {@code id}, transitively, each after everything it reads (ids grow with creation; Kahn's order). */
+    static List<String> closure(String id, Map<String, List<String>> dependents, Map<String, List<String>> refs) {
+        Set<String> all = new LinkedHashSet<>();
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(List.of(id));
+        while (!todo.isEmpty()) {
+            for (String d : dependents.getOrDefault(todo.pop(), List.of())) {
+                if (all.add(d)) {
+                    todo.add(d);
+                }
+            }
+        }
+        List<String> order = new ArrayList<>();
+        Set<String> left = new LinkedHashSet<>(all);
+        while (!left.isEmpty()) {
+            String next = left.stream().filter(x -> refs.getOrDefault(x, List.of()).stream().noneMatch(left::contains))
+                    .findFirst().orElseThrow(() -> new IllegalStateException("dependency cycle among " + left));
+            order.add(next);
+            left.remove(next);
+        }
+        return order;
+    }
+
+    /** The table's plan and the definitions built on it, written to the capture file before anything changes. */
+    private String capture(EvolveMz.Drift d, List<String> order, Map<String, Map<String, Object>> objects,
+                           Map<String, List<String>> refs) throws java.io.IOException {
+        EvolveMz.Table t = d.table();
+        String k = t.id();
+        cap.setProperty(k + ".kind", d.action().equals("drop") ? "drop-" + t.kind() : t.kind());
+        cap.setProperty(k + ".ref", t.ref());
+        cap.setProperty(k + ".at", t.database() + "\u0000" + t.schema() + "\u0000" + t.name());
+        String temp = EvolveMz.ref(t.database(), t.schema(), t.name() + "_evolve");
+        cap.setProperty(k + ".temp", temp);
+        cap.setProperty(k + ".create", mz.create(d, temp));
+        cap.setProperty(k + ".dependents", String.join(",", order));
+        for (String id : order) {
+            Map<String, Object> ob = objects.get(id);
+            cap.setProperty(k + ".dep." + id + ".type", (String) ob.get("type"));
+            cap.setProperty(k + ".dep." + id + ".at", ob.get("database_name") + "\u0000" + ob.get("schema_name") + "\u0000" + ob.get("name"));
+            cap.setProperty(k + ".dep." + id + ".on", String.join(",", refs.getOrDefault(id, List.of())));
+            cap.setProperty(k + ".dep." + id + ".create_sql", (String) ob.get("create_sql"));
+        }
+        List<String> keys = keys();
+        keys.add(k);
+        cap.setProperty("tables", String.join(",", keys));
+        save();
+        return k;
+    }
+
+    private void save() throws java.io.IOException {
+        if (print) {
+            return;
+        }
+        if (keys().isEmpty()) {
+            Files.deleteIfExists(file);
+            return;
+        }
+        try (var w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            cap.store(w, "evolve --apply: what is re-created in Materialize, kept until it is done; re-run to continue");
+        }
+    }
+
+    /** One table's steps, each skipped when the catalog shows it done (so a second run continues where one stopped). */
+    private void carry(String k) throws Exception {
+        String kind = cap.getProperty(k + ".kind");
+        String ref = cap.getProperty(k + ".ref");
+        String[] at = cap.getProperty(k + ".at").split("\u0000");
+        Map<String, String> ids = new LinkedHashMap<>();
+        try {
+            if (kind.startsWith("drop-")) {
+                if (k.equals(idOf(at))) {
+                    exec(String.format(kind.equals("drop-subsource") ? EvolveMz.DROP_SUBSOURCE : EvolveMz.DROP_TABLE, ref));
+                }
+            } else {
+                ids.put(k, kind.equals("table") ? newVersion(k, ref, at) : newSubsource(k, ref, at));
+                for (String dep : cap.getProperty(k + ".dependents").split(",")) {
+                    if (!dep.isEmpty()) {
+                        ids.put(dep, recreate(k, dep, ids));
+                    }
+                }
+            }
+        } catch (Fail f) {
+            throw new Fail(f.exit, f.getMessage() + "; the definitions of " + ref + " and what is built on it are kept in "
+                    + file, (f.fix == null ? "" : f.fix + "; then ") + "run the same command again: it continues from there", f);
+        }
+        List<String> keys = keys();
+        keys.remove(k);
+        cap.setProperty("tables", String.join(",", keys));
+        cap.stringPropertyNames().stream().filter(p -> p.startsWith(k + ".")).toList().forEach(cap::remove);
+        save();
+    }
+
+    /** New syntax: the new version under a temporary name, its snapshot, the old one dropped, the new one renamed. */
+    private String newVersion(String k, String ref, String[] at) throws Exception {
+        String temp = cap.getProperty(k + ".temp");
+        String[] tempAt = {at[0], at[1], at[2] + "_evolve"};
+        if (print || (k.equals(idOf(at)) && idOf(tempAt) == null)) {
+            exec(cap.getProperty(k + ".create"));
+        }
+        String made = print ? "<new>" : idOf(tempAt) != null ? idOf(tempAt) : idOf(at);
+        await(made, EvolveMz.SNAPSHOT_DONE, "the snapshot of " + temp + " (./jbang right-size can size the cluster for it)");
+        if (print || k.equals(idOf(at))) {
+            exec(String.format(EvolveMz.DROP_TABLE, ref));
+        }
+        if (print || idOf(tempAt) != null) {
+            exec(String.format(EvolveMz.RENAME_TABLE, temp, Sql.ident(at[2])));
+        }
+        return made;
+    }
+
+    /** Legacy: the subsource dropped (with what is built on it) and added again, then its snapshot. */
+    private String newSubsource(String k, String ref, String[] at) throws Exception {
+        if (print || k.equals(idOf(at))) {
+            exec(String.format(EvolveMz.DROP_SUBSOURCE, ref));
+        }
+        if (print || idOf(at) == null) {
+            exec(cap.getProperty(k + ".create"));
+        }
+        String made = print ? "<new>" : idOf(at);
+        await(made, EvolveMz.SNAPSHOT_DONE, "the snapshot of " + ref + " (./jbang right-size can size the cluster for it)");
+        return made;
+    }
+
+    /** One dependent again, from its captured definition with the new ids in place of the old; then its hydration. */
+    private String recreate(String k, String dep, Map<String, String> ids) throws Exception {
+        String p = k + ".dep." + dep;
+        String type = cap.getProperty(p + ".type");
+        String[] at = cap.getProperty(p + ".at").split("\u0000");
+        String now = print ? null : depId(type, at, cap.getProperty(p + ".on"), ids);
+        if (now == null) {
+            exec(remap(cap.getProperty(p + ".create_sql"), ids));
+            now = print ? "<new>" : depId(type, at, cap.getProperty(p + ".on"), ids);
+        }
+        if (!type.equals("view")) {
+            await(now, EvolveMz.HYDRATED, "the hydration of " + type.replace('-', ' ') + " " + EvolveMz.ref(at[0], at[1], at[2]));
+        }
+        return now;
+    }
+
+    static String remap(String createSql, Map<String, String> ids) {
+        java.util.regex.Matcher mt = ID_REF.matcher(createSql);
+        StringBuilder b = new StringBuilder();
+        while (mt.find()) {
+            mt.appendReplacement(b, java.util.regex.Matcher.quoteReplacement("[" + ids.getOrDefault(mt.group(1), mt.group(1)) + " AS "));
+        }
+        return mt.appendTail(b).toString();
+    }
+
+    private String idOf(String[] at) throws SQLException {
+        List<Map<String, Object>> r = mz.m.query(EvolveMz.ID_OF, at[0], at[1], at[2]);
+        return r.isEmpty() ? null : (String) r.get(0).get("id");
+    }
+
+    /** A re-created dependent's id: by name, an index by its name and the (new) relation it is on. */
+    private String depId(String type, String[] at, String on, Map<String, String> ids) throws SQLException {
+        if (!type.equals("index")) {
+            return idOf(at);
+        }
+        List<Map<String, Object>> r = mz.m.query(EvolveMz.INDEX_ID, at[2], ids.getOrDefault(on, on));
+        return r.isEmpty() ? null : (String) r.get(0).get("id");
+    }
+
+    private void exec(String sql) throws SQLException {
+        if (print && o.dryRun()) {
+            o.statement(sql);
+        } else if (print) {
+            o.line(sql + ";");
+            planned.add(sql);
+        } else {
+            mz.m.exec(sql);
+        }
+    }
+
+    /** Polls {@code sql} until it says done, at most --timeout. */
+    private void await(String id, String sql, String what) throws Exception {
+        if (print) {
+            o.line("-- then wait for %s", what);
+            return;
+        }
+        long until = System.nanoTime() + mz.cmd.timeout.toNanos();
+        long start = System.nanoTime();
+        o.line("evolve: waiting for %s", what);
+        while (!Boolean.TRUE.equals(mz.m.value(sql, id))) {
+            if (System.nanoTime() > until) {
+                throw new Fail(Exit.TIMEOUT, "waited " + Durations.show(mz.cmd.timeout) + " for " + what,
+                        "give it longer (--timeout 2h); ./jbang monitor shows the progress");
+            }
+            Thread.sleep(500);
+        }
+        o.line("evolve: done: %s (%s)", what, Durations.show(Duration.ofNanos(System.nanoTime() - start)));
     }
 }

@@ -56,7 +56,9 @@ public class ExtractMzFacts {
             "mz_internal.mz_cluster_reconfigurations", "mz_internal.mz_show_clusters",
             // what the stand-in's views below read, and what SHOW TABLES / SHOW SOURCES read (MzConformanceTest)
             "mz_internal.mz_source_statistics_raw", "mz_internal.mz_source_statistics_with_history",
-            "mz_internal.mz_comments", "mz_internal.mz_show_tables", "mz_internal.mz_show_sources");
+            "mz_internal.mz_comments", "mz_internal.mz_show_tables", "mz_internal.mz_show_sources",
+            // what evolve reads of what is built on a source's tables (their columns and definitions)
+            "mz_catalog.mz_columns", "mz_catalog.mz_views", "mz_catalog.mz_materialized_views", "mz_catalog.mz_indexes");
 
     /**
      * The builtin views whose SQL text is kept (the one Materialize text beyond names the facts hold): the stand-in

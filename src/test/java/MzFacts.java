@@ -531,7 +531,7 @@ final class MzFacts {
     }
 
     static String ident(String s) {
-        return s.matches("[a-z_][a-z0-9_]*") && !Set.of("table", "type", "name", "user").contains(s.toLowerCase(Locale.ROOT))
+        return s.matches("[a-z_][a-z0-9_]*") && !Set.of("table", "type", "name", "user", "default", "position").contains(s.toLowerCase(Locale.ROOT))
                 ? s : "\"" + s.replace("\"", "\"\"") + "\"";
     }
 }

@@ -145,6 +145,92 @@ final class MzStandIn {
         return this;
     }
 
+    /**
+     * Through the wire, the DDL evolve --apply sends is played on this stand-in by the rules above (CREATE TABLE …
+     * FROM SOURCE, ALTER SOURCE … ADD SUBSOURCE, ALTER TABLE … RENAME TO, DROP … CASCADE, and views, materialized
+     * views and indexes from their create_sql); the storage controller reports snapshots and hydration at once.
+     */
+    MzStandIn playingDdl() {
+        hydrateAtOnce = true;
+        MzWire w = wired().wire;
+        w.rule("CREATE TABLE (.+?) FROM SOURCE (.+?) \\(REFERENCE (.+?)\\)(?: WITH \\((.*)\\))?", m -> {
+            List<String> up = names(m.group(3));
+            createTableFromSource(local(m.group(1)), local(m.group(2)), Ref.of(up.get(up.size() - 2), up.get(up.size() - 1)),
+                    columnsOf(m.group(4), "TEXT"), columnsOf(m.group(4), "EXCLUDE"));
+            return "SELECT 1";
+        });
+        w.rule("ALTER SOURCE (.+?) ADD SUBSOURCE (.+?) AS (.+?)(?: WITH \\((.*)\\))?", m -> {
+            List<String> up = names(m.group(2));
+            List<String> as = names(m.group(3));
+            String n = as.get(as.size() - 1);
+            subsourceText.put(n, columnsOf(m.group(4), "TEXT"));
+            subsourceExclude.put(n, columnsOf(m.group(4), "EXCLUDE"));
+            addSubsources(local(m.group(1)), Map.of(n, Ref.of(up.get(up.size() - 2), up.get(up.size() - 1))));
+            return "SELECT 1";
+        });
+        w.rule("ALTER (?:TABLE|VIEW|MATERIALIZED VIEW|SOURCE) (.+?) RENAME TO (.+)", m -> {
+            rename(local(m.group(1)), names(m.group(2)).get(0));
+            return "SELECT 1";
+        });
+        w.rule("DROP (?:TABLE|SOURCE|VIEW|MATERIALIZED VIEW|INDEX) (.+?)( CASCADE)?", m -> {
+            drop(local(m.group(1)), m.group(2) != null);
+            return "SELECT 1";
+        });
+        w.rule("(CREATE (?:VIEW|MATERIALIZED VIEW|INDEX) .*)", m -> {
+            define(m.group(1));
+            return "SELECT 1";
+        });
+        return this;
+    }
+
+    /** The next statement matching {@code regex} fails (once), as a Materialize that stops midway would. */
+    MzStandIn failOnce(String regex, String message) {
+        wired().wire.failOnce(regex, message);
+        return this;
+    }
+
+    /** database.schema.name → schema.name, the stand-in's own key (its one database). */
+    private static String local(String dotted) {
+        List<String> p = names(dotted);
+        return p.size() == 1 ? p.get(0) : p.get(p.size() - 2) + "." + p.get(p.size() - 1);
+    }
+
+    /** The columns of {@code TEXT COLUMNS (…)} / {@code EXCLUDE COLUMNS (…)} in a WITH list: each the last part of its name. */
+    private static List<String> columnsOf(String with, String which) {
+        if (with == null) {
+            return List.of();
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(which + " COLUMNS \\(((?:\"(?:[^\"]|\"\")*\"|[^)\"])*)\\)").matcher(with);
+        if (!m.find()) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (String part : splitOutsideQuotes(m.group(1))) {
+            List<String> n = names(part);
+            out.add(n.get(n.size() - 1));
+        }
+        return out;
+    }
+
+    private static List<String> splitOutsideQuotes(String s) {
+        List<String> out = new ArrayList<>();
+        StringBuilder cur = new StringBuilder();
+        boolean quoted = false;
+        for (char c : s.toCharArray()) {
+            if (c == '"') {
+                quoted = !quoted;
+            }
+            if (c == ',' && !quoted) {
+                out.add(cur.toString());
+                cur.setLength(0);
+            } else {
+                cur.append(c);
+            }
+        }
+        out.add(cur.toString());
+        return out;
+    }
+
     /** A session variable every user can SHOW (e.g. force_source_table_syntax), answered through the wire. */
     MzStandIn setting(String name, String value) {
         wired().wire.rule("SHOW " + java.util.regex.Pattern.quote(name), "SELECT " + q(value) + " AS " + name);
@@ -244,6 +330,9 @@ final class MzStandIn {
         String progressId;         // a legacy source's progress subsource
         Ref upstream;
         final Set<String> references = new LinkedHashSet<>();
+        List<String> textColumns = List.of();      // a source-fed table's or subsource's TEXT COLUMNS
+        List<String> excludeColumns = List.of();   // … and EXCLUDE COLUMNS
+        String createSql;                          // a view's, materialized view's or index's (the test gives it)
 
         Item(String id, Kind kind, String name, String schemaId, long oid) {
             this.id = id;
@@ -578,6 +667,10 @@ final class MzStandIn {
         return new Created(progress == null ? null : progress.id, src.id, made);
     }
 
+    /** The TEXT COLUMNS / EXCLUDE COLUMNS the next subsources of these names get (ALTER SOURCE … ADD SUBSOURCE … WITH). */
+    final Map<String, List<String>> subsourceText = new HashMap<>();
+    final Map<String, List<String>> subsourceExclude = new HashMap<>();
+
     /** ALTER SOURCE source ADD SUBSOURCE …: subsources of a legacy source, ids in the order of their names. */
     Map<String, String> addSubsources(String source, Map<String, Ref> subsources) {
         Item src = need(source);
@@ -603,6 +696,8 @@ final class MzStandIn {
             sub.type = "subsource";
             sub.ofSource = src.id;
             sub.upstream = subsources.get(n);
+            sub.textColumns = subsourceText.getOrDefault(n, List.of());
+            sub.excludeColumns = subsourceExclude.getOrDefault(n, List.of());
             sub.references.add(src.id);
             writeSource(sub);
             writeSourceTable(sub);
@@ -613,11 +708,18 @@ final class MzStandIn {
 
     /** CREATE TABLE name FROM SOURCE source (REFERENCE upstream): a source-fed table (new syntax). */
     String createTableFromSource(String name, String source, Ref upstream) {
+        return createTableFromSource(name, source, upstream, List.of(), List.of());
+    }
+
+    /** … WITH (TEXT COLUMNS (text), EXCLUDE COLUMNS (exclude)). */
+    String createTableFromSource(String name, String source, Ref upstream, List<String> text, List<String> exclude) {
         checkFree(name);
         Item src = need(source);
         Item t = add(new Item(allocate(), Kind.SOURCE_TABLE, base(name), schemaOf(name), nextOid++));
         t.ofSource = src.id;
         t.upstream = upstream;
+        t.textColumns = List.copyOf(text);
+        t.excludeColumns = List.copyOf(exclude);
         t.references.add(src.id);
         writeTable(t);
         writeSourceTable(t);
@@ -706,7 +808,9 @@ final class MzStandIn {
         }
         items.remove(it.id);
         String id = q(it.id);
-        exec("DELETE FROM mz_catalog.mz_sources WHERE id = " + id, "DELETE FROM mz_catalog.mz_tables WHERE id = " + id,
+        exec("DELETE FROM mz_catalog.mz_columns WHERE id = " + id, "DELETE FROM mz_catalog.mz_views WHERE id = " + id,
+                "DELETE FROM mz_catalog.mz_materialized_views WHERE id = " + id, "DELETE FROM mz_catalog.mz_indexes WHERE id = " + id,
+                "DELETE FROM mz_catalog.mz_sources WHERE id = " + id, "DELETE FROM mz_catalog.mz_tables WHERE id = " + id,
                 "DELETE FROM mz_catalog.mz_objects WHERE id = " + id, "DELETE FROM mz_catalog.mz_connections WHERE id = " + id,
                 "DELETE FROM mz_catalog.mz_secrets WHERE id = " + id,
                 "DELETE FROM mz_internal.mz_object_dependencies WHERE object_id = " + id,
@@ -760,6 +864,7 @@ final class MzStandIn {
                 q(it.type), q(it.connectionId), q(sourceCluster(it)), q(OWNER)));
         writeObject(it);
         writeDependencies(it);
+        writeIngested(it);
     }
 
     private void writeTable(Item t) {
@@ -767,6 +872,205 @@ final class MzStandIn {
                 + "VALUES (%s, %d, %s, %s, %s, '{}', %s)", q(t.id), t.oid, q(t.schemaId), q(t.name), q(OWNER), q(t.ofSource)));
         writeObject(t);
         writeDependencies(t);
+        writeIngested(t);
+    }
+
+    // ---- what a source-fed table or subsource ingests, and definitions (evolve) -----------------------------------
+
+    /** The upstream database the stand-in's sources read (for the columns of what they ingest); null: none known. */
+    String upstreamDb;
+    /** The storage controller reports each new table's snapshot, and each materialized view's and index's hydration, at once. */
+    boolean hydrateAtOnce;
+
+    /**
+     * A source-fed table's or subsource's columns (mz_columns) and create_sql, from the upstream table now: every
+     * column but the excluded ones, in attnum order (src/sql/src/pure/postgres.rs purification); a TEXT COLUMNS
+     * column as text. create_sql as Materialize prints it (idents bare when they can be: test/pg-cdc/pg-cdc.td:730,
+     * alter-source.td:154 for tables; test/mysql-cdc-old-syntax/35-exclude-columns.td for a subsource); its column
+     * types and the order of TEXT and EXCLUDE COLUMNS in WITH are not checked against Materialize (unverified).
+     */
+    private void writeIngested(Item t) {
+        if (t.upstream == null || upstreamDb == null || (t.kind != Kind.SOURCE_TABLE && t.kind != Kind.SUBSOURCE)) {
+            return;
+        }
+        List<String> cols = new ArrayList<>();
+        int pos = 1;
+        for (Map<String, Object> c : upstreamColumns(t.upstream)) {
+            String name = (String) c.get("attname");
+            if (t.excludeColumns.contains(name)) {
+                continue;
+            }
+            boolean text = t.textColumns.contains(name);
+            exec(String.format("INSERT INTO mz_catalog.mz_columns (id, name, position, nullable, type, type_oid, type_mod) "
+                    + "VALUES (%s, %s, %d, %s, %s, %s, %s)", q(t.id), q(name), pos++, !(Boolean) c.get("attnotnull"),
+                    q(text ? "text" : (String) c.get("typname")), text ? 25 : c.get("atttypid"), text ? -1 : c.get("atttypmod")));
+            cols.add(quoteIdent(name) + " pg_catalog." + (text ? "text" : c.get("typname")));
+        }
+        List<String> with = new ArrayList<>();
+        if (t.kind == Kind.SUBSOURCE) {
+            with.add("EXTERNAL REFERENCE = " + quoteIdent(t.upstream.schema()) + "." + quoteIdent(t.upstream.table()));
+        }
+        if (!t.textColumns.isEmpty()) {
+            with.add("TEXT COLUMNS = (" + String.join(", ", t.textColumns.stream().map(MzStandIn::quoteIdent).toList()) + ")");
+        }
+        if (!t.excludeColumns.isEmpty()) {
+            with.add("EXCLUDE COLUMNS = (" + String.join(", ", t.excludeColumns.stream().map(MzStandIn::quoteIdent).toList()) + ")");
+        }
+        with.add("DETAILS = '00'");
+        String sql = t.kind == Kind.SOURCE_TABLE
+                ? "CREATE TABLE " + display(t) + " (" + String.join(", ", cols) + ") FROM SOURCE " + display(items.get(t.ofSource))
+                        + " (REFERENCE = " + quoteIdent(upstreamDb) + "." + quoteIdent(t.upstream.schema()) + "."
+                        + quoteIdent(t.upstream.table()) + ") WITH (" + String.join(", ", with) + ")"
+                : "CREATE SUBSOURCE " + display(t) + " (" + String.join(", ", cols) + ") OF SOURCE " + display(items.get(t.ofSource))
+                        + " WITH (" + String.join(", ", with) + ")";
+        exec("UPDATE mz_catalog." + (t.kind == Kind.SOURCE_TABLE ? "mz_tables" : "mz_sources") + " SET create_sql = " + q(sql)
+                + " WHERE id = " + q(t.id));
+        if (hydrateAtOnce) {
+            stats(t.id, "r1", 0L, 0L, true, 0L, 0L);
+        }
+    }
+
+    private List<Map<String, Object>> upstreamColumns(Ref r) {
+        ConnInfo ci = server.ownerConn();
+        ci.dbname = upstreamDb;
+        List<Map<String, Object>> out = new ArrayList<>();
+        try (Connection c = Lab.Server.open(ci); java.sql.PreparedStatement ps = c.prepareStatement(
+                "SELECT a.attname, a.attnotnull, a.atttypid::int AS atttypid, a.atttypmod, t.typname FROM pg_attribute a "
+                        + "JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = format('%I.%I', ?, ?)::regclass "
+                        + "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum")) {
+            ps.setString(1, r.schema());
+            ps.setString(2, r.table());
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(Map.of("attname", rs.getString(1), "attnotnull", rs.getBoolean(2), "atttypid", rs.getInt(3),
+                            "atttypmod", rs.getInt(4), "typname", rs.getString(5)));
+                }
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        return out;
+    }
+
+    /** database.schema.name as Materialize prints it (bare where it can be). */
+    private String display(Item it) {
+        return quoteIdent(db) + "." + quoteIdent(schemaName(it.schemaId)) + "." + quoteIdent(it.name);
+    }
+
+    /** "database"."schema"."name", as Materialize's stable form of create_sql writes names (test/sqllogictest/mz_views.slt). */
+    String stable(Item it) {
+        return "\"" + db + "\".\"" + schemaName(it.schemaId).replace("\"", "\"\"") + "\".\"" + it.name.replace("\"", "\"\"") + "\"";
+    }
+
+    private String schemaName(String schemaId) {
+        return schemas.entrySet().stream().filter(e -> e.getValue().equals(schemaId)).map(Map.Entry::getKey).findFirst()
+                .orElseThrow();
+    }
+
+    /**
+     * A view, materialized view or index from its create_sql as Materialize stores it: what it reads named by id
+     * ({@code [u5 AS "materialize"."public"."t"]}, test/sqllogictest/mz_views.slt), its cluster by id ({@code IN CLUSTER
+     * [u1]}: an index's, test/sqllogictest/catalog_server_explain.slt; a materialized view's the same, unverified). The
+     * references (mz_object_dependencies) are those ids; the row goes to mz_views, mz_materialized_views or mz_indexes.
+     */
+    String define(String createSql) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?s)CREATE (VIEW|MATERIALIZED VIEW|INDEX) (.+?)"
+                + "(?: IN CLUSTER \\[(u\\d+)\\])? (?:AS|ON) .*").matcher(createSql);
+        if (!m.matches()) {
+            throw new IllegalArgumentException("not a definition the stand-in reads: " + createSql);
+        }
+        List<String> refs = new ArrayList<>();
+        java.util.regex.Matcher r = java.util.regex.Pattern.compile("\\[(u\\d+) AS ").matcher(createSql);
+        while (r.find()) {
+            refs.add(r.group(1));
+        }
+        List<String> name = names(m.group(2));
+        Kind kind = switch (m.group(1)) {
+            case "VIEW" -> Kind.VIEW;
+            case "MATERIALIZED VIEW" -> Kind.MATERIALIZED_VIEW;
+            default -> Kind.INDEX;
+        };
+        String schemaId = kind == Kind.INDEX ? items.get(refs.get(0)).schemaId
+                : name.size() > 1 ? schemas.get(name.get(name.size() - 2)) : PUBLIC_SCHEMA;
+        String bare = name.get(name.size() - 1);
+        if (findIn(schemaId, bare) != null) {
+            throw new IllegalStateException("catalog item '" + bare + "' already exists");
+        }
+        Item v = add(new Item(allocate(), kind, bare, schemaId, nextOid++));
+        v.clusterId = m.group(3);
+        v.createSql = createSql;
+        v.references.addAll(refs);
+        writeObject(v);
+        writeDependencies(v);
+        writeDefinition(v);
+        if (hydrateAtOnce && kind != Kind.VIEW) {
+            hydration(v.id, "r1", true);
+        }
+        return v.id;
+    }
+
+    private void writeDefinition(Item v) {
+        switch (v.kind) {
+            case VIEW -> exec(String.format("INSERT INTO mz_catalog.mz_views (id, oid, schema_id, name, definition, owner_id, "
+                    + "privileges, create_sql, redacted_create_sql) VALUES (%s, %d, %s, %s, '', %s, '{}', %s, %s)", q(v.id), v.oid,
+                    q(v.schemaId), q(v.name), q(OWNER), q(v.createSql), q(v.createSql)));
+            case MATERIALIZED_VIEW -> exec(String.format("INSERT INTO mz_catalog.mz_materialized_views (id, oid, schema_id, name, "
+                    + "cluster_id, definition, owner_id, privileges, create_sql, redacted_create_sql) VALUES (%s, %d, %s, %s, %s, '', %s, "
+                    + "'{}', %s, %s)", q(v.id), v.oid, q(v.schemaId), q(v.name), q(v.clusterId), q(OWNER), q(v.createSql), q(v.createSql)));
+            case INDEX -> exec(String.format("INSERT INTO mz_catalog.mz_indexes (id, oid, name, on_id, cluster_id, owner_id, "
+                    + "create_sql, redacted_create_sql) VALUES (%s, %d, %s, %s, %s, %s, %s, %s)", q(v.id), v.oid, q(v.name),
+                    q(v.references.iterator().next()), q(v.clusterId), q(OWNER), q(v.createSql), q(v.createSql)));
+            default -> throw new IllegalArgumentException(v.kind.toString());
+        }
+    }
+
+    /**
+     * ALTER … name RENAME TO newName: the item's rows, and every reference to it in its dependents' create_sql
+     * (src/catalog/src/memory/objects.rs rename_item_refs → src/sql/src/ast/transform.rs create_stmt_rename_refs).
+     */
+    void rename(String name, String newName) {
+        Item it = need(name);
+        checkFree(schemaName(it.schemaId) + "." + newName);
+        String before = stable(it);
+        Item renamed = new Item(it.id, it.kind, newName, it.schemaId, it.oid);
+        renamed.type = it.type;
+        renamed.clusterId = it.clusterId;
+        renamed.connectionId = it.connectionId;
+        renamed.ofSource = it.ofSource;
+        renamed.progressId = it.progressId;
+        renamed.upstream = it.upstream;
+        renamed.references.addAll(it.references);
+        renamed.textColumns = it.textColumns;
+        renamed.excludeColumns = it.excludeColumns;
+        renamed.createSql = it.createSql;
+        items.put(it.id, renamed);
+        for (String rel : List.of("mz_catalog.mz_objects", "mz_catalog.mz_tables", "mz_catalog.mz_sources",
+                "mz_catalog.mz_views", "mz_catalog.mz_materialized_views", "mz_catalog.mz_indexes")) {
+            exec("UPDATE " + rel + " SET name = " + q(newName) + " WHERE id = " + q(it.id));
+        }
+        String after = stable(renamed);
+        for (Item d : items.values()) {
+            if (d.createSql != null && d.references.contains(it.id)) {
+                d.createSql = d.createSql.replace(before, after);
+                for (String rel : List.of("mz_catalog.mz_views", "mz_catalog.mz_materialized_views", "mz_catalog.mz_indexes")) {
+                    exec("UPDATE " + rel + " SET create_sql = " + q(d.createSql) + ", redacted_create_sql = " + q(d.createSql)
+                            + " WHERE id = " + q(d.id));
+                }
+            }
+        }
+    }
+
+    /** A dotted name, each part bare or double-quoted ("" inside for one). */
+    static List<String> names(String dotted) {
+        List<String> parts = new ArrayList<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\s*(?:\"((?:[^\"]|\"\")*)\"|([^.\\s\"]+))\\s*(?:\\.|$)").matcher(dotted.strip());
+        while (m.find() && m.end() > m.start()) {
+            parts.add(m.group(1) != null ? m.group(1).replace("\"\"", "\"") : m.group(2));
+            if (m.end() == dotted.strip().length()) {
+                break;
+            }
+        }
+        return parts;
     }
 
     /** mz_postgres_source_tables: a subsource's or a source-fed table's upstream schema and table, for a Postgres source. */

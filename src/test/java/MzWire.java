@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
  * messages is touched; what the script sent is what {@code $NEONMZ_MZ_LOG} shows.
  */
 final class MzWire implements AutoCloseable {
-    record Rule(Pattern pattern, String replacement) {}
+    record Rule(Pattern pattern, String replacement, java.util.function.Function<Matcher, String> handler) {}
 
     private final ServerSocket listener;
     private final int target;
@@ -42,13 +42,45 @@ final class MzWire implements AutoCloseable {
 
     /** Statements matching {@code regex} (whole, case-insensitive) become {@code replacement} ($1… groups). */
     MzWire rule(String regex, String replacement) {
-        rules.add(new Rule(Pattern.compile("(?is)\\s*" + regex + "\\s*;?\\s*"), replacement));
+        rules.add(new Rule(Pattern.compile("(?is)\\s*" + regex + "\\s*;?\\s*"), replacement, null));
+        return this;
+    }
+
+    /**
+     * Statements matching {@code regex} are played by {@code handler} (which changes the stand-in's catalog as the
+     * statement would in Materialize) and replaced by what it returns; an exception it throws reaches the client as
+     * the statement's error.
+     */
+    MzWire rule(String regex, java.util.function.Function<Matcher, String> handler) {
+        rules.add(new Rule(Pattern.compile("(?is)\\s*" + regex + "\\s*;?\\s*"), null, handler));
+        return this;
+    }
+
+    /** The next statement matching {@code regex} fails with {@code message} (once; later ones go to the other rules). */
+    MzWire failOnce(String regex, String message) {
+        Rule[] self = new Rule[1];
+        self[0] = new Rule(Pattern.compile("(?is)\\s*" + regex + "\\s*;?\\s*"), null, m -> {
+            rules.remove(self[0]);
+            throw new IllegalStateException(message);
+        });
+        rules.add(0, self[0]);
         return this;
     }
 
     String rewrite(String sql) {
         for (Rule r : rules) {
             Matcher m = r.pattern().matcher(sql);
+            if (m.matches() && r.handler() != null) {
+                String out;
+                try {
+                    out = r.handler().apply(m);
+                } catch (RuntimeException e) {
+                    out = "DO $wire$ BEGIN RAISE EXCEPTION '%', " + "'" + String.valueOf(e.getMessage()).replace("'", "''")
+                            + "'; END $wire$";
+                }
+                rewritten.add(out);
+                return out;
+            }
             if (m.matches()) {
                 String out = m.replaceFirst(r.replacement());
                 rewritten.add(out);
