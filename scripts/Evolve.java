@@ -710,7 +710,7 @@ final class EvolveRules {
  */
 final class EvolveMz {
     /** The source's tables (new syntax: mz_tables.source_id) and subsources (legacy: each depends on its source). */
-    static final String INGESTED = """
+    private static final String INGESTED_CTE = """
             WITH src AS (SELECT id FROM mz_catalog.mz_sources WHERE name = ? AND type = 'postgres'),
             ingested AS (
               SELECT d.object_id AS id, 'subsource' AS kind FROM mz_internal.mz_object_dependencies AS d
@@ -725,7 +725,7 @@ final class EvolveMz {
               JOIN mz_catalog.mz_databases AS d ON d.id = sc.database_id
             WHERE s.name = ? AND s.type = 'postgres'""";
     /** Each ingested table: its name, the upstream table, its create_sql (for TEXT/EXCLUDE COLUMNS) and its status. */
-    static final String TABLES = INGESTED + """
+    static final String TABLES = INGESTED_CTE + """
             SELECT i.id, i.kind, d.name AS database_name, sc.name AS schema_name, o.name,
                    t.schema_name AS upstream_schema, t.table_name AS upstream_table,
                    coalesce(tb.create_sql, sub.create_sql) AS create_sql, st.status, st.error
@@ -739,7 +739,7 @@ final class EvolveMz {
               LEFT JOIN mz_internal.mz_source_statuses AS st ON st.id = i.id
             ORDER BY t.schema_name, t.table_name, i.id""";
     /** Their columns, as Materialize ingests them. */
-    static final String COLUMNS = INGESTED + """
+    static final String COLUMNS = INGESTED_CTE + """
             SELECT c.id, c.name FROM mz_catalog.mz_columns AS c WHERE c.id IN (SELECT id FROM ingested)
             ORDER BY c.id, c.position""";
     /** What is built on what (user objects), and each user object's definition: two queries, however many. */
@@ -1247,11 +1247,19 @@ final class EvolveApply {
     }
 
     private void exec(String sql) throws SQLException {
+        boolean exact = !sql.contains("<new>");   // a re-created definition names ids that exist only once it runs
         if (print && o.dryRun()) {
-            o.statement(sql);
+            if (exact) {
+                mz.m.planned(sql);
+            } else {
+                o.statement(sql);
+            }
         } else if (print) {
             o.line(sql + ";");
             planned.add(sql);
+            if (exact) {
+                mz.m.sent(sql);   // $NEONMZ_MZ_LOG: what the plan would send
+            }
         } else {
             mz.m.exec(sql);
         }

@@ -114,6 +114,8 @@ public class ExtractMzFacts {
         KINDS.put("CREATE SOURCE", "CREATE SOURCE ");
         KINDS.put("ALTER SOURCE", "ALTER SOURCE ");
         KINDS.put("DROP SOURCE", "DROP SOURCE ");
+        KINDS.put("DROP TABLE", "DROP TABLE ");
+        KINDS.put("ALTER TABLE", "ALTER TABLE ");
         KINDS.put("CREATE TABLE FROM SOURCE", "CREATE TABLE ");
         KINDS.put("CREATE VIEW", "CREATE VIEW ");
         KINDS.put("CREATE INDEX", "CREATE INDEX ");
@@ -561,7 +563,8 @@ public class ExtractMzFacts {
                 return e.getKey();
             }
         }
-        return null;
+        // an item named by its id, as Materialize's create_sql names what it reads ([u5 AS "db"."schema"."t"])
+        return up.matches(".*\\[U\\d+ AS .*") ? "ID REFERENCE" : null;
     }
 
     // ---- the docs' syntax blocks (doc/user/data/examples/*.yml: "- name: syntax-…" with "code: |") ---------

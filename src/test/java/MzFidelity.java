@@ -50,9 +50,16 @@ final class MzFidelity {
                     "docs:CREATE CLUSTER"),
             Shape.of("ALTER CLUSTER", "ALTER CLUSTER {ID} SET \\((?:SIZE(?: =)? {STR}|REPLICATION FACTOR(?: =)? {NUM})\\)",
                     "ALTER CLUSTER cluster SET (SIZE 'scale=1,workers=1')", "ALTER CLUSTER cluster SET (REPLICATION FACTOR 1)"),
-            Shape.of("DROP", "DROP (?:CLUSTER|SOURCE|CONNECTION|SECRET) (?:IF EXISTS )?{QN}(?: CASCADE)?",
+            Shape.of("DROP", "DROP (?:CLUSTER|SOURCE|CONNECTION|SECRET|TABLE) (?:IF EXISTS )?{QN}(?: CASCADE)?",
                     "DROP CLUSTER IF EXISTS cluster CASCADE", "DROP SOURCE myschema.mydatasource", "DROP CONNECTION conn1",
-                    "DROP SECRET IF EXISTS secret"),
+                    "DROP SECRET IF EXISTS secret", "DROP TABLE IF EXISTS foo, bar CASCADE"),
+            Shape.of("ALTER TABLE", "ALTER TABLE {QN} RENAME TO {ID}", "ALTER TABLE foo RENAME TO bar"),
+            // what evolve --apply re-creates: Materialize's own create_sql, naming what it reads by id and its cluster by id
+            Shape.of("CREATE VIEW", "CREATE VIEW {QN} AS SELECT .+", "SELECT * FROM [u123 AS materialize.public.foo]"),
+            Shape.of("CREATE MATERIALIZED VIEW", "CREATE MATERIALIZED VIEW {QN} IN CLUSTER \\[u\\d+\\] AS SELECT .+",
+                    "CREATE MATERIALIZED VIEW v IN CLUSTER [1] AS SELECT 1", "SELECT * FROM [u123 AS materialize.public.foo]"),
+            Shape.of("CREATE INDEX", "CREATE INDEX {ID} IN CLUSTER \\[u\\d+\\] ON \\[u\\d+ AS {QN}\\] \\({ID}(?:, {ID})*\\)",
+                    "CREATE INDEX foo IN CLUSTER [1] ON myschema.bar (a, b)", "SELECT * FROM [u123 AS materialize.public.foo]"),
             Shape.of("CREATE SECRET", "CREATE SECRET (?:IF NOT EXISTS )?{QN} AS {STR}",
                     "CREATE SECRET IF NOT EXISTS secret AS decode('c2VjcmV0Cg==', 'base64')"),
             Shape.of("ALTER SECRET", "ALTER SECRET {QN} AS {STR}", "ALTER SECRET secret AS decode('new c2VjcmV0Cg==', 'base64')"),
@@ -70,7 +77,7 @@ final class MzFidelity {
             Shape.of("CREATE TABLE FROM SOURCE", "CREATE TABLE {QN} FROM SOURCE {QN} \\(REFERENCE {QN}\\)"
                     + "(?: WITH \\((?:TEXT COLUMNS " + COLS + "(?:, EXCLUDE COLUMNS " + COLS + ")?|EXCLUDE COLUMNS " + COLS + ")\\))?",
                     "CREATE TABLE t FROM SOURCE foo (REFERENCE = baz) WITH (TEXT COLUMNS (bam))", "docs:CREATE TABLE FROM SOURCE"),
-            Shape.of("ALTER SOURCE", "ALTER SOURCE {QN} ADD SUBSOURCE {QN}(?: AS {ID})?(?:, {QN}(?: AS {ID})?)*"
+            Shape.of("ALTER SOURCE", "ALTER SOURCE {QN} ADD SUBSOURCE {QN}(?: AS {QN})?(?:, {QN}(?: AS {QN})?)*"
                     + "(?: WITH \\((?:TEXT COLUMNS " + COLS + "(?:, EXCLUDE COLUMNS " + COLS + ")?|EXCLUDE COLUMNS " + COLS + ")\\))?",
                     "ALTER SOURCE n ADD SUBSOURCE a.b.c.d AS e.f.g WITH (TEXT COLUMNS [a.b, c.d])",
                     "ALTER SOURCE IF EXISTS n ADD SUBSOURCE a, b.c, c, d.e WITH ()"),
@@ -85,7 +92,7 @@ final class MzFidelity {
     /** Which facts' kinds a shape's keywords may come from (DROP is one production for every object type). */
     static Set<String> evidenceKinds(String shapeKind) {
         return switch (shapeKind) {
-            case "DROP" -> Set.of("DROP CLUSTER", "DROP SOURCE", "DROP CONNECTION", "DROP SECRET");
+            case "DROP" -> Set.of("DROP CLUSTER", "DROP SOURCE", "DROP CONNECTION", "DROP SECRET", "DROP TABLE");
             default -> Set.of(shapeKind);
         };
     }
