@@ -131,22 +131,23 @@ public final class MzErrors {
                     "usually transient while a replica restarts: wait a minute and check again"),
             known("schema change", "(incompatible schema change|\\baltered\\b)", Exit.CONFLICT,
                     "a published table changed upstream in a way Materialize cannot follow (e.g. a column's type, or a "
-                            + "dropped column or key): the table stops for good. Drop its subsource or table in "
-                            + "Materialize (DROP SOURCE <subsource> or DROP TABLE <table>; CASCADE drops what is built on "
-                            + "it), then ./jbang source --add-new-tables re-adds it with a new snapshot; check the next "
-                            + "migration before it ships: ./jbang evolve --migration FILE"),
+                            + "dropped column or key): the table stops for good until it is re-created in Materialize. "
+                            + "./jbang evolve --mz-url \"$MZ_URL\" shows the plan and --apply carries it out (a new version "
+                            + "of the table, or the subsource again, with what is built on it); check the next migration "
+                            + "before it ships: ./jbang evolve --migration FILE"),
             known("table dropped", "table was dropped", Exit.CONFLICT,
-                    "a published table was dropped upstream: drop its subsource or table in Materialize (DROP SOURCE "
-                            + "<subsource> or DROP TABLE <table>), or re-create the table upstream and then ./jbang "
-                            + "source --add-new-tables"),
+                    "a published table was dropped upstream (or left the publication): ./jbang evolve --mz-url "
+                            + "\"$MZ_URL\" --apply --drop-gone drops its table or subsource in Materialize with what is built "
+                            + "on it; or re-create the table upstream and then ./jbang evolve --mz-url \"$MZ_URL\" --apply"),
             known("timeline", "Expected timeline ID", Exit.CONFLICT,
                     "the upstream was restored to an earlier point (on Neon: a branch restore, or a new timeline), so the "
                             + "source cannot go on: drop and re-create it (DROP SOURCE … CASCADE, then ./jbang source; a "
                             + "full new snapshot), and re-create what was built on it"),
             known("truncate", "(?i)truncat", Exit.CONFLICT,
-                    "a published table was TRUNCATEd upstream, which Materialize cannot ingest: drop and re-create "
-                            + "its subsource/table (./jbang source --add-new-tables); upstream, use DELETE FROM instead "
-                            + "(./jbang evolve --migration FILE finds a TRUNCATE before it ships)"),
+                    "a published table was TRUNCATEd upstream, which Materialize cannot ingest: ./jbang evolve "
+                            + "--mz-url \"$MZ_URL\" --apply re-creates its table or subsource (a new snapshot) with what is "
+                            + "built on it; upstream, use DELETE FROM instead (./jbang evolve --migration FILE finds a "
+                            + "TRUNCATE before it ships)"),
             // Materialize's own catalog
             known("unknown size", "unknown cluster replica size ([^\\s]+)", Exit.USAGE,
                     "choose a size the server lists: SELECT size FROM mz_cluster_replica_sizes"),

@@ -95,9 +95,9 @@ class MzErrorsTest {
             new Case("1c", "TOASTed value missing from old row. Did you forget to set REPLICA IDENTITY to FULL for your "
                     + "table?", null, null, Exit.NOT_READY, "./jbang replica-identity"),
             new Case("1c", "incompatible schema change: column \"qty\" of table \"orders\" changed type", null, null,
-                    Exit.CONFLICT, "./jbang source --add-new-tables"),
-            new Case("1c", "table was truncated", null, null, Exit.CONFLICT, "./jbang source --add-new-tables"),
-            new Case("1c", "table was dropped", null, null, Exit.CONFLICT, "./jbang source --add-new-tables"),
+                    Exit.CONFLICT, "./jbang evolve --mz-url \"$MZ_URL\" shows the plan and --apply"),
+            new Case("1c", "table was truncated", null, null, Exit.CONFLICT, "./jbang evolve --mz-url \"$MZ_URL\" --apply"),
+            new Case("1c", "table was dropped", null, null, Exit.CONFLICT, "--apply --drop-gone"),
             new Case("1c", "unsupported action: database restored from point-in-time backup. Expected timeline ID 1 but "
                     + "got 2", null, null, Exit.CONFLICT, "DROP SOURCE … CASCADE, then ./jbang source"),
             new Case("1b", "Old row missing from replication stream for table with OID 16390", null, null,
