@@ -135,7 +135,9 @@ public class Doctor implements Callable<Integer> {
                    has_schema_privilege((SELECT oid FROM role), n.oid, 'USAGE') AS usage,
                    has_table_privilege((SELECT oid FROM role), c.oid, 'SELECT') AS can_select,
                    EXISTS (SELECT 1 FROM defaults d WHERE d.owner = c.relowner AND d.nsp IN (n.oid, 0)) AS default_select,
-                   pg_get_userbyid(c.relowner) AS owner
+                   pg_get_userbyid(c.relowner) AS owner,
+                   array(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
+                         AND NOT a.attisdropped ORDER BY a.attnum) AS columns
             FROM published
             JOIN pg_class c ON c.oid = published.oid
             JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -213,6 +215,22 @@ public class Doctor implements Callable<Integer> {
                             UNION SELECT t.id FROM mz_catalog.mz_tables t
                             JOIN mz_catalog.mz_sources s ON s.id = t.source_id WHERE s.name = ?)
             ORDER BY st.name""";
+
+    /** Materialize: what the named source ingests of each upstream table (columns, and EXCLUDE COLUMNS in create_sql). */
+    static final String MZ_INGESTED = """
+            WITH source_ids AS (SELECT id FROM mz_catalog.mz_sources WHERE name = ?),
+            ingested AS (
+              SELECT d.object_id AS id FROM mz_internal.mz_object_dependencies AS d
+                JOIN mz_catalog.mz_sources AS sub ON sub.id = d.object_id AND sub.type = 'subsource'
+              WHERE d.referenced_object_id IN (SELECT id FROM source_ids)
+              UNION SELECT id FROM mz_catalog.mz_tables WHERE source_id IN (SELECT id FROM source_ids))
+            SELECT t.schema_name, t.table_name, coalesce(tb.create_sql, sub.create_sql) AS create_sql, c.name AS column_name
+            FROM ingested AS i
+              JOIN mz_internal.mz_postgres_source_tables AS t ON t.id = i.id
+              LEFT JOIN mz_catalog.mz_tables AS tb ON tb.id = i.id
+              LEFT JOIN mz_catalog.mz_sources AS sub ON sub.id = i.id
+              LEFT JOIN mz_catalog.mz_columns AS c ON c.id = i.id
+            ORDER BY i.id, c.position""";
 
     /** Materialize's validation: "1 replication slot for the snapshots and 1 for the continuing replication" (§1a). */
     static final int SLOTS_NEEDED = 2;
@@ -338,7 +356,7 @@ public class Doctor implements Callable<Integer> {
             neon(s);
         }
         if (mz.given()) {
-            materialize(slots, s);
+            materialize(slots, s, tables);
         }
     }
 
@@ -357,7 +375,7 @@ public class Doctor implements Callable<Integer> {
         if (mz.given()) {
             o.line("-- Materialize:");
             for (String q : List.of(String.format(VALIDATE, Sql.ident(connection)), MZ_SOURCES,
-                    inline(MZ_BAD_PARTS, source, source))) {
+                    inline(MZ_BAD_PARTS, source, source), inline(MZ_INGESTED, source))) {
                 o.statement(q);
                 queries++;
             }
@@ -829,7 +847,7 @@ public class Doctor implements Callable<Integer> {
     // ---- Materialize ------------------------------------------------------------------------------
 
     /** Materialize: the connection re-validated, the source's status and lag, its slot matched with the upstream's. */
-    private void materialize(List<Map<String, Object>> upstreamSlots, Map<String, Object> s) {
+    private void materialize(List<Map<String, Object>> upstreamSlots, Map<String, Object> s, List<Map<String, Object>> tables) {
         try (Mz db = Mz.connectToRead(mz, o)) {
             validateConnection(db);
             List<Map<String, Object>> sources = query(db, MZ_SOURCES);
@@ -840,6 +858,7 @@ public class Doctor implements Callable<Integer> {
             } else {
                 sourceStatus(mine, bad);
                 sourceLag(mine);
+                schema(db, tables);
             }
             slotsBothWays(upstreamSlots, sources, s);
         } catch (SQLException e) {
@@ -890,6 +909,44 @@ public class Doctor implements Callable<Integer> {
             add("mz_lag", WARN, "no statistics for " + source + " yet", "./jbang monitor --source " + source, List.of());
         } else {
             pass("mz_lag", lag + " bytes behind the WAL Materialize knows of");
+        }
+    }
+
+    /**
+     * Schema drift: each table the source ingests against its upstream columns now (Materialize matches them by
+     * name): a column gone upstream FAILs (the table stops at the next check), one added and not ingested WARNs.
+     */
+    private void schema(Mz db, List<Map<String, Object>> tables) throws SQLException {
+        Map<String, List<String>> upstream = new LinkedHashMap<>();
+        tables.forEach(t -> upstream.put(ref(t), ((List<?>) t.getOrDefault("columns", List.of())).stream().map(String::valueOf).toList()));
+        Map<String, List<String>> ingested = new LinkedHashMap<>();
+        Map<String, String> createSql = new LinkedHashMap<>();
+        for (Map<String, Object> r : query(db, MZ_INGESTED, source)) {
+            String ref = Sql.qualified(db.sourceTableName((String) r.get("schema_name")), db.sourceTableName((String) r.get("table_name")));
+            List<String> cols = ingested.computeIfAbsent(ref, k -> new ArrayList<>());
+            if (r.get("column_name") != null) {
+                cols.add((String) r.get("column_name"));
+            }
+            createSql.put(ref, (String) r.get("create_sql"));
+        }
+        List<String> gone = new ArrayList<>();
+        List<String> added = new ArrayList<>();
+        ingested.forEach((ref, cols) -> {
+            if (upstream.containsKey(ref)) {
+                Mz.ColumnDrift d = Mz.columnDrift(cols, Mz.optionColumns(createSql.get(ref), "EXCLUDE"), upstream.get(ref));
+                d.gone().forEach(c -> gone.add(ref + "." + Sql.ident(c)));
+                d.added().forEach(c -> added.add(ref + "." + Sql.ident(c)));
+            }
+        });
+        String fix = "./jbang evolve --mz-url \"$MZ_URL\"" + (source.equals("mz_source") ? "" : " --source " + Out.shellQuote(source))
+                + " (the plan; --apply carries it out)";
+        if (!gone.isEmpty()) {
+            add("mz_schema", FAIL, "ingested column(s) gone upstream (Materialize stops the table at its next check): "
+                    + names(gone), fix, List.of());
+        } else if (!added.isEmpty()) {
+            add("mz_schema", WARN, "column(s) added upstream that " + source + " does not ingest: " + names(added), fix, List.of());
+        } else {
+            pass("mz_schema", "every table " + source + " ingests has its upstream columns (" + ingested.size() + " table(s))");
         }
     }
 

@@ -831,55 +831,10 @@ final class EvolveMz {
             tables.add(new Table((String) r.get("id"), (String) r.get("kind"), (String) r.get("database_name"),
                     (String) r.get("schema_name"), (String) r.get("name"), m.sourceTableName((String) r.get("upstream_schema")),
                     m.sourceTableName((String) r.get("upstream_table")), (String) r.get("status"), (String) r.get("error"),
-                    cols.getOrDefault((String) r.get("id"), List.of()), option(sql, "TEXT"), option(sql, "EXCLUDE")));
+                    cols.getOrDefault((String) r.get("id"), List.of()), Mz.optionColumns(sql, "TEXT"), Mz.optionColumns(sql, "EXCLUDE")));
         }
         return new EvolveMz(cmd, o, m, new String[] {(String) s.get("id"), (String) s.get("database_name"),
                 (String) s.get("schema_name"), (String) s.get("name")}, tables);
-    }
-
-    /**
-     * The columns of {@code TEXT COLUMNS = (…)} or {@code EXCLUDE COLUMNS = (…)} in a create_sql (Materialize writes
-     * them so: test/pg-cdc/pg-cdc.td, alter-source.td), each the last part of its dotted name, unquoted.
-     */
-    static List<String> option(String createSql, String which) {
-        List<String> out = new ArrayList<>();
-        if (createSql == null) {
-            return out;
-        }
-        java.util.regex.Matcher mt = java.util.regex.Pattern.compile("\\b" + which + " COLUMNS = \\(").matcher(createSql);
-        if (!mt.find()) {
-            return out;
-        }
-        StringBuilder part = new StringBuilder();
-        boolean quoted = false;
-        for (int i = mt.end(); i < createSql.length(); i++) {
-            char c = createSql.charAt(i);
-            if (quoted) {
-                if (c == '"' && i + 1 < createSql.length() && createSql.charAt(i + 1) == '"') {
-                    part.append('"');
-                    i++;
-                } else if (c == '"') {
-                    quoted = false;
-                } else {
-                    part.append(c);
-                }
-            } else if (c == '"') {
-                quoted = true;
-            } else if (c == '.') {
-                part.setLength(0);
-            } else if (c == ',' || c == ')') {
-                if (!part.toString().isBlank()) {
-                    out.add(part.toString().strip());
-                }
-                part.setLength(0);
-                if (c == ')') {
-                    break;
-                }
-            } else {
-                part.append(c);
-            }
-        }
-        return out;
     }
 
     /** With --migration: judge what this source ingests, as it ingests it (its TEXT/EXCLUDE COLUMNS and syntax). */
@@ -942,10 +897,10 @@ final class EvolveMz {
         if (err.contains("table was truncated") || err.contains("incompatible schema change") || err.contains("table was dropped")) {
             found.add("stopped: " + err);
         }
-        Set<String> now = new LinkedHashSet<>();
-        up.cols().forEach(c -> now.add(c.name()));
-        List<String> gone = t.columns().stream().filter(c -> !now.contains(c)).map(Sql::ident).toList();
-        List<String> added = now.stream().filter(c -> !t.columns().contains(c) && !t.excluded().contains(c)).map(Sql::ident).toList();
+        List<String> now = up.cols().stream().map(EvolveCheck.Col::name).toList();
+        Mz.ColumnDrift cd = Mz.columnDrift(t.columns(), t.excluded(), now);
+        List<String> gone = cd.gone().stream().map(Sql::ident).toList();
+        List<String> added = cd.added().stream().map(Sql::ident).toList();
         if (!gone.isEmpty()) {
             found.add("column(s) " + String.join(", ", gone) + " gone upstream (the table stops at Materialize's next check)");
         }

@@ -112,7 +112,9 @@ public class Watch implements Callable<Integer> {
             WITH role AS (SELECT oid FROM pg_roles WHERE rolname = %2$s)
             SELECT t.schemaname AS schema_name, t.tablename AS table_name, c.relreplident::text AS identity,
                    has_schema_privilege((SELECT oid FROM role), n.oid, 'USAGE') AS usage,
-                   has_table_privilege((SELECT oid FROM role), c.oid, 'SELECT') AS can_select
+                   has_table_privilege((SELECT oid FROM role), c.oid, 'SELECT') AS can_select,
+                   array(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
+                         AND NOT a.attisdropped ORDER BY a.attnum) AS columns
             FROM pg_publication_tables t
             JOIN pg_namespace n ON n.nspname = t.schemaname
             JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.tablename
@@ -409,7 +411,9 @@ public class Watch implements Callable<Integer> {
                 mzDb = Mz.connect(mz, o);
             }
             List<Map<String, Object>> rows = mzDb.query(String.format(MZ_SOURCE, Sql.literal(source)));
-            return checks.materialize(rows, report.present(), report.lastLag());
+            List<Map<String, Object>> ingested = mzDb.query(String.format(WatchChecks.MZ_INGESTED, Sql.literal(source)));
+            ingested.forEach(r -> r.replaceAll((k, v) -> Set.of("schema_name", "table_name").contains(k) ? mzDb.sourceTableName((String) v) : v));
+            return checks.materialize(rows, ingested, report.present(), report.lastLag());
         } catch (SQLException | Fail e) {
             mzDb = mzDb == null ? null : WatchChecks.closed(mzDb);
             return report.failed("materialize", e);
@@ -464,6 +468,7 @@ final class WatchChecks {
         CATEGORY.put("replica_identity", "drift");
         CATEGORY.put("unpublished_table", "drift");
         CATEGORY.put("grant", "drift");
+        CATEGORY.put("schema_drift", "drift");
         CATEGORY.put("slot_inactive", "slot");
         CATEGORY.put("slot_wal_status", "slot");
         CATEGORY.put("retained_wal", "wal");
@@ -471,7 +476,7 @@ final class WatchChecks {
         CATEGORY.put("lag", "lag");
     }
 
-    static final Set<String> MZ_KINDS = Set.of("source_status", "lag");
+    static final Set<String> MZ_KINDS = Set.of("source_status", "lag", "schema_drift");
 
     /** A numeric value as BigDecimal (PostgreSQL's numeric, Materialize's uint8 as text), or null. */
     static BigDecimal num(Object v) {
@@ -505,6 +510,12 @@ final class WatchChecks {
     Side upstream(Map<String, Object> state, List<Map<String, Object>> published, List<Map<String, Object>> unpublished,
                   List<Map<String, Object>> slots, String heartbeatLsn) {
         Map<String, Problem> p = new LinkedHashMap<>();
+        upstreamColumns.clear();
+        for (Map<String, Object> t : published) {
+            List<String> cols = new ArrayList<>();
+            ((List<?>) t.getOrDefault("columns", List.of())).forEach(c -> cols.add(String.valueOf(c)));
+            upstreamColumns.put(Sql.qualified((String) t.get("schema_name"), (String) t.get("table_name")), cols);
+        }
         String pubOpt = w.publication.equals("mz_source") ? "" : " --publication " + Out.shellQuote(w.publication);
         if (!Boolean.TRUE.equals(state.get("publication_exists"))) {
             add(p, "publication", w.publication, "", "does not exist",
@@ -608,7 +619,8 @@ final class WatchChecks {
      * Materialize's problems: the source missing, an object stalled, failed or ceased (with the fix of its error),
      * lag over --max-lag that grows (raised when over and growing, kept while over, cleared when under).
      */
-    Side materialize(List<Map<String, Object>> rows, Map<String, Problem> present, BigDecimal lastLag) {
+    Side materialize(List<Map<String, Object>> rows, List<Map<String, Object>> ingested, Map<String, Problem> present,
+                     BigDecimal lastLag) {
         Map<String, Problem> p = new LinkedHashMap<>();
         Map<String, Object> facts = new LinkedHashMap<>();
         facts.put("source", w.source);
@@ -633,6 +645,7 @@ final class WatchChecks {
                         : "./jbang monitor --source " + Out.shellQuote(w.source) + " (the error's fix)");
             }
         }
+        schemaDrift(p, ingested);
         BigDecimal lag = WatchChecks.num(src.get("offset_lag"));
         facts.put("lag_bytes", lag);
         Problem lagged = new Problem("lag", w.source, "", (lag == null ? "?" : Out.bytes(lag))
@@ -643,6 +656,62 @@ final class WatchChecks {
             p.put(lagged.key(), lagged);
         }
         return new Side("materialize", true, null, p, facts);
+    }
+
+    /** What the source ingests of each upstream table (its columns, and EXCLUDE COLUMNS in create_sql): schema drift. */
+    static final String MZ_INGESTED = """
+            WITH source_ids AS (SELECT id FROM mz_catalog.mz_sources WHERE name = %s),
+            ingested AS (
+              SELECT d.object_id AS id FROM mz_internal.mz_object_dependencies AS d
+                JOIN mz_catalog.mz_sources AS sub ON sub.id = d.object_id AND sub.type = 'subsource'
+              WHERE d.referenced_object_id IN (SELECT id FROM source_ids)
+              UNION SELECT id FROM mz_catalog.mz_tables WHERE source_id IN (SELECT id FROM source_ids))
+            SELECT i.id, t.schema_name, t.table_name, coalesce(tb.create_sql, sub.create_sql) AS create_sql,
+                   c.name AS column_name
+            FROM ingested AS i
+              JOIN mz_internal.mz_postgres_source_tables AS t ON t.id = i.id
+              LEFT JOIN mz_catalog.mz_tables AS tb ON tb.id = i.id
+              LEFT JOIN mz_catalog.mz_sources AS sub ON sub.id = i.id
+              LEFT JOIN mz_catalog.mz_columns AS c ON c.id = i.id
+            ORDER BY i.id, c.position""";
+
+    /** The published tables' columns upstream, from this tick's upstream read (schema drift compares them). */
+    private final Map<String, List<String>> upstreamColumns = new LinkedHashMap<>();
+
+    /**
+     * Schema drift: an ingested table whose upstream columns are no longer what Materialize ingests: a column gone
+     * upstream (Materialize stops the table at its next check) or one added upstream and not ingested (not excluded).
+     */
+    private void schemaDrift(Map<String, Problem> p, List<Map<String, Object>> ingested) {
+        Map<String, List<String>> mine = new LinkedHashMap<>();
+        Map<String, String> createSql = new LinkedHashMap<>();
+        for (Map<String, Object> r : ingested) {
+            String ref = Sql.qualified((String) r.get("schema_name"), (String) r.get("table_name"));
+            List<String> cols = mine.computeIfAbsent(ref, k -> new ArrayList<>());
+            if (r.get("column_name") != null) {
+                cols.add((String) r.get("column_name"));
+            }
+            createSql.put(ref, (String) r.get("create_sql"));
+        }
+        String fix = "./jbang evolve --mz-url \"$MZ_URL\"" + (w.source.equals("mz_source") ? "" : " --source "
+                + Out.shellQuote(w.source)) + " (the plan; --apply carries it out)";
+        mine.forEach((ref, cols) -> {
+            List<String> now = upstreamColumns.get(ref);
+            if (now == null) {
+                return;   // not published (any more): the publication's own drift, and Materialize's "table was dropped"
+            }
+            Mz.ColumnDrift d = Mz.columnDrift(cols, Mz.optionColumns(createSql.get(ref), "EXCLUDE"), now);
+            List<String> gone = d.gone().stream().map(Sql::ident).toList();
+            List<String> added = d.added().stream().map(Sql::ident).toList();
+            if (!gone.isEmpty()) {
+                add(p, "schema_drift", ref, "gone", "column(s) " + String.join(", ", gone) + " gone upstream: Materialize "
+                        + "stops the table at its next check", fix);
+            }
+            if (!added.isEmpty()) {
+                add(p, "schema_drift", ref, "not_ingested", "column(s) " + String.join(", ", added) + " added upstream, not "
+                        + "ingested", fix);
+            }
+        });
     }
 
     /** --heartbeat refused: the role may not run pg_logical_emit_message (exit 8, with the GRANT). */
@@ -756,6 +825,7 @@ final class WatchReport {
             o.line("-- and on Materialize (the session stays open between ticks):");
             try (Mz db = Mz.connect(w.mz, o)) {
                 db.planned(String.format(Watch.MZ_SOURCE, Sql.literal(w.source)));
+                db.planned(String.format(WatchChecks.MZ_INGESTED, Sql.literal(w.source)));
             }
         }
         o.line("watch: would tick %s%s; changes nothing%s", w.once ? "once" : "every " + Durations.show(w.interval), until(),

@@ -187,6 +187,69 @@ public final class Mz implements AutoCloseable {
         return Sql.unquoteIdent(stored);
     }
 
+    /**
+     * The columns of {@code TEXT COLUMNS = (…)} or {@code EXCLUDE COLUMNS = (…)} in a create_sql (Materialize writes
+     * them so: test/pg-cdc/pg-cdc.td, alter-source.td), each the last part of its dotted name, unquoted.
+     */
+    public static List<String> optionColumns(String createSql, String which) {
+        List<String> out = new java.util.ArrayList<>();
+        if (createSql == null) {
+            return out;
+        }
+        java.util.regex.Matcher mt = java.util.regex.Pattern.compile("\\b" + which + " COLUMNS = \\(").matcher(createSql);
+        if (!mt.find()) {
+            return out;
+        }
+        StringBuilder part = new StringBuilder();
+        boolean quoted = false;
+        for (int i = mt.end(); i < createSql.length(); i++) {
+            char c = createSql.charAt(i);
+            if (quoted) {
+                if (c == '"' && i + 1 < createSql.length() && createSql.charAt(i + 1) == '"') {
+                    part.append('"');
+                    i++;
+                } else if (c == '"') {
+                    quoted = false;
+                } else {
+                    part.append(c);
+                }
+            } else if (c == '"') {
+                quoted = true;
+            } else if (c == '.') {
+                part.setLength(0);
+            } else if (c == ',' || c == ')') {
+                if (!part.toString().isBlank()) {
+                    out.add(part.toString().strip());
+                }
+                part.setLength(0);
+                if (c == ')') {
+                    break;
+                }
+            } else {
+                part.append(c);
+            }
+        }
+        return out;
+    }
+
+    /** An ingested table's columns against its upstream table's now: gone upstream, and added upstream but not ingested. */
+    public record ColumnDrift(List<String> gone, List<String> added) {
+        public boolean none() {
+            return gone.isEmpty() && added.isEmpty();
+        }
+    }
+
+    /**
+     * What Materialize ingests of a table ({@code ingested}: its mz_columns; {@code excluded}: its EXCLUDE COLUMNS)
+     * against the upstream table's columns now: Materialize matches columns by name (facts schema_rules), so a
+     * column gone upstream stops the table at its next check, and one added upstream (and not excluded) is not
+     * ingested until the table is re-created.
+     */
+    public static ColumnDrift columnDrift(List<String> ingested, List<String> excluded, List<String> upstream) {
+        return new ColumnDrift(ingested.stream().filter(c -> !upstream.contains(c)).toList(),
+                upstream.stream().filter(c -> !ingested.contains(c) && !excluded.contains(c)).toList());
+    }
+
     public boolean planOnly() {
         return conn == null;
     }

@@ -416,6 +416,23 @@ class DoctorTest {
         }
     }
 
+    /** What the source ingests against the upstream's columns now: added ones WARN, gone ones FAIL, excluded ones neither. */
+    @Test
+    void schemaDriftBetweenUpstreamAndWhatMaterializeIngests() throws Exception {
+        EvolveMzTest.Setup s = new EvolveMzTest.Setup(false);
+        TestPg.Run clean = TestPg.run(new Doctor(), s.mz.env(s.db), "--json");
+        assertEquals("PASS", status(clean, "mz_schema"), clean.out());
+        TestPg.execAsOwner(s.db, "ALTER TABLE \"we\"\"ird\" DROP COLUMN note", "ALTER TABLE orders ADD COLUMN note text");
+        TestPg.Run added = TestPg.run(new Doctor(), s.mz.env(s.db), "--json");
+        assertEquals("WARN", status(added, "mz_schema"), added.out());
+        assertTrue(check(added, "mz_schema").get("detail").getAsString().endsWith("public.orders.note"), added.out());
+        assertTrue(check(added, "mz_schema").get("fix").getAsString().startsWith("./jbang evolve --mz-url"), added.out());
+        TestPg.execAsOwner(s.db, "ALTER TABLE customers DROP COLUMN email");
+        TestPg.Run gone = TestPg.run(new Doctor(), s.mz.env(s.db), "--json");
+        assertEquals("FAIL", status(gone, "mz_schema"), gone.out());
+        assertTrue(check(gone, "mz_schema").get("detail").getAsString().contains("public.customers.email"), gone.out());
+    }
+
     // ---- queries -----------------------------------------------------------------------------------
 
     @Test
@@ -451,6 +468,6 @@ class DoctorTest {
         assertTrue(r.out().contains("FROM pg_replication_slots ORDER BY slot_name;"), r.out());
         assertTrue(r.out().contains("LEFT JOIN pg_roles r ON r.rolname = 'Mz Role';"), r.out());
         assertTrue(r.out().contains("VALIDATE CONNECTION pg_connection;"), r.out());
-        assertTrue(r.out().contains("doctor: 9 queries planned; none run (--dry-run)"), r.out());
+        assertTrue(r.out().contains("doctor: 10 queries planned; none run (--dry-run)"), r.out());
     }
 }

@@ -285,6 +285,11 @@ final class MzStandIn {
 
     /** The environment: MZ_URL at the stand-in (owner password in MZ_PASSWORD), DATABASE_URL at {@code upstreamDb}. */
     Map<String, String> env(String upstreamDb) {
+        if (upstreamDb != null && this.upstreamDb == null) {
+            // what it ingests has columns in Materialize (mz_columns): from the upstream it now knows
+            this.upstreamDb = upstreamDb;
+            items.values().stream().filter(it -> !ingestedWritten.contains(it.id)).toList().forEach(this::writeIngested);
+        }
         Map<String, String> env = new HashMap<>(TestPg.env(server, upstreamDb == null ? db : upstreamDb));
         if (upstreamDb == null) {
             env.remove("DATABASE_URL");
@@ -889,10 +894,13 @@ final class MzStandIn {
      * alter-source.td:154 for tables; test/mysql-cdc-old-syntax/35-exclude-columns.td for a subsource); its column
      * types and the order of TEXT and EXCLUDE COLUMNS in WITH are not checked against Materialize (unverified).
      */
+    private final Set<String> ingestedWritten = new java.util.HashSet<>();
+
     private void writeIngested(Item t) {
         if (t.upstream == null || upstreamDb == null || (t.kind != Kind.SOURCE_TABLE && t.kind != Kind.SUBSOURCE)) {
             return;
         }
+        ingestedWritten.add(t.id);
         List<String> cols = new ArrayList<>();
         int pos = 1;
         for (Map<String, Object> c : upstreamColumns(t.upstream)) {
@@ -936,7 +944,7 @@ final class MzStandIn {
         List<Map<String, Object>> out = new ArrayList<>();
         try (Connection c = Lab.Server.open(ci); java.sql.PreparedStatement ps = c.prepareStatement(
                 "SELECT a.attname, a.attnotnull, a.atttypid::int AS atttypid, a.atttypmod, t.typname FROM pg_attribute a "
-                        + "JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = format('%I.%I', ?, ?)::regclass "
+                        + "JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = to_regclass(format('%I.%I', ?, ?)) "
                         + "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum")) {
             ps.setString(1, r.schema());
             ps.setString(2, r.table());

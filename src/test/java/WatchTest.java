@@ -558,6 +558,22 @@ class WatchTest {
         assertEquals(0, w.stop(), w.all());
     }
 
+    /** A column added upstream and not ingested, and an ingested one dropped upstream: schema drift, evolve the fix. */
+    @Test
+    void schemaDriftBetweenUpstreamAndWhatMaterializeIngests() throws Exception {
+        EvolveMzTest.Setup s = new EvolveMzTest.Setup(false);
+        TestPg.Run clean = TestPg.run(new Watch(), s.mz.env(s.db), "--once", "--json");
+        assertFalse(clean.out().contains("\"kind\":\"schema_drift\""), clean.out());
+        TestPg.execAsOwner(s.db, "ALTER TABLE orders ADD COLUMN note text", "ALTER TABLE customers DROP COLUMN email",
+                "ALTER TABLE \"we\"\"ird\" DROP COLUMN note");   // excluded in Materialize: no drift
+        TestPg.Run r = TestPg.run(new Watch(), s.mz.env(s.db), "--once", "--fail-on", "drift");
+        assertEquals(Exit.DRIFT, r.exit(), r.all());
+        assertTrue(r.out().contains("schema_drift       public.orders: column(s) note added upstream, not ingested"), r.out());
+        assertTrue(r.out().contains("schema_drift       public.customers: column(s) email gone upstream"), r.out());
+        assertFalse(r.out().contains("we\"\"ird"), r.out());
+        assertTrue(r.out().contains("./jbang evolve --mz-url \"$MZ_URL\" (the plan; --apply carries it out)"), r.out());
+    }
+
     @Test
     void aSourceMissingInMaterialize() {
         String role = unique("wr");
