@@ -262,4 +262,37 @@ class GuardTest {
         assertNotNull(asOwner(db, "TRUNCATE unpublished"));
         assertNull(asOwner(db, "TRUNCATE page_views"));
     }
+
+    @Test
+    void watchShowsTheLoggedDdlOnceAndTheTablesLeftUnguarded() {
+        String db = EvolveTest.shop();
+        TestPg.exec(db, "CREATE ROLE watch_guard LOGIN", "GRANT USAGE ON SCHEMA public TO watch_guard",
+                "GRANT SELECT ON ALL TABLES IN SCHEMA public TO watch_guard");
+        TestPg.Run before = TestPg.run(new Watch(), TestPg.env(db), "--once", "--role", "watch_guard", "--json");
+        assertFalse(before.out().contains("schema_change") || before.out().contains("unguarded"), before.out());
+        assertTrue(before.out().contains("\"guard\":\"absent\""), before.out());
+        // installed by neondb_owner (--truncate-only: no superuser), so that role reads the log; the event triggers
+        // are added by the superuser into the same schema
+        assertEquals(Exit.OK, TestPg.run(new Guard(), TestPg.env(db), "--truncate-only").exit());
+        assertEquals(Exit.OK, guard(db).exit());
+        assertNull(asOwner(db, "ALTER TABLE \"we\"\"ird\" ADD COLUMN phone text", "ALTER TABLE page_views DROP COLUMN referrer",
+                "ALTER PUBLICATION mz_source ADD TABLE unpublished"));
+        TestPg.Run r = TestPg.run(new Watch(), TestPg.env(db), "--once", "--role", "watch_guard", "--fail-on", "schema");
+        assertEquals(Exit.DRIFT, r.exit(), r.all());
+        assertTrue(r.out().matches("(?s).*new +schema_change +public\\.\"we\"\"ird\": ALTER TABLE by neondb_owner at "
+                + "\\S+Z: column phone text added \\(safe for Materialize\\).*"), r.out());
+        assertTrue(r.out().matches("(?s).*new +schema_change +public\\.page_views: ALTER TABLE by neondb_owner at \\S+: "
+                + "column referrer dropped \\(Materialize stops ingesting the table\\)\n +fix: ./jbang monitor shows the "
+                + "table's error; ./jbang evolve --migration FILE.*"), r.out());
+        assertTrue(r.out().matches("(?s).*new +unguarded_table +public\\.unpublished: published, but its TRUNCATE is "
+                + "not refused.*\n +fix: ./jbang guard \\(with the options.*"), r.out());
+        // a watch that goes on says each DDL once, and never "cleared"
+        TestPg.Run ticks = TestPg.run(new Watch(), TestPg.env(db), "--ticks", "2", "--interval", "1s", "--role", "watch_guard");
+        assertEquals(Exit.OK, ticks.exit(), ticks.all());
+        assertEquals(3, ticks.out().lines().filter(l -> l.matches(".* new +schema_change .*")).count(), ticks.out());
+        assertFalse(ticks.out().matches("(?s).* cleared +schema_change .*"), ticks.out());
+        // the dry run shows the query
+        TestPg.Run plan = TestPg.run(new Watch(), TestPg.env(db), "--dry-run");
+        assertTrue(plan.out().contains("FROM neonmz_guard.ddl_log WHERE at > now() - interval '60000 milliseconds'"), plan.out());
+    }
 }
