@@ -150,12 +150,19 @@ public class Guard implements Callable<Integer>, Cli.Resumable {
         String pub = null;
         Boolean wasStrict = null;
         long entries = 0;
-        if (version != null) {
-            for (Map<String, Object> g : db.query(GuardSql.SETTINGS)) {
+        try {
+            for (Map<String, Object> g : version == null ? List.<Map<String, Object>>of() : db.query(GuardSql.SETTINGS)) {
                 pub = (String) g.get("publication");
                 wasStrict = (Boolean) g.get("strict");
                 entries = ((Number) g.get("entries")).longValue();
             }
+        } catch (SQLException e) {
+            if (!"42501".equals(e.getSQLState())) {
+                throw e;
+            }
+            throw new Fail(Exit.PERMISSION, "role " + r.get("role_name") + " may not read the guard's schema neonmz_guard "
+                    + "(it belongs to " + r.get("owner") + "); nothing was changed", "connect as the role that installed "
+                    + "it (" + r.get("owner") + ")", e);
         }
         List<Table> tables = db.list(GuardSql.TABLES, t -> new Table(t.getString("schema_name"), t.getString("table_name"),
                 t.getBoolean("published"), t.getBoolean("guarded")), publication);
@@ -203,7 +210,9 @@ public class Guard implements Callable<Integer>, Cli.Resumable {
         if (guarded.isEmpty()) {
             o.warn("publication " + publication + " has no tables yet: run ./jbang guard again once it has");
         }
-        o.line("guard: a table published later is guarded when guard runs again (watch reports it as unguarded_table)");
+        if (!s.installed()) {
+            o.line("guard: a table published later is guarded when guard runs again (watch reports it as unguarded_table)");
+        }
         return Exit.OK;
     }
 
@@ -271,7 +280,8 @@ public class Guard implements Callable<Integer>, Cli.Resumable {
         }
         o.put("already_done", false);
         if (s.logEntries() > 0) {
-            o.warn("the DDL log went with the schema (" + s.logEntries() + (s.logEntries() == 1 ? " entry)" : " entries)"));
+            o.warn("the DDL log " + (o.dryRun() ? "would go" : "went") + " with the schema (" + s.logEntries()
+                    + (s.logEntries() == 1 ? " entry)" : " entries)"));
         }
         o.line("guard: %sremoved: %s, %s, the neonmz_guard schema", o.dryRun() ? "would be " : "",
                 plural(guarded.size(), "TRUNCATE trigger"), plural(s.eventTriggers(), "event trigger"));
@@ -298,6 +308,11 @@ public class Guard implements Callable<Integer>, Cli.Resumable {
     /** An error of the one transaction: it was rolled back, so nothing was changed. */
     private Fail failure(SQLException e, State s) {
         String msg = e.getMessage() == null ? "" : e.getMessage().replaceFirst("^ERROR: ", "").lines().findFirst().orElse("");
+        if ("42501".equals(e.getSQLState()) && msg.contains("must be owner of event trigger")) {
+            return new Fail(Exit.PERMISSION, "role " + s.role() + " may not drop the guard's event triggers (" + msg
+                    + "); nothing was changed", "connect as the role that installed them (a superuser, or on Neon the "
+                    + "neon_superuser member that ran ./jbang guard)", e);
+        }
         if ("42501".equals(e.getSQLState()) && msg.contains("event trigger")) {
             return eventTriggersDenied(s, e);
         }
@@ -460,6 +475,7 @@ final class GuardSql {
 
     static final String STATE = """
             SELECT (SELECT obj_description(n.oid, 'pg_namespace') FROM pg_namespace n WHERE n.nspname = 'neonmz_guard') AS version,
+                   (SELECT n.nspowner::regrole::text FROM pg_namespace n WHERE n.nspname = 'neonmz_guard') AS owner,
                    EXISTS (SELECT 1 FROM pg_publication WHERE pubname = ?) AS publication_exists,
                    (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) AS superuser,
                    (SELECT pg_has_role(current_user, r.oid, 'MEMBER') FROM pg_roles r WHERE r.rolname = 'neon_superuser') AS neon_superuser,

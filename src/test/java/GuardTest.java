@@ -145,6 +145,17 @@ class GuardTest {
         assertEquals(Exit.OK, guard(db).exit());
         // a table that left the publication keeps its trigger until guard runs again: --remove removes it too
         assertNull(asOwner(db, "ALTER TABLE customers ADD COLUMN phone text", "ALTER PUBLICATION mz_source DROP TABLE page_views"));
+        // the event triggers belong to the superuser that made them: the owner may not drop them, and nothing goes
+        String installed = guardObjects(db);
+        TestPg.Run denied = BadInputTest.failsCleanly(Exit.PERMISSION, Guard::new, TestPg.env(db), "--remove");
+        assertTrue(denied.err().contains("role neondb_owner may not read the guard's schema neonmz_guard (it belongs to "
+                + "postgres); nothing was changed"), denied.err());
+        TestPg.exec(db, "GRANT USAGE ON SCHEMA neonmz_guard TO neondb_owner",
+                "GRANT SELECT ON ALL TABLES IN SCHEMA neonmz_guard TO neondb_owner");
+        denied = BadInputTest.failsCleanly(Exit.PERMISSION, Guard::new, TestPg.env(db), "--remove");
+        assertTrue(denied.err().contains("role neondb_owner may not drop the guard's event triggers (must be owner of "
+                + "event trigger neonmz_guard_ddl_end)"), denied.err());
+        assertEquals(installed, guardObjects(db));
         TestPg.Run r = guard(db, "--remove");
         assertEquals(Exit.OK, r.exit(), r.all());
         assertTrue(r.err().contains("the DDL log went with the schema (2 entries)"), r.all());
