@@ -59,8 +59,10 @@ import picocli.CommandLine.Option;
  * extension switches to a superuser for CREATE EVENT TRIGGER and gives the trigger to the role (neondb_owner's
  * pgxn/neon/neon_ddl_handler.c, "Support event triggers for neon_superuser", neondatabase/neon#10624, 2025; Neon's
  * blog "Postgres event triggers"). Which Neon release brought it is unverified. Neon does not fire such a trigger
- * for a superuser's session (its own maintenance), only for its users' roles. A role without the privilege gets
- * exit 8 naming neon_superuser and --truncate-only, with nothing changed (one transaction).
+ * for a superuser's session (its own maintenance), only for its users' roles; and it skips a SECURITY DEFINER
+ * event-trigger function owned by a superuser for them: the guard's functions belong to the role that installs it,
+ * which on Neon is not a superuser. A role without the privilege gets exit 8 naming neon_superuser and
+ * --truncate-only, with nothing changed (one transaction).
  */
 @Command(name = "guard", mixinStandardHelpOptions = true,
         description = {"Day 2, upstream only: make the changes that stop Materialize ingesting a table hard to do by "
@@ -112,8 +114,9 @@ public class Guard implements Callable<Integer>, Cli.Resumable {
     }
 
     /** What is there now: the guard's version (null: not installed), its settings and event triggers, the tables. */
-    record State(String version, boolean publicationExists, boolean superuser, Boolean neonSuperuser, String role,
-                 int eventTriggers, String guardedPublication, Boolean guardedStrict, long logEntries, List<Table> tables) {
+    record State(String version, boolean publicationExists, boolean allTables, boolean superuser, Boolean neonSuperuser,
+                 String role, int eventTriggers, String guardedPublication, Boolean guardedStrict, long logEntries,
+                 List<Table> tables) {
         boolean installed() {
             return version != null;
         }
@@ -166,7 +169,8 @@ public class Guard implements Callable<Integer>, Cli.Resumable {
         }
         List<Table> tables = db.list(GuardSql.TABLES, t -> new Table(t.getString("schema_name"), t.getString("table_name"),
                 t.getBoolean("published"), t.getBoolean("guarded")), publication);
-        return new State(version, Boolean.TRUE.equals(r.get("publication_exists")), Boolean.TRUE.equals(r.get("superuser")),
+        return new State(version, r.get("all_tables") != null, Boolean.TRUE.equals(r.get("all_tables")),
+                Boolean.TRUE.equals(r.get("superuser")),
                 (Boolean) r.get("neon_superuser"), (String) r.get("role_name"), ((Number) r.get("event_triggers")).intValue(),
                 pub, wasStrict, entries, tables);
     }
@@ -180,7 +184,9 @@ public class Guard implements Callable<Integer>, Cli.Resumable {
             throw new Fail(Exit.NOT_FOUND, "publication " + publication + " does not exist; nothing was changed",
                     "name the publication Materialize reads: --publication NAME (./jbang publication makes it)");
         }
-        if (!truncateOnly && !s.superuser() && !Boolean.TRUE.equals(s.neonSuperuser())) {
+        // told before trying where it is certain: neon_superuser exists (Neon, the lab) and the role is outside it;
+        // elsewhere the server decides (a managed service may have a role of its own for event triggers)
+        if (!truncateOnly && !s.superuser() && Boolean.FALSE.equals(s.neonSuperuser())) {
             throw eventTriggersDenied(s, null);
         }
         List<Table> add = s.tables().stream().filter(t -> t.published() && !t.guarded()).toList();
@@ -210,6 +216,12 @@ public class Guard implements Callable<Integer>, Cli.Resumable {
         if (guarded.isEmpty()) {
             o.warn("publication " + publication + " has no tables yet: run ./jbang guard again once it has");
         }
+        if (s.allTables()) {
+            o.warn("publication " + publication + " is FOR ALL TABLES, so it also publishes neonmz_guard.settings and "
+                    + "neonmz_guard.ddl_log: a source of all its tables ingests them (they are REPLICA IDENTITY FULL), and "
+                    + "the replication role needs SELECT on them (./jbang grants --schema neonmz_guard); to leave them "
+                    + "out, publish the tables by name (./jbang publication --table …)");
+        }
         if (!s.installed()) {
             o.line("guard: a table published later is guarded when guard runs again (watch reports it as unguarded_table)");
         }
@@ -220,7 +232,8 @@ public class Guard implements Callable<Integer>, Cli.Resumable {
     List<String> plan(State s, List<Table> add, List<Table> drop) {
         List<String> sql = new ArrayList<>();
         boolean events = s.eventTriggers() == GuardSql.EVENT_TRIGGERS.size();
-        boolean settings = !s.installed() || !publication.equals(s.guardedPublication()) || strict != Boolean.TRUE.equals(s.guardedStrict());
+        boolean settings = !s.installed() || !publication.equals(s.guardedPublication())
+                || strict != Boolean.TRUE.equals(s.guardedStrict());
         if (s.eventTriggers() > 0 && (truncateOnly || !events)) {
             sql.addAll(GuardSql.DROP_EVENT_TRIGGERS);
         }
@@ -378,7 +391,8 @@ final class GuardVerify {
             o.line("-- --verify, in one transaction that is always rolled back:");
             List.of("BEGIN", LOCK_TIMEOUT, String.format(TRUNCATE, ref)).forEach(o::statement);
             if (events) {
-                List.of(LAST_ID, String.format(ADD_PROBE, ref), LOGGED.replace("?", "<the id read before>")).forEach(o::statement);
+                List.of(LAST_ID, String.format(ADD_PROBE, ref), LOGGED.replace("?", "<the id read before>"))
+                        .forEach(o::statement);
             }
             if (g.strict) {
                 o.statement(String.format(DROP_PROBE, ref));
@@ -400,7 +414,8 @@ final class GuardVerify {
                         + ", " + logged.get(0).get("change") : "not logged");
             }
             if (g.strict) {
-                refused(c, "ALTER TABLE " + ref + " DROP COLUMN", String.format(DROP_PROBE, ref), "neonmz guard: ALTER TABLE refused");
+                refused(c, "ALTER TABLE " + ref + " DROP COLUMN", String.format(DROP_PROBE, ref),
+                        "neonmz guard: ALTER TABLE refused");
             }
         } catch (SQLException e) {
             throw Pg.translate(e);
@@ -474,11 +489,13 @@ final class GuardSql {
             + "'DROP PUBLICATION', 'ALTER INDEX', 'DROP OWNED', 'DROP TYPE', 'DROP DOMAIN', 'DROP EXTENSION'";
 
     static final String STATE = """
-            SELECT (SELECT obj_description(n.oid, 'pg_namespace') FROM pg_namespace n WHERE n.nspname = 'neonmz_guard') AS version,
+            SELECT (SELECT obj_description(n.oid, 'pg_namespace') FROM pg_namespace n
+                    WHERE n.nspname = 'neonmz_guard') AS version,
                    (SELECT n.nspowner::regrole::text FROM pg_namespace n WHERE n.nspname = 'neonmz_guard') AS owner,
-                   EXISTS (SELECT 1 FROM pg_publication WHERE pubname = ?) AS publication_exists,
+                   (SELECT p.puballtables FROM pg_publication p WHERE p.pubname = ?) AS all_tables,
                    (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) AS superuser,
-                   (SELECT pg_has_role(current_user, r.oid, 'MEMBER') FROM pg_roles r WHERE r.rolname = 'neon_superuser') AS neon_superuser,
+                   (SELECT pg_has_role(current_user, r.oid, 'MEMBER') FROM pg_roles r
+                    WHERE r.rolname = 'neon_superuser') AS neon_superuser,
                    current_user::text AS role_name,
                    (SELECT count(*) FROM pg_event_trigger WHERE evtname IN ('neonmz_guard_ddl_start', 'neonmz_guard_ddl_end')
                       AND evtenabled <> 'D') AS event_triggers""";
@@ -488,7 +505,7 @@ final class GuardSql {
     /** The published tables, and any other table that still has the guard's trigger. */
     static final String TABLES = """
             WITH published AS (SELECT format('%I.%I', t.schemaname, t.tablename)::regclass AS oid
-                               FROM pg_publication_tables t WHERE t.pubname = ?)
+                               FROM pg_publication_tables t WHERE t.pubname = ? AND t.schemaname <> 'neonmz_guard')
             SELECT n.nspname AS schema_name, c.relname AS table_name, c.oid IN (SELECT oid FROM published) AS published,
                    EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = 'neonmz_guard_truncate') AS guarded
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -517,12 +534,17 @@ final class GuardSql {
               change text NOT NULL,
               statement text)""",
             "CREATE INDEX ddl_log_at ON neonmz_guard.ddl_log (at)",
-            // the published tables' shape as Materialize checks it (src/postgres-util/src/desc.rs), as evolve reads it
-            "CREATE TABLE neonmz_guard.shape (relid oid PRIMARY KEY, nspname name NOT NULL, relname name NOT NULL, "
+            // a FOR ALL TABLES publication publishes these two as well: Materialize can then ingest their changes
+            "ALTER TABLE neonmz_guard.settings REPLICA IDENTITY FULL",
+            "ALTER TABLE neonmz_guard.ddl_log REPLICA IDENTITY FULL",
+            // the published tables' shape as Materialize checks it (src/postgres-util/src/desc.rs), as evolve reads it:
+            // UNLOGGED, so never published; emptied by a crash (or a Neon compute restart), it is read again before
+            // the next command (on_ddl_start), which is all it needs
+            "CREATE UNLOGGED TABLE neonmz_guard.shape (relid oid PRIMARY KEY, nspname name NOT NULL, relname name NOT NULL, "
                     + "replident \"char\" NOT NULL)",
-            "CREATE TABLE neonmz_guard.shape_column (relid oid, attnum int2, attname name NOT NULL, atttypid oid NOT NULL, "
-                    + "atttypmod int4 NOT NULL, attnotnull boolean NOT NULL, PRIMARY KEY (relid, attnum))",
-            "CREATE TABLE neonmz_guard.shape_key (relid oid, conoid oid, conname name NOT NULL, conkey int2[] NOT NULL, "
+            "CREATE UNLOGGED TABLE neonmz_guard.shape_column (relid oid, attnum int2, attname name NOT NULL, "
+                    + "atttypid oid NOT NULL, atttypmod int4 NOT NULL, attnotnull boolean NOT NULL, PRIMARY KEY (relid, attnum))",
+            "CREATE UNLOGGED TABLE neonmz_guard.shape_key (relid oid, conoid oid, conname name NOT NULL, conkey int2[] NOT NULL, "
                     + "contype \"char\" NOT NULL, PRIMARY KEY (relid, conoid))");
 
     static final String COMMENT = "COMMENT ON SCHEMA neonmz_guard IS '" + VERSION + "'";
@@ -542,7 +564,7 @@ final class GuardSql {
             CREATE OR REPLACE FUNCTION neonmz_guard.published() RETURNS SETOF oid LANGUAGE sql STABLE
             SET search_path = pg_catalog, pg_temp AS
             $f$ SELECT format('%I.%I', t.schemaname, t.tablename)::regclass::oid FROM pg_publication_tables t
-                WHERE t.pubname = (SELECT publication FROM neonmz_guard.settings) $f$""";
+                WHERE t.pubname = (SELECT publication FROM neonmz_guard.settings) AND t.schemaname <> 'neonmz_guard' $f$""";
     /** Forget tables no longer published and those in {@code again} (null: all), then read the missing ones. */
     static final String SNAPSHOT = """
             CREATE OR REPLACE FUNCTION neonmz_guard.snapshot(again oid[]) RETURNS void LANGUAGE plpgsql
@@ -579,7 +601,8 @@ final class GuardSql {
                 SELECT s.*, format('%I.%I', s.nspname, s.relname) AS ident, c.oid IS NOT NULL AS present,
                        n.nspname AS now_nspname, c.relname AS now_relname, c.relreplident AS now_replident,
                        c.oid IN (SELECT neonmz_guard.published()) AS now_published
-                FROM neonmz_guard.shape s LEFT JOIN pg_class c ON c.oid = s.relid LEFT JOIN pg_namespace n ON n.oid = c.relnamespace)
+                FROM neonmz_guard.shape s LEFT JOIN pg_class c ON c.oid = s.relid
+                LEFT JOIN pg_namespace n ON n.oid = c.relnamespace)
               SELECT s.relid, s.ident, v.breaks, v.change
               FROM s CROSS JOIN LATERAL (VALUES
                 (NOT s.present, true, 'table dropped'),

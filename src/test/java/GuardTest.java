@@ -306,4 +306,28 @@ class GuardTest {
         TestPg.Run plan = TestPg.run(new Watch(), TestPg.env(db), "--dry-run");
         assertTrue(plan.out().contains("FROM neonmz_guard.ddl_log WHERE at > now() - interval '60000 milliseconds'"), plan.out());
     }
+
+    @Test
+    void aForAllTablesPublicationLeavesTheGuardsOwnTablesOut() {
+        String db = EvolveTest.shop();
+        TestPg.exec(db, "CREATE PUBLICATION pall FOR ALL TABLES");
+        TestPg.Run r = guard(db, "--publication", "pall");
+        assertEquals(Exit.OK, r.exit(), r.all());
+        assertTrue(r.err().contains("publication pall is FOR ALL TABLES, so it also publishes neonmz_guard.settings and "
+                + "neonmz_guard.ddl_log: a source of all its tables ingests them (they are REPLICA IDENTITY FULL), and the "
+                + "replication role needs SELECT on them (./jbang grants --schema neonmz_guard)"), r.all());
+        // the snapshot is UNLOGGED, so never published; the guard's tables get no TRUNCATE trigger
+        assertEquals("[{t=neonmz_guard.ddl_log}, {t=neonmz_guard.settings}]", TestPg.rows(db, "SELECT schemaname || '.' || "
+                + "tablename AS t FROM pg_publication_tables WHERE pubname = 'pall' AND schemaname = 'neonmz_guard' ORDER BY 1")
+                .toString());
+        assertTrue(guardObjects(db).contains("{t=unpublished}") && !guardObjects(db).contains("neonmz_guard."), guardObjects(db));
+        assertTrue(guard(db, "--publication", "pall").out().contains("already done"));
+        // a table made later is published at once: its next DDL is judged against its shape from before that DDL
+        assertNull(asOwner(db, "CREATE TABLE later (id int PRIMARY KEY, v text)", "ALTER TABLE later DROP COLUMN v"));
+        assertEquals("column v dropped", log(db).get(0).get("change"));
+        TestPg.Run w = TestPg.run(new Watch(), TestPg.env(db), "--once", "--publication", "pall", "--role", "neondb_owner");
+        assertTrue(w.out().contains("unguarded_table    public.later"), w.out());
+        // published, so watched like any other table: FULL already, not guarded against TRUNCATE (it is the guard)
+        assertFalse(w.out().matches("(?s).*(replica_identity|unguarded_table) +neonmz_guard\\..*"), w.out());
+    }
 }
