@@ -84,8 +84,9 @@ import picocli.CommandLine.TypeConversionException;
                 + "prints one line per new problem, with its fix, and one when it clears: a published table no longer "
                 + "REPLICA IDENTITY FULL, a table of the schema not in the publication (--all-in-schema), a grant the "
                 + "replication role lost, a slot inactive or with wal_status unreserved/lost, a slot retaining more "
-                + "than --max-retained, a source stalled or failed, lag over --max-lag and growing. The first tick "
-                + "reports what is wrong now.",
+                + "than --max-retained, a source stalled or failed, lag over --max-lag and growing; with ./jbang guard "
+                + "installed, the DDL it logged on published tables (schema_change, once each) and a published table "
+                + "it does not guard yet. The first tick reports what is wrong now (and the DDL of the last --interval).",
                 "Each tick opens a connection and closes it: a tick itself wakes a suspended Neon compute (and "
                         + "restarts its suspend timer, 5 minutes by default), so if scale-to-zero matters, use an "
                         + "--interval longer than the suspend timeout (it says so on a Neon host with --interval "
@@ -105,7 +106,9 @@ public class Watch implements Callable<Integer> {
             SELECT pg_current_wal_lsn()::text AS wal_lsn,
                    current_setting('neon.endpoint_id', true) AS neon_endpoint,
                    EXISTS (SELECT 1 FROM pg_publication WHERE pubname = %1$s) AS publication_exists,
-                   EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %2$s) AS role_exists""";
+                   EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %2$s) AS role_exists,
+                   (SELECT has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT') FROM pg_namespace n
+                    JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = 'ddl_log' WHERE n.nspname = 'neonmz_guard') AS guard_log""";
 
     /** Guide A.2.1 and A.2.4, per published table: its identity, the role's USAGE on its schema and SELECT on it. */
     static final String PUBLISHED = """
@@ -114,7 +117,8 @@ public class Watch implements Callable<Integer> {
                    has_schema_privilege((SELECT oid FROM role), n.oid, 'USAGE') AS usage,
                    has_table_privilege((SELECT oid FROM role), c.oid, 'SELECT') AS can_select,
                    array(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
-                         AND NOT a.attisdropped ORDER BY a.attnum) AS columns
+                         AND NOT a.attisdropped ORDER BY a.attnum) AS columns,
+                   EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = 'neonmz_guard_truncate') AS guarded
             FROM pg_publication_tables t
             JOIN pg_namespace n ON n.nspname = t.schemaname
             JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.tablename
@@ -222,8 +226,8 @@ public class Watch implements Callable<Integer> {
     long maxLag;
 
     @Option(names = "--fail-on", paramLabel = "KINDS", split = ",", description = "Stop at the first tick where a "
-            + "problem of these kinds is present and exit 17: drift (identity, publication, grants), slot (inactive, "
-            + "wal_status), wal (retained), source (status), lag, or any.")
+            + "problem of these kinds is present and exit 17: drift (identity, publication, grants, unguarded), slot "
+            + "(inactive, wal_status), wal (retained), source (status), lag, schema (DDL guard logged), or any.")
     List<String> failOn = new ArrayList<>();
 
     @Option(names = "--metrics-port", paramLabel = "PORT", description = "Serve Prometheus metrics on "
@@ -370,12 +374,13 @@ public class Watch implements Callable<Integer> {
             List<Map<String, Object>> published = db.query(q.get(1));
             List<Map<String, Object>> unpublished = allInSchema ? db.query(q.get(2)) : List.of();
             List<Map<String, Object>> slots = db.query(SLOTS);
+            List<Map<String, Object>> guardLog = checks.guardLog(db, state);
             String beat = heartbeat ? heartbeat(db) : null;
             if (keepAwake) {
                 kept = db;
                 db = null;
             }
-            return checks.upstream(state, published, unpublished, slots, beat);
+            return checks.upstream(state, published, unpublished, slots, guardLog, beat);
         } catch (SQLException | Fail e) {
             closeSessions(false);
             if (e instanceof Fail f && f.exit == Exit.PERMISSION) {
@@ -469,6 +474,8 @@ final class WatchChecks {
         CATEGORY.put("unpublished_table", "drift");
         CATEGORY.put("grant", "drift");
         CATEGORY.put("schema_drift", "drift");
+        CATEGORY.put("unguarded_table", "drift");
+        CATEGORY.put("schema_change", "schema");
         CATEGORY.put("slot_inactive", "slot");
         CATEGORY.put("slot_wal_status", "slot");
         CATEGORY.put("retained_wal", "wal");
@@ -477,6 +484,17 @@ final class WatchChecks {
     }
 
     static final Set<String> MZ_KINDS = Set.of("source_status", "lag", "schema_drift");
+    /** Events, not states: said once when seen, never "cleared" (they leave the window unsaid). */
+    static final Set<String> EVENT_KINDS = Set.of("schema_change");
+
+    /** With ./jbang guard installed and readable: the DDL it logged on published tables in the window (newest 100). */
+    static final String GUARD_LOG = """
+            SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS at, role_name, command_tag,
+                   object_identity, verdict, change
+            FROM neonmz_guard.ddl_log WHERE at > now() - interval '%d milliseconds'
+            ORDER BY id DESC LIMIT 100""";
+    /** A transaction that commits up to this long after its DDL is still seen by the next tick. */
+    static final Duration GUARD_OVERLAP = Duration.ofMinutes(15);
 
     /** A numeric value as BigDecimal (PostgreSQL's numeric, Materialize's uint8 as text), or null. */
     static BigDecimal num(Object v) {
@@ -484,6 +502,8 @@ final class WatchChecks {
     }
 
     private final Watch w;
+    /** When the guard's log was last read (System.nanoTime), 0 before the first read. */
+    private long guardReadAt;
 
     WatchChecks(Watch w) {
         this.w = w;
@@ -495,7 +515,7 @@ final class WatchChecks {
         for (String k : failOn) {
             if (!k.equals("any") && !all.contains(k)) {
                 throw Fail.usage("--fail-on " + k + " is not a kind of problem", "give some of drift, slot, wal, source, "
-                        + "lag, or any (e.g. --fail-on drift,slot)");
+                        + "lag, schema, or any (e.g. --fail-on drift,slot)");
             }
         }
         return failOn.contains("any") ? all : new LinkedHashSet<>(failOn);
@@ -508,7 +528,7 @@ final class WatchChecks {
 
     /** The upstream's problems: the publication and role, each published table, --all-in-schema, the slots. */
     Side upstream(Map<String, Object> state, List<Map<String, Object>> published, List<Map<String, Object>> unpublished,
-                  List<Map<String, Object>> slots, String heartbeatLsn) {
+                  List<Map<String, Object>> slots, List<Map<String, Object>> guardLog, String heartbeatLsn) {
         Map<String, Problem> p = new LinkedHashMap<>();
         upstreamColumns.clear();
         for (Map<String, Object> t : published) {
@@ -538,6 +558,7 @@ final class WatchChecks {
                     + schema + (pubOpt.isEmpty() ? "" : " --name " + Out.shellQuote(w.publication))
                     + "; then, for a source that exists: ./jbang source --add-new-tables");
         }
+        guardProblems(p, state, published, guardLog, pubOpt);
         boolean neon = state.get("neon_endpoint") != null && !state.get("neon_endpoint").toString().isEmpty();
         List<Map<String, Object>> slotFacts = new ArrayList<>();
         for (Map<String, Object> s : slots) {
@@ -548,6 +569,7 @@ final class WatchChecks {
         String[] lsn = String.valueOf(state.get("wal_lsn")).split("/");
         facts.put("wal_position", Long.parseLong(lsn[0], 16) << 32 | Long.parseLong(lsn[1], 16));
         facts.put("slots", slotFacts);
+        facts.put("guard", state.get("guard_log") == null ? "absent" : guardLog != null ? "installed" : "unreadable");
         if (heartbeatLsn != null) {
             facts.put("heartbeat_lsn", heartbeatLsn);
         }
@@ -575,6 +597,50 @@ final class WatchChecks {
         }
         if (roleExists && !Boolean.TRUE.equals(t.get("can_select"))) {
             add(p, "grant", ref, "", "role " + w.role + " lost SELECT on " + ref, grants);
+        }
+    }
+
+    /**
+     * The guard's query for this tick: the DDL logged since the last read (the first: in the last --interval), and
+     * GUARD_OVERLAP more, for transactions that committed after the last read; what was seen already stays present.
+     */
+    String guardQuery(boolean first) {
+        long ms = first ? w.interval.toMillis() : (System.nanoTime() - guardReadAt) / 1_000_000 + GUARD_OVERLAP.toMillis();
+        return String.format(GUARD_LOG, ms);
+    }
+
+    /** The guard's log rows, oldest first; null when it is not installed (or not readable by this role). */
+    List<Map<String, Object>> guardLog(Pg db, Map<String, Object> state) throws SQLException {
+        if (!Boolean.TRUE.equals(state.get("guard_log"))) {
+            return null;
+        }
+        List<Map<String, Object>> rows = new ArrayList<>(db.query(guardQuery(guardReadAt == 0)));
+        guardReadAt = System.nanoTime();
+        java.util.Collections.reverse(rows);
+        return rows;
+    }
+
+    /** With the guard installed: a published table without its TRUNCATE trigger; each DDL it logged, once. */
+    private void guardProblems(Map<String, Problem> p, Map<String, Object> state, List<Map<String, Object>> published,
+                               List<Map<String, Object>> guardLog, String pubOpt) {
+        if (state.get("guard_log") == null) {
+            return;
+        }
+        for (Map<String, Object> t : published) {
+            if (!Boolean.TRUE.equals(t.get("guarded")) && !"neonmz_guard".equals(t.get("schema_name"))) {
+                String ref = Sql.qualified((String) t.get("schema_name"), (String) t.get("table_name"));
+                add(p, "unguarded_table", ref, "", "published, but its TRUNCATE is not refused (published after ./jbang "
+                        + "guard ran)", "./jbang guard" + pubOpt + " (with the options it was installed with, e.g. --strict)");
+            }
+        }
+        for (Map<String, Object> r : guardLog == null ? List.<Map<String, Object>>of() : guardLog) {
+            boolean breaks = "breaks".equals(r.get("verdict"));
+            add(p, "schema_change", (String) r.get("object_identity"), "#" + r.get("id"), r.get("command_tag") + " by "
+                    + r.get("role_name") + " at " + r.get("at") + ": " + r.get("change") + (breaks ? " (Materialize "
+                    + "stops ingesting the table)" : " (safe for Materialize)"), breaks ? "./jbang monitor shows the "
+                    + "table's error; ./jbang evolve --migration FILE checks the next migration before it runs, and gives "
+                    + "the order that avoids a break" : "none needed; ./jbang evolve --migration FILE checks the next "
+                    + "migration before it runs");
         }
     }
 
@@ -821,6 +887,8 @@ final class WatchReport {
         if (w.heartbeat) {
             o.statement(Watch.HEARTBEAT);
         }
+        o.line("-- and, when ./jbang guard is installed (guard_log above), its log (the first tick: the last --interval):");
+        o.statement(String.format(WatchChecks.GUARD_LOG, w.interval.toMillis()));
         if (withMz) {
             o.line("-- and on Materialize (the session stays open between ticks):");
             try (Mz db = Mz.connect(w.mz, o)) {
@@ -888,7 +956,7 @@ final class WatchReport {
             }
         }
         for (WatchChecks.Problem p : present.values()) {
-            if (!now.containsKey(p.key())) {
+            if (!now.containsKey(p.key()) && !WatchChecks.EVENT_KINDS.contains(p.kind())) {
                 cleared++;
                 line(ts, "cleared", p.kind(), p.subject() + (p.state().isEmpty() ? "" : " (" + p.state() + ")"));
                 gone.add(p.json());

@@ -147,7 +147,7 @@ public final class MzErrors {
                     "a published table was TRUNCATEd upstream, which Materialize cannot ingest: ./jbang evolve "
                             + "--mz-url \"$MZ_URL\" --apply re-creates its table or subsource (a new snapshot) with what is "
                             + "built on it; upstream, use DELETE FROM instead (./jbang evolve --migration FILE finds a "
-                            + "TRUNCATE before it ships)"),
+                            + "TRUNCATE before it ships, ./jbang guard refuses it)"),
             // Materialize's own catalog
             known("unknown size", "unknown cluster replica size ([^\\s]+)", Exit.USAGE,
                     "choose a size the server lists: SELECT size FROM mz_cluster_replica_sizes"),

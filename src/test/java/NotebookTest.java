@@ -73,6 +73,14 @@ class NotebookTest {
             env.putAll(neonApi.env());
             env.remove("NEON_PROJECT_ID");
         }
+        if (db != null && text.contains("$LAB_SUPERUSER_URL")) {
+            // the lab's superuser, as a reader of the notebook would use it: its URL, its password in the lab's file
+            env.put("LAB_SUPERUSER_URL", env.get("DATABASE_URL").replace("://neondb_owner@", "://postgres@"));
+            Path pw = home.resolve(".neonmz/lab/superuser.password");
+            Files.createDirectories(pw.getParent());
+            Files.writeString(pw, TestPg.server().superConn(db).password(), StandardCharsets.UTF_8);
+            Files.setPosixFilePermissions(pw, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        }
         Normaliser norm = new Normaliser(env, home, labDir);
         StringBuilder updated = new StringBuilder();
         Matcher m = BLOCK.matcher(text);
@@ -117,7 +125,7 @@ class NotebookTest {
      * in the notebook's home (e.g. an edit of a copied script).
      */
     static String run(String command, Map<String, String> env, Path home) throws IOException {
-        List<String> words = ShellWords.split(command, home.toString());
+        List<String> words = ShellWords.split(command, home.toString(), env);
         if (words.size() > 4 && words.get(0).equals("cd") && words.get(2).equals("&&") && words.get(3).equals("./jbang")) {
             Path dir = Path.of(words.get(1));
             Map<String, String> e = new HashMap<>(env);
@@ -199,9 +207,13 @@ class NotebookTest {
         }
     }
 
-    /** POSIX shell word splitting for the notebook commands: quotes, backslashes, a leading ~/. */
+    /** POSIX shell word splitting for the notebook commands: quotes, backslashes, a leading ~/, $NAME of the env. */
     static final class ShellWords {
         static List<String> split(String s, String home) {
+            return split(s, home, Map.of());
+        }
+
+        static List<String> split(String s, String home, Map<String, String> env) {
             List<String> words = new ArrayList<>();
             StringBuilder cur = new StringBuilder();
             boolean inWord = false;
@@ -217,6 +229,9 @@ class NotebookTest {
                     while (s.charAt(i) != '"') {
                         if (s.charAt(i) == '\\' && "\"\\$`".indexOf(s.charAt(i + 1)) >= 0) {
                             i++;
+                        } else if (s.charAt(i) == '$') {
+                            i = variable(s, i, env, cur);
+                            continue;
                         }
                         cur.append(s.charAt(i++));
                     }
@@ -233,6 +248,9 @@ class NotebookTest {
                 } else if (c == '~' && !inWord && i + 1 < s.length() && s.charAt(i + 1) == '/') {
                     cur.append(home);
                     inWord = true;
+                } else if (c == '$') {
+                    i = variable(s, i, env, cur) - 1;
+                    inWord = true;
                 } else {
                     cur.append(c);
                     inWord = true;
@@ -242,6 +260,18 @@ class NotebookTest {
                 words.add(cur.toString());
             }
             return words;
+        }
+
+        /** $NAME or ${NAME} at i, replaced by its value in the notebook's environment; the index after it. */
+        private static int variable(String s, int i, Map<String, String> env, StringBuilder cur) {
+            Matcher m = Pattern.compile("\\$(?:\\{(\\w+)}|(\\w+))").matcher(s).region(i, s.length());
+            if (!m.lookingAt()) {
+                cur.append('$');
+                return i + 1;
+            }
+            String name = m.group(1) != null ? m.group(1) : m.group(2);
+            cur.append(env.getOrDefault(name, ""));
+            return m.end();
         }
     }
 }
