@@ -203,23 +203,21 @@ public class Evolve implements Callable<Integer> {
         String sql = migration == null ? null : withoutOwnTransaction(read(migration));
         o.put("migration", migration == null ? null : migration.toString());
         o.put("publication", publication);
-        try (Pg db = pg.connect(o)) {
+        try (Pg db = pg.connect(o); Mz m = mz.given() ? Mz.connectToRead(mz, o) : null) {
             EvolveCheck check = new EvolveCheck(this, o, db);
             if (db.query("SELECT 1 FROM pg_publication WHERE pubname = ?", publication).isEmpty()) {
                 throw new Fail(Exit.NOT_FOUND, "publication " + publication + " does not exist upstream; nothing was run",
                         "name the publication Materialize reads: --publication NAME (./jbang publication makes it)");
             }
-            if (mz.given()) {
-                try (Mz m = Mz.connectToRead(mz, o)) {
-                    EvolveMz ingestion = EvolveMz.read(this, o, m);
-                    if (sql == null) {
-                        if (apply && !o.dryRun() && new EvolveApply(ingestion).resume()) {
-                            ingestion = EvolveMz.read(this, o, m);   // what the resumed run changed
-                        }
-                        return ingestion.drift(check);
+            if (m != null) {
+                EvolveMz ingestion = EvolveMz.read(this, o, m);
+                if (sql == null) {
+                    if (apply && !o.dryRun() && new EvolveApply(ingestion).resume()) {
+                        ingestion = EvolveMz.read(this, o, m);   // what the resumed run changed
                     }
-                    ingestion.judgeAs(this);
+                    return ingestion.drift(check);
                 }
+                ingestion.judgeAs(this);
             }
             o.put("syntax", syntax);
             if (o.dryRun()) {

@@ -154,28 +154,6 @@ public class Watch implements Callable<Integer> {
     /** --heartbeat: a non-transactional logical message (decoded at once, whatever else runs) with our prefix. */
     static final String HEARTBEAT = "SELECT pg_logical_emit_message(false, 'neonmz_heartbeat', now()::text)::text AS lsn";
 
-    /** Materialize (C.4's status query, narrowed): the source and what it feeds, their status, the source's lag. */
-    static final String MZ_SOURCE = """
-            WITH source_ids AS (SELECT id FROM mz_catalog.mz_sources WHERE name = %s),
-            objects AS (
-              SELECT id FROM source_ids
-              UNION SELECT d.object_id FROM mz_internal.mz_object_dependencies AS d
-                      JOIN mz_catalog.mz_sources AS sub ON sub.id = d.object_id AND sub.type = 'subsource'
-                    WHERE d.referenced_object_id IN (SELECT id FROM source_ids)
-              UNION SELECT id FROM mz_catalog.mz_tables WHERE source_id IN (SELECT id FROM source_ids)),
-            stats AS (
-              SELECT id, bool_and(snapshot_committed) AS snapshot_committed,
-                     max(offset_known) AS offset_known, max(offset_committed) AS offset_committed
-              FROM mz_internal.mz_source_statistics WHERE id IN (SELECT id FROM source_ids) GROUP BY id)
-            SELECT st.name, st.type, st.status, st.error, source_ids.id IS NOT NULL AS is_source,
-                   CASE WHEN stats.snapshot_committed
-                        THEN stats.offset_known::numeric - stats.offset_committed::numeric END AS offset_lag
-            FROM mz_internal.mz_source_statuses st
-              JOIN objects ON objects.id = st.id
-              LEFT JOIN source_ids ON source_ids.id = st.id
-              LEFT JOIN stats ON stats.id = st.id
-            ORDER BY source_ids.id IS NULL, st.name""";
-
     /** The application_name of watch's sessions (unless PGAPPNAME or the URL names one): pg_stat_activity shows it. */
     static final String APPLICATION = "neonmz_watch";
     /** Neon's default suspend timeout: shorter intervals keep a compute awake. */
@@ -415,10 +393,8 @@ public class Watch implements Callable<Integer> {
             if (mzDb == null) {
                 mzDb = Mz.connect(mz, o);
             }
-            List<Map<String, Object>> rows = mzDb.query(String.format(MZ_SOURCE, Sql.literal(source)));
-            List<Map<String, Object>> ingested = mzDb.query(String.format(WatchChecks.MZ_INGESTED, Sql.literal(source)));
-            ingested.forEach(r -> r.replaceAll((k, v) -> Set.of("schema_name", "table_name").contains(k) ? mzDb.sourceTableName((String) v) : v));
-            return checks.materialize(rows, ingested, report.present(), report.lastLag());
+            List<Map<String, Object>> rows = mzDb.query(String.format(WatchChecks.MZ_SOURCE, Sql.literal(source)));
+            return checks.materialize(rows, checks.ingested(mzDb), report.present(), report.lastLag());
         } catch (SQLException | Fail e) {
             mzDb = mzDb == null ? null : WatchChecks.closed(mzDb);
             return report.failed("materialize", e);
@@ -724,6 +700,28 @@ final class WatchChecks {
         return new Side("materialize", true, null, p, facts);
     }
 
+    /** Materialize (C.4's status query, narrowed): the source and what it feeds, their status, the source's lag. */
+    static final String MZ_SOURCE = """
+            WITH source_ids AS (SELECT id FROM mz_catalog.mz_sources WHERE name = %s),
+            objects AS (
+              SELECT id FROM source_ids
+              UNION SELECT d.object_id FROM mz_internal.mz_object_dependencies AS d
+                      JOIN mz_catalog.mz_sources AS sub ON sub.id = d.object_id AND sub.type = 'subsource'
+                    WHERE d.referenced_object_id IN (SELECT id FROM source_ids)
+              UNION SELECT id FROM mz_catalog.mz_tables WHERE source_id IN (SELECT id FROM source_ids)),
+            stats AS (
+              SELECT id, bool_and(snapshot_committed) AS snapshot_committed,
+                     max(offset_known) AS offset_known, max(offset_committed) AS offset_committed
+              FROM mz_internal.mz_source_statistics WHERE id IN (SELECT id FROM source_ids) GROUP BY id)
+            SELECT st.name, st.type, st.status, st.error, source_ids.id IS NOT NULL AS is_source,
+                   CASE WHEN stats.snapshot_committed
+                        THEN stats.offset_known::numeric - stats.offset_committed::numeric END AS offset_lag
+            FROM mz_internal.mz_source_statuses st
+              JOIN objects ON objects.id = st.id
+              LEFT JOIN source_ids ON source_ids.id = st.id
+              LEFT JOIN stats ON stats.id = st.id
+            ORDER BY source_ids.id IS NULL, st.name""";
+
     /** What the source ingests of each upstream table (its columns, and EXCLUDE COLUMNS in create_sql): schema drift. */
     static final String MZ_INGESTED = """
             WITH source_ids AS (SELECT id FROM mz_catalog.mz_sources WHERE name = %s),
@@ -740,6 +738,13 @@ final class WatchChecks {
               LEFT JOIN mz_catalog.mz_sources AS sub ON sub.id = i.id
               LEFT JOIN mz_catalog.mz_columns AS c ON c.id = i.id
             ORDER BY i.id, c.position""";
+
+    /** What the source ingests ({@link #MZ_INGESTED}), with upstream names as they are (unquoted before v26.19). */
+    List<Map<String, Object>> ingested(Mz mzDb) throws SQLException {
+        List<Map<String, Object>> rows = mzDb.query(String.format(MZ_INGESTED, Sql.literal(w.source)));
+        rows.forEach(r -> r.replaceAll((k, v) -> Set.of("schema_name", "table_name").contains(k) ? mzDb.sourceTableName((String) v) : v));
+        return rows;
+    }
 
     /** The published tables' columns upstream, from this tick's upstream read (schema drift compares them). */
     private final Map<String, List<String>> upstreamColumns = new LinkedHashMap<>();
@@ -892,7 +897,7 @@ final class WatchReport {
         if (withMz) {
             o.line("-- and on Materialize (the session stays open between ticks):");
             try (Mz db = Mz.connect(w.mz, o)) {
-                db.planned(String.format(Watch.MZ_SOURCE, Sql.literal(w.source)));
+                db.planned(String.format(WatchChecks.MZ_SOURCE, Sql.literal(w.source)));
                 db.planned(String.format(WatchChecks.MZ_INGESTED, Sql.literal(w.source)));
             }
         }
