@@ -52,7 +52,7 @@ public final class Exit {
         TABLE.put(STALLED, "a source is stuck: no snapshot progress, or an unknown error");
         TABLE.put(DECLINED, "not confirmed (answered no, or no terminal and no --yes)");
         TABLE.put(UNSUPPORTED, "the Materialize release is older than the oldest one supported (v26.0.0)");
-        TABLE.put(DRIFT, "watch: a --fail-on condition was seen");
+        TABLE.put(DRIFT, "drift: a watch --fail-on condition, or evolve found some");
         TABLE.put(READ_ONLY, "the server accepts only reads (read-only setting, read replica)");
         TABLE.put(MIGRATION_FAILED, "evolve: the migration fails (rolled back; nothing changed)");
         TABLE.put(NEEDS_OWN_RUN, "evolve: a statement that cannot run in a transaction");
