@@ -183,10 +183,10 @@ public class Evolve implements Callable<Integer> {
             + "(default neondb and its owner); the branch's own connection URI comes from the API.")
     boolean onBranch;
 
-    @Option(names = "--api-timeout", paramLabel = "DURATION", converter = Durations.class,
+    @Option(names = "--api-timeout", paramLabel = "DURATION", converter = Durations.class, defaultValue = "5m",
             description = "With --on-branch: how long the Neon API may take to make the branch, and again to delete "
                     + "it (default ${DEFAULT-VALUE}).")
-    Duration apiTimeout = Duration.ofMinutes(5);
+    Duration apiTimeout;
 
     public static void main(String... args) {
         Cli.main(new Evolve(), args);
@@ -805,6 +805,8 @@ final class EvolveBranch {
     private String name;
     private volatile String branchId;
     private boolean gone;
+    /** The branch deleted (null while none is, or when none was made). */
+    private String deletedId;
 
     EvolveBranch(Evolve cmd, Out o) {
         this.cmd = cmd;
@@ -867,7 +869,16 @@ final class EvolveBranch {
             throw f;   // not the migration's failure: its session was ended with the branch
         }
         if (left == null) {
-            o.line("evolve: branch %s deleted", branchId != null ? branchId : name);
+            if (deletedId != null) {
+                o.line("evolve: branch %s deleted", deletedId);
+            } else {
+                branch.put("made", false);   // its POST failed: nothing to delete
+            }
+            if (failed instanceof NeonApi.Uncertain u) {   // the POST's answer was lost: what was done about it
+                throw new Fail(u.exit, u.getMessage().replaceFirst("; Neon may or may not have applied it.*", "")
+                        + (deletedId != null ? "; the branch it made (" + deletedId + ") was found by its name and deleted"
+                        : "; it made no branch") + ", nothing is left", "run it again", u);
+            }
             return;
         }
         Fail before = failed == null ? null : Cli.asFail(failed);
@@ -920,7 +931,7 @@ final class EvolveBranch {
         err.flush();
         Fail left = deleteOnce(null);
         if (left == null) {
-            err.println("evolve: branch " + (branchId != null ? branchId : name) + " deleted");
+            err.println(deletedId != null ? "evolve: branch " + deletedId + " deleted" : "evolve: no branch was made");
         } else {
             err.println("error: " + Secrets.mask(left.getMessage()));
             err.println("  fix: " + Secrets.mask(left.fix));
@@ -943,10 +954,12 @@ final class EvolveBranch {
                 if (id == null) {
                     JsonObject found = fresh.findBranch(pid, name);
                     id = found == null ? null : NeonApi.str(found, "id");
+                    branch.put("id", id);
                 }
                 if (id != null) {
                     fresh.deleteBranch(pid, id);
                 }
+                deletedId = id;
                 gone = true;
                 return null;
             } catch (Fail f) {

@@ -277,6 +277,33 @@ class EvolveBranchTest {
                 + db + "'"));
     }
 
+    /** A POST whose answer is lost may have made the branch: it is looked up by its name and deleted. */
+    @Test
+    void aBranchWhoseCreationAnswerWasLostIsFoundByNameAndDeleted() throws Exception {
+        api.opPolls = 0;   // Neon's operations go on without being polled; the fake's only when polled
+        api.dropNextMutation = true;
+        TestPg.Run r = evolve("SELECT 1;\n", "--json");
+        assertEquals(Exit.CONNECT, r.exit(), r.all());
+        assertTrue(r.json().getAsJsonObject("error").get("message").getAsString().matches("Neon API POST /projects/"
+                + PID + "/branches: the connection broke \\(.*\\); the branch it made \\(br-fresh-copy-000001\\) was "
+                + "found by its name and deleted, nothing is left"), r.out());
+        JsonObject b = r.json().getAsJsonObject("branch");
+        assertEquals("br-fresh-copy-000001", b.get("id").getAsString(), r.out());
+        assertTrue(b.get("deleted").getAsBoolean(), r.out());
+        assertEquals(1, api.count("DELETE", "/projects/" + PID + "/branches/br-fresh-copy-000001"));
+        assertEquals(List.of(), TestPg.rows("postgres", "SELECT datname FROM pg_database WHERE datname = 'b1_" + db + "'"));
+        // a POST Neon refused (here a 500: the fake cannot copy the parent) made nothing: nothing is deleted or said to be
+        api.back(api.defaultBranch(PID), "127.0.0.1:" + TestPg.server().port(), List.of(db), "neondb_owner", "not-it");
+        TestPg.Run refused = evolve("SELECT 1;\n", "--json");
+        assertEquals(Exit.CONNECT, refused.exit(), refused.all());
+        assertTrue(refused.json().getAsJsonObject("error").get("message").getAsString().contains("returned 500"),
+                refused.out());
+        assertFalse(refused.json().getAsJsonObject("branch").get("made").getAsBoolean(), refused.out());
+        TestPg.Run human = evolve("SELECT 1;\n");
+        assertFalse(human.all().contains("deleted"), human.all());
+        assertEquals(1, api.log.stream().filter(x -> x.method().equals("DELETE")).count());
+    }
+
     /** Ctrl-C while the migration runs: the shutdown hook deletes the branch before the JVM ends, and says so. */
     @Test
     void ctrlCDeletesTheBranch() throws Exception {
