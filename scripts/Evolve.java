@@ -807,6 +807,8 @@ final class EvolveBranch {
     private boolean gone;
     /** The branch deleted (null while none is, or when none was made). */
     private String deletedId;
+    /** Counted down when the POST that makes the branch has its answer (or failed): Ctrl-C during it waits for it. */
+    private final java.util.concurrent.CountDownLatch posted = new java.util.concurrent.CountDownLatch(1);
 
     EvolveBranch(Evolve cmd, Out o) {
         this.cmd = cmd;
@@ -835,7 +837,11 @@ final class EvolveBranch {
         Runtime.getRuntime().addShutdownHook(hook);
         Exception failed = null;
         try {
-            branchId = NeonApi.str(api.createBranch(pid, parentId, name), "id");
+            try {
+                branchId = NeonApi.str(api.createBranch(pid, parentId, name), "id");
+            } finally {
+                posted.countDown();
+            }
             branch.put("id", branchId);
             o.line("evolve: branch %s (%s) made from %s (%s) as it is now, in project %s (%s)", name, branchId,
                     branch.get("parent"), parentId, NeonApi.str(project, "name"), pid);
@@ -929,6 +935,11 @@ final class EvolveBranch {
         java.io.PrintWriter err = o.ctx().err();
         err.println("evolve: stopped by a signal; deleting branch " + (branchId != null ? branchId : name));
         err.flush();
+        try {
+            posted.await(cmd.apiTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);   // the JVM goes on meanwhile
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         Fail left = deleteOnce(null);
         if (left == null) {
             err.println(deletedId != null ? "evolve: branch " + deletedId + " deleted" : "evolve: no branch was made");

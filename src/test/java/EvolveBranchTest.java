@@ -308,6 +308,32 @@ class EvolveBranchTest {
     @Test
     void ctrlCDeletesTheBranch() throws Exception {
         Path migration = EvolveTest.file("ALTER TABLE customers ADD COLUMN phone text;\nSELECT pg_sleep(60);\n");
+        String stderr = interrupted(migration, p -> {
+            String copy = sleepingSessionsDatabase(p.onExit().thenApply(x -> null));
+            assertEquals("b1_" + db, copy);
+        });
+        assertTrue(stderr.startsWith("evolve: stopped by a signal; deleting branch br-fresh-copy-000001\n"), stderr);
+        assertFalse(stderr.contains("the migration fails"), "the session ended with the branch is no failure of "
+                + "the migration:\n" + stderr);
+        assertEquals(0, TestPg.rows(db, "SELECT 1 FROM pg_attribute WHERE attrelid = 'customers'::regclass "
+                + "AND attname = 'phone'").size());
+    }
+
+    /** Ctrl-C while the POST that makes the branch waits for its answer: the hook waits for it, then deletes the branch. */
+    @Test
+    void ctrlCWhileTheBranchIsBeingMadeDeletesItToo() throws Exception {
+        api.branchPostMs = 1500;
+        String stderr = interrupted(EvolveTest.file("SELECT 1;\n"), p -> assertTrue(api.branchPosted.await(60,
+                TimeUnit.SECONDS), "the POST never came"));
+        assertTrue(stderr.startsWith("evolve: stopped by a signal; deleting branch evolve-check-"), stderr);
+    }
+
+    interface Signalled {
+        void when(Process p) throws Exception;
+    }
+
+    /** Evolve --on-branch in a child JVM, sent SIGINT once {@code when} returns; its stderr, once its branch is gone. */
+    String interrupted(Path migration, Signalled when) throws Exception {
         // a JVM started with SIGINT ignored (a background job of a script) would ignore Ctrl-C: reset it (coreutils env)
         ProcessBuilder pb = new ProcessBuilder("env", "--default-signal=INT", Path.of(System.getProperty("java.home"),
                 "bin", "java").toString(), "-cp", System.getProperty("java.class.path"), "Evolve", "--migration",
@@ -319,21 +345,18 @@ class EvolveBranchTest {
         pb.redirectOutput(out.toFile()).redirectError(err.toFile());
         Process p = pb.start();
         try {
-            String copy = sleepingSessionsDatabase(p.onExit().thenApply(x -> null));
-            assertNotEquals(db, copy);
+            when.when(p);
             new ProcessBuilder("kill", "-INT", String.valueOf(p.pid())).inheritIO().start().waitFor();
             assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the child JVM did not exit");
             String stderr = Files.readString(err);
             assertEquals(130, p.exitValue(), Files.readString(out) + stderr);
-            assertTrue(stderr.startsWith("evolve: stopped by a signal; deleting branch br-fresh-copy-000001\n"), stderr);
             assertTrue(stderr.contains("\nevolve: branch br-fresh-copy-000001 deleted\n"), stderr);
-            assertFalse(stderr.contains("the migration fails"), "the session ended with the branch is no failure of "
-                    + "the migration:\n" + stderr);
             assertNoSecret(Files.readString(out) + stderr);
             assertEquals(1, api.count("DELETE", "/projects/" + PID + "/branches/br-fresh-copy-000001"));
-            assertTrue(TestPg.rows("postgres", "SELECT 1 FROM pg_database WHERE datname = '" + copy + "'").isEmpty());
-            assertEquals(0, TestPg.rows(db, "SELECT 1 FROM pg_attribute WHERE attrelid = 'customers'::regclass "
-                    + "AND attname = 'phone'").size());
+            assertTrue(api.branches.get(PID).stream().noneMatch(b -> b.get("id").getAsString().startsWith("br-fresh")));
+            assertEquals(List.of(), TestPg.rows("postgres", "SELECT datname FROM pg_database WHERE datname = 'b1_" + db
+                    + "'"), "its database is dropped");
+            return stderr;
         } finally {
             p.destroyForcibly();
             Files.deleteIfExists(out);

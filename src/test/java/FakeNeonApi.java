@@ -84,6 +84,8 @@ final class FakeNeonApi implements AutoCloseable {
     final Map<String, List<String>> copies = new LinkedHashMap<>();           // branch id → real databases made for it
     final AtomicInteger branchesMade = new AtomicInteger();
     int branchDeleteErrors;                // the next N DELETEs of a branch answer 500 and leave it
+    volatile long branchPostMs;            // a POST of a branch waits this long before it makes it ...
+    final java.util.concurrent.CountDownLatch branchPosted = new java.util.concurrent.CountDownLatch(1);   // ... and arrived
 
     static final class Op {
         final JsonObject json;
@@ -672,6 +674,14 @@ final class FakeNeonApi implements AutoCloseable {
      * read_write when asked), operations, roles (without passwords) and databases.
      */
     private Reply createBranch(String pid, String body, String rid) {
+        branchPosted.countDown();
+        if (branchPostMs > 0) {
+            try {
+                wait(branchPostMs);   // the monitor is let go meanwhile: other requests see no such branch yet
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         JsonObject req = body == null || body.isBlank() ? new JsonObject() : JsonParser.parseString(body).getAsJsonObject();
         JsonObject b = req.has("branch") ? req.getAsJsonObject("branch") : new JsonObject();
         String parent = b.has("parent_id") && !b.get("parent_id").getAsString().isEmpty()
