@@ -237,7 +237,8 @@ public class Evolve implements Callable<Integer> {
                     Durations.show(statementTimeout));
         } else {
             o.line("evolve: running %s on it for real, statement by statement as psql -f runs it (lock_timeout %s, "
-                    + "statement_timeout %s each)", migration, Durations.show(lockTimeout), Durations.show(statementTimeout));
+                    + "statement_timeout %s each)", migration, Durations.show(lockTimeout),
+                    Durations.show(statementTimeout));
         }
         return check.report(check.run(sql));
     }
@@ -870,7 +871,7 @@ final class EvolveBranch {
      * failed before if anything did.
      */
     private void deleted(Fail left, Exception failed) {
-        branch.put("deleted", left == null);
+        branch.put("deleted", left == null && deletedId != null);
         if (left == null && failed instanceof Fail f && f.exit == Exit.INTERRUPTED) {
             throw f;   // not the migration's failure: its session was ended with the branch
         }
@@ -936,7 +937,8 @@ final class EvolveBranch {
         err.println("evolve: stopped by a signal; deleting branch " + (branchId != null ? branchId : name));
         err.flush();
         try {
-            posted.await(cmd.apiTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);   // the JVM goes on meanwhile
+            // the JVM's other threads go on meanwhile: the POST gets its answer
+            posted.await(cmd.apiTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -965,7 +967,9 @@ final class EvolveBranch {
                 if (id == null) {
                     JsonObject found = fresh.findBranch(pid, name);
                     id = found == null ? null : NeonApi.str(found, "id");
-                    branch.put("id", id);
+                    if (id != null) {
+                        branch.put("id", id);
+                    }
                 }
                 if (id != null) {
                     fresh.deleteBranch(pid, id);

@@ -397,9 +397,9 @@ public final class NeonApi {
     // ---- branches --------------------------------------------------------------------------------
 
     /**
-     * POST /projects/{id}/branches: a branch of {@code parentId} (null: the default branch) as it is now (no parent_lsn or parent_timestamp:
-     * the parent's head) named {@code name}, with a read_write endpoint (a compute of its own to connect to), once
-     * Neon's operations are done; the answer's branch. The answer's role passwords and connection URIs are
+     * POST /projects/{id}/branches: a branch of {@code parentId} (null: the default branch) as it is now (no
+     * parent_lsn or parent_timestamp: the parent's head) named {@code name}, with a read_write endpoint (a compute of
+     * its own to connect to), once Neon's operations are done; the answer's branch. The answer's role passwords and connection URIs are
      * registered as secrets. A POST whose connection broke throws {@link Uncertain}: look the name up
      * ({@link #findBranch}) to learn whether it was made.
      */

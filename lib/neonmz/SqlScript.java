@@ -8,11 +8,11 @@ import java.util.Locale;
  * A SQL file split into statements where psql -f splits it (the rules of psql's lexer, src/fe_utils/psqlscan.l):
  * a semicolon ends a statement unless it is inside a string ({@code '…'} with {@code ''}, {@code E'…'} with
  * backslash escapes too), a quoted identifier ({@code "…"}), a dollar quote ({@code $tag$…$tag$}), a comment
- * ({@code --} to the end of the line, nested {@code /* … *}{@code /}), parentheses, or the {@code BEGIN ATOMIC … END}
- * body of {@code CREATE [OR REPLACE] FUNCTION|PROCEDURE} (psql's heuristic: BEGIN, and CASE inside it, open; END
- * closes). Each statement is sent as it is written; a piece with nothing but comments, blanks and semicolons is no
- * statement.
- * psql's own backslash commands are not understood (the server rejects them as a syntax error).
+ * ({@code --} to the end of the line, nested {@code /* … *}{@code /}), parentheses, or the
+ * {@code BEGIN ATOMIC … END} body of {@code CREATE [OR REPLACE] FUNCTION|PROCEDURE} (psql's heuristic: BEGIN, and
+ * CASE inside it, open; END closes). Each statement is sent as it is written; a piece with nothing but comments,
+ * blanks and semicolons is no statement. psql's own backslash commands are not understood (the server rejects them
+ * as a syntax error).
  */
 public final class SqlScript {
     /** The {@code number}th statement (from 1), starting on {@code line} of the file (from 1). */
@@ -81,7 +81,8 @@ public final class SqlScript {
         /** An identifier or keyword; E'…' is a string with backslash escapes; BEGIN ATOMIC bodies are tracked. */
         private int word(int i) {
             int j = i + 1;
-            while (j < s.length() && (identStart(s.charAt(j)) || Character.isDigit(s.charAt(j)) || s.charAt(j) == '$')) {
+            while (j < s.length() && (identStart(s.charAt(j)) || Character.isDigit(s.charAt(j))
+                    || s.charAt(j) == '$')) {
                 j++;
             }
             String w = s.substring(i, j).toLowerCase(Locale.ROOT);
