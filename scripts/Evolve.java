@@ -2,6 +2,7 @@
 //JAVA 17+
 //DEPS info.picocli:picocli:4.7.7
 //DEPS org.postgresql:postgresql:42.7.14
+//DEPS com.google.code.gson:gson:2.13.2
 //SOURCES ../lib/neonmz/Cli.java
 //SOURCES ../lib/neonmz/ConnInfo.java
 //SOURCES ../lib/neonmz/Durations.java
@@ -11,6 +12,8 @@
 //SOURCES ../lib/neonmz/Mz.java
 //SOURCES ../lib/neonmz/MzErrors.java
 //SOURCES ../lib/neonmz/MzOptions.java
+//SOURCES ../lib/neonmz/NeonApi.java
+//SOURCES ../lib/neonmz/NeonOptions.java
 //SOURCES ../lib/neonmz/Out.java
 //SOURCES ../lib/neonmz/OutputOptions.java
 //SOURCES ../lib/neonmz/Pg.java
@@ -18,7 +21,8 @@
 //SOURCES ../lib/neonmz/Secrets.java
 //SOURCES ../lib/neonmz/SourceTypes.java
 //SOURCES ../lib/neonmz/Sql.java
-//DESCRIPTION Day 2: check a schema migration before it is deployed: runs it upstream in a transaction that is always rolled back, and says per published table whether Materialize keeps ingesting it (safe) or stops it for good (breaks), with the order that avoids it.
+//SOURCES ../lib/neonmz/SqlScript.java
+//DESCRIPTION Day 2: check a schema migration before it is deployed: runs it upstream in a transaction that is always rolled back, or for real on a temporary Neon branch that is always deleted (--on-branch), and says per published table whether Materialize keeps ingesting it (safe) or stops it for good (breaks), with the order that avoids it.
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -35,18 +39,25 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
+import com.google.gson.JsonObject;
+
 import neonmz.Cli;
+import neonmz.ConnInfo;
 import neonmz.Durations;
 import neonmz.Exit;
 import neonmz.Fail;
 import neonmz.Mz;
 import neonmz.MzOptions;
+import neonmz.NeonApi;
+import neonmz.NeonOptions;
 import neonmz.Out;
 import neonmz.OutputOptions;
 import neonmz.Pg;
 import neonmz.PgOptions;
+import neonmz.Secrets;
 import neonmz.SourceTypes;
 import neonmz.Sql;
+import neonmz.SqlScript;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -64,6 +75,10 @@ import picocli.CommandLine.Option;
  * <p>{@code --migration FILE} runs the file in one transaction that is always rolled back, inside a DO block so
  * that no COMMIT in it can escape, with lock_timeout and statement_timeout bounded: it reads the published tables'
  * shape before and after (a fixed number of queries, however many tables), and judges each table.
+ *
+ * <p>{@code --on-branch} runs it instead on a temporary Neon branch made through the API (what Neon's branching is
+ * for): for real, statement by statement as psql -f runs a file, so CREATE INDEX CONCURRENTLY and VACUUM run too,
+ * and nothing waits on the production compute's locks. The branch is deleted whatever happens ({@link EvolveBranch}).
  */
 @Command(name = "evolve", mixinStandardHelpOptions = true,
         description = {"Day 2: check a schema migration before it is deployed. Runs --migration FILE upstream in one "
@@ -71,11 +86,19 @@ import picocli.CommandLine.Option;
                 + "each and --statement-timeout in all), compares every published table's shape before and after, "
                 + "and says per table whether Materialize keeps ingesting it (safe) or stops it for good (breaks), "
                 + "in Materialize's words, with the order that avoids the break for the syntax in use. Exit 9 when "
-                + "any change breaks ingestion. No Materialize needed; no prompt (fit for CI)."},
+                + "any change breaks ingestion. No Materialize needed; no prompt (fit for CI).",
+                "--on-branch (Neon, the way to check against production): the same check on a temporary branch of "
+                        + "--branch (default: the project's default branch) as it is now, made through the Neon API "
+                        + "(NEON_API_KEY) and used through its own connection URI; the migration runs there for real, "
+                        + "statement by statement as psql -f runs it, so statements no transaction takes (CREATE INDEX "
+                        + "CONCURRENTLY, VACUUM) run too. The branch is deleted always: after the check, when the "
+                        + "migration fails, and on Ctrl-C; exit 21 names it with the command to delete it if it could "
+                        + "not be. The parent is never connected to."},
         footer = {"%nExamples:",
                 "  ./jbang evolve --migration db/migrate/042_orders_qty_bigint.sql",
                 "  ./jbang evolve --migration m.sql --syntax legacy --json | jq '.tables[] | select(.verdict==\"breaks\")'",
-                "  ./jbang evolve --migration m.sql --dry-run   # the statements; nothing is run"})
+                "  ./jbang evolve --migration m.sql --dry-run   # the statements; nothing is run",
+                "  NEON_API_KEY=… ./jbang evolve --migration m.sql --on-branch --project shiny-wind-028834"})
 public class Evolve implements Callable<Integer> {
     /**
      * How Materialize's source reads a table (src/postgres-util/src/schemas.rs): oid, schema, name; and its
@@ -104,9 +127,13 @@ public class Evolve implements Callable<Integer> {
             FROM pg_constraint k LEFT JOIN pg_index i ON i.indexrelid = k.conindid
             WHERE k.conrelid = ANY (?::text::oid[]) AND k.contype IN ('p', 'u')
             ORDER BY k.conrelid, k.oid""";
-    /** TRUNCATE is noticed by a statement trigger on each published table, created (and rolled back) with the run. */
+    /**
+     * TRUNCATE is noticed by a statement trigger on each published table into a temporary table: dropped with the
+     * rolled-back transaction, or kept by the session on a branch (where the migration commits as it goes).
+     */
+    static final String WATCH_TABLE = "CREATE TEMP TABLE evolve_truncated (relid oid) ON COMMIT DROP";
+    static final String WATCH_TABLE_SESSION = "CREATE TEMP TABLE evolve_truncated (relid oid)";
     static final String WATCH_TRUNCATE = """
-            CREATE TEMP TABLE evolve_truncated (relid oid) ON COMMIT DROP;
             CREATE FUNCTION pg_temp.evolve_truncated() RETURNS trigger LANGUAGE plpgsql AS
               $f$ BEGIN INSERT INTO evolve_truncated VALUES (TG_RELID); RETURN NULL; END $f$;
             DO $d$ DECLARE r record; BEGIN
@@ -115,16 +142,19 @@ public class Evolve implements Callable<Integer> {
                                'EXECUTE FUNCTION pg_temp.evolve_truncated()', r.t);
               END LOOP; END $d$""";
     static final String TRUNCATED = "SELECT DISTINCT relid::bigint AS oid FROM evolve_truncated";
-    static final String LOCK_TIMEOUT = "SET LOCAL lock_timeout = %s";
-    static final String STATEMENT_TIMEOUT = "SET LOCAL statement_timeout = %s";
+    /** SET LOCAL in the rolled-back transaction; SET SESSION on a branch, where each statement is a transaction. */
+    static final String LOCK_TIMEOUT = "SET %s lock_timeout = %s";
+    static final String STATEMENT_TIMEOUT = "SET %s statement_timeout = %s";
     /** ./jbang guard refuses TRUNCATE (with --strict, breaking DDL too) unless this is set: the check must see it run. */
-    static final String GUARD_OFF = "SET LOCAL neonmz.guard = off";
+    static final String GUARD_OFF = "SET %s neonmz.guard = off";
     /** The migration, inside DO: a COMMIT in it fails instead of committing, and so do statements no transaction takes. */
     static final String RUN = "DO %s";
+    static final String PUBLICATION = "SELECT 1 FROM pg_publication WHERE pubname = ?";
 
     @Mixin PgOptions pg;
     @Mixin MzOptions mz;
     @Mixin OutputOptions out;
+    @Mixin NeonOptions neon;
 
     @Option(names = "--migration", paramLabel = "FILE",
             description = "The migration to check: SQL statements as psql -f would run them (no psql \\commands). "
@@ -173,11 +203,23 @@ public class Evolve implements Callable<Integer> {
     Duration lockTimeout = Duration.ofSeconds(5);
 
     @Option(names = "--statement-timeout", paramLabel = "DURATION", converter = Durations.class,
-            description = "statement_timeout for the run (default 2m): its locks are held at most this long.")
+            description = "statement_timeout for the run (default 2m): its locks are held at most this long "
+                    + "(with --on-branch: for each statement).")
     Duration statementTimeout = Duration.ofMinutes(2);
 
     /** With --mz-url: the upstream tables (schema-qualified, as SQL) the source ingests; null: every published one. */
     Set<String> ingested;
+
+    @Option(names = "--on-branch", description = "Run the migration for real on a temporary Neon branch of --branch, "
+            + "as it is now, made through the Neon API and always deleted (needs NEON_API_KEY and --project or "
+            + "NEON_PROJECT_ID). The database and role are those --pg-url, DATABASE_URL, PGDATABASE and PGUSER name "
+            + "(default neondb and its owner); the branch's own connection URI comes from the API.")
+    boolean onBranch;
+
+    @Option(names = "--api-timeout", paramLabel = "DURATION", converter = Durations.class, defaultValue = "5m",
+            description = "With --on-branch: how long the Neon API may take to make the branch, and again to delete "
+                    + "it (default ${DEFAULT-VALUE}).")
+    Duration apiTimeout;
 
     public static void main(String... args) {
         Cli.main(new Evolve(), args);
@@ -191,48 +233,76 @@ public class Evolve implements Callable<Integer> {
         }
         Durations.requirePositive("--lock-timeout", lockTimeout, "5s");
         Durations.requirePositive("--statement-timeout", statementTimeout, "2m");
+        Durations.requirePositive("--api-timeout", apiTimeout, "5m");
+        if (!onBranch && neon.givenOption() != null) {
+            throw Fail.usage(neon.givenOption() + " is for --on-branch (the Neon API)", "add --on-branch, or drop "
+                    + neon.givenOption());
+        }
         if (migration == null && !mz.given()) {
             throw Fail.usage("nothing to check: give --migration FILE (a migration to check before it is deployed) or "
                     + "--mz-url (what has drifted in Materialize)", "./jbang evolve --migration m.sql, or ./jbang evolve "
                     + "--mz-url \"$MZ_URL\" to see drift, --apply to follow it");
         }
-        if (apply && migration != null) {
-            throw Fail.usage("--apply follows drift that is already there; it does not go with --migration",
-                    "deploy the migration first, then ./jbang evolve --mz-url … --apply");
+        if ((apply || onBranch) && migration == null == apply) {
+            throw Fail.usage(apply ? "--apply follows drift that is already there; it does not go with --migration"
+                    : "--on-branch checks a --migration FILE", apply ? "deploy the migration first, then ./jbang "
+                    + "evolve --mz-url … --apply" : "give the migration: --migration FILE --on-branch");
         }
-        String sql = migration == null ? null : withoutOwnTransaction(read(migration));
+        String text = migration == null ? null : read(migration);
         o.put("migration", migration == null ? null : migration.toString());
         o.put("publication", publication);
-        try (Pg db = pg.connect(o); Mz m = mz.given() ? Mz.connectToRead(mz, o) : null) {
-            EvolveCheck check = new EvolveCheck(this, o, db);
-            if (db.query("SELECT 1 FROM pg_publication WHERE pubname = ?", publication).isEmpty()) {
-                throw new Fail(Exit.NOT_FOUND, "publication " + publication + " does not exist upstream; nothing was run",
-                        "name the publication Materialize reads: --publication NAME (./jbang publication makes it)");
-            }
-            if (m != null) {
+        if (mz.given()) {
+            try (Mz m = Mz.connectToRead(mz, o)) {
                 EvolveMz ingestion = EvolveMz.read(this, o, m);
-                if (sql == null) {
-                    if (apply && !o.dryRun() && new EvolveApply(ingestion).resume()) {
-                        ingestion = EvolveMz.read(this, o, m);   // what the resumed run changed
-                    }
-                    return ingestion.drift(check);
+                if (text == null) {
+                    return ingestion.drift(this, m);
                 }
                 ingestion.judgeAs(this);
             }
-            o.put("syntax", syntax);
-            if (o.dryRun()) {
-                return check.plan(sql);
-            }
+        }
+        o.put("syntax", syntax);
+        if (onBranch) {
+            return new EvolveBranch(this, o).check(text);
+        }
+        try (Pg db = pg.connect(o)) {
+            return checkOn(o, db, withoutOwnTransaction(text), null);
+        }
+    }
+
+    /** The upstream has the publication (on the branch: its copy), or nothing is run. */
+    void requirePublication(Pg db, String branch) throws SQLException {
+        if (db.query(PUBLICATION, publication).isEmpty()) {
+            throw new Fail(Exit.NOT_FOUND, "publication " + publication + " does not exist "
+                    + (branch == null ? "upstream" : "on branch " + branch) + "; nothing was run",
+                    "name the publication Materialize reads: --publication NAME (./jbang publication makes it)");
+        }
+    }
+
+    /**
+     * The check on {@code db}: upstream in a transaction that is rolled back ({@code branch} null), or for real on
+     * that branch; the plan under --dry-run.
+     */
+    int checkOn(Out o, Pg db, String sql, String branch) throws Exception {
+        EvolveCheck check = new EvolveCheck(this, o, db, db.serverVersionNum(), branch != null);
+        requirePublication(db, branch);
+        if (o.dryRun()) {
+            return check.plan(sql);
+        }
+        if (branch == null) {
             o.line("evolve: running %s in a transaction that is rolled back (lock_timeout %s, statement_timeout %s: "
                             + "its locks are taken for that time)", migration, Durations.show(lockTimeout),
                     Durations.show(statementTimeout));
-            List<EvolveCheck.Verdict> verdicts = check.run(sql);
-            if (ingested != null) {
-                // with --mz-url: only what the source ingests can stop; the publication's other tables are not read
-                verdicts = verdicts.stream().filter(v -> ingested.contains(v.table())).toList();
-            }
-            return check.report(verdicts);
+        } else {
+            o.line("evolve: running %s on it for real, statement by statement as psql -f runs it (lock_timeout %s, "
+                    + "statement_timeout %s each)", migration, Durations.show(lockTimeout),
+                    Durations.show(statementTimeout));
         }
+        List<EvolveCheck.Verdict> verdicts = check.run(sql);
+        if (ingested != null) {
+            // with --mz-url: only what the source ingests can stop; the publication's other tables are not read
+            verdicts = verdicts.stream().filter(v -> ingested.contains(v.table())).toList();
+        }
+        return check.report(verdicts);
     }
 
     private static String read(Path file) {
@@ -280,8 +350,9 @@ public class Evolve implements Callable<Integer> {
 }
 
 /**
- * evolve's check: the published tables' shape read before and after the migration in one rolled-back transaction,
- * each table judged by Materialize's rules, and the report. Three queries a snapshot, however many tables.
+ * evolve's check: the published tables' shape read before and after the migration, run in one rolled-back
+ * transaction or for real on a branch, each table judged by Materialize's rules, and the report. Three queries a
+ * snapshot, however many tables.
  */
 final class EvolveCheck {
     record Col(String name, int num, long typeOid, int typmod, boolean notNull, String declared) {}
@@ -299,38 +370,57 @@ final class EvolveCheck {
 
     private final Evolve cmd;
     private final Out o;
+    /** The session; null for the plan of a branch that is not made (--on-branch --dry-run). */
     private final Pg db;
     /** server_version_num, read once: which catalog columns this server has. */
     private final int serverVersion;
+    /** On a branch: the migration runs for real, statement by statement; else in a transaction rolled back. */
+    private final boolean onBranch;
 
-    EvolveCheck(Evolve cmd, Out o, Pg db) throws SQLException {
+    EvolveCheck(Evolve cmd, Out o, Pg db, int serverVersion, boolean onBranch) {
         this.cmd = cmd;
         this.o = o;
         this.db = db;
-        this.serverVersion = db.serverVersionNum();
+        this.serverVersion = serverVersion;
+        this.onBranch = onBranch;
     }
 
     /** --dry-run: the statements of the run, in order; nothing is run. */
-    int plan(String sql) throws SQLException {
-        o.line("-- dry run: nothing was run. In one transaction, always rolled back:");
-        o.statement("BEGIN");
-        o.statement(String.format(Evolve.LOCK_TIMEOUT, Sql.literal(pgDuration(cmd.lockTimeout))));
-        o.statement(String.format(Evolve.STATEMENT_TIMEOUT, Sql.literal(pgDuration(cmd.statementTimeout))));
-        o.statement(Evolve.GUARD_OFF);
+    int plan(String sql) {
+        o.line(onBranch ? "-- on the branch, each statement on its own (no transaction around them), as psql -f runs "
+                + "the file:" : "-- dry run: nothing was run. In one transaction, always rolled back:");
+        if (!onBranch) {
+            o.statement("BEGIN");
+        }
+        settings().forEach(o::statement);
         snapshotPlan("'{}'");
         o.line("-- the columns ./jbang source would ingest as text (types Materialize lacks):");
         o.statement(String.format(SourceTypes.COLUMNS, publishedColumns()).replace("?", Sql.literal(cmd.publication)));
+        o.statement(onBranch ? Evolve.WATCH_TABLE_SESSION : Evolve.WATCH_TABLE);
         o.statement(String.format(Evolve.WATCH_TRUNCATE, "'{<the published tables' oids>}'"));
         // a migration may set a role's password: shown masked, as every secret the toolkit prints
-        o.statement(Evolve.wrapped(sql).replaceAll("(?i)(PASSWORD\\s+)'(?:[^']|'')*'", "$1'********'"));
+        for (String s : onBranch ? SqlScript.split(sql).stream().map(SqlScript.Statement::sql).toList()
+                : List.of(Evolve.wrapped(sql))) {
+            o.statement(s.replaceAll("(?i)(PASSWORD\\s+)'(?:[^']|'')*'", "$1'********'"));
+        }
         snapshotPlan("'{<the oids read before>}'");
         o.statement(Evolve.TRUNCATED);
-        o.statement("ROLLBACK");
+        if (!onBranch) {
+            o.statement("ROLLBACK");
+        }
         return Exit.OK;
     }
 
+    /** lock_timeout and statement_timeout: for the transaction, or for the branch's session. */
+    private List<String> settings() {
+        String scope = onBranch ? "SESSION" : "LOCAL";
+        return List.of(String.format(Evolve.LOCK_TIMEOUT, scope, Sql.literal(pgDuration(cmd.lockTimeout))),
+                String.format(Evolve.STATEMENT_TIMEOUT, scope, Sql.literal(pgDuration(cmd.statementTimeout))),
+                String.format(Evolve.GUARD_OFF, scope));
+    }
+
     /** One snapshot's three queries, with their parameters in place: the publication, and table oids. */
-    private void snapshotPlan(String also) throws SQLException {
+    private void snapshotPlan(String also) {
         String pub = Sql.literal(cmd.publication);
         o.statement(Evolve.TABLES.replaceFirst("\\?", pub).replaceFirst("\\?", pub)
                 .replaceFirst("\\?", java.util.regex.Matcher.quoteReplacement(also)));
@@ -355,14 +445,17 @@ final class EvolveCheck {
         return d.toMillis() + "ms";
     }
 
-    /** The run: before, the migration, after, then ROLLBACK whatever happened; the verdicts. */
+    /**
+     * The run: before, the migration, after; the verdicts. In the check's transaction, ROLLBACK whatever happened;
+     * on a branch each statement commits as it runs (the branch is thrown away).
+     */
     List<Verdict> run(String sql) throws Exception {
         Connection c = db.conn();
-        c.setAutoCommit(false);
+        c.setAutoCommit(onBranch);
         try {
-            exec(c, String.format(Evolve.LOCK_TIMEOUT, Sql.literal(pgDuration(cmd.lockTimeout))));
-            exec(c, String.format(Evolve.STATEMENT_TIMEOUT, Sql.literal(pgDuration(cmd.statementTimeout))));
-            exec(c, Evolve.GUARD_OFF);
+            for (String s : settings()) {
+                exec(c, s);
+            }
             Map<Long, Map<String, String>> ingestedAsText;
             Map<Long, Shape> before;
             try {
@@ -373,10 +466,14 @@ final class EvolveCheck {
             }
             Set<Long> truncated = new LinkedHashSet<>();
             boolean watching = watchTruncate(c, before.keySet());
-            try {
-                exec(c, Evolve.wrapped(sql));
-            } catch (SQLException e) {
-                throw migrationFailed(e);
+            if (onBranch) {
+                runStatements(c, SqlScript.split(sql));
+            } else {
+                try {
+                    exec(c, Evolve.wrapped(sql));
+                } catch (SQLException e) {
+                    throw migrationFailed(e);
+                }
             }
             Map<Long, Shape> after = snapshot(new ArrayList<>(before.keySet()));
             if (watching) {
@@ -387,8 +484,35 @@ final class EvolveCheck {
             }
             return EvolveRules.judge(before, after, truncated, ingestedAsText, excluded(before), cmd.syntax);
         } finally {
-            c.rollback();
-            c.setAutoCommit(true);
+            if (!onBranch) {
+                c.rollback();
+                c.setAutoCommit(true);
+            }
+        }
+    }
+
+    /**
+     * On a branch: each statement on its own, as psql -f sends them (a BEGIN … COMMIT in the file is a transaction
+     * there too); the first that fails stops the run. A transaction the file leaves open is rolled back, as it is
+     * when psql ends.
+     */
+    private void runStatements(Connection c, List<SqlScript.Statement> statements) throws SQLException {
+        try (Out.Progress p = o.progress("migration", statements.size())) {
+            for (SqlScript.Statement s : statements) {
+                try {
+                    exec(c, s.sql());
+                } catch (SQLException e) {
+                    throw migrationFailed(e, " (statement " + s.number() + " of " + statements.size() + ", line "
+                            + s.line() + ")");
+                }
+                p.step(1);
+            }
+        }
+        if (c.unwrap(org.postgresql.core.BaseConnection.class).getTransactionState()
+                != org.postgresql.core.TransactionState.IDLE) {
+            o.warn("the migration leaves a transaction open (BEGIN without COMMIT): psql rolls it back when it ends, "
+                    + "and so did the check");
+            exec(c, "ROLLBACK");
         }
     }
 
@@ -398,11 +522,24 @@ final class EvolveCheck {
         }
     }
 
-    /** The truncate watch, under a savepoint: a role that does not own the tables cannot make it, and goes on without. */
+    /**
+     * The truncate watch, under a savepoint (on a branch: in one transaction of its own): a role that does not own
+     * the tables cannot make it, and goes on without.
+     */
     private boolean watchTruncate(Connection c, Set<Long> oids) throws SQLException {
+        String watch = (onBranch ? Evolve.WATCH_TABLE_SESSION : Evolve.WATCH_TABLE) + ";\n"
+                + String.format(Evolve.WATCH_TRUNCATE, Sql.literal(oidArray(oids)));
+        if (onBranch) {
+            try {
+                exec(c, watch);   // several statements in one string: one implicit transaction, all or nothing
+                return true;
+            } catch (SQLException e) {
+                return false;
+            }
+        }
         exec(c, "SAVEPOINT evolve_watch");
         try {
-            exec(c, String.format(Evolve.WATCH_TRUNCATE, Sql.literal(oidArray(oids))));
+            exec(c, watch);
             return true;
         } catch (SQLException e) {
             exec(c, "ROLLBACK TO SAVEPOINT evolve_watch");
@@ -491,25 +628,35 @@ final class EvolveCheck {
         return hits.get(0);
     }
 
-    /** A migration that failed, or a statement no transaction takes (it needs a run of its own). */
     private Fail migrationFailed(SQLException e) {
+        return migrationFailed(e, "");
+    }
+
+    /**
+     * A migration that failed ({@code at}: which statement, on a branch), or a statement no transaction takes (it
+     * needs a run of its own: on a branch, where the migration runs as written, it fails as it would when deployed).
+     */
+    private Fail migrationFailed(SQLException e, String at) {
         // the server's message and hint, without its "Where:" (the whole migration, as EXECUTE's text)
         String msg = e.getMessage() == null ? e.toString()
                 : e.getMessage().replaceFirst("^ERROR: ", "").replaceFirst("(?s)\\n\\s*Where: .*", "");
-        if ("25001".equals(e.getSQLState()) || msg.contains("cannot be executed from a function")
+        String unchanged = onBranch ? "; it ran on the branch only, nothing upstream was changed"
+                : "; it was rolled back, nothing was changed";
+        if (!onBranch && ("25001".equals(e.getSQLState()) || msg.contains("cannot be executed from a function")
                 || msg.contains("cannot run inside a transaction block") || msg.contains("invalid transaction termination")
-                || msg.contains("EXECUTE of transaction commands is not implemented")) {
+                || msg.contains("EXECUTE of transaction commands is not implemented"))) {
             return new Fail(Exit.NEEDS_OWN_RUN, "the migration has a statement that cannot run inside a transaction ("
-                    + msg + "); nothing was changed", "check it without that statement (CREATE INDEX CONCURRENTLY, "
-                    + "VACUUM, and BEGIN/COMMIT lines change nothing Materialize ingests): keep them in a file of their own", e);
+                    + msg + "); nothing was changed", "check it on a temporary Neon branch, where it runs for real: "
+                    + "--on-branch (needs NEON_API_KEY); or check it without that statement (CREATE INDEX CONCURRENTLY, "
+                    + "VACUUM, and BEGIN/COMMIT lines change nothing Materialize ingests)", e);
         }
         if ("55P03".equals(e.getSQLState()) || "57014".equals(e.getSQLState())) {
             return new Fail(Exit.TIMEOUT, "the check waited too long for a lock or past its statement_timeout (" + msg
-                    + "); it was rolled back, nothing was changed", "run it when the tables are quieter, or allow more: "
-                    + "--lock-timeout 30s / --statement-timeout 10m", e);
+                    + ")" + at + unchanged, "run it when the tables are quieter, or allow more: --lock-timeout 30s / "
+                    + "--statement-timeout 10m", e);
         }
-        return new Fail(Exit.MIGRATION_FAILED, "the migration fails upstream: " + msg + "; it was rolled back, nothing "
-                + "was changed", "fix the migration; it would fail the same way when deployed", e);
+        return new Fail(Exit.MIGRATION_FAILED, "the migration fails" + (onBranch ? " on the branch: " : " upstream: ")
+                + msg + at + unchanged, "fix the migration; it would fail the same way when deployed", e);
     }
 
     /** The verdicts as one aligned table and --json's tables; exit 9 when any change breaks ingestion. */
@@ -856,7 +1003,18 @@ final class EvolveMz {
     }
 
     /** Without --migration: what has drifted, the plan, and with --apply the plan carried out. */
-    int drift(EvolveCheck check) throws Exception {
+    int drift(Evolve c, Mz mzDb) throws Exception {
+        try (Pg db = c.pg.connect(o)) {
+            c.requirePublication(db, null);
+            EvolveMz now = this;
+            if (c.apply && !o.dryRun() && new EvolveApply(this).resume()) {
+                now = read(c, o, mzDb);   // what the resumed run changed
+            }
+            return now.drift(new EvolveCheck(c, o, db, db.serverVersionNum(), false));
+        }
+    }
+
+    private int drift(EvolveCheck check) throws Exception {
         Map<String, EvolveCheck.Shape> upstream = new LinkedHashMap<>();
         check.snapshot(List.of()).values().stream().filter(EvolveCheck.Shape::published).forEach(s -> upstream.put(s.ref(), s));
         List<Drift> drifts = new ArrayList<>();
@@ -1239,5 +1397,204 @@ final class EvolveApply {
             Thread.sleep(500);
         }
         o.line("evolve: done: %s (%s)", what, Durations.show(Duration.ofNanos(System.nanoTime() - start)));
+    }
+}
+
+/**
+ * evolve --on-branch: a temporary Neon branch of --branch (default: the project's default branch) as it is now, made
+ * through the Neon API with a read_write compute of its own, and used through its own connection URI (database and
+ * role as the PG options name them; the parent is never connected to). The branch is deleted whatever happens: in a
+ * finally block after the check or its failure, and by a shutdown hook on Ctrl-C or kill; both go through
+ * {@link #deleteOnce}, so it is deleted once. When it cannot be, exit 21 names it with the command that deletes it.
+ */
+final class EvolveBranch {
+    private final Evolve cmd;
+    private final Out o;
+    private final Map<String, Object> branch = new LinkedHashMap<>();
+    private final Object deleting = new Object();
+    private NeonApi api;
+    private String pid;
+    private String name;
+    private volatile String branchId;
+    private boolean gone;
+    /** The branch deleted (null while none is, or when none was made). */
+    private String deletedId;
+    /** Counted down when the POST that makes the branch has its answer (or failed): Ctrl-C during it waits for it. */
+    private final java.util.concurrent.CountDownLatch posted = new java.util.concurrent.CountDownLatch(1);
+
+    EvolveBranch(Evolve cmd, Out o) {
+        this.cmd = cmd;
+        this.o = o;
+    }
+
+    int check(String sql) throws Exception {
+        api = cmd.neon.client(o, cmd.apiTimeout);
+        JsonObject project = api.resolveProject(cmd.neon.project());
+        pid = NeonApi.str(project, "id");
+        JsonObject parent = api.resolveBranch(pid, cmd.neon.branch);
+        String parentId = NeonApi.str(parent, "id");
+        name = "evolve-check-" + java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
+                .format(java.time.LocalDateTime.now(java.time.ZoneOffset.UTC))
+                + String.format("-%04x", new java.security.SecureRandom().nextInt(0x10000));
+        branch.put("project", pid);
+        branch.put("parent", NeonApi.str(parent, "name"));
+        branch.put("parent_id", parentId);
+        branch.put("name", name);
+        o.put("branch", branch);
+        String[] dbRole = databaseAndRole(parentId);
+        if (o.dryRun()) {
+            return plan(sql, project, parentId, dbRole);
+        }
+        Thread hook = new Thread(this::onSignal, "evolve-delete-branch");
+        Runtime.getRuntime().addShutdownHook(hook);
+        Exception failed = null;
+        try {
+            try {
+                branchId = NeonApi.str(api.createBranch(pid, parentId, name), "id");
+            } finally {
+                posted.countDown();
+            }
+            branch.put("id", branchId);
+            o.line("evolve: branch %s (%s) made from %s (%s) as it is now, in project %s (%s)", name, branchId,
+                    branch.get("parent"), parentId, NeonApi.str(project, "name"), pid);
+            ConnInfo ci = ConnInfo.parse(api.connectionUri(pid, branchId, dbRole[0], dbRole[1])).withDefaults(Map.of());
+            ci.requireDirect();
+            try (Pg db = Pg.connect(ci, o)) {
+                return cmd.checkOn(o, db, sql, branchId);
+            }
+        } catch (Exception e) {
+            failed = e;
+            throw e;
+        } finally {
+            boolean signalled = false;
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                signalled = true;   // the hook deletes the branch and says so; deleteOnce waits for it
+            }
+            deleted(deleteOnce(o), signalled ? new Fail(Exit.INTERRUPTED, "stopped by a signal (Ctrl-C or kill) while "
+                    + "the check ran on branch " + branchId, "run it again") : failed);
+        }
+    }
+
+    /**
+     * After the run: the branch deleted, said so (by the hook when a signal came); or exit 21 naming it, with what
+     * failed before if anything did.
+     */
+    private void deleted(Fail left, Exception failed) {
+        branch.put("deleted", left == null && deletedId != null);
+        if (left == null && failed instanceof Fail f && f.exit == Exit.INTERRUPTED) {
+            throw f;   // not the migration's failure: its session was ended with the branch
+        }
+        if (left == null) {
+            if (deletedId != null) {
+                o.line("evolve: branch %s deleted", deletedId);
+            } else {
+                branch.put("made", false);   // its POST failed: nothing to delete
+            }
+            if (failed instanceof NeonApi.Uncertain u) {   // the POST's answer was lost: what was done about it
+                throw new Fail(u.exit, u.getMessage().replaceFirst("; Neon may or may not have applied it.*", "")
+                        + (deletedId != null ? "; the branch it made (" + deletedId + ") was found by its name and deleted"
+                        : "; it made no branch") + ", nothing is left", "run it again", u);
+            }
+            return;
+        }
+        Fail before = failed == null ? null : Cli.asFail(failed);
+        throw before == null ? left : new Fail(left.exit, left.getMessage() + "; before that: " + before.getMessage(),
+                left.fix, left);
+    }
+
+    /**
+     * The database and role to use on the branch (a branch has its parent's): as --pg-url, DATABASE_URL, PGDATABASE
+     * and PGUSER name them, else neondb and the role that owns it (the Neon API's databases of the parent).
+     */
+    private String[] databaseAndRole(String parentId) {
+        ConnInfo given = ConnInfo.parse(cmd.pg.url != null ? cmd.pg.url : o.ctx().env("DATABASE_URL"));
+        String db = given.dbname != null ? given.dbname
+                : o.ctx().env("PGDATABASE") != null ? o.ctx().env("PGDATABASE") : "neondb";
+        String role = given.user != null ? given.user : o.ctx().env("PGUSER");
+        if (role == null) {
+            role = api.listDatabases(pid, parentId).stream().filter(d -> db.equals(NeonApi.str(d, "name")))
+                    .map(d -> NeonApi.str(d, "owner_name")).findFirst().orElseThrow(() -> new Fail(Exit.NOT_FOUND,
+                            "no database " + db + " on branch " + branch.get("parent") + " of project " + pid,
+                            "name the database: --pg-url or PGDATABASE (Neon's first database is neondb)"));
+        }
+        branch.put("database", db);
+        branch.put("role", role);
+        return new String[] {db, role};
+    }
+
+    /** --dry-run: the Neon API calls (the key only ever in a header, masked here) and the SQL; nothing is made. */
+    private int plan(String sql, JsonObject project, String parentId, String[] dbRole) {
+        o.line("-- dry run: nothing was made or run. The Neon API calls (each with Authorization: Bearer %s):",
+                Secrets.MASK);
+        api.createBranch(pid, parentId, name);   // under --dry-run: printed, not sent
+        String uri = api.url("/projects/" + pid + "/connection_uri") + "?database_name="
+                + java.net.URLEncoder.encode(dbRole[0], StandardCharsets.UTF_8) + "&role_name="
+                + java.net.URLEncoder.encode(dbRole[1], StandardCharsets.UTF_8) + "&branch_id={branch_id}";
+        o.line("GET " + uri);
+        o.line("-- then connect with that URI (its password is never shown)");
+        String version = NeonApi.str(project, "pg_version");
+        int server = version == null ? 170000 : Integer.parseInt(version) * 10000;
+        new EvolveCheck(cmd, o, null, server, true).plan(sql);
+        o.line("-- and always, after the check, when it fails, and on Ctrl-C:");
+        o.request("DELETE", api.url("/projects/" + pid + "/branches/") + "{branch_id}", null);
+        return Exit.OK;
+    }
+
+    /** Ctrl-C or kill: the branch is deleted before the JVM ends, and stderr says so (also under --json). */
+    private void onSignal() {
+        java.io.PrintWriter err = o.ctx().err();
+        err.println("evolve: stopped by a signal; deleting branch " + (branchId != null ? branchId : name));
+        err.flush();
+        try {
+            // the JVM's other threads go on meanwhile: the POST gets its answer
+            posted.await(cmd.apiTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        Fail left = deleteOnce(null);
+        if (left == null) {
+            err.println(deletedId != null ? "evolve: branch " + deletedId + " deleted" : "evolve: no branch was made");
+        } else {
+            err.println("error: " + Secrets.mask(left.getMessage()));
+            err.println("  fix: " + Secrets.mask(left.fix));
+        }
+        err.flush();
+    }
+
+    /**
+     * Deletes the branch once, with a client whose deadline starts now (the check may have run long). Made by a POST
+     * whose answer never came (or is still coming, under Ctrl-C), it is looked up by its name. Null when it is gone.
+     */
+    private Fail deleteOnce(Out out) {
+        synchronized (deleting) {
+            if (gone) {
+                return null;
+            }
+            String id = branchId;
+            try {
+                NeonApi fresh = api.again(out, cmd.apiTimeout);
+                if (id == null) {
+                    JsonObject found = fresh.findBranch(pid, name);
+                    id = found == null ? null : NeonApi.str(found, "id");
+                    if (id != null) {
+                        branch.put("id", id);
+                    }
+                }
+                if (id != null) {
+                    fresh.deleteBranch(pid, id);
+                }
+                deletedId = id;
+                gone = true;
+                return null;
+            } catch (Fail f) {
+                String what = id != null ? id : name;
+                return new Fail(Exit.BRANCH_LEFT, "the temporary branch " + name + (id != null ? " (" + id + ")" : "")
+                        + " of project " + pid + " could not be deleted: " + f.getMessage(), "delete it: neonctl "
+                        + "branches delete " + what + " --project-id " + pid + " (or in the Neon Console: Branches > "
+                        + name + " > Delete)", f);
+            }
+        }
     }
 }

@@ -29,6 +29,7 @@ public final class Exit {
     public static final int READ_ONLY = 18;
     public static final int MIGRATION_FAILED = 19;
     public static final int NEEDS_OWN_RUN = 20;
+    public static final int BRANCH_LEFT = 21;
     public static final int INTERRUPTED = 130;
 
     /** Code → meaning, in order; the text used by --help and the README. */
@@ -54,8 +55,9 @@ public final class Exit {
         TABLE.put(UNSUPPORTED, "the Materialize release is older than the oldest one supported (v26.0.0)");
         TABLE.put(DRIFT, "drift: a watch --fail-on condition, or evolve found some");
         TABLE.put(READ_ONLY, "the server accepts only reads (read-only setting, read replica)");
-        TABLE.put(MIGRATION_FAILED, "evolve: the migration fails (rolled back; nothing changed)");
+        TABLE.put(MIGRATION_FAILED, "evolve: the migration fails (nothing upstream changed)");
         TABLE.put(NEEDS_OWN_RUN, "evolve: a statement that cannot run in a transaction");
+        TABLE.put(BRANCH_LEFT, "evolve --on-branch: its temporary branch could not be deleted");
         TABLE.put(INTERRUPTED, "interrupted (Ctrl-C)");
     }
 

@@ -394,6 +394,83 @@ public final class NeonApi {
         return uri;
     }
 
+    // ---- branches --------------------------------------------------------------------------------
+
+    /**
+     * POST /projects/{id}/branches: a branch of {@code parentId} (null: the default branch) as it is now (no
+     * parent_lsn or parent_timestamp: the parent's head) named {@code name}, with a read_write endpoint (a compute of
+     * its own to connect to), once Neon's operations are done; the answer's branch. The answer's role passwords and connection URIs are
+     * registered as secrets. A POST whose connection broke throws {@link Uncertain}: look the name up
+     * ({@link #findBranch}) to learn whether it was made.
+     */
+    public JsonObject createBranch(String projectId, String parentId, String name) {
+        JsonObject branch = new JsonObject();
+        if (parentId != null) {   // SPEC: without it, the project's default branch
+            branch.addProperty("parent_id", parentId);
+        }
+        branch.addProperty("name", name);
+        JsonObject endpoint = new JsonObject();
+        endpoint.addProperty("type", "read_write");
+        JsonArray endpoints = new JsonArray();
+        endpoints.add(endpoint);
+        JsonObject body = new JsonObject();
+        body.add("endpoints", endpoints);
+        body.add("branch", branch);
+        JsonObject r = send("POST", "/projects/" + enc(projectId) + "/branches", body);
+        objects(r, "roles").forEach(role -> Secrets.register(str(role, "password")));
+        objects(r, "connection_uris").forEach(c -> Secrets.register(str(c, "connection_uri")));
+        waitFor(projectId, r, "create branch " + name);
+        return r.has("branch") && r.get("branch").isJsonObject() ? r.getAsJsonObject("branch") : new JsonObject();
+    }
+
+    /** The branch with this id or name, or null when the project has none (nothing thrown). */
+    public JsonObject findBranch(String projectId, String idOrName) {
+        for (JsonObject b : listBranches(projectId)) {
+            if (idOrName.equals(str(b, "id")) || idOrName.equals(str(b, "name"))) {
+                return b;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * DELETE /projects/{id}/branches/{id}, then its operations waited for: true when it was deleted now, false when
+     * it was already gone (SPEC: 204 for a branch that does not exist or was deleted; a 404 is taken the same way).
+     * A DELETE whose connection broke is checked by reading the branch again.
+     */
+    public boolean deleteBranch(String projectId, String branchId) {
+        JsonObject r;
+        try {
+            r = send("DELETE", branchPath(projectId, branchId), null);
+        } catch (ApiError e) {
+            if (e.status == 404) {
+                return false;
+            }
+            throw e;
+        } catch (Uncertain e) {
+            if (findBranch(projectId, branchId) == null) {
+                return true;
+            }
+            throw e;
+        }
+        waitFor(projectId, r, "delete branch " + branchId);
+        return r.has("branch");
+    }
+
+    /**
+     * This client again with a new deadline from now (host, key, intervals, organization, page size and rate limit
+     * kept), and its progress and requests noted on {@code out}: for a clean-up after long work, which must not
+     * fail for the time the work took.
+     */
+    public NeonApi again(Out out, Duration timeout) {
+        NeonApi a = new NeonApi(base.toString(), key, out, timeout).intervals(backoff, maxBackoff, poll, maxPoll);
+        a.orgId = orgId;
+        a.limit = limit;
+        a.page = page;
+        a.projectsPage = projectsPage;
+        return a;
+    }
+
     public List<JsonObject> listEndpoints(String projectId, String branchId) {
         String p = branchId == null ? "/projects/" + enc(projectId) + "/endpoints"
                 : branchPath(projectId, branchId) + "/endpoints";

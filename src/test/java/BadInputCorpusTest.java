@@ -392,6 +392,12 @@ class BadInputCorpusTest {
         b = c("connection-details", "api", "key file with a wrong key");
         all.add(b.args("--api-key-file", file("key", b.key() + "\n", "rw-------").toString()).fails(Exit.AUTH,
                 "returned 401", "NEON_API_KEY"));
+        b = c("evolve", "api", "wrong key for --on-branch");
+        all.add(b.env("NEON_API_KEY", b.key()).args("--migration", file("m.sql", "ALTER TABLE orders ADD COLUMN note "
+                + "text;\n", "rw-r--r--").toString(), "--on-branch").fails(Exit.AUTH, "returned 401", "NEON_API_KEY"));
+        all.add(c("evolve", "api", "--project without --on-branch").args("--migration", file("m.sql", "SELECT 1;\n",
+                "rw-r--r--").toString(), "--project", FakeNeonApi.PROJECT_ID).fails(Exit.USAGE,
+                "--project is for --on-branch", "--on-branch"));
         all.add(badAnswer(c("connection-details", "api", "answer not JSON"), "not-json").fails(Exit.CONNECT,
                 "not JSON", "--api-host"));
         all.add(badAnswer(c("ip-allow", "api", "answer cut off"), "truncated").args("--ip", "203.0.113.7")

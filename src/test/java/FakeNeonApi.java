@@ -23,10 +23,10 @@ import com.sun.net.httpserver.HttpServer;
 
 /**
  * A local, stateful stand-in for the Neon API v2 endpoints the toolkit uses, shaped as the spec says
- * (reference/neon.md §1): projects with settings, branches (one default), roles with passwords and
- * operations, connection_uri, operations that run for a few polls, 423 while an operation runs, and
- * error bodies {@code {"code","message","request_id"}}. Knobs make it answer 429/503, fail an operation
- * or drop a connection.
+ * (reference/neon.md §1): projects with settings, branches (one default; created and deleted, a branch of a parent
+ * backed by a real PostgreSQL backed by a real copy of its databases), roles with passwords and operations,
+ * connection_uri, operations that run for a few polls, 423 while an operation runs, and error bodies
+ * {@code {"code","message","request_id"}}. Knobs make it answer 429/503, fail an operation or drop a connection.
  */
 final class FakeNeonApi implements AutoCloseable {
     static final String KEY = "napi_test_key_0123456789abcdef";
@@ -79,6 +79,13 @@ final class FakeNeonApi implements AutoCloseable {
     final Map<String, String> projectOrg = new LinkedHashMap<>();   // project id → org id
     final Map<String, String> backing = new LinkedHashMap<>();      // branch id → "host:port" of a real PostgreSQL
     final Map<String, String> endpointState = new LinkedHashMap<>(); // branch id → current_state (default idle)
+    // branches made through the API: a backed parent's databases copied for real (CREATE DATABASE … TEMPLATE)
+    final Map<String, Map<String, String>> realDbs = new LinkedHashMap<>();   // branch id → database → the real one
+    final Map<String, List<String>> copies = new LinkedHashMap<>();           // branch id → real databases made for it
+    final AtomicInteger branchesMade = new AtomicInteger();
+    int branchDeleteErrors;                // the next N DELETEs of a branch answer 500 and leave it
+    volatile long branchPostMs;            // a POST of a branch waits this long before it makes it ...
+    final java.util.concurrent.CountDownLatch branchPosted = new java.util.concurrent.CountDownLatch(1);   // ... and arrived
 
     static final class Op {
         final JsonObject json;
@@ -330,6 +337,12 @@ final class FakeNeonApi implements AutoCloseable {
             ex.close();
             return;
         }
+        if (r.json == null) {   // 204: no body
+            log.add(new Request(method, path, query, body, headers, System.nanoTime(), r.status, ""));
+            ex.sendResponseHeaders(r.status, -1);
+            ex.close();
+            return;
+        }
         String text = r.json.toString();
         if (badAnswers > 0 && r.status / 100 == 2) {
             badAnswers--;
@@ -537,7 +550,7 @@ final class FakeNeonApi implements AutoCloseable {
             boolean real = backing.containsKey(br);
             JsonObject o = new JsonObject();
             o.addProperty("uri", "postgresql://" + enc(roleName) + ":" + enc(role.get("password").getAsString()) + "@"
-                    + (real ? backing.get(br) : host) + "/" + enc(db) + (real ? "?sslmode=disable" : "?sslmode=require")
+                    + (real ? backing.get(br) : host) + "/" + enc(realDbs.getOrDefault(br, Map.of()).getOrDefault(db, db)) + (real ? "?sslmode=disable" : "?sslmode=require")
                     + (channelBinding ? "&channel_binding=require" : ""));
             return new Reply(200, o);
         }
@@ -549,6 +562,12 @@ final class FakeNeonApi implements AutoCloseable {
             return new Reply(200, wrap("endpoints", eps));
         }
         if (parts.length >= 1 && parts[0].equals("branches")) {
+            if (parts.length == 1 && method.equals("POST")) {
+                return mutated(createBranch(pid, body, rid));
+            }
+            if (parts.length == 2 && method.equals("DELETE")) {
+                return mutated(deleteBranch(pid, parts[1], rid));
+            }
             if (parts.length == 1 && method.equals("GET")) {
                 // cursor paging as the spec describes: limit, then pagination.next as the next cursor
                 List<JsonObject> all = branches.get(pid);
@@ -645,6 +664,134 @@ final class FakeNeonApi implements AutoCloseable {
             }
         }
         return error(404, "", "not found: " + method + " " + path, rid);
+    }
+
+    /**
+     * POST /projects/{id}/branches (SPEC createProjectBranch): a branch of parent_id (default: the default branch)
+     * with the parent's roles (same passwords) and databases. A parent backed by a real PostgreSQL gets a real copy
+     * of each database, made as its owner role neondb_owner with CREATE DATABASE … TEMPLATE (no other session may be
+     * on the template), and the branch's connection_uri points at the copy. 201 with the branch, its endpoints (one
+     * read_write when asked), operations, roles (without passwords) and databases.
+     */
+    private Reply createBranch(String pid, String body, String rid) {
+        branchPosted.countDown();
+        if (branchPostMs > 0) {
+            try {
+                wait(branchPostMs);   // the monitor is let go meanwhile: other requests see no such branch yet
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        JsonObject req = body == null || body.isBlank() ? new JsonObject() : JsonParser.parseString(body).getAsJsonObject();
+        JsonObject b = req.has("branch") ? req.getAsJsonObject("branch") : new JsonObject();
+        String parent = b.has("parent_id") && !b.get("parent_id").getAsString().isEmpty()
+                ? b.get("parent_id").getAsString() : defaultBranch(pid);
+        if (branches.get(pid).stream().noneMatch(x -> x.get("id").getAsString().equals(parent))) {
+            return error(404, "", "parent branch not found", rid);
+        }
+        int n = branchesMade.incrementAndGet();
+        String id = String.format("br-fresh-copy-%06d", n);
+        JsonObject made = branch(pid, id, b.has("name") ? b.get("name").getAsString() : id, false);
+        made.addProperty("parent_id", parent);
+        made.addProperty("init_source", "parent-data");
+        Map<String, JsonObject> rs = new LinkedHashMap<>();
+        roles.get(parent).forEach((k, v) -> rs.put(k, role(id, k, v.get("password").getAsString())));
+        if (backing.containsKey(parent)) {
+            try {
+                copy(parent, id, n);
+            } catch (java.sql.SQLException e) {
+                return error(500, "", "the fake could not copy the parent's databases: " + e.getMessage(), rid);
+            }
+        }
+        roles.put(id, rs);
+        databases.put(id, new ArrayList<>(databases.getOrDefault(parent, List.of())));
+        branches.get(pid).add(made);
+        JsonObject o = wrap("branch", made);
+        JsonArray eps = new JsonArray();
+        JsonArray opsJson = new JsonArray();
+        opsJson.add(newOp(pid, id, "create_branch"));
+        if (req.has("endpoints") && !req.getAsJsonArray("endpoints").isEmpty()) {
+            eps.add(endpoint(pid, id));
+            opsJson.add(newOp(pid, id, "start_compute"));
+        }
+        o.add("endpoints", eps);
+        o.add("operations", opsJson);
+        JsonArray roleList = new JsonArray();
+        rs.values().forEach(r -> {
+            JsonObject c = r.deepCopy();
+            c.remove("password");
+            roleList.add(c);
+        });
+        o.add("roles", roleList);
+        JsonArray dbs = new JsonArray();
+        for (String db : databases.get(id)) {
+            JsonObject d = new JsonObject();
+            d.addProperty("id", dbs.size() + 1);
+            fill(d, "branch_id", id, "name", db, "owner_name", "neondb_owner", "created_at", T, "updated_at", T);
+            dbs.add(d);
+        }
+        o.add("databases", dbs);
+        return new Reply(201, o);
+    }
+
+    /** The real copies behind a new branch, made as the parent's neondb_owner on the parent's server. */
+    private void copy(String parent, String id, int n) throws java.sql.SQLException {
+        String hostPort = backing.get(parent);
+        JsonObject owner = roles.get(parent).get("neondb_owner");
+        Map<String, String> real = new LinkedHashMap<>();
+        List<String> made = new ArrayList<>();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:postgresql://" + hostPort + "/postgres",
+                "neondb_owner", owner.get("password").getAsString()); java.sql.Statement st = c.createStatement()) {
+            for (String db : databases.get(parent)) {
+                String from = realDbs.getOrDefault(parent, Map.of()).getOrDefault(db, db);
+                String to = ("b" + n + "_" + from);
+                to = to.substring(0, Math.min(63, to.length()));
+                st.execute("CREATE DATABASE " + neonmz.Sql.ident(to) + " TEMPLATE " + neonmz.Sql.ident(from));
+                real.put(db, to);
+                made.add(to);
+            }
+        }
+        realDbs.put(id, real);
+        copies.put(id, made);
+        backing.put(id, hostPort);
+    }
+
+    /**
+     * DELETE /projects/{id}/branches/{id} (SPEC deleteProjectBranch): 204 when there is no such branch; the default
+     * branch is refused (the status Neon uses for that is unverified: 400 here); else its real copies are dropped
+     * (WITH (FORCE): Neon's delete breaks the branch's connections too) and 200 with the branch and its operations.
+     */
+    private Reply deleteBranch(String pid, String br, String rid) {
+        JsonObject b = branches.get(pid).stream().filter(x -> x.get("id").getAsString().equals(br)).findFirst().orElse(null);
+        if (b == null) {
+            return new Reply(204, null);
+        }
+        if (b.get("default").getAsBoolean()) {
+            return error(400, "", "cannot delete the project's default branch", rid);
+        }
+        if (branchDeleteErrors > 0) {
+            branchDeleteErrors--;
+            return error(500, "", "internal error, please retry", rid);
+        }
+        if (copies.containsKey(br)) {
+            JsonObject owner = roles.get(br).get("neondb_owner");
+            try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:postgresql://" + backing.get(br)
+                    + "/postgres", "neondb_owner", owner.get("password").getAsString()); java.sql.Statement st = c.createStatement()) {
+                for (String db : copies.get(br)) {
+                    st.execute("DROP DATABASE IF EXISTS " + neonmz.Sql.ident(db) + " WITH (FORCE)");
+                }
+            } catch (java.sql.SQLException e) {
+                return error(500, "", "the fake could not drop the branch's databases: " + e.getMessage(), rid);
+            }
+        }
+        branches.get(pid).remove(b);
+        List.of(roles, databases, backing, realDbs, copies).forEach(m -> m.remove(br));
+        JsonObject o = wrap("branch", b);
+        JsonArray opsJson = new JsonArray();
+        opsJson.add(newOp(pid, br, "suspend_compute"));
+        opsJson.add(newOp(pid, br, "delete_timeline"));
+        o.add("operations", opsJson);
+        return new Reply(200, o);
     }
 
     private Reply mutated(JsonObject o) {

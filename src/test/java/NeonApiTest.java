@@ -378,4 +378,47 @@ class NeonApiTest {
         assertTrue(r[1].contains("role materialize password " + Secrets.MASK), r[1]);
         assertFalse(r[1].contains(fake.roles.get(main()).get("materialize").get("password").getAsString()));
     }
+
+    /**
+     * A branch as its parent is now, with a read_write compute, through POST /branches (the spec's body: no
+     * parent_lsn or parent_timestamp), its operations waited for; deleted through DELETE, which an already deleted
+     * branch answers 204 (taken as gone); a deletion Neon refuses is an ApiError; a client whose deadline passed
+     * deletes with {@code again}.
+     */
+    @Test
+    void aBranchIsMadeFromItsParentsHeadWithAComputeAndDeleted() throws Exception {
+        NeonApi api = api(Duration.ofSeconds(10));
+        fake.locked = 1;   // a system operation is running: the POST waits it out (423 is safe to retry)
+        JsonObject b = api.createBranch(PID, main(), "evolve-check-1");
+        String id = b.get("id").getAsString();
+        assertTrue(id.startsWith("br-"), id);
+        assertEquals(main(), b.get("parent_id").getAsString());
+        FakeNeonApi.Request post = fake.log.stream().filter(r -> r.method().equals("POST") && r.status() == 201)
+                .findFirst().orElseThrow();
+        assertEquals(JsonParser.parseString("{\"endpoints\":[{\"type\":\"read_write\"}],\"branch\":{\"parent_id\":\""
+                + main() + "\",\"name\":\"evolve-check-1\"}}"), JsonParser.parseString(post.body()));
+        assertTrue(fake.ops.values().stream().allMatch(o -> o.pollsLeft == 0), "its operations were waited for");
+        assertEquals(id, api.findBranch(PID, "evolve-check-1").get("id").getAsString());
+        assertEquals(main(), NeonApi.str(api.findBranch(PID, main()), "id"));
+        assertNull(api.findBranch(PID, "no-such-branch"));
+        // the new branch has its parent's roles, with their passwords
+        assertTrue(api.connectionUri(PID, id, "neondb", "neondb_owner").contains(":owner_pw_" + PID + "@"));
+
+        NeonApi expired = api(Duration.ofMillis(1));
+        Thread.sleep(5);
+        assertEquals(Exit.TIMEOUT, assertThrows(Fail.class, () -> expired.deleteBranch(PID, id)).exit);
+        assertTrue(expired.again(null, Duration.ofSeconds(10)).deleteBranch(PID, id));
+        assertNull(api.findBranch(PID, id));
+        assertFalse(api.deleteBranch(PID, id), "already gone: 204");
+        assertEquals(1, fake.log.stream().filter(r -> r.method().equals("DELETE") && r.status() == 204).count());
+
+        String other = api.createBranch(PID, null, "evolve-check-2").get("id").getAsString();
+        fake.branchDeleteErrors = 1;
+        NeonApi.ApiError e = assertThrows(NeonApi.ApiError.class, () -> api.deleteBranch(PID, other));
+        assertEquals(500, e.status);
+        assertNotNull(api.findBranch(PID, other), "a refused deletion leaves the branch");
+        assertTrue(api.deleteBranch(PID, other));
+        assertEquals(400, assertThrows(NeonApi.ApiError.class, () -> api.deleteBranch(PID, main())).status,
+                "the default branch is not deleted");
+    }
 }

@@ -67,6 +67,12 @@ class NotebookTest {
             // the Neon API notebooks are recorded against the local stand-in for Neon's API (see FakeNeonApi)
             neonApi = new FakeNeonApi();
             env.putAll(neonApi.env());
+        } else if (file.getFileName().toString().contains("evolve")) {
+            // evolve --on-branch: a project whose default branch is the notebook's database (its branches real copies)
+            neonApi = new FakeNeonApi();
+            neonApi.back(neonApi.defaultBranch(FakeNeonApi.PROJECT_ID), "127.0.0.1:" + TestPg.server().port(), List.of(db),
+                    "neondb_owner", TestPg.server().readSecret("owner.password"));
+            env.putAll(neonApi.env());
         } else if (file.getFileName().toString().contains("fleet")) {
             // an organization of three projects, the first one's branches backed by the notebook's database
             neonApi = FleetTest.notebookFleet(db);
@@ -197,6 +203,8 @@ class NotebookTest {
             out = out.replaceAll("(?<![.:])\\b[0-9A-F]{1,8}/[0-9A-F]{1,8}\\b", "[LSN]");
             // tap's lines: LSN, then the transaction id
             out = out.replaceAll("(?m)^\\[LSN\\] +\\d+ +(?=[A-Z])", "[LSN] [XID] ");
+            // evolve --on-branch's branch: made at a time, with a random suffix
+            out = out.replaceAll("\\bevolve-check-\\d{8}-\\d{6}-[0-9a-f]{4}\\b", "evolve-check-[TS]");
             out = out.replaceAll("\\d{4}-\\d\\d-\\d\\d[ T]\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?([+-]\\d\\d(:\\d\\d)?|Z)?", "[TS]");
             out = out.replaceAll("\\bt\\d+_\\d+\\b", "neondb");
             out = out.replaceAll("\\d+ bytes", "[SIZE]");
