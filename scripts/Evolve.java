@@ -243,7 +243,7 @@ public class Evolve implements Callable<Integer> {
                     + "--mz-url (what has drifted in Materialize)", "./jbang evolve --migration m.sql, or ./jbang evolve "
                     + "--mz-url \"$MZ_URL\" to see drift, --apply to follow it");
         }
-        if ((apply || onBranch) && migration == null == apply) {
+        if ((apply || onBranch) && (migration == null) != apply) {
             throw Fail.usage(apply ? "--apply follows drift that is already there; it does not go with --migration"
                     : "--on-branch checks a --migration FILE", apply ? "deploy the migration first, then ./jbang "
                     + "evolve --mz-url … --apply" : "give the migration: --migration FILE --on-branch");
