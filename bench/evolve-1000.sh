@@ -24,7 +24,8 @@
 # And, once each, with log_statement=all for that session (PGOPTIONS): the statements evolve sends on `small`
 # and on `bench`, counted in the server's log (lines of application neonmz), and psql's on `bench`; and one run
 # with log_min_duration_statement=0: the server's time for evolve's statements, by what they are for.
-# EVOLVE_BENCH_KEEP=1 only sets up, and leaves the server running.
+# EVOLVE_BENCH_KEEP=1 only sets up, and leaves the server running. EVOLVE_BENCH_WAIT_IDLE=1 waits before each round
+# until the CPUs are ≥ 90 % idle (at most 2 minutes): on a shared machine other work shows up at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -152,7 +153,19 @@ declare -A runs med
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # rounds: each times every command once, in an order rotated per round, so that a change of the machine's
 # load weighs on all alike
+# EVOLVE_BENCH_WAIT_IDLE=1: before each round, wait (at most 2 minutes) until the CPUs were ≥ 90 % idle for a second
+idle_pct() { # the CPUs' idle share over one second, in %
+    local a b
+    read -ra a < <(head -1 /proc/stat); sleep 1; read -ra b < <(head -1 /proc/stat)
+    awk -v i="$(( b[4] + b[5] - a[4] - a[5] ))" -v t="$(( b[1]+b[2]+b[3]+b[4]+b[5]+b[6]+b[7]+b[8] - a[1]-a[2]-a[3]-a[4]-a[5]-a[6]-a[7]-a[8] ))" \
+        'BEGIN {printf "%.0f", t ? 100 * i / t : 100}'
+}
+idle_seen=()
 for ((r = 0; r < RUNS; r++)); do
+    if [ -n "${EVOLVE_BENCH_WAIT_IDLE:-}" ]; then
+        for ((w = 0; w < 120; w++)); do p=$(idle_pct); [ "$p" -ge 90 ] && break; done
+        idle_seen+=("$p")
+    fi
     k=$((r % ${#names[@]}))
     for n in "${names[@]:k}" "${names[@]:0:k}"; do
         t0=$(now)
@@ -216,7 +229,7 @@ echo "ratio $ratio (goal ≤ 2: $verdict); 10 tables: $(ratio_to "${med[small]}"
 echo "evolve's statements on the server (ms, one run): $(cat "$dir/server.txt")"
 echo "statements sent: evolve $q_small (10 tables), $q_big ($N tables); psql -f $q_psql ($N tables)"
 echo "evolve's verdicts: $verdicts; launcher: $fastpath"
-echo "load before: $load_before; after: $load_after"
+echo "load before: $load_before; after: $load_after${idle_seen:+; idle before each round (%): ${idle_seen[*]}}"
 echo "evolve's statements ($N tables):"; sed 's/^/  /' "$dir/statements.txt"
 
 [ "$N" = 1000 ] || exit 0
@@ -273,7 +286,8 @@ take off part of the fixed cost.
   application neonmz. The migration reaches the server as one statement (a DO block) however long it is; the
   10-table database has the same four shapes, the same odd names and its migration the same kinds of statement.
 - Date: $(date -u +%Y-%m-%d) (UTC). Commit: $commit. Machine: $(uname -srm), $cpu, $(nproc) cores, $mem, shared
-  with other work: load average (1, 5, 15 min) before: $load_before; after: $load_after.
+  with other work: load average (1, 5, 15 min) before: $load_before; after: $load_after.${idle_seen:+ Each round waited
+  until the CPUs were ≥ 90 % idle for a second (at most 2 minutes; idle seen, %: ${idle_seen[*]}).}
 - Versions: $(java -version 2>&1 | head -1); jbang-cli $(./jbang version 2>/dev/null </dev/null) (the launcher's own,
   NEONMZ_JBANG_FORCE_BUNDLED=1); $("$PG_BIN/postgres" --version) (Debian's, a private data directory on a free
   port, wal_level=logical, fsync=off, other settings default); $(psql --version).
