@@ -105,13 +105,12 @@ public class Evolve implements Callable<Integer> {
      * REPLICA IDENTITY, which must stay FULL (the docs' upstream-schema-change-behavior).
      */
     static final String TABLES = """
+            WITH published AS (SELECT format('%I.%I', p.schemaname, p.tablename)::regclass::oid AS relid
+                               FROM pg_publication_tables p WHERE p.pubname = ?)
             SELECT c.oid::bigint AS oid, n.nspname AS schema_name, c.relname AS table_name, c.relreplident::text AS identity,
-                   c.oid IN (SELECT format('%I.%I', p.schemaname, p.tablename)::regclass
-                             FROM pg_publication_tables p WHERE p.pubname = ?) AS published
+                   c.oid IN (SELECT relid FROM published) AS published
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE c.oid IN (SELECT format('%I.%I', p.schemaname, p.tablename)::regclass
-                            FROM pg_publication_tables p WHERE p.pubname = ?)
-               OR c.oid = ANY (?::text::oid[])""";
+            WHERE c.oid IN (SELECT relid FROM published UNION SELECT unnest(?::text::oid[]))""";
     /** Its columns: no dropped or generated ones (the replication protocol has no generated columns). */
     static final String COLUMNS = """
             SELECT a.attrelid::bigint AS oid, a.attname AS name, a.attnum AS num, a.atttypid::bigint AS type_oid,
@@ -124,8 +123,9 @@ public class Evolve implements Callable<Integer> {
     static final String KEYS = """
             SELECT k.conrelid::bigint AS oid, k.oid::bigint AS key_oid, k.conname AS name, k.conkey::text AS cols,
                    k.contype = 'p' AS is_primary, %s AS nulls_not_distinct
-            FROM pg_constraint k LEFT JOIN pg_index i ON i.indexrelid = k.conindid
-            WHERE k.conrelid = ANY (?::text::oid[]) AND k.contype IN ('p', 'u')
+            FROM unnest(?::text::oid[]) r(oid) JOIN pg_constraint k ON k.conrelid = r.oid
+                 LEFT JOIN pg_index i ON i.indexrelid = k.conindid
+            WHERE k.contype IN ('p', 'u')
             ORDER BY k.conrelid, k.oid""";
     /**
      * TRUNCATE is noticed by a statement trigger on each published table into a temporary table: dropped with the
@@ -357,7 +357,20 @@ public class Evolve implements Callable<Integer> {
 final class EvolveCheck {
     record Col(String name, int num, long typeOid, int typmod, boolean notNull, String declared) {}
 
-    record Key(long oid, String name, String cols, boolean primary, boolean nullsNotDistinct) {}
+    /** A key is compared whole (a re-created one is a new key); equals written out, see {@link #equals}. */
+    record Key(long oid, String name, String cols, boolean primary, boolean nullsNotDistinct) {
+        /** Not the record's own: that one is bootstrapped through method handles, tens of ms in a cold JVM. */
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && k.oid == oid && k.name.equals(name) && k.cols.equals(cols)
+                    && k.primary == primary && k.nullsNotDistinct == nullsNotDistinct;
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(oid);
+        }
+    }
 
     record Shape(long oid, String schema, String name, String identity, boolean published, List<Col> cols, List<Key> keys) {
         String ref() {
@@ -422,7 +435,7 @@ final class EvolveCheck {
     /** One snapshot's three queries, with their parameters in place: the publication, and table oids. */
     private void snapshotPlan(String also) {
         String pub = Sql.literal(cmd.publication);
-        o.statement(Evolve.TABLES.replaceFirst("\\?", pub).replaceFirst("\\?", pub)
+        o.statement(Evolve.TABLES.replaceFirst("\\?", pub)
                 .replaceFirst("\\?", java.util.regex.Matcher.quoteReplacement(also)));
         String read = "'{<the tables' oids read above>}'";
         o.statement(String.format(Evolve.COLUMNS, generated()).replace("?", read));
@@ -553,23 +566,23 @@ final class EvolveCheck {
 
     /** The published tables (and {@code also}, by oid) with their columns and keys: three queries. */
     Map<Long, Shape> snapshot(List<Long> also) throws SQLException {
+        // typed getters, no map per row: a cold JVM pays for every generic call, a row per column of every table
         Map<Long, Shape> tables = new LinkedHashMap<>();
-        for (Map<String, Object> r : db.query(Evolve.TABLES, cmd.publication, cmd.publication, oidArray(also))) {
-            long oid = ((Number) r.get("oid")).longValue();
-            tables.put(oid, new Shape(oid, (String) r.get("schema_name"), (String) r.get("table_name"),
-                    String.valueOf(r.get("identity")), Boolean.TRUE.equals(r.get("published")), new ArrayList<>(),
-                    new ArrayList<>()));
+        for (Shape t : db.list(Evolve.TABLES, rs -> new Shape(rs.getLong("oid"), rs.getString("schema_name"),
+                rs.getString("table_name"), rs.getString("identity"), rs.getBoolean("published"), new ArrayList<>(),
+                new ArrayList<>()), cmd.publication, oidArray(also))) {
+            tables.put(t.oid(), t);
         }
         String oids = oidArray(tables.keySet());
-        for (Map<String, Object> r : db.query(String.format(Evolve.COLUMNS, generated()), oids)) {
-            tables.get(((Number) r.get("oid")).longValue()).cols().add(new Col((String) r.get("name"),
-                    ((Number) r.get("num")).intValue(), ((Number) r.get("type_oid")).longValue(),
-                    ((Number) r.get("typmod")).intValue(), Boolean.TRUE.equals(r.get("not_null")), (String) r.get("declared")));
+        for (Map.Entry<Long, Col> c : db.list(String.format(Evolve.COLUMNS, generated()),
+                rs -> Map.entry(rs.getLong("oid"), new Col(rs.getString("name"), rs.getInt("num"), rs.getLong("type_oid"),
+                        rs.getInt("typmod"), rs.getBoolean("not_null"), rs.getString("declared"))), oids)) {
+            tables.get(c.getKey()).cols().add(c.getValue());
         }
-        for (Map<String, Object> r : db.query(String.format(Evolve.KEYS, nullsNotDistinct()), oids)) {
-            tables.get(((Number) r.get("oid")).longValue()).keys().add(new Key(((Number) r.get("key_oid")).longValue(),
-                    (String) r.get("name"), (String) r.get("cols"), Boolean.TRUE.equals(r.get("is_primary")),
-                    Boolean.TRUE.equals(r.get("nulls_not_distinct"))));
+        for (Map.Entry<Long, Key> k : db.list(String.format(Evolve.KEYS, nullsNotDistinct()),
+                rs -> Map.entry(rs.getLong("oid"), new Key(rs.getLong("key_oid"), rs.getString("name"), rs.getString("cols"),
+                        rs.getBoolean("is_primary"), rs.getBoolean("nulls_not_distinct"))), oids)) {
+            tables.get(k.getKey()).keys().add(k.getValue());
         }
         return tables;
     }
@@ -805,6 +818,9 @@ final class EvolveRules {
     }
 
     private static boolean namesExcluded(EvolveCheck.Key k, Set<Integer> excludedNums) {
+        if (excludedNums.isEmpty()) {
+            return false;
+        }
         for (String n : k.cols().replaceAll("[{}]", "").split(",")) {
             if (!n.isBlank() && excludedNums.contains(Integer.parseInt(n.strip()))) {
                 return true;
