@@ -251,16 +251,11 @@ public class Evolve implements Callable<Integer> {
         String text = migration == null ? null : read(migration);
         o.put("migration", migration == null ? null : migration.toString());
         o.put("publication", publication);
-        if (mz.given()) {
+        if (text == null) {
             try (Mz m = Mz.connectToRead(mz, o)) {
-                EvolveMz ingestion = EvolveMz.read(this, o, m);
-                if (text == null) {
-                    return ingestion.drift(this, m);
-                }
-                ingestion.judgeAs(this);
+                return EvolveMz.read(this, o, m).drift(this, m);
             }
         }
-        o.put("syntax", syntax);
         if (onBranch) {
             return new EvolveBranch(this, o).check(text);
         }
@@ -284,6 +279,12 @@ public class Evolve implements Callable<Integer> {
      */
     int checkOn(Out o, Pg db, String sql, String branch) throws Exception {
         EvolveCheck check = new EvolveCheck(this, o, db, db.serverVersionNum(), branch != null);
+        if (mz.given()) {
+            try (Mz m = Mz.connectToRead(mz, o)) {
+                EvolveMz.read(this, o, m).judgeAs(this);   // judge what the source ingests, as it ingests it
+            }
+        }
+        o.put("syntax", syntax);
         requirePublication(db, branch);
         if (o.dryRun()) {
             return check.plan(sql);

@@ -462,6 +462,11 @@ class BadInputCorpusTest {
                 "1 to 65535"));
         all.add(c("evolve", "option", "missing migration file").args("--migration", dir.resolve("none.sql").toString())
                 .fails(Exit.USAGE, "no such file", "path"));
+        all.add(c("evolve", "option", "--apply with --migration").args("--migration", file("m.sql",
+                "ALTER TABLE orders ADD COLUMN note text;\n", "rw-r--r--").toString(), "--apply")
+                .fails(Exit.USAGE, "--apply follows drift", "deploy the migration first"));
+        all.add(c("evolve", "option", "--on-branch without --migration").args("--on-branch")
+                .fails(Exit.USAGE, "--on-branch checks a --migration", "--migration FILE --on-branch"));
         b = c("evolve", "pooler", "the -pooler host");
         all.add(b.args("--migration", file("m.sql", "ALTER TABLE orders ADD COLUMN note text;\n", "rw-r--r--").toString(),
                 "--pg-url", url("neondb_owner:" + b.pw(), "ep-cool-x-123-pooler.us-east-2.aws.neon.tech", "/neondb"))

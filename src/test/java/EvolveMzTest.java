@@ -198,6 +198,39 @@ class EvolveMzTest {
         assertNull(s.mz.id("we\"ird"));
     }
 
+    /**
+     * The plan and the --apply statements of both syntaxes, golden (src/test/resources/golden/evolve-*.sql, reviewed
+     * against the docs' source-versioning guide and upstream-schema-change-behavior; the stand-in's database named
+     * materialize, as Materialize's default).
+     */
+    @Test
+    void thePlansAndTheApplyPathsAreGolden() throws Exception {
+        for (boolean legacy : new boolean[] {false, true}) {
+            Setup s = new Setup(legacy);
+            s.builtOnOrders();
+            TestPg.execAsOwner(s.db, "ALTER TABLE orders ADD COLUMN note text");
+            String syntax = legacy ? "legacy" : "new";
+            String how = legacy ? "legacy: DROP SOURCE <subsource> CASCADE, ALTER SOURCE … ADD SUBSOURCE … WITH (TEXT COLUMNS …) "
+                    + "(upstream-schema-change-behavior), then what was built on it"
+                    : "new syntax: a new version beside the old table, the swap by rename, then what was built on it "
+                    + "(source-versioning.md)";
+            TestPg.Run plan = s.evolve("--json");
+            assertEquals(Exit.DRIFT, plan.exit(), plan.all());
+            GoldenTest.compare("evolve-plan-" + syntax, "-- " + how + "; <new>: an id known once it runs\n"
+                    + "-- ./jbang evolve --mz-url … (orders gained a column upstream)\n", strings(plan, "plan", s));
+            TestPg.Run apply = s.evolve("--apply", "--json");
+            assertEquals(Exit.OK, apply.exit(), apply.all());
+            GoldenTest.compare("evolve-apply-" + syntax, "-- " + how + "\n-- ./jbang evolve --mz-url … --apply\n",
+                    strings(apply, "statements", s));
+        }
+    }
+
+    private static List<String> strings(TestPg.Run r, String key, Setup s) {
+        List<String> out = new ArrayList<>();
+        r.json().getAsJsonArray(key).forEach(e -> out.add(e.getAsString().replace(s.mz.db, "materialize")));
+        return out;
+    }
+
     /** --migration with --mz-url judges what Materialize ingests, as it ingests it. */
     @Test
     void aMigrationIsJudgedForWhatTheSourceIngests() throws Exception {

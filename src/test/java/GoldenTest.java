@@ -1,5 +1,6 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -124,16 +125,21 @@ class GoldenTest {
         TestPg.Run r = TestPg.run(Commands.of(alias), env, a.toArray(String[]::new));
         assertEquals(0, r.exit(), r.all());
         JsonObject j = r.json();
-        StringBuilder actual = new StringBuilder();
-        for (JsonElement s : j.getAsJsonArray("statements")) {
-            String sql = s.getAsString();
-            actual.append(sql).append(sql.endsWith(";") ? "" : ";").append('\n');
-        }
-        Path file = DIR.resolve(name + ".sql");
+        List<String> statements = new ArrayList<>();
+        j.getAsJsonArray("statements").forEach(s -> statements.add(s.getAsString()));
         List<String> shown = new ArrayList<>(List.of("./jbang", alias));
         List.of(args).forEach(x -> shown.add(neonmz.Out.shellQuote(x)));
         shown.add("--dry-run");
-        String header = "-- " + note + "\n-- " + String.join(" ", shown) + "\n";
+        compare(name, "-- " + note + "\n-- " + String.join(" ", shown) + "\n", statements);
+    }
+
+    /** {@code statements} against src/test/resources/golden/NAME.sql (its "--" lines are the review notes). */
+    static void compare(String name, String header, List<String> statements) throws IOException {
+        StringBuilder actual = new StringBuilder();
+        for (String sql : statements) {
+            actual.append(sql).append(sql.endsWith(";") ? "" : ";").append('\n');
+        }
+        Path file = DIR.resolve(name + ".sql");
         if (Boolean.getBoolean("golden.update")) {
             Files.createDirectories(DIR);
             Files.writeString(file, header + actual, StandardCharsets.UTF_8);

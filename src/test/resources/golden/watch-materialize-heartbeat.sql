@@ -3,11 +3,16 @@
 SELECT pg_current_wal_lsn()::text AS wal_lsn,
        current_setting('neon.endpoint_id', true) AS neon_endpoint,
        EXISTS (SELECT 1 FROM pg_publication WHERE pubname = 'mz_source') AS publication_exists,
-       EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'materialize') AS role_exists;
+       EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'materialize') AS role_exists,
+       (SELECT has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT') FROM pg_namespace n
+        JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = 'ddl_log' WHERE n.nspname = 'neonmz_guard') AS guard_log;
 WITH role AS (SELECT oid FROM pg_roles WHERE rolname = 'materialize')
 SELECT t.schemaname AS schema_name, t.tablename AS table_name, c.relreplident::text AS identity,
        has_schema_privilege((SELECT oid FROM role), n.oid, 'USAGE') AS usage,
-       has_table_privilege((SELECT oid FROM role), c.oid, 'SELECT') AS can_select
+       has_table_privilege((SELECT oid FROM role), c.oid, 'SELECT') AS can_select,
+       array(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
+             AND NOT a.attisdropped ORDER BY a.attnum) AS columns,
+       EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = 'neonmz_guard_truncate') AS guarded
 FROM pg_publication_tables t
 JOIN pg_namespace n ON n.nspname = t.schemaname
 JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.tablename
@@ -28,6 +33,10 @@ FROM pg_replication_slots s CROSS JOIN (SELECT pg_current_wal_lsn() AS lsn) AS w
 WHERE NOT s.temporary AND (s.database = current_database() OR s.database IS NULL)
 ORDER BY s.slot_name;
 SELECT pg_logical_emit_message(false, 'neonmz_heartbeat', now()::text)::text AS lsn;
+SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS at, role_name, command_tag,
+       object_identity, verdict, change
+FROM neonmz_guard.ddl_log WHERE at > now() - interval '60000 milliseconds'
+ORDER BY id DESC LIMIT 100;
 WITH source_ids AS (SELECT id FROM mz_catalog.mz_sources WHERE name = 'we''ird source'),
 objects AS (
   SELECT id FROM source_ids
@@ -47,3 +56,17 @@ FROM mz_internal.mz_source_statuses st
   LEFT JOIN source_ids ON source_ids.id = st.id
   LEFT JOIN stats ON stats.id = st.id
 ORDER BY source_ids.id IS NULL, st.name;
+WITH source_ids AS (SELECT id FROM mz_catalog.mz_sources WHERE name = 'we''ird source'),
+ingested AS (
+  SELECT d.object_id AS id FROM mz_internal.mz_object_dependencies AS d
+    JOIN mz_catalog.mz_sources AS sub ON sub.id = d.object_id AND sub.type = 'subsource'
+  WHERE d.referenced_object_id IN (SELECT id FROM source_ids)
+  UNION SELECT id FROM mz_catalog.mz_tables WHERE source_id IN (SELECT id FROM source_ids))
+SELECT i.id, t.schema_name, t.table_name, coalesce(tb.create_sql, sub.create_sql) AS create_sql,
+       c.name AS column_name
+FROM ingested AS i
+  JOIN mz_internal.mz_postgres_source_tables AS t ON t.id = i.id
+  LEFT JOIN mz_catalog.mz_tables AS tb ON tb.id = i.id
+  LEFT JOIN mz_catalog.mz_sources AS sub ON sub.id = i.id
+  LEFT JOIN mz_catalog.mz_columns AS c ON c.id = i.id
+ORDER BY i.id, c.position;
