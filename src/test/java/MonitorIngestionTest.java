@@ -309,8 +309,9 @@ class MonitorIngestionTest {
             String slot = "materialize_" + up;
             TestPg.exec(s, up, "SELECT pg_create_logical_replication_slot('" + slot + "', 'pgoutput')");
             MzStandIn mz = snapshotting(new MzStandIn(s), slot);
+            Map<String, String> env = mz.env(up);   // (the stand-in writes the columns of what it ingests here)
             TestPg.exec(s, "postgres", "SELECT pg_stat_statements_reset()");
-            TestPg.Run r = TestPg.run(new MonitorIngestion(), mz.env(up), "--until-snapshotted", "--timeout", "1s",
+            TestPg.Run r = TestPg.run(new MonitorIngestion(), env, "--until-snapshotted", "--timeout", "1s",
                     "--interval", "150ms", "--json");
             assertEquals(Exit.TIMEOUT, r.exit(), r.all());
             int ticks = lines(r.out()).size() - 1;
