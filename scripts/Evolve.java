@@ -10,6 +10,7 @@
 //SOURCES ../lib/neonmz/Fail.java
 //SOURCES ../lib/neonmz/Json.java
 //SOURCES ../lib/neonmz/Mz.java
+//SOURCES ../lib/neonmz/MzDependents.java
 //SOURCES ../lib/neonmz/MzErrors.java
 //SOURCES ../lib/neonmz/MzOptions.java
 //SOURCES ../lib/neonmz/NeonApi.java
@@ -47,6 +48,7 @@ import neonmz.Durations;
 import neonmz.Exit;
 import neonmz.Fail;
 import neonmz.Mz;
+import neonmz.MzDependents;
 import neonmz.MzOptions;
 import neonmz.NeonApi;
 import neonmz.NeonOptions;
@@ -908,29 +910,6 @@ final class EvolveMz {
     static final String COLUMNS = INGESTED_CTE + """
             SELECT c.id, c.name FROM mz_catalog.mz_columns AS c WHERE c.id IN (SELECT id FROM ingested)
             ORDER BY c.id, c.position""";
-    /** What is built on what (user objects), and each user object's definition: two queries, however many. */
-    static final String DEPENDENCIES = """
-            SELECT object_id, referenced_object_id FROM mz_internal.mz_object_dependencies WHERE object_id LIKE 'u%'""";
-    static final String OBJECTS = """
-            SELECT o.id, o.type, d.name AS database_name, sc.name AS schema_name, o.name,
-                   coalesce(v.create_sql, mv.create_sql, ix.create_sql) AS create_sql
-            FROM mz_catalog.mz_objects AS o
-              LEFT JOIN mz_catalog.mz_schemas AS sc ON sc.id = o.schema_id
-              LEFT JOIN mz_catalog.mz_databases AS d ON d.id = sc.database_id
-              LEFT JOIN mz_catalog.mz_views AS v ON v.id = o.id
-              LEFT JOIN mz_catalog.mz_materialized_views AS mv ON mv.id = o.id
-              LEFT JOIN mz_catalog.mz_indexes AS ix ON ix.id = o.id
-            WHERE o.id LIKE 'u%'""";
-    static final String ID_OF = """
-            SELECT o.id FROM mz_catalog.mz_objects AS o JOIN mz_catalog.mz_schemas AS sc ON sc.id = o.schema_id
-              JOIN mz_catalog.mz_databases AS d ON d.id = sc.database_id
-            WHERE d.name = ? AND sc.name = ? AND o.name = ? AND o.type <> 'index'""";
-    static final String INDEX_ID = "SELECT id FROM mz_catalog.mz_indexes WHERE name = ? AND on_id = ?";
-    /** A new table's or subsource's snapshot is done; a re-created materialized view or index is hydrated. */
-    static final String SNAPSHOT_DONE = """
-            SELECT bool_and(snapshot_committed) AS done FROM mz_internal.mz_source_statistics WHERE id = ?""";
-    static final String HYDRATED = "SELECT bool_and(hydrated) AS done FROM mz_internal.mz_hydration_statuses WHERE object_id = ?";
-
     // The statements of the plan (the docs' source-versioning guide and upstream-schema-change-behavior; facts
     // schema_rules.statements): new syntax, a new version of the table beside the old one, then the swap;
     // legacy, the subsource dropped and added again.
@@ -1115,26 +1094,19 @@ final class EvolveMz {
 
 /**
  * evolve --apply: each drifted table re-created in Materialize with what is built on it. Before anything is dropped,
- * the definitions of what depends on the table (transitively, in dependency order: mz_object_dependencies and
- * create_sql) go to the capture file, which keeps them until the table is done: a run stopped anywhere is continued
- * by the next from that file. New syntax: the new version beside the old one until its snapshot is done, then the
- * old one dropped with what is built on it, the new one renamed into its place, and what was built re-created on it
- * (the table itself is never without data; what was built on it is gone from the drop until it is re-created and
- * hydrated). Legacy: the subsource dropped with what is built on it and added again (unavailable until its new
- * snapshot is done). Materialize's create_sql names what it reads by id ({@code [u5 AS "db"."schema"."t"]},
- * test/sqllogictest/mz_views.slt): the re-created definitions name the new ids.
+ * the definitions of what depends on the table go to the capture file ({@link MzDependents}), which keeps them until
+ * the table is done: a run stopped anywhere is continued by the next from that file. New syntax: the new version
+ * beside the old one until its snapshot is done, then the old one dropped with what is built on it, the new one
+ * renamed into its place, and what was built re-created on it (the table itself is never without data; what was
+ * built on it is gone from the drop until it is re-created and hydrated). Legacy: the subsource dropped with what is
+ * built on it and added again (unavailable until its new snapshot is done).
  */
 final class EvolveApply {
-    private static final java.util.regex.Pattern ID_REF = java.util.regex.Pattern.compile("\\[(u\\d+) AS ");
-
     private final EvolveMz mz;
     private final Out o;
     private final Path file;
     private final java.util.Properties cap = new java.util.Properties();
-    /** Planning only (no --apply, or --dry-run): the statements are printed, nothing is read back or run. */
-    private boolean print;
-    /** The plan's statements (--json "plan"). */
-    private final List<String> planned = new ArrayList<>();
+    private MzDependents deps;
 
     EvolveApply(EvolveMz mz) {
         this.mz = mz;
@@ -1150,6 +1122,7 @@ final class EvolveApply {
         try (var in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             cap.load(in);
         }
+        deps = new MzDependents(mz.m, o, false, mz.cmd.timeout);
         List<String> keys = keys();
         if (!keys.isEmpty()) {
             o.line("evolve: continuing from %s (%d table(s) not finished by the last run)", file, keys.size());
@@ -1167,20 +1140,8 @@ final class EvolveApply {
 
     /** The plan for the drifted tables: printed; with --apply carried out (exit 0), else exit 17 (drift). */
     int plan(List<EvolveMz.Drift> drifts) throws Exception {
-        Map<String, Map<String, Object>> objects = new LinkedHashMap<>();
-        for (Map<String, Object> r : mz.m.query(EvolveMz.OBJECTS)) {
-            objects.put((String) r.get("id"), r);
-        }
-        Map<String, List<String>> dependents = new LinkedHashMap<>();
-        Map<String, List<String>> refs = new LinkedHashMap<>();
-        for (Map<String, Object> r : mz.m.query(EvolveMz.DEPENDENCIES)) {
-            dependents.computeIfAbsent((String) r.get("referenced_object_id"), k -> new ArrayList<>()).add((String) r.get("object_id"));
-            if (((String) r.get("referenced_object_id")).startsWith("u")) {   // not builtin types and functions
-                refs.computeIfAbsent((String) r.get("object_id"), k -> new ArrayList<>()).add((String) r.get("referenced_object_id"));
-            }
-        }
-        print = !mz.cmd.apply || o.dryRun();
-        if (print) {
+        deps = new MzDependents(mz.m, o, !mz.cmd.apply || o.dryRun(), mz.cmd.timeout);
+        if (deps.print()) {
             o.line("-- the plan%s:", mz.cmd.apply ? " (dry run: nothing is run)" : "; ./jbang evolve --mz-url … --apply carries it out");
         }
         int skipped = 0;
@@ -1191,21 +1152,13 @@ final class EvolveApply {
                 skipped++;
                 continue;
             }
-            List<String> order = closure(d.table().id(), dependents, refs);
-            for (String id : order) {
-                Map<String, Object> ob = objects.getOrDefault(id, Map.of("type", "object", "name", id));
-                if (!List.of("view", "materialized-view", "index").contains(ob.get("type"))) {
-                    throw new Fail(Exit.CONFLICT, "a " + ob.get("type") + " (" + ob.get("name")
-                            + ") is built on " + d.table().ref() + ", and evolve re-creates only views, materialized views "
-                            + "and indexes; nothing was changed", "re-create " + d.table().ref() + " by hand, with "
-                            + "SHOW CREATE for what is built on it");
-                }
-            }
-            String key = capture(d, order, objects, refs);
-            carry(key);
+            List<MzDependents.Dependent> built = deps.on(Set.of(d.table().id()));
+            MzDependents.requireRecreatable(built, d.table().ref(), "re-create " + d.table().ref() + " by hand, with "
+                    + "SHOW CREATE for what is built on it");
+            carry(capture(d, built));
         }
-        if (print) {
-            o.put("plan", planned);
+        if (deps.print()) {
+            o.put("plan", deps.planned());
             return Exit.DRIFT;
         }
         o.line("evolve: %d table(s) re-created in Materialize%s", drifts.size() - skipped,
@@ -1217,31 +1170,8 @@ final class EvolveApply {
         return t.kind().equals("subsource") ? "SOURCE" : "TABLE";
     }
 
-    /** What is built on {@code id}, transitively, each after everything it reads (ids grow with creation; Kahn's order). */
-    static List<String> closure(String id, Map<String, List<String>> dependents, Map<String, List<String>> refs) {
-        Set<String> all = new LinkedHashSet<>();
-        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(List.of(id));
-        while (!todo.isEmpty()) {
-            for (String d : dependents.getOrDefault(todo.pop(), List.of())) {
-                if (all.add(d)) {
-                    todo.add(d);
-                }
-            }
-        }
-        List<String> order = new ArrayList<>();
-        Set<String> left = new LinkedHashSet<>(all);
-        while (!left.isEmpty()) {
-            String next = left.stream().filter(x -> refs.getOrDefault(x, List.of()).stream().noneMatch(left::contains))
-                    .findFirst().orElseThrow(() -> new IllegalStateException("dependency cycle among " + left));
-            order.add(next);
-            left.remove(next);
-        }
-        return order;
-    }
-
     /** The table's plan and the definitions built on it, written to the capture file before anything changes. */
-    private String capture(EvolveMz.Drift d, List<String> order, Map<String, Map<String, Object>> objects,
-                           Map<String, List<String>> refs) throws java.io.IOException {
+    private String capture(EvolveMz.Drift d, List<MzDependents.Dependent> built) throws java.io.IOException {
         EvolveMz.Table t = d.table();
         String k = t.id();
         cap.setProperty(k + ".kind", d.action().equals("drop") ? "drop-" + t.kind() : t.kind());
@@ -1250,14 +1180,7 @@ final class EvolveApply {
         String temp = EvolveMz.ref(t.database(), t.schema(), t.name() + "_evolve");
         cap.setProperty(k + ".temp", temp);
         cap.setProperty(k + ".create", mz.create(d, temp));
-        cap.setProperty(k + ".dependents", String.join(",", order));
-        for (String id : order) {
-            Map<String, Object> ob = objects.get(id);
-            cap.setProperty(k + ".dep." + id + ".type", (String) ob.get("type"));
-            cap.setProperty(k + ".dep." + id + ".at", ob.get("database_name") + "\u0000" + ob.get("schema_name") + "\u0000" + ob.get("name"));
-            cap.setProperty(k + ".dep." + id + ".on", String.join(",", refs.getOrDefault(id, List.of())));
-            cap.setProperty(k + ".dep." + id + ".create_sql", (String) ob.get("create_sql"));
-        }
+        MzDependents.store(cap, k, built);
         List<String> keys = keys();
         keys.add(k);
         cap.setProperty("tables", String.join(",", keys));
@@ -1266,7 +1189,7 @@ final class EvolveApply {
     }
 
     private void save() throws java.io.IOException {
-        if (print) {
+        if (deps.print()) {
             return;
         }
         if (keys().isEmpty()) {
@@ -1287,15 +1210,11 @@ final class EvolveApply {
         try {
             if (kind.startsWith("drop-")) {
                 if (k.equals(idOf(at))) {
-                    exec(String.format(kind.equals("drop-subsource") ? EvolveMz.DROP_SUBSOURCE : EvolveMz.DROP_TABLE, ref));
+                    deps.exec(String.format(kind.equals("drop-subsource") ? EvolveMz.DROP_SUBSOURCE : EvolveMz.DROP_TABLE, ref));
                 }
             } else {
                 ids.put(k, kind.equals("table") ? newVersion(k, ref, at) : newSubsource(k, ref, at));
-                for (String dep : cap.getProperty(k + ".dependents").split(",")) {
-                    if (!dep.isEmpty()) {
-                        ids.put(dep, recreate(k, dep, ids));
-                    }
-                }
+                deps.recreate(MzDependents.load(cap, k), ids);
             }
         } catch (Fail f) {
             throw new Fail(f.exit, f.getMessage() + "; the definitions of " + ref + " and what is built on it are kept in "
@@ -1308,112 +1227,41 @@ final class EvolveApply {
         save();
     }
 
+    private String idOf(String[] at) throws SQLException {
+        return deps.print() ? null : deps.idOf(at[0], at[1], at[2]);
+    }
+
     /** New syntax: the new version under a temporary name, its snapshot, the old one dropped, the new one renamed. */
     private String newVersion(String k, String ref, String[] at) throws Exception {
+        boolean print = deps.print();
         String temp = cap.getProperty(k + ".temp");
         String[] tempAt = {at[0], at[1], at[2] + "_evolve"};
         if (print || (k.equals(idOf(at)) && idOf(tempAt) == null)) {
-            exec(cap.getProperty(k + ".create"));
+            deps.exec(cap.getProperty(k + ".create"));
         }
         String made = print ? "<new>" : idOf(tempAt) != null ? idOf(tempAt) : idOf(at);
-        await(made, EvolveMz.SNAPSHOT_DONE, "the snapshot of " + temp + " (./jbang right-size can size the cluster for it)");
+        deps.await(made, MzDependents.SNAPSHOT_DONE, "the snapshot of " + temp + " (./jbang right-size can size the cluster for it)");
         if (print || k.equals(idOf(at))) {
-            exec(String.format(EvolveMz.DROP_TABLE, ref));
+            deps.exec(String.format(EvolveMz.DROP_TABLE, ref));
         }
         if (print || idOf(tempAt) != null) {
-            exec(String.format(EvolveMz.RENAME_TABLE, temp, Sql.ident(at[2])));
+            deps.exec(String.format(EvolveMz.RENAME_TABLE, temp, Sql.ident(at[2])));
         }
         return made;
     }
 
     /** Legacy: the subsource dropped (with what is built on it) and added again, then its snapshot. */
     private String newSubsource(String k, String ref, String[] at) throws Exception {
+        boolean print = deps.print();
         if (print || k.equals(idOf(at))) {
-            exec(String.format(EvolveMz.DROP_SUBSOURCE, ref));
+            deps.exec(String.format(EvolveMz.DROP_SUBSOURCE, ref));
         }
         if (print || idOf(at) == null) {
-            exec(cap.getProperty(k + ".create"));
+            deps.exec(cap.getProperty(k + ".create"));
         }
         String made = print ? "<new>" : idOf(at);
-        await(made, EvolveMz.SNAPSHOT_DONE, "the snapshot of " + ref + " (./jbang right-size can size the cluster for it)");
+        deps.await(made, MzDependents.SNAPSHOT_DONE, "the snapshot of " + ref + " (./jbang right-size can size the cluster for it)");
         return made;
-    }
-
-    /** One dependent again, from its captured definition with the new ids in place of the old; then its hydration. */
-    private String recreate(String k, String dep, Map<String, String> ids) throws Exception {
-        String p = k + ".dep." + dep;
-        String type = cap.getProperty(p + ".type");
-        String[] at = cap.getProperty(p + ".at").split("\u0000");
-        String now = print ? null : depId(type, at, cap.getProperty(p + ".on"), ids);
-        if (now == null) {
-            exec(remap(cap.getProperty(p + ".create_sql"), ids));
-            now = print ? "<new>" : depId(type, at, cap.getProperty(p + ".on"), ids);
-        }
-        if (!type.equals("view")) {
-            await(now, EvolveMz.HYDRATED, "the hydration of " + type.replace('-', ' ') + " " + EvolveMz.ref(at[0], at[1], at[2]));
-        }
-        return now;
-    }
-
-    static String remap(String createSql, Map<String, String> ids) {
-        java.util.regex.Matcher mt = ID_REF.matcher(createSql);
-        StringBuilder b = new StringBuilder();
-        while (mt.find()) {
-            mt.appendReplacement(b, java.util.regex.Matcher.quoteReplacement("[" + ids.getOrDefault(mt.group(1), mt.group(1)) + " AS "));
-        }
-        return mt.appendTail(b).toString();
-    }
-
-    private String idOf(String[] at) throws SQLException {
-        List<Map<String, Object>> r = mz.m.query(EvolveMz.ID_OF, at[0], at[1], at[2]);
-        return r.isEmpty() ? null : (String) r.get(0).get("id");
-    }
-
-    /** A re-created dependent's id: by name, an index by its name and the (new) relation it is on. */
-    private String depId(String type, String[] at, String on, Map<String, String> ids) throws SQLException {
-        if (!type.equals("index")) {
-            return idOf(at);
-        }
-        List<Map<String, Object>> r = mz.m.query(EvolveMz.INDEX_ID, at[2], ids.getOrDefault(on, on));
-        return r.isEmpty() ? null : (String) r.get(0).get("id");
-    }
-
-    private void exec(String sql) throws SQLException {
-        boolean exact = !sql.contains("<new>");   // a re-created definition names ids that exist only once it runs
-        if (print && o.dryRun()) {
-            if (exact) {
-                mz.m.planned(sql);
-            } else {
-                o.statement(sql);
-            }
-        } else if (print) {
-            o.line(sql + ";");
-            planned.add(sql);
-            if (exact) {
-                mz.m.sent(sql);   // $NEONMZ_MZ_LOG: what the plan would send
-            }
-        } else {
-            mz.m.exec(sql);
-        }
-    }
-
-    /** Polls {@code sql} until it says done, at most --timeout. */
-    private void await(String id, String sql, String what) throws Exception {
-        if (print) {
-            o.line("-- then wait for %s", what);
-            return;
-        }
-        long until = System.nanoTime() + mz.cmd.timeout.toNanos();
-        long start = System.nanoTime();
-        o.line("evolve: waiting for %s", what);
-        while (!Boolean.TRUE.equals(mz.m.value(sql, id))) {
-            if (System.nanoTime() > until) {
-                throw new Fail(Exit.TIMEOUT, "waited " + Durations.show(mz.cmd.timeout) + " for " + what,
-                        "give it longer (--timeout 2h); ./jbang monitor shows the progress");
-            }
-            Thread.sleep(500);
-        }
-        o.line("evolve: done: %s (%s)", what, Durations.show(Duration.ofNanos(System.nanoTime() - start)));
     }
 }
 

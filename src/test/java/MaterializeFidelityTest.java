@@ -45,7 +45,7 @@ class MaterializeFidelityTest {
     /** The Materialize steps whose SQL constants must all be exercised by the matrix below. */
     static final List<Class<?>> MZ_STEPS = List.of(AllowMaterializeIps.class, CreateCluster.class, CreateConnection.class,
             CreateSource.class, MonitorIngestion.class, RightSize.class, Explore.class, Teardown.class, Doctor.class,
-            Watch.class, WatchChecks.class, EvolveMz.class);
+            Watch.class, WatchChecks.class, EvolveMz.class, neonmz.MzDependents.class);
 
     record Sent(String sql, String origin) {}
 
