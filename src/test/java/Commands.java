@@ -30,6 +30,7 @@ final class Commands {
         ALL.put("watch", Watch::new);
         ALL.put("fleet", Fleet::new);
         ALL.put("evolve", Evolve::new);
+        ALL.put("rebuild", Rebuild::new);
         ALL.put("guard", Guard::new);
         ALL.put("adapt", Adapt::new);
     }

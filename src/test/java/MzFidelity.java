@@ -70,7 +70,7 @@ final class MzFidelity {
             Shape.of("SHOW", "SHOW [a-z_]+", "SHOW a"),
             Shape.of("CREATE SOURCE", "CREATE SOURCE {QN}(?: IN CLUSTER {ID})? FROM POSTGRES CONNECTION {QN} \\(PUBLICATION {STR}"
                     + "(?:, TEXT COLUMNS " + COLS + ")?(?:, EXCLUDE COLUMNS " + COLS + ")?\\)"
-                    + "(?: FOR ALL TABLES| FOR TABLES \\({QN}(?: AS {ID})?(?:, {QN}(?: AS {ID})?)*\\)| FOR SCHEMAS \\({ID}(?:, {ID})*\\))?",
+                    + "(?: FOR ALL TABLES| FOR TABLES \\({QN}(?: AS {QN})?(?:, {QN}(?: AS {QN})?)*\\)| FOR SCHEMAS \\({ID}(?:, {ID})*\\))?",
                     "CREATE SOURCE mz_source FROM POSTGRES CONNECTION pg (PUBLICATION 'mz_source') FOR ALL TABLES;",
                     "CREATE SOURCE psychic IN CLUSTER c FROM POSTGRES CONNECTION pgconn (PUBLICATION 'red') INCLUDE TIMESTAMP;",
                     "docs:CREATE SOURCE"),

@@ -168,6 +168,24 @@ final class MzStandIn {
             addSubsources(local(m.group(1)), Map.of(n, Ref.of(up.get(up.size() - 2), up.get(up.size() - 1))));
             return "SELECT 1";
         });
+        w.rule("CREATE SOURCE (.+?) IN CLUSTER (.+?) FROM POSTGRES CONNECTION (.+?) \\(PUBLICATION '((?:[^']|'')*)'"
+                + "(?:, (TEXT COLUMNS \\(.*?\\)))?(?:, (EXCLUDE COLUMNS \\(.*?\\)))?\\)(?: FOR TABLES \\((.*)\\))?", m -> {
+            Map<String, Ref> subs = null;
+            if (m.group(7) != null) {
+                subs = new java.util.TreeMap<>(MzStandIn::byBytes);
+                for (String part : splitOutsideQuotes(m.group(7))) {
+                    String[] upAs = part.split(" AS ", 2);
+                    List<String> up = names(upAs[0]);
+                    String n = names(upAs[1]).get(names(upAs[1]).size() - 1);
+                    subs.put(n, Ref.of(up.get(up.size() - 2), up.get(up.size() - 1)));
+                    subsourceText.put(n, columnsFor(m.group(5), up));
+                    subsourceExclude.put(n, columnsFor(m.group(6), up));
+                }
+            }
+            nextPublication = m.group(4).replace("''", "'");
+            createSource(local(m.group(1)), names(m.group(2)).get(0), "postgres", local(m.group(3)), subs);
+            return "SELECT 1";
+        });
         w.rule("ALTER (?:TABLE|VIEW|MATERIALIZED VIEW|SOURCE) (.+?) RENAME TO (.+)", m -> {
             rename(local(m.group(1)), names(m.group(2)).get(0));
             return "SELECT 1";
@@ -187,6 +205,22 @@ final class MzStandIn {
     MzStandIn failOnce(String regex, String message) {
         wired().wire.failOnce(regex, message);
         return this;
+    }
+
+    /** Of a source's TEXT/EXCLUDE COLUMNS (schema.table.column each), the columns of upstream table {@code up}. */
+    private static List<String> columnsFor(String option, List<String> up) {
+        List<String> out = new ArrayList<>();
+        if (option == null) {
+            return out;
+        }
+        String inner = option.substring(option.indexOf('(') + 1, option.lastIndexOf(')'));
+        for (String part : splitOutsideQuotes(inner)) {
+            List<String> n = names(part);
+            if (n.size() >= 3 && n.get(n.size() - 3).equals(up.get(up.size() - 2)) && n.get(n.size() - 2).equals(up.get(up.size() - 1))) {
+                out.add(n.get(n.size() - 1));
+            }
+        }
+        return out;
     }
 
     /** database.schema.name → schema.name, the stand-in's own key (its one database). */
@@ -338,6 +372,7 @@ final class MzStandIn {
         List<String> textColumns = List.of();      // a source-fed table's or subsource's TEXT COLUMNS
         List<String> excludeColumns = List.of();   // … and EXCLUDE COLUMNS
         String createSql;                          // a view's, materialized view's or index's (the test gives it)
+        String publication;                        // a Postgres source's
 
         Item(String id, Kind kind, String name, String schemaId, long oid) {
             this.id = id;
@@ -611,6 +646,7 @@ final class MzStandIn {
      * progress subsource {@code <name>_progress} first, the source, then the subsources in the order of their names.
      */
     Created createSource(String name, String cluster, String connection, String publication, List<Ref> legacyTables) {
+        nextPublication = publication;
         Map<String, Ref> named = null;
         if (legacyTables != null) {
             named = new LinkedHashMap<>();
@@ -623,6 +659,7 @@ final class MzStandIn {
 
     /** CREATE SOURCE name IN CLUSTER cluster FROM POSTGRES CONNECTION connection (PUBLICATION …), new syntax: the source alone. */
     Created createSource(String name, String cluster, String connection, String publication) {
+        nextPublication = publication;
         return createSource(name, cluster, "postgres", connection, (Map<String, Ref>) null);
     }
 
@@ -671,6 +708,9 @@ final class MzStandIn {
         }
         return new Created(progress == null ? null : progress.id, src.id, made);
     }
+
+    /** The publication the next Postgres source reads (its create_sql names it). */
+    private String nextPublication;
 
     /** The TEXT COLUMNS / EXCLUDE COLUMNS the next subsources of these names get (ALTER SOURCE … ADD SUBSOURCE … WITH). */
     final Map<String, List<String>> subsourceText = new HashMap<>();
@@ -870,6 +910,15 @@ final class MzStandIn {
         writeObject(it);
         writeDependencies(it);
         writeIngested(it);
+        if (it.kind == Kind.SOURCE && it.publication != null) {
+            // as SHOW CREATE SOURCE prints it (test/pg-cdc/alter-source.td); the stored form may name the cluster and
+            // connection by id (unverified): what the toolkit reads of it is PUBLICATION = '…'
+            Item conn = it.connectionId == null ? null : items.get(it.connectionId);
+            exec("UPDATE mz_catalog.mz_sources SET create_sql = " + q("CREATE SOURCE " + display(it) + " IN CLUSTER "
+                    + quoteIdent(clusters.get(it.clusterId).name()) + " FROM POSTGRES CONNECTION "
+                    + (conn == null ? "unknown" : display(conn)) + " (PUBLICATION = '" + it.publication.replace("'", "''")
+                    + "')") + " WHERE id = " + q(it.id));
+        }
     }
 
     private void writeTable(Item t) {

@@ -1,0 +1,9 @@
+-- as rebuild-plan-new, with the new ids
+-- ./jbang rebuild --mz-url … --apply
+DROP SOURCE materialize.public.mz_source CASCADE;
+CREATE SOURCE materialize.public.mz_source IN CLUSTER ingest_postgres FROM POSTGRES CONNECTION materialize.public.pg_connection (PUBLICATION 'mz_source');
+CREATE TABLE materialize.public.customers FROM SOURCE materialize.public.mz_source (REFERENCE public.customers);
+CREATE TABLE materialize.public.orders FROM SOURCE materialize.public.mz_source (REFERENCE public.orders) WITH (TEXT COLUMNS (status));
+CREATE VIEW "materialize"."public"."orders_per_customer" AS SELECT "customer_id", count(*) AS "n" FROM [u11 AS "materialize"."public"."orders"] GROUP BY 1;
+CREATE MATERIALIZED VIEW "materialize"."public"."big_customers" IN CLUSTER [u1] AS SELECT * FROM [u12 AS "materialize"."public"."orders_per_customer"] WHERE "n" > 1;
+CREATE INDEX "big_customers_idx" IN CLUSTER [u1] ON [u13 AS "materialize"."public"."big_customers"] ("customer_id");

@@ -1,0 +1,9 @@
+-- the docs' recovery: DROP SOURCE … CASCADE, CREATE SOURCE as it was (new syntax), then what was built on it; <new>: an id known once it runs
+-- ./jbang rebuild --mz-url …
+DROP SOURCE materialize.public.mz_source CASCADE;
+CREATE SOURCE materialize.public.mz_source IN CLUSTER ingest_postgres FROM POSTGRES CONNECTION materialize.public.pg_connection (PUBLICATION 'mz_source');
+CREATE TABLE materialize.public.customers FROM SOURCE materialize.public.mz_source (REFERENCE public.customers);
+CREATE TABLE materialize.public.orders FROM SOURCE materialize.public.mz_source (REFERENCE public.orders) WITH (TEXT COLUMNS (status));
+CREATE VIEW "materialize"."public"."orders_per_customer" AS SELECT "customer_id", count(*) AS "n" FROM [<new> AS "materialize"."public"."orders"] GROUP BY 1;
+CREATE MATERIALIZED VIEW "materialize"."public"."big_customers" IN CLUSTER [u1] AS SELECT * FROM [<new> AS "materialize"."public"."orders_per_customer"] WHERE "n" > 1;
+CREATE INDEX "big_customers_idx" IN CLUSTER [u1] ON [<new> AS "materialize"."public"."big_customers"] ("customer_id");
