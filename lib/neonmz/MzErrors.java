@@ -53,7 +53,8 @@ public final class MzErrors {
             known("empty publication", "(PUBLICATION (\\S+) is empty|only valid for non-empty publications)", Exit.NOT_FOUND,
                     "add tables to it upstream: ./jbang publication --table … (guide A.2.2)"),
             known("missing publication", "publication \"?([^\"\\s]+)\"? does not exist", Exit.NOT_FOUND,
-                    "create it upstream: ./jbang publication --table … (guide A.2.2)"),
+                    "create it upstream: ./jbang publication --table … (guide A.2.2); a running source whose "
+                            + "publication was dropped cannot go on: then ./jbang rebuild --mz-url \"$MZ_URL\" --apply"),
             known("missing schemas", "missing referenced schemas", Exit.NOT_FOUND,
                     "name schemas that exist upstream and hold published tables: ./jbang source --for-schemas …, "
                             + "or publish their tables first: ./jbang publication --schema …"),
@@ -115,18 +116,18 @@ public final class MzErrors {
                             + "./jbang source --add-new-tables re-adds it (a new snapshot)"),
             known("slot missing", "replication slot mysteriously missing", Exit.CONFLICT,
                     "the source's replication slot is gone upstream (on Neon: removed after long inactivity or a branch "
-                            + "restore): drop and re-create the source (DROP SOURCE … CASCADE, then ./jbang source; a full "
-                            + "new snapshot)"),
+                            + "restore), so the source cannot go on: ./jbang rebuild --mz-url \"$MZ_URL\" --apply re-creates it with what is built on it (a full new snapshot)"),
             known("replica promoted", "upstream physical replica status changed", Exit.CONFLICT,
                     "the upstream changed role (a replica was promoted to primary): point the connection at the new "
                             + "primary (./jbang connection --replace), then drop and re-create the source"),
             known("overcompacted", "slot (overcompacted|compacted past snapshot point)", Exit.CONFLICT,
-                    "the upstream WAL the source needs is gone: drop and re-create the source (DROP SOURCE … CASCADE, "
-                            + "then ./jbang source; a full new snapshot); set max_slot_wal_keep_size upstream and keep "
-                            + "the source's cluster running"),
+                    "the upstream WAL the source needs is gone, so the source cannot go on: ./jbang rebuild --mz-url \"$MZ_URL\" --apply re-creates it with what is built on it (a full new snapshot); set "
+                            + "max_slot_wal_keep_size upstream and keep the source's cluster running"),
             known("slot invalidated", "replication slot has been invalidated", Exit.CONFLICT,
-                    "the slot exceeded max_slot_wal_keep_size: drop and re-create the source (DROP SOURCE … CASCADE, "
-                            + "then ./jbang source; a full new snapshot)"),
+                    "the slot exceeded max_slot_wal_keep_size, so the source cannot go on: ./jbang rebuild --mz-url \"$MZ_URL\" --apply re-creates it with what is built on it (a full new snapshot)"),
+            known("connection closed", "connection closed", Exit.BUSY,
+                    "transient: the source reconnects by itself (a restart, a Neon compute that suspended or moved); "
+                            + "no rebuild is needed: ./jbang monitor --watch follows it back to running"),
             known("slot active", "replication slot \"?((materialize|mzsnapshot)_\\w+)\"? is active for PID", Exit.BUSY,
                     "usually transient while a replica restarts: wait a minute and check again"),
             known("schema change", "(incompatible schema change|\\baltered\\b)", Exit.CONFLICT,
@@ -141,8 +142,7 @@ public final class MzErrors {
                             + "on it; or re-create the table upstream and then ./jbang evolve --mz-url \"$MZ_URL\" --apply"),
             known("timeline", "Expected timeline ID", Exit.CONFLICT,
                     "the upstream was restored to an earlier point (on Neon: a branch restore, or a new timeline), so the "
-                            + "source cannot go on: drop and re-create it (DROP SOURCE … CASCADE, then ./jbang source; a "
-                            + "full new snapshot), and re-create what was built on it"),
+                            + "source cannot go on: ./jbang rebuild --mz-url \"$MZ_URL\" --apply re-creates it with what is built on it (a full new snapshot)"),
             known("truncate", "(?i)truncat", Exit.CONFLICT,
                     "a published table was TRUNCATEd upstream, which Materialize cannot ingest: ./jbang evolve "
                             + "--mz-url \"$MZ_URL\" --apply re-creates its table or subsource (a new snapshot) with what is "

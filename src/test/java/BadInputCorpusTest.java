@@ -471,6 +471,10 @@ class BadInputCorpusTest {
         all.add(b.args("--migration", file("m.sql", "ALTER TABLE orders ADD COLUMN note text;\n", "rw-r--r--").toString(),
                 "--pg-url", url("neondb_owner:" + b.pw(), "ep-cool-x-123-pooler.us-east-2.aws.neon.tech", "/neondb"))
                 .fails(Exit.POOLER, "-pooler", "ep-cool-x-123.us-east-2.aws.neon.tech"));
+        all.add(c("rebuild", "option", "--parallel").args("--parallel").fails(Exit.USAGE, "--parallel is not done",
+                "rebuild in place"));
+        all.add(c("rebuild", "connect", "Materialize unreachable").args().fails(Exit.CONNECT, "cannot reach Materialize",
+                "--mz-url"));
         all.add(c("guard", "option", "--strict with --truncate-only").args("--strict", "--truncate-only")
                 .fails(Exit.USAGE, "--truncate-only leaves out", "choose one"));
         // neondb_owner is a member of the lab's neon_superuser, which plain PostgreSQL does not honour: refused, in

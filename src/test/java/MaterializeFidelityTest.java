@@ -45,7 +45,7 @@ class MaterializeFidelityTest {
     /** The Materialize steps whose SQL constants must all be exercised by the matrix below. */
     static final List<Class<?>> MZ_STEPS = List.of(AllowMaterializeIps.class, CreateCluster.class, CreateConnection.class,
             CreateSource.class, MonitorIngestion.class, RightSize.class, Explore.class, Teardown.class, Doctor.class,
-            Watch.class, WatchChecks.class, EvolveMz.class, neonmz.MzDependents.class);
+            Watch.class, WatchChecks.class, EvolveMz.class, neonmz.MzDependents.class, Rebuild.class);
 
     record Sent(String sql, String origin) {}
 
@@ -143,6 +143,21 @@ class MaterializeFidelityTest {
                 run(all, log, "evolve", e, origin, new ArrayList<>(List.of("--migration", m.toString())));
                 run(all, log, "evolve", e, origin, new ArrayList<>(List.of("--capture", s.capture.toString())));
                 run(all, log, "evolve", e, origin, new ArrayList<>(List.of("--capture", s.capture.toString(), "--apply")));
+            } catch (IOException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        // rebuild: a source whose slot was invalidated, with a view, a materialized view and an index on its tables
+        for (boolean subsources : new boolean[] {false, true}) {
+            try {
+                RebuildTest.Setup s = new RebuildTest.Setup(subsources).withSlot();
+                s.mz.status(s.mz.id("mz_source"), "mz_source", "postgres", "stalled", "replication slot has been invalidated");
+                Map<String, String> e = new HashMap<>(s.mz.env(s.db));
+                String origin = "live, rebuild, " + (subsources ? "legacy" : "new") + " syntax";
+                run(all, log, "rebuild", e, origin, new ArrayList<>(List.of("--capture", s.capture.toString())));
+                run(all, log, "rebuild", e, origin, new ArrayList<>(List.of("--capture", s.capture.toString(), "--apply")));
             } catch (IOException e) {
                 throw e;
             } catch (Exception e) {

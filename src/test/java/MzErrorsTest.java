@@ -99,15 +99,16 @@ class MzErrorsTest {
             new Case("1c", "table was truncated", null, null, Exit.CONFLICT, "./jbang evolve --mz-url \"$MZ_URL\" --apply"),
             new Case("1c", "table was dropped", null, null, Exit.CONFLICT, "--apply --drop-gone"),
             new Case("1c", "unsupported action: database restored from point-in-time backup. Expected timeline ID 1 but "
-                    + "got 2", null, null, Exit.CONFLICT, "DROP SOURCE … CASCADE, then ./jbang source"),
+                    + "got 2", null, null, Exit.CONFLICT, "./jbang rebuild --mz-url \"$MZ_URL\" --apply"),
             new Case("1b", "Old row missing from replication stream for table with OID 16390", null, null,
                     Exit.NOT_READY, "./jbang replica-identity"),
             // §1c runtime, as mz_source_statuses.error shows them
             new Case("1c", "postgres: slot overcompacted. Requested LSN 0/1A2B3C4 but only LSNs >= 0/1B000000 are "
-                    + "available", null, null, Exit.CONFLICT, "./jbang source"),
+                    + "available", null, null, Exit.CONFLICT, "./jbang rebuild"),
             new Case("1c", "replication slot has been invalidated because it exceeded the maximum reserved size",
-                    null, null, Exit.CONFLICT, "./jbang source"),
-            new Case("1c", "publication \"mz_source\" does not exist", null, null, Exit.NOT_FOUND, "./jbang publication"),
+                    null, null, Exit.CONFLICT, "./jbang rebuild"),
+            new Case("1c", "publication \"mz_source\" does not exist", null, null, Exit.NOT_FOUND, "./jbang rebuild"),
+            new Case("1c", "postgres: connection closed", null, null, Exit.BUSY, "no rebuild is needed"),
             new Case("1c", "postgres: ERROR replication slot \"materialize_4a1f0c9be3d2417b8e5f6a7b8c9d0e1f\" is active "
                     + "for PID 1234", null, null, Exit.BUSY, "wait a minute"),
             // Materialize's own catalog, met by the steps
