@@ -1444,7 +1444,8 @@ final class WatchNeon {
         List<String> byOp = branchOps.stream().filter(op -> {
             Instant t = NeonApi.instant(NeonApi.str(op, "created_at"));
             return t != null && Duration.between(t, resetAt).abs().compareTo(Duration.ofMinutes(5)) <= 0;
-        }).map(op -> NeonApi.str(op, "action") + " " + NeonApi.str(op, "id")).toList();
+        }).map(op -> NeonApi.str(op, "action") + " " + NeonApi.str(op, "id")).collect(java.util.stream.Collectors.toList());
+        java.util.Collections.reverse(byOp);   // listed newest first: said in the order they ran
         String what = "reset or restored at " + at + (byOp.isEmpty() ? "" : " (operations " + String.join(", ", byOp) + ")")
                 + "; " + (gone.isEmpty() ? "no materialize_% slot is left" : "slot " + String.join(", ", gone)
                 + (gone.size() == 1 ? " is" : " are") + " gone, removed by it") + ": a restore deletes the branch's replication slots";
