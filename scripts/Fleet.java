@@ -205,8 +205,7 @@ public class Fleet implements Callable<Integer> {
         walk(listed.stream().filter(p -> projects.isEmpty() || projects.contains(str(p, "id"))
                 || projects.contains(str(p, "name"))).toList());
         List<Map<String, Object>> sources = mz.given() ? materializeSources() : null;
-        events.apply(rows);
-        FleetReport r = new FleetReport(rows, sources, projectsSeen.get(), branchesSeen.get());
+        FleetReport r = new FleetReport(events.apply(rows), sources, projectsSeen.get(), branchesSeen.get());
         r.api(api.requests(), api.throttled(), api.serverErrors(), limit.waitedMillis(), reused.get(),
                 (System.nanoTime() - t0) / 1_000_000);
         return r.print(o, report);
@@ -842,7 +841,7 @@ final class FleetNeon {
     }
 
     /** Onto the rows: the reset (and whether a materialize_% slot is there) and the window. */
-    void apply(List<FleetRow> rows) {
+    List<FleetRow> apply(List<FleetRow> rows) {
         synchronized (rows) {
             for (FleetRow r : rows) {
                 r.window = windows.get(r.projectId);
@@ -857,6 +856,7 @@ final class FleetNeon {
                 }
             }
         }
+        return rows;
     }
 
     static final String REBUILD = "./jbang rebuild --mz-url \"$MZ_URL\"";
