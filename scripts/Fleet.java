@@ -185,6 +185,7 @@ public class Fleet implements Callable<Integer> {
     /** project, database, role → the first connection URI Neon gave for them (its password is a registered secret). */
     private final Map<String, java.util.concurrent.CompletableFuture<String>> uris = new java.util.concurrent.ConcurrentHashMap<>();
     private final AtomicInteger reused = new AtomicInteger();
+    private final FleetNeon events = new FleetNeon();
 
     public static void main(String... args) {
         Cli.main(new Fleet(), args);
@@ -204,7 +205,7 @@ public class Fleet implements Callable<Integer> {
         walk(listed.stream().filter(p -> projects.isEmpty() || projects.contains(str(p, "id"))
                 || projects.contains(str(p, "name"))).toList());
         List<Map<String, Object>> sources = mz.given() ? materializeSources() : null;
-        FleetReport r = new FleetReport(rows, sources, projectsSeen.get(), branchesSeen.get());
+        FleetReport r = new FleetReport(events.apply(rows), sources, projectsSeen.get(), branchesSeen.get());
         r.api(api.requests(), api.throttled(), api.serverErrors(), limit.waitedMillis(), reused.get(),
                 (System.nanoTime() - t0) / 1_000_000);
         return r.print(o, report);
@@ -258,12 +259,13 @@ public class Fleet implements Callable<Integer> {
         Map<String, JsonObject> endpoints = new LinkedHashMap<>();
         try {
             // settings is optional in a ProjectListItem (SPEC): without it, the project itself is read
-            JsonObject settings = (p.has("settings") ? p : api.getProject(pid)).getAsJsonObject("settings");
+            JsonObject settings = events.window(p.has("settings") ? p : api.getProject(pid)).getAsJsonObject("settings");
             boolean logical = settings != null && settings.has("enable_logical_replication")
                     && settings.get("enable_logical_replication").getAsBoolean();
             bs = api.listBranches(pid).stream().filter(b -> branches.isEmpty()
                     || branches.contains(str(b, "id")) || branches.contains(str(b, "name"))).toList();
             if (logical && !bs.isEmpty()) {
+                events.resets(api, pid, bs);
                 for (JsonObject ep : api.listEndpoints(pid, null)) {
                     if ("read_write".equals(str(ep, "type"))) {
                         endpoints.put(str(ep, "branch_id"), ep);
@@ -446,6 +448,9 @@ final class FleetRow {
     JsonObject doctor;
     String worst;
     final List<String> sources = new ArrayList<>();
+    /** Neon events (issue #20): the branch's recent reset, the project's maintenance window; null when none. */
+    Map<String, Object> reset;
+    NeonApi.MaintenanceWindow window;
 
     FleetRow(JsonObject p, JsonObject b, String database, boolean logical) {
         this.projectId = NeonApi.str(p, "id");
@@ -625,6 +630,8 @@ final class FleetReport {
         o.line("GET %s/projects/{project_id}/branches?limit=100   -- each project%s", base,
                 projects.isEmpty() ? "" : " of " + String.join(", ", projects));
         o.line("GET %s/projects/{project_id}/endpoints            -- each project with logical replication on", base);
+        o.line("GET %s/projects/{project_id}/operations?limit=100 -- each project with a branch reset in the last 7 days "
+                + "(its last_reset_at), to name the operations", base);
         if (database == null || role == null) {
             o.line("GET %s/projects/{project_id}/branches/{branch_id}/databases   -- each branch with a compute", base);
         }
@@ -686,6 +693,9 @@ final class FleetReport {
         if (sources != null) {
             h.add("MATERIALIZE");
         }
+        if (rows.stream().anyMatch(r -> r.reset != null || r.window != null)) {
+            h.add("NEON");
+        }
         return h;
     }
 
@@ -698,6 +708,9 @@ final class FleetReport {
                 r.worst != null ? r.worst : r.state.toUpperCase(Locale.ROOT) + ": " + r.reason));
         if (sources != null) {
             c.add(r.sources.isEmpty() ? "—" : String.join(", ", r.sources));
+        }
+        if (rows.stream().anyMatch(x -> x.reset != null || x.window != null)) {
+            c.add(FleetNeon.cell(r));
         }
         return c;
     }
@@ -726,6 +739,12 @@ final class FleetReport {
         m.put("tables_in_published_schemas", r.tables);
         m.put("worst", r.worst);
         m.put("materialize_sources", r.sources);
+        if (r.reset != null) {
+            m.put("neon_reset", r.reset);
+        }
+        if (r.window != null) {
+            m.put("maintenance_window", r.window.json());
+        }
         m.put("checks", r.doctor == null || !r.doctor.has("checks") ? List.of()
                 : new com.google.gson.Gson().fromJson(r.doctor.get("checks"), List.class));
         return m;
@@ -764,5 +783,96 @@ final class FleetReport {
 
     private static String md(String s) {
         return s == null ? "" : s.replace("|", "\\|").replace("\n", " ");
+    }
+}
+
+/**
+ * Issue #20's Neon events for fleet: each project's maintenance window (settings.maintenance_window, read with the
+ * project: no request more), and each branch reset or restored in the last {@link #LOOKBACK} (the branch's
+ * {@code last_reset_at}, SPEC Branch, from the branch list fleet reads anyway). A restore deletes the branch's
+ * replication slots (reference/neon.md §3), so a reset branch without a {@code materialize_%} slot names
+ * {@code ./jbang rebuild}. Only a project with such a branch costs one request more: a page of its operations, to name
+ * the ones on the branch around the reset (the spec's OperationAction has no restore or reset action).
+ */
+final class FleetNeon {
+    static final java.time.Duration LOOKBACK = java.time.Duration.ofDays(7);
+    static final java.time.Duration NEAR = java.time.Duration.ofMinutes(5);
+    private final Map<String, NeonApi.MaintenanceWindow> windows = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, Map<String, Object>> resets = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Notes the project's window; the project back. */
+    JsonObject window(JsonObject p) {
+        NeonApi.MaintenanceWindow w = NeonApi.MaintenanceWindow.of(p);
+        if (w != null) {
+            windows.put(NeonApi.str(p, "id"), w);
+        }
+        return p;
+    }
+
+    /** The branches reset in the last 7 days, each with the operations on it around the reset (one request). */
+    void resets(NeonApi api, String pid, List<JsonObject> branches) {
+        java.time.Instant since = java.time.Instant.now().minus(LOOKBACK);
+        Map<String, java.time.Instant> reset = new LinkedHashMap<>();
+        for (JsonObject b : branches) {
+            java.time.Instant at = NeonApi.instant(NeonApi.str(b, "last_reset_at"));
+            if (at != null && at.isAfter(since)) {
+                reset.put(NeonApi.str(b, "id"), at);
+            }
+        }
+        if (reset.isEmpty()) {
+            return;
+        }
+        java.time.Instant first = reset.values().stream().min(java.util.Comparator.naturalOrder()).orElseThrow();
+        List<JsonObject> ops = api.listOperations(pid, first.minus(NEAR), 1);
+        reset.forEach((branch, at) -> {
+            List<String> named = new ArrayList<>();
+            for (JsonObject op : ops) {
+                java.time.Instant t = NeonApi.instant(NeonApi.str(op, "created_at"));
+                if (branch.equals(NeonApi.str(op, "branch_id")) && t != null
+                        && java.time.Duration.between(t, at).abs().compareTo(NEAR) <= 0) {
+                    named.add(0, NeonApi.str(op, "action") + " " + NeonApi.str(op, "id"));   // listed newest first
+                }
+            }
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("at", at.toString());
+            m.put("operations", named);
+            resets.put(branch, m);
+        });
+    }
+
+    /** Onto the rows: the reset (and whether a materialize_% slot is there) and the window. */
+    List<FleetRow> apply(List<FleetRow> rows) {
+        synchronized (rows) {
+            for (FleetRow r : rows) {
+                r.window = windows.get(r.projectId);
+                Map<String, Object> m = r.branchId == null ? null : resets.get(r.branchId);
+                if (m != null) {
+                    r.reset = new LinkedHashMap<>(m);
+                    if (r.slots != null) {
+                        boolean left = r.slotNames.stream().anyMatch(x -> x.startsWith("materialize_"));
+                        r.reset.put("materialize_slot_left", left);
+                        r.reset.put("fix", left ? null : REBUILD);
+                    }
+                }
+            }
+        }
+        return rows;
+    }
+
+    static final String REBUILD = "./jbang rebuild --mz-url \"$MZ_URL\"";
+
+    static String cell(FleetRow r) {
+        List<String> parts = new ArrayList<>();
+        if (r.reset != null) {
+            @SuppressWarnings("unchecked")
+            List<String> ops = (List<String>) r.reset.get("operations");
+            parts.add("reset " + r.reset.get("at") + (ops.isEmpty() ? "" : " (" + String.join(", ", ops) + ")")
+                    + (Boolean.FALSE.equals(r.reset.get("materialize_slot_left")) ? ": no materialize_% slot left, "
+                    + REBUILD : ""));
+        }
+        if (r.window != null) {
+            parts.add("maintenance " + r.window.describe());
+        }
+        return parts.isEmpty() ? "—" : String.join("; ", parts);
     }
 }

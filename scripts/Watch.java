@@ -2,6 +2,7 @@
 //JAVA 17+
 //DEPS info.picocli:picocli:4.7.7
 //DEPS org.postgresql:postgresql:42.7.14
+//DEPS com.google.code.gson:gson:2.13.2
 //SOURCES ../lib/neonmz/Cli.java
 //SOURCES ../lib/neonmz/ConnInfo.java
 //SOURCES ../lib/neonmz/Durations.java
@@ -11,6 +12,8 @@
 //SOURCES ../lib/neonmz/Mz.java
 //SOURCES ../lib/neonmz/MzErrors.java
 //SOURCES ../lib/neonmz/MzOptions.java
+//SOURCES ../lib/neonmz/NeonApi.java
+//SOURCES ../lib/neonmz/NeonOptions.java
 //SOURCES ../lib/neonmz/Out.java
 //SOURCES ../lib/neonmz/OutputOptions.java
 //SOURCES ../lib/neonmz/Pg.java
@@ -45,6 +48,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import com.google.gson.JsonObject;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import neonmz.Cli;
@@ -55,6 +59,8 @@ import neonmz.Fail;
 import neonmz.Mz;
 import neonmz.MzErrors;
 import neonmz.MzOptions;
+import neonmz.NeonApi;
+import neonmz.NeonOptions;
 import neonmz.Out;
 import neonmz.OutputOptions;
 import neonmz.Pg;
@@ -162,6 +168,7 @@ public class Watch implements Callable<Integer> {
     @Mixin PgOptions pg;
     @Mixin MzOptions mz;
     @Mixin OutputOptions out;
+    @Mixin WatchNeon neon;
 
     @Option(names = "--publication", paramLabel = "NAME", description = "The publication (default ${DEFAULT-VALUE}).")
     String publication = "mz_source";
@@ -205,7 +212,7 @@ public class Watch implements Callable<Integer> {
 
     @Option(names = "--fail-on", paramLabel = "KINDS", split = ",", description = "Stop at the first tick where a "
             + "problem of these kinds is present and exit 17: drift (identity, publication, grants, unguarded), slot "
-            + "(inactive, wal_status), wal (retained), source (status), lag, schema (DDL guard logged), or any.")
+            + "(inactive, wal_status, neon_restore), wal (retained), source (status), lag, schema (DDL guard logged), or any.")
     List<String> failOn = new ArrayList<>();
 
     @Option(names = "--metrics-port", paramLabel = "PORT", description = "Serve Prometheus metrics on "
@@ -308,7 +315,7 @@ public class Watch implements Callable<Integer> {
         int last = once ? 1 : ticks == null ? Integer.MAX_VALUE : ticks;
         try {
             for (int n = 1; ; n++) {
-                report.tick(n, upstream(ci), materialize());
+                report.tick(n, neon.tick(o, ci, upstream(ci)), materialize());
                 metrics.update(report);
                 long left = deadline - System.nanoTime();
                 if (report.failOnSeen(failOn) || n >= last || left <= 0
@@ -454,6 +461,7 @@ final class WatchChecks {
         CATEGORY.put("schema_change", "schema");
         CATEGORY.put("slot_inactive", "slot");
         CATEGORY.put("slot_wal_status", "slot");
+        CATEGORY.put("neon_restore", "slot");
         CATEGORY.put("retained_wal", "wal");
         CATEGORY.put("source_status", "source");
         CATEGORY.put("lag", "lag");
@@ -545,6 +553,9 @@ final class WatchChecks {
         String[] lsn = String.valueOf(state.get("wal_lsn")).split("/");
         facts.put("wal_position", Long.parseLong(lsn[0], 16) << 32 | Long.parseLong(lsn[1], 16));
         facts.put("slots", slotFacts);
+        if (neon) {
+            facts.put("neon_endpoint", state.get("neon_endpoint"));
+        }
         facts.put("guard", state.get("guard_log") == null ? "absent" : guardLog != null ? "installed" : "unreadable");
         if (heartbeatLsn != null) {
             facts.put("heartbeat_lsn", heartbeatLsn);
@@ -849,6 +860,9 @@ final class WatchReport {
     final Map<String, Long> appeared = new LinkedHashMap<>();
     final Map<String, Long> failures = new LinkedHashMap<>();
     private final Map<String, Integer> down = new HashMap<>();
+    /** Failed ticks inside Neon's maintenance window, and the sides down since one. */
+    final Map<String, Long> expected = new LinkedHashMap<>();
+    private final Set<String> downInWindow = new HashSet<>();
     private final Set<String> everOk = new HashSet<>();
     private final List<WatchChecks.Problem> hits = new ArrayList<>();
     long cleared;
@@ -894,6 +908,7 @@ final class WatchReport {
         }
         o.line("-- and, when ./jbang guard is installed (guard_log above), its log (the first tick: the last --interval):");
         o.statement(String.format(WatchChecks.GUARD_LOG, w.interval.toMillis()));
+        w.neon.plan(o);
         if (withMz) {
             o.line("-- and on Materialize (the session stays open between ticks):");
             try (Mz db = Mz.connect(w.mz, o)) {
@@ -908,6 +923,7 @@ final class WatchReport {
 
     /** The header of a repeated watch: what, where, how often. */
     void start() {
+        w.neon.on();   // a Neon option without a project fails here, before the first tick
         if (!withMz && w.failOn.stream().anyMatch(k -> k.equals("source") || k.equals("lag"))) {
             o.warn("--fail-on source/lag needs Materialize (--mz-url or MZ_URL); without it they are never seen");
         }
@@ -918,6 +934,11 @@ final class WatchReport {
                     ci.port(), Durations.show(w.interval), until(), w.publication, w.role,
                     withMz ? "; Materialize source " + w.source : "");
         }
+    }
+
+    /** Whether the Neon API is read (then neon_restore is a kind the metrics show). */
+    boolean neonApi() {
+        return w.neon.on();
     }
 
     Map<String, WatchChecks.Problem> present() {
@@ -987,7 +1008,8 @@ final class WatchReport {
             Integer lost = down.remove(s.target());
             if (lost != null) {
                 reconnects++;
-                line(ts, "back", s.target(), "reconnected after " + plural(lost, "failed tick") + "; the baseline is kept");
+                line(ts, "back", s.target(), "reconnected after " + plural(lost, "failed tick")
+                        + (downInWindow.remove(s.target()) ? " (inside Neon's maintenance window)" : "") + "; the baseline is kept");
             }
             everOk.add(s.target());
             baseline.put(s.target(), s.problems());
@@ -1001,8 +1023,15 @@ final class WatchReport {
             j.putAll(s.facts());
         } else {
             failures.merge(s.target(), 1L, Long::sum);
+            String window = s.target().equals("upstream") ? w.neon.inWindow(lastTickAt) : null;
+            if (window != null) {
+                expected.merge(s.target(), 1L, Long::sum);
+                downInWindow.add(s.target());
+                j.put("maintenance_window", window);
+            }
             if (!down.containsKey(s.target())) {
-                line(ts, "lost", s.target(), s.error().lines().findFirst().orElse("") + "; retrying every "
+                line(ts, "lost", s.target(), s.error().lines().findFirst().orElse("") + (window == null ? ""
+                        : "; inside Neon's maintenance window (" + window + "): expected, not a fault") + "; retrying every "
                         + Durations.show(w.interval) + ", the baseline is kept");
             }
             down.merge(s.target(), 1, Integer::sum);
@@ -1043,7 +1072,9 @@ final class WatchReport {
         }
         long failed = failures.values().stream().mapToLong(Long::longValue).sum();
         if (failed > 0) {
-            b.append("; ").append(plural(failed, "failed tick")).append(", ").append(plural(reconnects, "reconnect"));
+            long inWindow = expected.values().stream().mapToLong(Long::longValue).sum();
+            b.append("; ").append(plural(failed, "failed tick")).append(inWindow == 0 ? "" : " (" + inWindow
+                    + " inside Neon's maintenance window)").append(", ").append(plural(reconnects, "reconnect"));
         }
         if (heartbeats > 0) {
             b.append("; ").append(plural(heartbeats, "heartbeat"));
@@ -1055,6 +1086,9 @@ final class WatchReport {
         o.put("cleared", cleared);
         o.put("failed_ticks", failures);
         o.put("reconnects", reconnects);
+        if (!expected.isEmpty()) {
+            o.put("failed_ticks_in_maintenance_window", expected);
+        }
         o.put("heartbeats", heartbeats);
         if (hits.isEmpty()) {
             return Exit.OK;
@@ -1166,7 +1200,7 @@ final class WatchMetrics implements AutoCloseable {
         Map<String, Long> now = new LinkedHashMap<>();
         r.present().values().forEach(p -> now.merge(p.kind(), 1L, Long::sum));
         List<String> kinds = WatchChecks.CATEGORY.keySet().stream()
-                .filter(k -> r.withMz || !WatchChecks.MZ_KINDS.contains(k)).toList();
+                .filter(k -> (r.withMz || !WatchChecks.MZ_KINDS.contains(k)) && (!k.equals("neon_restore") || r.neonApi())).toList();
         family(b, "problems", "gauge", "Problems present now, by kind.");
         kinds.forEach(k -> sample(b, "problems", now.getOrDefault(k, 0L), "kind", k));
         family(b, "drifts_total", "counter", "Problems that appeared (the first tick's included), by kind.");
@@ -1232,5 +1266,191 @@ final class WatchMetrics implements AutoCloseable {
     /** A label value as the format escapes it: backslash, double quote and newline. */
     static String label(String v) {
         return v.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
+    }
+}
+
+/**
+ * Issue #20's Neon events, through the Neon API when a project ({@code --project} or $NEON_PROJECT_ID) and a key
+ * ($NEON_API_KEY or --api-key-file) are there. The project's maintenance window ({@code settings.maintenance_window},
+ * read at the first tick and then hourly): a lost connection inside it is said to be expected. A restore or reset of
+ * the watched branch (--branch, else the branch of the endpoint watched: neon.endpoint_id or the host, else the
+ * project's default branch) deletes the branch's replication slots (reference/neon.md §3): each tick lists the
+ * project's operations since the last one seen (one request; the first tick looks back {@link #LOOKBACK}); when one
+ * on the branch is new, the branch is read again for its {@code last_reset_at} (SPEC Branch: "when the branch was
+ * last reset"; the spec's OperationAction has no restore or reset action, so the operations alone cannot say it).
+ * A reset after which a slot the watch saw is gone, or no {@code materialize_%} slot is left, is the problem
+ * {@code neon_restore}, fixed by {@code ./jbang rebuild}.
+ */
+final class WatchNeon {
+    static final Duration LOOKBACK = Duration.ofDays(7);
+    static final Duration SETTINGS_EVERY = Duration.ofHours(1);
+    /** Operations read a tick at most (pages of NEONMZ_API_PAGE, default 100). */
+    static final int PAGES = 5;
+    static final String REBUILD = "./jbang rebuild --mz-url \"$MZ_URL\"";
+
+    @Mixin NeonOptions opts;
+
+    private final Instant started = Instant.now();
+    private NeonApi api;
+    private String projectId;
+    private String projectName;
+    private Instant settingsAt;
+    private volatile NeonApi.MaintenanceWindow window;
+    private JsonObject branch;
+    private Instant since;
+    private final Set<String> seenOps = new HashSet<>();
+    private final List<JsonObject> branchOps = new ArrayList<>();
+    private Instant resetAt;
+    /** Each logical slot the watch saw upstream, and when first. */
+    private final Map<String, Instant> slotsSeen = new LinkedHashMap<>();
+    private String trouble;
+
+    /** On when a project and a key are there; a Neon option given without a project is a usage error. */
+    boolean on() {
+        if (opts.project() == null) {
+            if (opts.givenOption() != null) {
+                throw Fail.usage(opts.givenOption() + " needs a Neon project", "pass --project ID|NAME (or set NEON_PROJECT_ID)");
+            }
+            return false;
+        }
+        return opts.apiKeyFile != null || Cli.ctx().env("NEON_API_KEY") != null || opts.givenOption() != null;
+    }
+
+    /** The window's text when {@code t} is inside it, else null. */
+    String inWindow(Instant t) {
+        NeonApi.MaintenanceWindow w = window;
+        return w != null && w.contains(t) ? w.describe() : null;
+    }
+
+    /** --dry-run: the requests a tick makes. */
+    void plan(Out o) {
+        if (on()) {
+            String base = opts.apiHost() + "/projects/" + opts.project();
+            o.line("-- and on the Neon API (GET only): %s (settings.maintenance_window; the first tick, then hourly), "
+                    + "%s/branches and %s/endpoints (the first tick), each tick %s/operations?limit=100 (until the last "
+                    + "one seen), and %s/branches again when one on the branch is new (its last_reset_at)", base, base, base, base, base);
+        }
+    }
+
+    /** One tick's Neon events, added to the upstream's side (a failed side is left as it is). */
+    WatchChecks.Side tick(Out o, ConnInfo ci, WatchChecks.Side up) {
+        if (!on()) {
+            return up;
+        }
+        try {
+            NeonApi a = client(o);
+            Instant now = Instant.now();
+            if (settingsAt == null || Duration.between(settingsAt, now).compareTo(SETTINGS_EVERY) >= 0) {
+                JsonObject p = a.resolveProject(opts.project());
+                projectId = NeonApi.str(p, "id");
+                projectName = NeonApi.str(p, "name");
+                window = NeonApi.MaintenanceWindow.of(p.has("settings") ? p : a.getProject(projectId));
+                settingsAt = now;
+            }
+            if (branch == null && up.ok()) {
+                branch = branchOf(a, ci, (String) up.facts().get("neon_endpoint"));
+                o.line("watch: Neon project %s, branch %s (%s): maintenance window %s; restores and resets from the "
+                        + "operations list", projectName, NeonApi.str(branch, "name"), NeonApi.str(branch, "id"),
+                        window == null ? "none set" : window.describe());
+            }
+            if (branch != null) {
+                operations(a, now);
+            }
+            trouble = null;
+        } catch (Fail f) {
+            if (f.exit == Exit.USAGE || f.exit == Exit.AUTH) {
+                throw f;
+            }
+            if (!f.getMessage().equals(trouble)) {
+                trouble = f.getMessage();
+                o.warn("Neon API: " + trouble + "; restores and the maintenance window are not read until it answers");
+            }
+        }
+        if (up.ok() && branch != null) {
+            restored(up);
+        }
+        return up;
+    }
+
+    private NeonApi client(Out o) {
+        if (api == null) {
+            api = opts.client(o, Duration.ofMinutes(1)).rateLimit(new NeonApi.RateLimit(600, 30));
+            return api;
+        }
+        return api.again(o, Duration.ofMinutes(1));
+    }
+
+    /** --branch; else the endpoint's branch (neon.endpoint_id, else the host's first label); else the default branch. */
+    private JsonObject branchOf(NeonApi a, ConnInfo ci, String endpoint) {
+        if (opts.branch != null) {
+            return a.resolveBranch(projectId, opts.branch);
+        }
+        String host = ci.host() == null ? "" : ci.host().split("\\.")[0].replaceFirst("-pooler$", "");
+        for (JsonObject e : a.listEndpoints(projectId, null)) {
+            if (NeonApi.str(e, "id") != null && (NeonApi.str(e, "id").equals(endpoint) || NeonApi.str(e, "id").equals(host))) {
+                return a.resolveBranch(projectId, NeonApi.str(e, "branch_id"));
+            }
+        }
+        return a.resolveBranch(projectId, null);
+    }
+
+    /** The operations since the last one seen; a new one on the branch (or the first tick) reads its last_reset_at. */
+    private void operations(NeonApi a, Instant now) {
+        boolean first = since == null;
+        List<JsonObject> ops = a.listOperations(projectId, first ? now.minus(LOOKBACK) : since, PAGES);
+        boolean onBranch = first;
+        for (JsonObject op : ops) {
+            Instant at = NeonApi.instant(NeonApi.str(op, "created_at"));
+            if (seenOps.add(NeonApi.str(op, "id")) && NeonApi.str(branch, "id").equals(NeonApi.str(op, "branch_id"))) {
+                onBranch = true;
+                branchOps.add(op);
+            }
+            since = at != null && (since == null || at.isAfter(since)) ? at : since;
+        }
+        since = since == null ? now.minus(LOOKBACK) : since;
+        if (branchOps.size() > 100) {
+            branchOps.subList(0, branchOps.size() - 100).clear();
+        }
+        if (onBranch) {
+            branch = a.resolveBranch(projectId, NeonApi.str(branch, "id"));
+            Instant reset = NeonApi.instant(NeonApi.str(branch, "last_reset_at"));
+            resetAt = reset != null && reset.isAfter(now.minus(LOOKBACK)) ? reset : null;
+        }
+    }
+
+    /** neon_restore: a reset after which a slot seen before is gone, or no materialize_% slot is left. */
+    private void restored(WatchChecks.Side up) {
+        Set<String> slots = new LinkedHashSet<>();
+        for (Object s : (List<?>) up.facts().getOrDefault("slots", List.of())) {
+            Map<?, ?> m = (Map<?, ?>) s;
+            if ("logical".equals(m.get("slot_type"))) {
+                slots.add(String.valueOf(m.get("slot_name")));
+                slotsSeen.putIfAbsent(String.valueOf(m.get("slot_name")), Instant.now());
+            }
+        }
+        if (resetAt == null) {
+            return;
+        }
+        List<String> gone = slotsSeen.entrySet().stream().filter(e -> e.getValue().isBefore(resetAt)
+                && !slots.contains(e.getKey())).map(Map.Entry::getKey).toList();
+        boolean renewed = slotsSeen.entrySet().stream().anyMatch(e -> e.getValue().isAfter(resetAt)
+                && slots.contains(e.getKey()) && e.getKey().startsWith("materialize_"));
+        boolean none = slots.stream().noneMatch(s -> s.startsWith("materialize_"));
+        boolean watchedBefore = started.isBefore(resetAt);
+        if (watchedBefore ? gone.isEmpty() || renewed : !none) {
+            return;
+        }
+        String at = resetAt.truncatedTo(ChronoUnit.SECONDS).toString();
+        List<String> byOp = branchOps.stream().filter(op -> {
+            Instant t = NeonApi.instant(NeonApi.str(op, "created_at"));
+            return t != null && Duration.between(t, resetAt).abs().compareTo(Duration.ofMinutes(5)) <= 0;
+        }).map(op -> NeonApi.str(op, "action") + " " + NeonApi.str(op, "id")).collect(java.util.stream.Collectors.toList());
+        java.util.Collections.reverse(byOp);   // listed newest first: said in the order they ran
+        String what = "reset or restored at " + at + (byOp.isEmpty() ? "" : " (operations " + String.join(", ", byOp) + ")")
+                + "; " + (gone.isEmpty() ? "no materialize_% slot is left" : "slot " + String.join(", ", gone)
+                + (gone.size() == 1 ? " is" : " are") + " gone, removed by it") + ": a restore deletes the branch's replication slots";
+        WatchChecks.Problem p = new WatchChecks.Problem("neon_restore", "branch " + NeonApi.str(branch, "name"), at, what,
+                REBUILD + " (a new slot and source: the old slot is gone)");
+        up.problems().put(p.key(), p);
     }
 }

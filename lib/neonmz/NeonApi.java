@@ -477,6 +477,104 @@ public final class NeonApi {
         return objects(get(p), "endpoints");
     }
 
+    /**
+     * The project's operations created at or after {@code since}, as listed (GET /projects/{id}/operations, SPEC
+     * listProjectOperations: {@code limit} 1..1000, then {@code pagination.cursor}), at most {@code maxPages} pages.
+     * The spec does not say the order (its cursor example is a timestamp; unverified: newest first): paging stops at a
+     * short page, a missing or repeated cursor, or a page holding an operation older than {@code since}.
+     */
+    public List<JsonObject> listOperations(String projectId, java.time.Instant since, int maxPages) {
+        List<JsonObject> all = new ArrayList<>();
+        String cursor = null;
+        for (int n = 0; n < maxPages; n++) {
+            JsonObject page = get("/projects/" + enc(projectId) + "/operations?limit=" + this.page
+                    + (cursor == null ? "" : "&cursor=" + enc(cursor)));
+            List<JsonObject> got = objects(page, "operations");
+            boolean older = false;
+            for (JsonObject op : got) {
+                java.time.Instant at = instant(str(op, "created_at"));
+                if (since == null || at != null && !at.isBefore(since)) {
+                    all.add(op);
+                } else {
+                    older = true;
+                }
+            }
+            String next = page.has("pagination") && page.get("pagination").isJsonObject()
+                    ? str(page.getAsJsonObject("pagination"), "cursor") : null;
+            if (older || got.size() < this.page || next == null || next.isEmpty() || next.equals(cursor)) {
+                break;
+            }
+            cursor = next;
+        }
+        return all;
+    }
+
+    /** An API timestamp (RFC 3339, SPEC format date-time), or null when absent or unreadable. */
+    public static java.time.Instant instant(String s) {
+        try {
+            return s == null ? null : java.time.OffsetDateTime.parse(s).toInstant();
+        } catch (java.time.format.DateTimeParseException e) {
+            return null;
+        }
+    }
+
+    /**
+     * A project's {@code settings.maintenance_window} (SPEC MaintenanceWindow: {@code weekdays} 1 = Monday … 7 = Sunday,
+     * {@code start_time} and {@code end_time} "HH:MM" in UTC), during which "compute endpoints may be unavailable and
+     * existing connections can be interrupted" (SPEC). An end at or before the start is read as running past midnight into
+     * the next day, the weekday being the start's (unverified: the spec does not say); the end is exclusive.
+     */
+    public record MaintenanceWindow(Set<Integer> weekdays, java.time.LocalTime start, java.time.LocalTime end) {
+        static final String[] DAYS = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+
+        /** The window of a project (its settings), or null when it has none or it cannot be read. */
+        public static MaintenanceWindow of(JsonObject project) {
+            JsonObject settings = project == null || !project.has("settings") || !project.get("settings").isJsonObject()
+                    ? null : project.getAsJsonObject("settings");
+            if (settings == null || !settings.has("maintenance_window") || !settings.get("maintenance_window").isJsonObject()) {
+                return null;
+            }
+            JsonObject w = settings.getAsJsonObject("maintenance_window");
+            try {
+                Set<Integer> days = new java.util.TreeSet<>();
+                for (JsonElement d : arr(w, "weekdays")) {
+                    if (d.getAsInt() >= 1 && d.getAsInt() <= 7) {
+                        days.add(d.getAsInt());
+                    }
+                }
+                return days.isEmpty() ? null : new MaintenanceWindow(days, java.time.LocalTime.parse(str(w, "start_time")),
+                        java.time.LocalTime.parse(str(w, "end_time")));
+            } catch (RuntimeException e) {
+                return null;
+            }
+        }
+
+        /** Whether {@code t} falls inside the window. */
+        public boolean contains(java.time.Instant t) {
+            ZonedDateTime u = t.atZone(java.time.ZoneOffset.UTC);
+            int day = u.getDayOfWeek().getValue();
+            java.time.LocalTime at = u.toLocalTime();
+            if (start.isBefore(end)) {
+                return weekdays.contains(day) && !at.isBefore(start) && at.isBefore(end);
+            }
+            int before = day == 1 ? 7 : day - 1;
+            return weekdays.contains(day) && !at.isBefore(start) || weekdays.contains(before) && at.isBefore(end);
+        }
+
+        /** "Mon,Thu 02:00-04:00 UTC". */
+        public String describe() {
+            return String.join(",", weekdays.stream().map(d -> DAYS[d - 1]).toList()) + " " + start + "-" + end + " UTC";
+        }
+
+        public Map<String, Object> json() {
+            Map<String, Object> m = new java.util.LinkedHashMap<>();
+            m.put("weekdays", List.copyOf(weekdays));
+            m.put("start_time", start.toString());
+            m.put("end_time", end.toString());
+            return m;
+        }
+    }
+
     // ---- operations ----------------------------------------------------------------------------
 
     /**

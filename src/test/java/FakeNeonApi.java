@@ -514,6 +514,9 @@ final class FakeNeonApi implements AutoCloseable {
                 return mutated(o);
             }
         }
+        if (parts.length == 1 && parts[0].equals("operations") && method.equals("GET")) {
+            return listOperations(pid, q);
+        }
         if (parts.length == 2 && parts[0].equals("operations") && method.equals("GET")) {
             Op op = ops.get(parts[1]);
             if (op == null) {
@@ -820,6 +823,68 @@ final class FakeNeonApi implements AutoCloseable {
         o.addProperty("total_duration_ms", 100);
         ops.put(id, new Op(o, opPolls, opEnds));
         return o.deepCopy();
+    }
+
+    /**
+     * GET /projects/{id}/operations (SPEC listProjectOperations): newest first (as the Console lists them; the spec
+     * does not say), {@code limit} 1..1000 (default 10 here), then {@code pagination.cursor}, which is always there.
+     */
+    private Reply listOperations(String pid, Map<String, String> q) {
+        List<JsonObject> mine = new ArrayList<>();
+        for (Op op : ops.values()) {
+            if (op.json.get("project_id").getAsString().equals(pid)) {
+                mine.add(0, op.json);   // the later made first among equal times
+            }
+        }
+        mine.sort(java.util.Comparator.comparing((JsonObject o) -> o.get("created_at").getAsString()).reversed());
+        int from = q.containsKey("cursor") ? Integer.parseInt(q.get("cursor").substring("op".length())) : 0;
+        int limit = q.containsKey("limit") ? Integer.parseInt(q.get("limit")) : 10;
+        JsonArray list = new JsonArray();
+        mine.subList(Math.min(from, mine.size()), Math.min(from + limit, mine.size())).forEach(o -> list.add(o.deepCopy()));
+        JsonObject o = wrap("operations", list);
+        JsonObject pag = new JsonObject();
+        pag.addProperty("cursor", "op" + Math.min(from + limit, mine.size()));
+        o.add("pagination", pag);
+        return new Reply(200, o);
+    }
+
+    /** A finished operation on a branch at a given time (another one in the project's history). */
+    synchronized JsonObject addOperation(String project, String branch, String action, java.time.Instant at) {
+        JsonObject o = newOp(project, branch, action);
+        Op op = ops.get(o.get("id").getAsString());
+        op.pollsLeft = 0;
+        String ts = at.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+        fill(op.json, "status", "finished", "created_at", ts, "updated_at", ts);
+        op.json.addProperty("endpoint_id", "ep-cool-" + branch);
+        return op.json.deepCopy();
+    }
+
+    /**
+     * A branch restore (or reset from its parent, the same POST …/branches/{id}/restore) as the API shows it afterwards:
+     * the branch's {@code last_reset_at} (SPEC Branch) and operations on the branch. Their actions are this stand-in's
+     * guess (the spec's OperationAction has no restore or reset; unverified): suspend_compute, create_timeline,
+     * start_compute. What Neon does to the compute (its slots are gone: reference/neon.md §3) the test does itself.
+     */
+    synchronized List<String> restoreBranch(String project, String branchId, java.time.Instant at) {
+        JsonObject b = branches.get(project).stream().filter(x -> x.get("id").getAsString().equals(branchId))
+                .findFirst().orElseThrow();
+        b.addProperty("last_reset_at", at.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
+        List<String> ids = new ArrayList<>();
+        for (String action : List.of("suspend_compute", "create_timeline", "start_compute")) {
+            ids.add(addOperation(project, branchId, action, at).get("id").getAsString());
+        }
+        return ids;
+    }
+
+    /** The project's settings.maintenance_window (SPEC MaintenanceWindow: weekdays 1-7, "HH:MM" UTC). */
+    synchronized void maintenanceWindow(String project, List<Integer> weekdays, String start, String end) {
+        JsonObject w = new JsonObject();
+        JsonArray days = new JsonArray();
+        weekdays.forEach(days::add);
+        w.add("weekdays", days);
+        w.addProperty("start_time", start);
+        w.addProperty("end_time", end);
+        projects.get(project).getAsJsonObject("settings").add("maintenance_window", w);
     }
 
     private JsonObject endpoint(String project, String branch) {

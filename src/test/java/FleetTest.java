@@ -379,4 +379,43 @@ class FleetTest {
         assertEquals("GET /projects/{}/branches/{}/databases", RateLimit.route("GET", "/projects/p-1/branches/br-2/databases?x=1"));
         assertEquals("GET /projects", RateLimit.route("GET", "/projects?limit=400"));
     }
+
+    @Test
+    void aResetBranchNamesItsOperationsAndRebuildAndTheMaintenanceWindowIsShown() throws Exception {
+        FakeNeonApi api = fleet(2);
+        List<String> ids = new ArrayList<>(api.projects.keySet());
+        String reset = api.branches.get(ids.get(1)).get(0).get("id").getAsString();
+        List<String> ops = api.restoreBranch(ids.get(1), reset, java.time.Instant.now().minusSeconds(3600));
+        api.restoreBranch(ids.get(1), api.branches.get(ids.get(1)).get(1).get("id").getAsString(),
+                java.time.Instant.now().minus(Duration.ofDays(8)));   // too long ago to say
+        api.maintenanceWindow(ids.get(0), List.of(2, 5), "03:00", "04:30");
+        TestPg.Run r = TestPg.run(new Fleet(), env(api), "--replication-role", ROLE, "--database", good, "--json");
+        JsonObject j = json(r);
+        int withReset = 0;
+        for (JsonObject row : rows(j)) {
+            String bid = row.get("branch_id").getAsString();
+            assertEquals(row.get("project_id").getAsString().equals(ids.get(0)), row.has("maintenance_window"), row.toString());
+            if (row.has("maintenance_window")) {
+                assertEquals("03:00", row.getAsJsonObject("maintenance_window").get("start_time").getAsString());
+            }
+            assertEquals(bid.equals(reset), row.has("neon_reset"), row.toString());
+            if (bid.equals(reset)) {
+                withReset++;
+                JsonObject n = row.getAsJsonObject("neon_reset");
+                assertEquals(List.of("suspend_compute " + ops.get(0), "create_timeline " + ops.get(1), "start_compute " + ops.get(2)),
+                        new com.google.gson.Gson().fromJson(n.get("operations"), List.class), n.toString());
+                assertFalse(n.get("materialize_slot_left").getAsBoolean(), n.toString());
+                assertEquals("./jbang rebuild --mz-url \"$MZ_URL\"", n.get("fix").getAsString());
+            }
+        }
+        assertEquals(1, withReset, r.out());
+        // one request more, and only for the project with a recent reset
+        assertEquals(1, api.count("GET", "/projects/" + ids.get(1) + "/operations"));
+        assertEquals(0, api.count("GET", "/projects/" + ids.get(0) + "/operations"));
+        TestPg.Run table = TestPg.run(new Fleet(), env(api), "--replication-role", ROLE, "--database", good);
+        assertTrue(table.out().contains("NEON"), table.out());
+        assertTrue(table.out().contains(": no materialize_% slot left, ./jbang rebuild --mz-url \"$MZ_URL\""), table.out());
+        assertTrue(table.out().contains("maintenance Tue,Fri 03:00-04:30 UTC"), table.out());
+        api.closeAndCheckSpec();
+    }
 }

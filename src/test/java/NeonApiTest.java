@@ -421,4 +421,47 @@ class NeonApiTest {
         assertEquals(400, assertThrows(NeonApi.ApiError.class, () -> api.deleteBranch(PID, main())).status,
                 "the default branch is not deleted");
     }
+
+    // ---- issue #20: the operations list and the maintenance window ---------------------------------------------
+
+    @Test
+    void listsOperationsSinceAnInstantPageByPage() {
+        java.time.Instant now = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        for (int i = 0; i < 7; i++) {   // one a minute, the newest a minute ago
+            fake.addOperation(PID, main(), "start_compute", now.minusSeconds(60L * (i + 1)));
+        }
+        NeonApi api = api(Duration.ofSeconds(10)).pageSize(3);
+        List<com.google.gson.JsonObject> recent = api.listOperations(PID, now.minusSeconds(60 * 4), 10);
+        assertEquals(4, recent.size(), recent.toString());
+        // the page holding an older one is the last read: 2 pages of 3, not the third
+        assertEquals(2, fake.count("GET", "/projects/" + PID + "/operations"));
+        assertEquals("limit=3&cursor=op3", fake.log.get(fake.log.size() - 1).query());
+        assertEquals(7, api.listOperations(PID, null, 10).size());
+        assertEquals(3, api.listOperations(PID, null, 1).size(), "at most maxPages pages");
+        assertEquals(List.of(), api.listOperations(PID, now, 10));
+    }
+
+    @Test
+    void readsTheMaintenanceWindowAndPlacesInstantsInItExactly() {
+        NeonApi api = api(Duration.ofSeconds(10));
+        assertNull(NeonApi.MaintenanceWindow.of(api.getProject(PID)), "none set");
+        fake.maintenanceWindow(PID, List.of(1, 4), "02:00", "04:00");
+        NeonApi.MaintenanceWindow w = NeonApi.MaintenanceWindow.of(api.getProject(PID));
+        assertEquals("Mon,Thu 02:00-04:00 UTC", w.describe());
+        // 2026-12-07 is a Monday
+        assertFalse(w.contains(java.time.Instant.parse("2026-12-07T01:59:59Z")));
+        assertTrue(w.contains(java.time.Instant.parse("2026-12-07T02:00:00Z")));
+        assertTrue(w.contains(java.time.Instant.parse("2026-12-07T03:59:59Z")));
+        assertFalse(w.contains(java.time.Instant.parse("2026-12-07T04:00:00Z")), "the end is exclusive");
+        assertFalse(w.contains(java.time.Instant.parse("2026-12-08T03:00:00Z")), "Tuesday is not in it");
+        assertTrue(w.contains(java.time.Instant.parse("2026-12-10T03:00:00Z")), "Thursday");
+        assertTrue(w.contains(java.time.Instant.parse("2026-12-07T03:00:00+01:00")), "03:00 at +01:00 is 02:00 UTC");
+        // past midnight: Sunday 23:00 to Monday 01:00
+        fake.maintenanceWindow(PID, List.of(7), "23:00", "01:00");
+        w = NeonApi.MaintenanceWindow.of(api.getProject(PID));
+        assertTrue(w.contains(java.time.Instant.parse("2026-12-06T23:30:00Z")), "Sunday night");
+        assertTrue(w.contains(java.time.Instant.parse("2026-12-07T00:30:00Z")), "into Monday");
+        assertFalse(w.contains(java.time.Instant.parse("2026-12-07T23:30:00Z")), "Monday night is not");
+        assertFalse(w.contains(java.time.Instant.parse("2026-12-06T00:30:00Z")), "nor the small hours of Sunday");
+    }
 }

@@ -826,4 +826,119 @@ class WatchTest {
             assertTrue(r.err().contains("cannot serve metrics on 127.0.0.1:" + taken.getLocalPort()), r.err());
         }
     }
+
+    // ---- 6. Neon events through the API (issue #20): a restore that removed the slot; the maintenance window ---------
+
+    static Map<String, String> withApi(Map<String, String> env, FakeNeonApi api) {
+        Map<String, String> e = new HashMap<>(env);
+        e.putAll(api.env());
+        return e;
+    }
+
+    @Test
+    void aRestoreOfTheWatchedBranchThatRemovedTheSlotNamesRebuild() throws Exception {
+        String role = unique("wr");
+        String db = database(TestPg.server(), role);
+        String slot = "materialize_" + unique("s");
+        TestPg.exec(db, "SELECT pg_create_logical_replication_slot('" + slot + "', 'pgoutput')");
+        try (FakeNeonApi api = new FakeNeonApi()) {
+            String main = api.defaultBranch(FakeNeonApi.PROJECT_ID);
+            // history before the watch: an operation on the branch, and a reset of the other branch (not watched)
+            api.addOperation(FakeNeonApi.PROJECT_ID, main, "start_compute", java.time.Instant.now().minusSeconds(3600));
+            api.restoreBranch(FakeNeonApi.PROJECT_ID, "br-dev-" + FakeNeonApi.PROJECT_ID.hashCode(),
+                    java.time.Instant.now().minusSeconds(600));
+            Running w = new Running(withApi(TestPg.env(db), api), "--role", role, "--interval", "200ms")
+                    .await("watch: Neon project shop, branch main (" + main + "): maintenance window none set")
+                    .await("watch: baseline: 1 problem");
+            Thread.sleep(1100);   // the API's times are in whole seconds: the restore comes after the slot was seen
+            List<String> ops = api.restoreBranch(FakeNeonApi.PROJECT_ID, main, java.time.Instant.now());
+            TestPg.exec(db, "SELECT pg_drop_replication_slot('" + slot + "')");   // what the restore does on Neon
+            w.await(newLine("neon_restore", "branch main") + "reset or restored at \\S+Z \\(operations suspend_compute "
+                    + ops.get(0) + ", create_timeline " + ops.get(1) + ", start_compute " + ops.get(2) + "\\); slot " + slot
+                    + " is gone, removed by it: a restore deletes the branch's replication slots$")
+                    .await("fix: ./jbang rebuild --mz-url \"$MZ_URL\" (a new slot and source: the old slot is gone)\n");
+            // what rebuild leaves: a new slot for the new source; the problem clears
+            String renewed = "materialize_" + unique("s");
+            TestPg.exec(db, "SELECT pg_create_logical_replication_slot('" + renewed + "', 'pgoutput')");
+            w.await(cleared("neon_restore", "branch main"));
+            Thread.sleep(500);
+            assertEquals(0, w.stop(), w.all());
+            assertEquals(1, w.count("new      neon_restore"), w.all());
+            assertFalse(w.all().contains("branch dev"), "the other branch's reset is not this watch's:\n" + w.all());
+            TestPg.exec(db, "SELECT pg_drop_replication_slot('" + renewed + "')");
+            // each tick lists the operations once; the branch is read again only when one on it was new
+            long ticks = Long.parseLong(w.out.toString().replaceAll("(?s).*watch: (\\d+) ticks.*", "$1"));
+            assertEquals(ticks, api.count("GET", "/projects/" + FakeNeonApi.PROJECT_ID + "/operations"), w.all());
+            assertTrue(api.count("GET", "/projects/" + FakeNeonApi.PROJECT_ID + "/branches") <= 3, "first tick, the restore");
+            api.closeAndCheckSpec();
+        }
+    }
+
+    @Test
+    void aRestoreBeforeTheWatchWithNoMaterializeSlotLeftIsSaidAtTheFirstTick() throws Exception {
+        String role = unique("wr");
+        String db = database(TestPg.server(), role);
+        try (FakeNeonApi api = new FakeNeonApi()) {
+            String main = api.defaultBranch(FakeNeonApi.PROJECT_ID);
+            api.restoreBranch(FakeNeonApi.PROJECT_ID, main, java.time.Instant.now().minusSeconds(7200));
+            TestPg.Run r = TestPg.run(new Watch(), withApi(TestPg.env(db), api), "--role", role, "--once", "--json");
+            assertEquals(0, r.exit(), r.all());
+            JsonObject tick = jsonLines(r.out()).get(0);
+            JsonObject p = tick.getAsJsonArray("problems").get(0).getAsJsonObject();
+            assertEquals("neon_restore", p.get("kind").getAsString(), r.out());
+            assertEquals("slot", p.get("category").getAsString());
+            assertTrue(p.get("detail").getAsString().contains("no materialize_% slot is left"), p.toString());
+            assertTrue(p.get("fix").getAsString().startsWith("./jbang rebuild --mz-url \"$MZ_URL\""), p.toString());
+            // --fail-on slot stops on it (exit 17)
+            assertEquals(Exit.DRIFT, TestPg.run(new Watch(), withApi(TestPg.env(db), api), "--role", role, "--once",
+                    "--fail-on", "slot").exit());
+            api.closeAndCheckSpec();
+        }
+    }
+
+    /** The fake's window: every weekday, from {@code from} to {@code to} from now (UTC, whole minutes). */
+    static void window(FakeNeonApi api, Duration from, Duration to) {
+        java.time.ZonedDateTime now = java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC);
+        java.time.format.DateTimeFormatter hm = java.time.format.DateTimeFormatter.ofPattern("HH:mm");
+        api.maintenanceWindow(FakeNeonApi.PROJECT_ID, List.of(1, 2, 3, 4, 5, 6, 7), now.plus(from).format(hm),
+                now.plus(to).format(hm));
+    }
+
+    @Test
+    void aLostConnectionInsideNeonsMaintenanceWindowIsExpectedAndOutsideItAsBefore() throws Exception {
+        Lab.Server s = own();
+        String role = unique("wr");
+        String db = database(s, role);
+        for (boolean inside : List.of(true, false)) {
+            try (FakeNeonApi api = new FakeNeonApi()) {
+                if (inside) {
+                    window(api, Duration.ofHours(-2), Duration.ofHours(2));
+                } else {
+                    window(api, Duration.ofHours(3), Duration.ofHours(4));
+                }
+                Running h = new Running(withApi(TestPg.env(s, db), api), "--role", role, "--interval", "200ms")
+                        .await("watch: baseline: no problems");
+                s.stop();
+                String days = "Mon,Tue,Wed,Thu,Fri,Sat,Sun \\d\\d:\\d\\d-\\d\\d:\\d\\d UTC";
+                h.await("~  lost     upstream           .*" + (inside ? "; inside Neon's maintenance window \\(" + days
+                        + "\\): expected, not a fault" : "") + "; retrying every 200ms, the baseline is kept$");
+                s.start(s.port(), OWN, null);
+                h.await("~  back     upstream           reconnected after \\d+ failed ticks?"
+                        + (inside ? " \\(inside Neon's maintenance window\\)" : "") + "; the baseline is kept$");
+                assertEquals(0, h.stop(), h.all());
+                assertEquals(inside, h.all().contains("inside Neon's maintenance window"), h.all());
+                assertTrue(h.out.toString().matches("(?s).*watch: \\d+ ticks: no problems; 0 appeared, 0 cleared; \\d+ "
+                        + "failed ticks?" + (inside ? " \\(\\d+ inside Neon's maintenance window\\)" : "") + ", 1 reconnect\n"),
+                        h.all());
+                api.closeAndCheckSpec();
+            }
+        }
+    }
+
+    @Test
+    void aNeonOptionWithoutAProjectIsAUsageError() {
+        TestPg.Run r = TestPg.run(new Watch(), TestPg.env("unused"), "--api-host", "http://127.0.0.1:1/api/v2", "--once");
+        assertEquals(Exit.USAGE, r.exit(), r.all());
+        assertTrue(r.err().contains("--api-host needs a Neon project"), r.err());
+    }
 }
