@@ -53,7 +53,7 @@ import picocli.CommandLine.Option;
  * Issue #7's doctor: every precondition of the guide (A.1–A.2.4, C.2–C.4) and of its Considerations, and
  * the gaps no other CDC tool's preflight fills (cdc-anchors.md §8), checked read-only in one run. Every
  * per-table fact comes from a set-based query over all published tables at once, so the number of queries
- * is fixed (6 upstream, 3 in Materialize) whatever the number of tables; {@code --json} reports it.
+ * is fixed (8 upstream, 9 where the role may list pg_logical/snapshots; 3 in Materialize) whatever the number of tables; {@code --json} reports it.
  *
  * Verdicts: FAIL is what makes CREATE CONNECTION / CREATE SOURCE fail, or a running source fail or stall;
  * WARN is what works but costs (WAL kept, no scale to zero) or needs a decision (TEXT COLUMNS, partitions).
@@ -857,7 +857,7 @@ public class Doctor implements Callable<Integer> {
         String id = "neon_snapshot_files";
         if (f.error != null) {
             boolean neonRole = Boolean.TRUE.equals(f.neonSuperuserMonitor);
-            add(id, f.slots.isEmpty() ? PASS : WARN, f.error + "; Neon's removal of " + f.slots.size() + " logical "
+            add(id, f.slots.isEmpty() || !f.neon ? PASS : WARN, f.error + "; Neon's removal of " + f.slots.size() + " logical "
                     + "slot(s) cannot be forecast (" + f.basis() + ")", f.neon ? "connect as a role made through "
                     + "Neon's Console, API or CLI (neon_superuser" + (neonRole ? " holds pg_monitor here" : ", which "
                     + "holds pg_monitor by Neon's compute_ctl: unverified here") + "), or grant it" : "grant it (PostgreSQL 15+)",

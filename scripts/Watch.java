@@ -638,11 +638,11 @@ final class WatchChecks {
 
     /**
      * Neon's removal of slots: a slot near it (at or past the limit: state "due"; within 80% of it or a day) once,
-     * with what hastens it; the directory unlisted, once, while there are logical slots.
+     * with what hastens it; on Neon, the directory unlisted, once, while there are logical slots.
      */
     private void snapProblems(Map<String, Problem> p) {
         if (snap.error != null) {
-            if (!snap.slots.isEmpty()) {
+            if (snap.neon && !snap.slots.isEmpty()) {   // off Neon nothing drops them: the error stays in the tick's facts
                 add(p, "slot_snap_files", SnapForecast.SNAPDIR, "unlisted", snap.error + ": Neon's removal of slots "
                         + "cannot be forecast", "GRANT pg_monitor TO " + Sql.ident(snap.role) + " (on Neon: a role made "
                         + "through the Console, API or CLI is in neon_superuser)");

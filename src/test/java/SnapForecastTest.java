@@ -151,7 +151,7 @@ class SnapForecastTest {
         env.put("PGPASSWORD", "fc_plain_pw");
         JsonObject j = TestPg.run(new Doctor(), env, "--json").json();
         JsonObject c = check(j, "neon_snapshot_files");
-        assertEquals("WARN", c.get("status").getAsString(), c.toString());
+        assertEquals("PASS", c.get("status").getAsString(), "off Neon nothing drops the slots: " + c);
         assertTrue(c.get("detail").getAsString().startsWith("cannot list pg_logical/snapshots: role fc_plain lacks pg_monitor"),
                 c.toString());
         assertTrue(c.get("sql").toString().contains("GRANT pg_monitor TO fc_plain"), c.toString());
