@@ -857,8 +857,9 @@ public class Doctor implements Callable<Integer> {
         String id = "neon_snapshot_files";
         if (f.error != null) {
             boolean neonRole = Boolean.TRUE.equals(f.neonSuperuserMonitor);
-            add(id, f.slots.isEmpty() || !f.neon ? PASS : WARN, f.error + "; Neon's removal of " + f.slots.size() + " logical "
-                    + "slot(s) cannot be forecast (" + f.basis() + ")", f.neon ? "connect as a role made through "
+            add(id, f.slots.isEmpty() || !f.neon ? PASS : WARN, (f.slots.isEmpty() ? "no logical slot for Neon's monitor "
+                    + "to drop; " + f.error : f.error + "; Neon's removal of " + f.slots.size() + " logical slot(s) cannot be "
+                    + "forecast") + " (" + f.basis() + ")", f.neon ? "connect as a role made through "
                     + "Neon's Console, API or CLI (neon_superuser" + (neonRole ? " holds pg_monitor here" : ", which "
                     + "holds pg_monitor by Neon's compute_ctl: unverified here") + "), or grant it" : "grant it (PostgreSQL 15+)",
                     f.error.contains("pg_monitor") ? List.of("GRANT pg_monitor TO " + Sql.ident(f.role)) : List.of());
