@@ -53,7 +53,7 @@ import picocli.CommandLine.Option;
  * Issue #7's doctor: every precondition of the guide (A.1–A.2.4, C.2–C.4) and of its Considerations, and
  * the gaps no other CDC tool's preflight fills (cdc-anchors.md §8), checked read-only in one run. Every
  * per-table fact comes from a set-based query over all published tables at once, so the number of queries
- * is fixed (6 upstream, 3 in Materialize) whatever the number of tables; {@code --json} reports it.
+ * is fixed (8 upstream, 9 where the role may list pg_logical/snapshots; 3 in Materialize) whatever the number of tables; {@code --json} reports it.
  *
  * Verdicts: FAIL is what makes CREATE CONNECTION / CREATE SOURCE fail, or a running source fail or stall;
  * WARN is what works but costs (WAL kept, no scale to zero) or needs a decision (TEXT COLUMNS, partitions).
@@ -238,6 +238,7 @@ public class Doctor implements Callable<Integer> {
     @Mixin PgOptions pg;
     @Mixin MzOptions mz;
     @Mixin OutputOptions out;
+    @Mixin SnapForecast.Limit snapLimit;
 
     @Option(names = "--publication", paramLabel = "NAME", description = "Publication (default ${DEFAULT-VALUE}).")
     String publication = "mz_source";
@@ -352,6 +353,7 @@ public class Doctor implements Callable<Integer> {
             slots(s, slots, neon);
             blockers(query(db, BLOCKERS, longTransaction.toMillis() / 1000.0));
         }
+        snapshotFiles(SnapForecast.read(sql -> query(db, sql), snapLimit.maxSnapFiles, neon, null));
         if (neon) {
             neon(s);
         }
@@ -368,7 +370,8 @@ public class Doctor implements Callable<Integer> {
                 inline(TABLES, role, publication, publication),
                 inline(String.format(SourceTypes.COLUMNS, SourceTypes.PUBLISHED_COLUMNS_15 + NOT_SUPPORTED),
                         publication, supported()),
-                SLOTS, inline(BLOCKERS, longTransaction.toMillis() / 1000.0))) {
+                SLOTS, inline(BLOCKERS, longTransaction.toMillis() / 1000.0), SnapForecast.SETTINGS,
+                SnapForecast.FILES, SnapForecast.SLOTS)) {
             o.statement(q);
             queries++;
         }
@@ -778,7 +781,7 @@ public class Doctor implements Callable<Integer> {
             pass("inactive_slots", "no inactive slot");
         } else {
             add("inactive_slots", WARN, "inactive, keeping WAL: " + names(inactive)
-                            + (neon ? "; Neon removes a slot inactive for about 40 hours" : ""),
+                            + (neon ? "; Neon drops it once its .snap files pass the limit (neon_snapshot_files)" : ""),
                     "drop the slots no one uses (a Materialize source's slot is inactive only while its cluster is down)",
                     dropInactive);
         }
@@ -832,8 +835,9 @@ public class Doctor implements Callable<Integer> {
     }
 
     private void neon(Map<String, Object> s) {
-        add("neon_inactive_slots", WARN, "Neon removes a replication slot inactive for about 40 hours: a Materialize "
-                        + "source (or its cluster) stopped that long loses its slot",
+        add("neon_inactive_slots", WARN, "Neon drops a logical slot once " + SnapForecast.MAX_FILES_GUC + " .snap files "
+                        + "lie beyond its restart_lsn (its docs: \"" + SnapForecast.DOCS_WORDING + "\" inactive): a "
+                        + "Materialize source (or its cluster) stopped while others decode loses its slot",
                 "keep the source's cluster running; a source whose slot was removed must be recreated "
                         + "(DROP SOURCE … CASCADE; ./jbang source)", List.of());
         add("neon_branch_restore", WARN, "restoring this branch deletes its replication slots (not re-created)",
@@ -842,6 +846,43 @@ public class Doctor implements Callable<Integer> {
         add("neon_scale_to_zero", WARN, (subs > 0 ? subs + " subscriber(s) connected now: " : "once Materialize "
                         + "connects, ") + "the compute does not scale to zero (it stays billed)",
                 "expected while Materialize replicates; drop the source to let the compute suspend", List.of());
+    }
+
+    /**
+     * Neon's removal of slots, forecast (SnapForecast): FAIL on Neon for a slot its monitor drops at the next check,
+     * WARN for one near it (or any, off Neon: nothing here drops it), and when the directory cannot be listed.
+     */
+    private void snapshotFiles(SnapForecast f) {
+        o.put("neon_snap_forecast", f.json());
+        String id = "neon_snapshot_files";
+        if (f.error != null) {
+            boolean neonRole = Boolean.TRUE.equals(f.neonSuperuserMonitor);
+            add(id, f.slots.isEmpty() || !f.neon ? PASS : WARN, (f.slots.isEmpty() ? "no logical slot for Neon's monitor "
+                    + "to drop; " + f.error : f.error + "; Neon's removal of " + f.slots.size() + " logical slot(s) cannot be "
+                    + "forecast") + " (" + f.basis() + ")", f.neon ? "connect as a role made through "
+                    + "Neon's Console, API or CLI (neon_superuser" + (neonRole ? " holds pg_monitor here" : ", which "
+                    + "holds pg_monitor by Neon's compute_ctl: unverified here") + "), or grant it" : "grant it (PostgreSQL 15+)",
+                    f.error.contains("pg_monitor") ? List.of("GRANT pg_monitor TO " + Sql.ident(f.role)) : List.of());
+            return;
+        }
+        List<SnapForecast.Slot> near = f.slots.stream().filter(f::near).toList();
+        String files = f.files + " .snap file(s)" + (f.perHour == null ? "" : String.format(java.util.Locale.ROOT,
+                ", %+.0f/h", f.perHour)) + "; " + f.basis();
+        if (f.slots.isEmpty()) {
+            pass(id, "no logical slot for Neon's monitor to drop; " + files);
+        } else if (near.isEmpty()) {
+            pass(id, files + "; first to go: " + f.describe(f.slots.get(0)));
+        } else {
+            List<String> hasten = f.hasteners();
+            add(id, f.neon && near.stream().anyMatch(SnapForecast.Slot::dropped) ? FAIL : WARN, files + "; in the "
+                    + "order Neon drops them: " + names(near.stream().map(f::describe).toList())
+                    + (hasten.isEmpty() ? "" : "; hastened by the slots decoding now: " + names(hasten)),
+                    "let each slot's consumer catch up (a Materialize source's slot moves while its cluster runs: "
+                            + "./jbang monitor); stop decoders you do not need" + (f.neon ? "" : " (nothing drops it "
+                            + "off Neon)") + "; drop a slot no one uses",
+                    near.stream().filter(sl -> !sl.active()).map(sl -> "SELECT pg_drop_replication_slot("
+                            + Sql.literal(sl.name()) + ")").toList());
+        }
     }
 
     // ---- Materialize ------------------------------------------------------------------------------
@@ -1074,5 +1115,303 @@ final class DoctorChecklist {
         o.line("doctor: %d checks: %d pass, %d warn, %d fail%s", checks.size(), counts.get("pass"), counts.get("warn"),
                 counts.get("fail"), failed ? " (exit 9)" : "");
         return failed ? Exit.VERIFY : Exit.OK;
+    }
+}
+
+/**
+ * Neon's removal of logical slots, forecast (issue #20): doctor's check, watch's metric and drift, fleet's column.
+ * Neon's compute runs a background worker, "Logical replication monitor" (neondatabase/neon
+ * {@value #NEON_PATH} at {@value #NEON_COMMIT}; docs/neon-facts.md, src/test/resources/neon/facts.json), that
+ * every 10 s lists pg_logical/snapshots, reads each name as two hex numbers around a hyphen (an LSN, e.g.
+ * 0-16B3748.snap), sorts the LSNs newest first and, when there are at least neon.logical_replication_max_snap_files
+ * of them, takes the LSN of the Nth newest as the cutoff: every logical slot, of any database, whose restart_lsn is
+ * older is dropped, its walsender killed first when it is active. So a slot goes at the first check after N files
+ * lie beyond (newer than) its restart_lsn. PostgreSQL writes one such file each time logical decoding, of any slot,
+ * passes a running-xacts record, and removes at a checkpoint only the files older than every logical slot's
+ * restart_lsn: the files beyond a slot that does not move grow with every other slot's decoding. Neon's docs say
+ * "about 40 hours" (of inactivity); that is their wording, not the rule.
+ */
+final class SnapForecast {
+    static final String NEON_REPO = "neondatabase/neon";
+    static final String NEON_PATH = "pgxn/neon/logical_replication_monitor.c";
+    static final String NEON_COMMIT = "6a35a3e9f149798df1b1761ee64099d8d75fbe90";
+    static final String MAX_FILES_GUC = "neon.logical_replication_max_snap_files";
+    static final int MAX_FILES_DEFAULT = 10000;
+    static final String MAX_SIZE_GUC = "neon.logical_replication_max_logicalsnapdir_size";
+    static final int MAX_SIZE_DEFAULT_KB = 8000;
+    static final int CHECK_INTERVAL_SECONDS = 10;
+    static final String MONITOR = "Logical replication monitor";
+    static final String SNAPDIR = "pg_logical/snapshots";
+    static final String DOCS_WORDING = "about 40 hours";
+    /** Our own decoders' slots (./jbang tap, ./jbang stream-check): on Neon they bring the others' drop nearer. */
+    static final List<String> OUR_PREFIXES = List.of("neonmz_tap_", "neonmz_check_");
+    /** A slot this close to the limit (or dropped within a day) is reported before it goes. */
+    static final double NEAR = 0.8;
+    static final double SOON_SECONDS = 24 * 3600;
+
+    /** Neon's limits as this server has them (NULL without Neon's library), whether its monitor runs, what this role may list. */
+    static final String SETTINGS = """
+            SELECT current_setting('neon.logical_replication_max_snap_files', true) AS max_snap_files,
+                   current_setting('neon.logical_replication_max_logicalsnapdir_size', true) AS max_dir_size_kb,
+                   EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'Logical replication monitor') AS monitor,
+                   current_user AS role_name, current_setting('server_version_num')::int AS server_version_num,
+                   has_function_privilege(to_regprocedure('pg_catalog.pg_ls_logicalsnapdir()'), 'EXECUTE') AS may_list,
+                   (SELECT pg_has_role(n.oid, m.oid, 'USAGE') FROM pg_roles n, pg_roles m
+                    WHERE n.rolname = 'neon_superuser' AND m.rolname = 'pg_monitor') AS neon_superuser_monitor,
+                   extract(epoch FROM clock_timestamp())::float8 AS now""";
+
+    /** The snapshot files (PostgreSQL 15+; superusers and pg_monitor): Neon's monitor counts the same directory. */
+    static final String FILES = """
+            SELECT name, size, extract(epoch FROM modification)::float8 AS modified
+            FROM pg_ls_logicalsnapdir() ORDER BY modification, name""";
+
+    /** Every logical slot of the server, temporary ones too (Neon's monitor drops any of them). */
+    static final String SLOTS = """
+            SELECT slot_name, database, active, temporary, restart_lsn::text AS restart_lsn
+            FROM pg_replication_slots WHERE slot_type = 'logical'
+            ORDER BY restart_lsn NULLS FIRST, slot_name""";
+
+    /** doctor's and watch's --neon-max-snap-files. */
+    static final class Limit {
+        @Option(names = "--neon-max-snap-files", paramLabel = "N", description = "Forecast Neon's removal of slots "
+                + "with this limit of .snap files (default: the server's " + MAX_FILES_GUC + ", else Neon's default "
+                + MAX_FILES_DEFAULT + ").")
+        Integer maxSnapFiles;
+    }
+
+    interface Reader {
+        List<Map<String, Object>> query(String sql) throws SQLException;
+    }
+
+    /** One logical slot's forecast. */
+    record Slot(String name, String database, boolean active, boolean temporary, String restartLsn, long beyond,
+                boolean dropped, Double perHour, Double etaSeconds, int order, boolean ours) {
+        Map<String, Object> json() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("slot_name", name);
+            m.put("database", database);
+            m.put("active", active);
+            m.put("temporary", temporary);
+            m.put("restart_lsn", restartLsn);
+            m.put("files_beyond", beyond);
+            m.put("dropped_at_next_check", dropped);
+            m.put("growth_per_hour", perHour);
+            m.put("eta_seconds", etaSeconds);
+            m.put("order", order);
+            m.put("ours", ours);
+            return m;
+        }
+    }
+
+    final int limit;
+    final String limitFrom;
+    final int sizeKb;
+    final boolean monitor;
+    final boolean neon;
+    final double at;
+    final String role;
+    String error;
+    Boolean neonSuperuserMonitor;
+    int files = -1;
+    Double perHour;
+    Long cutoff;
+    List<Slot> slots = List.of();
+
+    private SnapForecast(Map<String, Object> s, Integer override, boolean neon) {
+        Integer live = integer(s.get("max_snap_files"));
+        limit = override != null ? override : live != null ? live : MAX_FILES_DEFAULT;
+        limitFrom = override != null ? "--neon-max-snap-files" + (live == null ? "" : "; the server's is " + live)
+                : live != null ? MAX_FILES_GUC + " (live)" : "Neon's default";
+        Integer kb = integer(s.get("max_dir_size_kb"));
+        sizeKb = kb != null ? kb : MAX_SIZE_DEFAULT_KB;
+        monitor = Boolean.TRUE.equals(s.get("monitor"));
+        this.neon = neon || monitor;
+        at = ((Number) s.get("now")).doubleValue();
+        role = String.valueOf(s.get("role_name"));
+        neonSuperuserMonitor = (Boolean) s.get("neon_superuser_monitor");
+    }
+
+    private static Integer integer(Object v) {
+        try {
+            return v == null || v.toString().isBlank() ? null : Integer.valueOf(v.toString().strip());
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /** The three reads (the files only where this role may list them), then the forecast; previous: the last tick's. */
+    static SnapForecast read(Reader db, Integer override, boolean neon, SnapForecast previous) throws SQLException {
+        Map<String, Object> s = db.query(SETTINGS).get(0);
+        SnapForecast f = new SnapForecast(s, override, neon);
+        List<Map<String, Object>> fileRows = null;
+        if ((Integer) s.get("server_version_num") < 150000) {
+            f.error = "cannot list " + SNAPDIR + ": pg_ls_logicalsnapdir() needs PostgreSQL 15 or later";
+        } else if (!Boolean.TRUE.equals(s.get("may_list"))) {
+            f.error = denied(s.get("role_name"));
+        } else {
+            try {
+                fileRows = db.query(FILES);
+            } catch (SQLException e) {
+                if (!"42501".equals(e.getSQLState())) {
+                    throw e;
+                }
+                f.error = denied(s.get("role_name"));
+            }
+        }
+        f.compute(fileRows, db.query(SLOTS), previous);
+        return f;
+    }
+
+    static String denied(Object role) {
+        return "cannot list " + SNAPDIR + ": role " + role + " lacks pg_monitor (pg_ls_logicalsnapdir() is for "
+                + "superusers and pg_monitor)";
+    }
+
+    /**
+     * Neon's file name rule: sscanf(name, "%X-%X.snap") must fill both numbers; what follows them is not read, so
+     * PostgreSQL's temporary "X-Y.snap.PID.tmp" counts too. Null for a name it skips.
+     */
+    static Long lsn(String name) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^([0-9A-Fa-f]{1,8})-([0-9A-Fa-f]{1,8})").matcher(name);
+        return m.find() ? Long.parseLong(m.group(1), 16) << 32 | Long.parseLong(m.group(2), 16) : null;
+    }
+
+    /**
+     * Neon's cutoff (0: none), step by step as its code takes it: LSNs newest first; at least maxFiles of them (-1
+     * disables) gives the maxFiles-th newest. The size rule compares a directory size the code never adds up (it
+     * stays 0 at the pinned commit), so it fires only when its limit is negative (-1, "disabled", with the file
+     * rule on): then the newest file's LSN is the cutoff. Both -1: no cutoff.
+     */
+    static long cutoff(List<long[]> newestFirst, int maxFiles, int maxKb) {
+        if (maxFiles < 0 && maxKb < 0) {
+            return 0;
+        }
+        long cut = 0;
+        int n = newestFirst.size();
+        if (maxFiles >= 1 && maxFiles <= n) {
+            cut = newestFirst.get(maxFiles - 1)[0];
+        }
+        long sizeUnsummed = 0;
+        if (sizeUnsummed > maxKb * 1000 && n > 0 && maxFiles > 1) {
+            cut = newestFirst.get(0)[0];
+        }
+        return cut;
+    }
+
+    private void compute(List<Map<String, Object>> fileRows, List<Map<String, Object>> slotRows, SnapForecast previous) {
+        List<long[]> lsns = new ArrayList<>();
+        double first = Double.MAX_VALUE;
+        double last = 0;
+        for (Map<String, Object> r : fileRows == null ? List.<Map<String, Object>>of() : fileRows) {
+            Long l = lsn((String) r.get("name"));
+            if (l != null) {
+                lsns.add(new long[] {l, ((Number) r.get("size")).longValue()});
+                double t = ((Number) r.get("modified")).doubleValue();
+                first = Math.min(first, t);
+                last = Math.max(last, t);
+            }
+        }
+        lsns.sort((a, b) -> Long.compareUnsigned(b[0], a[0]));
+        if (fileRows != null) {
+            files = lsns.size();
+            cutoff = cutoff(lsns, limit, sizeKb);
+            perHour = lsns.size() >= 2 && last > first ? (lsns.size() - 1) / (last - first) * 3600 : null;
+        }
+        List<Slot> out = new ArrayList<>();
+        for (Map<String, Object> r : slotRows) {
+            out.add(slot(r, lsns, fileRows != null, previous, slotRows));
+        }
+        slots = out;
+    }
+
+    private Slot slot(Map<String, Object> r, List<long[]> lsns, boolean listed, SnapForecast previous,
+                      List<Map<String, Object>> all) {
+        String name = (String) r.get("slot_name");
+        String restart = (String) r.get("restart_lsn");
+        long restartAt = lsnText(restart);
+        long beyond = lsns.stream().filter(l -> Long.compareUnsigned(l[0], restartAt) > 0).count();
+        boolean dropped = listed && cutoff != null && cutoff != 0 && Long.compareUnsigned(restartAt, cutoff) < 0;
+        Slot before = previous == null || !listed ? null
+                : previous.slots.stream().filter(p -> p.name().equals(name)).findFirst().orElse(null);
+        Double rate = !listed ? null : before != null && previous.files >= 0 && at > previous.at
+                ? (beyond - before.beyond()) / (at - previous.at) * 3600 : perHour;
+        Double eta = !listed ? null : dropped ? Double.valueOf(0) : limit >= 1 && rate != null && rate > 0
+                ? (limit - beyond) / rate * 3600 : null;
+        int order = 1 + (int) all.stream().filter(o -> Long.compareUnsigned(lsnText((String) o.get("restart_lsn")),
+                restartAt) < 0).count();
+        boolean ours = OUR_PREFIXES.stream().anyMatch(name::startsWith);
+        return new Slot(name, (String) r.get("database"), Boolean.TRUE.equals(r.get("active")),
+                Boolean.TRUE.equals(r.get("temporary")), restart, beyond, dropped, rate, eta, order, ours);
+    }
+
+    /** An LSN's text (X/Y) as a number; a slot without one (NULL) is at 0, older than any file. */
+    static long lsnText(String t) {
+        if (t == null) {
+            return 0;
+        }
+        String[] p = t.split("/");
+        return Long.parseLong(p[0], 16) << 32 | Long.parseLong(p[1], 16);
+    }
+
+    /** A slot near its drop: at or past the limit, within NEAR of it, or due within a day. */
+    boolean near(Slot s) {
+        return s.dropped() || limit >= 1 && s.beyond() >= NEAR * limit
+                || s.etaSeconds() != null && s.etaSeconds() < SOON_SECONDS;
+    }
+
+    /** The slots that write .snap files (they decode): active logical slots; ours named as such on Neon. */
+    List<String> hasteners() {
+        List<String> h = new ArrayList<>();
+        for (Slot s : slots) {
+            if (s.active()) {
+                h.add(s.name() + (s.ours() ? " (ours: ./jbang " + (s.name().startsWith(OUR_PREFIXES.get(0)) ? "tap"
+                        : "stream-check") + "; stop it when done)" : ""));
+            }
+        }
+        return h;
+    }
+
+    /** Where the limit comes from, and whether anything here enforces it. */
+    String basis() {
+        return "limit " + limit + " (" + limitFrom + ")" + (monitor ? "" : neon ? "; Neon's monitor not seen in "
+                + "pg_stat_activity" : "; no Neon monitor here: forecast as Neon would");
+    }
+
+    /** One slot, for people: files beyond its restart_lsn of the limit, growth, when it goes. */
+    String describe(Slot s) {
+        StringBuilder b = new StringBuilder(s.name() + ": " + s.beyond() + " of " + limit + " files beyond restart_lsn "
+                + (s.restartLsn() == null ? "NULL" : s.restartLsn()));
+        if (s.perHour() != null) {
+            b.append(String.format(java.util.Locale.ROOT, ", %+.0f/h", s.perHour()));
+        }
+        if (s.dropped()) {
+            b.append(", dropped at Neon's next check (every " + CHECK_INTERVAL_SECONDS + " s)");
+        } else if (s.etaSeconds() != null && s.etaSeconds() < CHECK_INTERVAL_SECONDS) {
+            b.append(", dropped within about " + CHECK_INTERVAL_SECONDS + " s at this rate");
+        } else if (s.etaSeconds() != null) {
+            b.append(", dropped in about ").append(Durations.show(Duration.ofSeconds(Math.round(s.etaSeconds()))))
+                    .append(s.active() ? " if its consumer stops moving it" : "");
+        } else {
+            b.append(", not growing");
+        }
+        return b.toString();
+    }
+
+    Map<String, Object> json() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("limit", limit);
+        m.put("limit_from", limitFrom);
+        m.put("max_dir_size_kb", sizeKb);
+        m.put("neon_monitor_running", monitor);
+        m.put("neon_superuser_has_pg_monitor", neonSuperuserMonitor);
+        m.put("files", files < 0 ? null : files);
+        m.put("files_per_hour", perHour);
+        m.put("cutoff_lsn", cutoff == null || cutoff == 0 ? null : String.format("%X/%X", cutoff >>> 32, cutoff & 0xFFFFFFFFL));
+        m.put("error", error);
+        m.put("slots", slots.stream().map(Slot::json).toList());
+        m.put("hasteners", hasteners());
+        m.put("rule", "a logical slot is dropped at Neon's first check (every " + CHECK_INTERVAL_SECONDS + " s) once "
+                + limit + " .snap files lie beyond its restart_lsn; Neon's docs say \"" + DOCS_WORDING + "\"");
+        return m;
     }
 }

@@ -447,6 +447,7 @@ final class FleetRow {
     List<String> slotNames = List.of();
     JsonObject doctor;
     String worst;
+    String snap;
     final List<String> sources = new ArrayList<>();
     /** Neon events (issue #20): the branch's recent reset, the project's maintenance window; null when none. */
     Map<String, Object> reset;
@@ -494,6 +495,7 @@ final class FleetRow {
     /** Doctor's JSON: the worst check decides the state; an error (no checklist) makes the row unreachable. */
     void doctor(JsonObject j) {
         doctor = j;
+        snap = snapFiles(j);
         if (!j.has("checks")) {
             JsonObject err = j.has("error") ? j.getAsJsonObject("error") : new JsonObject();
             unreachable("doctor: " + NeonApi.str(err, "message"), j.get("exit").getAsInt());
@@ -510,6 +512,33 @@ final class FleetRow {
         state = !fails.isEmpty() ? "fail" : !warns.isEmpty() ? "warn" : "ok";
         worst = bad.isEmpty() ? "PASS" : (fails.isEmpty() ? "WARN " : "FAIL ") + bad.get(0)
                 + (bad.size() > 1 ? " (+" + (bad.size() - 1) + ")" : "");
+    }
+
+    /**
+     * Doctor's forecast of Neon's removal of slots (SnapForecast) as a cell: the most .snap files beyond a slot's
+     * restart_lsn of the limit, and the soonest drop ("due": at Neon's next check); "unlisted" when the role may not
+     * list pg_logical/snapshots, "—" without logical slots.
+     */
+    static String snapFiles(JsonObject j) {
+        JsonObject f = j.has("neon_snap_forecast") ? j.getAsJsonObject("neon_snap_forecast") : null;
+        if (f == null || f.getAsJsonArray("slots").isEmpty()) {
+            return null;
+        }
+        if (!f.get("error").isJsonNull()) {
+            return "unlisted";
+        }
+        long most = 0;
+        Double soonest = null;
+        for (JsonElement e : f.getAsJsonArray("slots")) {
+            JsonObject sl = e.getAsJsonObject();
+            most = Math.max(most, sl.get("files_beyond").getAsLong());
+            if (!sl.get("eta_seconds").isJsonNull()) {
+                double eta = sl.get("eta_seconds").getAsDouble();
+                soonest = soonest == null ? eta : Math.min(soonest, eta);
+            }
+        }
+        return most + "/" + f.get("limit").getAsInt() + (soonest == null ? "" : soonest == 0 ? " due"
+                : " in " + Durations.show(Duration.ofSeconds(Math.round(soonest))));
     }
 
     /** Doctor's checklist for one database, run in-process; the password goes in its environment, not its arguments. */
@@ -689,7 +718,8 @@ final class FleetReport {
     }
 
     private List<String> headers() {
-        List<String> h = new ArrayList<>(List.of("PROJECT", "BRANCH", "DATABASE", "LR", "SLOTS", "RETAINED", "COVERAGE", "WORST"));
+        List<String> h = new ArrayList<>(List.of("PROJECT", "BRANCH", "DATABASE", "LR", "SLOTS", "RETAINED", "SNAP FILES",
+                "COVERAGE", "WORST"));
         if (sources != null) {
             h.add("MATERIALIZE");
         }
@@ -703,7 +733,7 @@ final class FleetReport {
         List<Object> c = new ArrayList<>(List.of(or(r.project, r.projectId), or(r.branch, "—"), or(r.database, "—"),
                 r.logical ? "on" : "off",
                 r.slots == null ? "—" : r.inactive > 0 ? r.slots + " (" + r.inactive + " inactive)" : String.valueOf(r.slots),
-                r.retainedPretty == null ? "—" : r.retainedPretty,
+                r.retainedPretty == null ? "—" : r.retainedPretty, or(r.snap, "—"),
                 r.tables == null ? "—" : r.published + " of " + r.tables,
                 r.worst != null ? r.worst : r.state.toUpperCase(Locale.ROOT) + ": " + r.reason));
         if (sources != null) {
@@ -734,6 +764,7 @@ final class FleetReport {
         m.put("slots", r.slots);
         m.put("inactive_slots", r.inactive);
         m.put("retained_bytes", r.retained);
+        m.put("snap_files", r.snap);
         m.put("slot_names", r.slotNames);
         m.put("published_tables", r.published);
         m.put("tables_in_published_schemas", r.tables);

@@ -3,6 +3,7 @@
 //DEPS info.picocli:picocli:4.7.7
 //DEPS org.postgresql:postgresql:42.7.14
 //DEPS com.google.code.gson:gson:2.13.2
+//SOURCES Doctor.java
 //SOURCES ../lib/neonmz/Cli.java
 //SOURCES ../lib/neonmz/ConnInfo.java
 //SOURCES ../lib/neonmz/Durations.java
@@ -19,6 +20,7 @@
 //SOURCES ../lib/neonmz/Pg.java
 //SOURCES ../lib/neonmz/PgOptions.java
 //SOURCES ../lib/neonmz/Secrets.java
+//SOURCES ../lib/neonmz/SourceTypes.java
 //SOURCES ../lib/neonmz/Sql.java
 //DESCRIPTION Any time: watch one upstream (and Materialize with --mz-url) until stopped: one line per new drift (replica identity, unpublished tables, lost grants, slots, retained WAL, source status, lag) with its fix; Prometheus metrics; --fail-on exit codes for cron; --heartbeat for idle databases.
 
@@ -169,6 +171,7 @@ public class Watch implements Callable<Integer> {
     @Mixin MzOptions mz;
     @Mixin OutputOptions out;
     @Mixin WatchNeon neon;
+    @Mixin SnapForecast.Limit snapLimit;
 
     @Option(names = "--publication", paramLabel = "NAME", description = "The publication (default ${DEFAULT-VALUE}).")
     String publication = "mz_source";
@@ -358,7 +361,7 @@ public class Watch implements Callable<Integer> {
             report.neonHint(state.get("neon_endpoint") != null && !state.get("neon_endpoint").toString().isEmpty());
             List<Map<String, Object>> published = db.query(q.get(1));
             List<Map<String, Object>> unpublished = allInSchema ? db.query(q.get(2)) : List.of();
-            List<Map<String, Object>> slots = db.query(SLOTS);
+            List<Map<String, Object>> slots = checks.slots(db, state);
             List<Map<String, Object>> guardLog = checks.guardLog(db, state);
             String beat = heartbeat ? heartbeat(db) : null;
             if (keepAwake) {
@@ -462,6 +465,7 @@ final class WatchChecks {
         CATEGORY.put("slot_inactive", "slot");
         CATEGORY.put("slot_wal_status", "slot");
         CATEGORY.put("neon_restore", "slot");
+        CATEGORY.put("slot_snap_files", "slot");
         CATEGORY.put("retained_wal", "wal");
         CATEGORY.put("source_status", "source");
         CATEGORY.put("lag", "lag");
@@ -486,6 +490,8 @@ final class WatchChecks {
     }
 
     private final Watch w;
+    /** The last tick's forecast of Neon's removal of slots (its files beyond each slot give the growth). */
+    SnapForecast snap;
     /** When the guard's log was last read (System.nanoTime), 0 before the first read. */
     private long guardReadAt;
 
@@ -548,6 +554,7 @@ final class WatchChecks {
         for (Map<String, Object> s : slots) {
             slotFacts.add(slotProblems(p, s, neon));
         }
+        snapProblems(p);
         Map<String, Object> facts = new LinkedHashMap<>();
         facts.put("wal_lsn", state.get("wal_lsn"));
         String[] lsn = String.valueOf(state.get("wal_lsn")).split("/");
@@ -556,6 +563,7 @@ final class WatchChecks {
         if (neon) {
             facts.put("neon_endpoint", state.get("neon_endpoint"));
         }
+        facts.put("snap_forecast", snap.json());
         facts.put("guard", state.get("guard_log") == null ? "absent" : guardLog != null ? "installed" : "unreadable");
         if (heartbeatLsn != null) {
             facts.put("heartbeat_lsn", heartbeatLsn);
@@ -631,6 +639,38 @@ final class WatchChecks {
         }
     }
 
+    /** The slots' query, then Neon's forecast (SnapForecast, shared with doctor): its growth is across ticks. */
+    List<Map<String, Object>> slots(Pg db, Map<String, Object> state) throws SQLException {
+        List<Map<String, Object>> rows = db.query(Watch.SLOTS);
+        boolean neon = state.get("neon_endpoint") != null && !state.get("neon_endpoint").toString().isEmpty();
+        snap = SnapForecast.read(db::query, w.snapLimit.maxSnapFiles, neon, snap);
+        return rows;
+    }
+
+    /**
+     * Neon's removal of slots: a slot near it (at or past the limit: state "due"; within 80% of it or a day) once,
+     * with what hastens it; on Neon, the directory unlisted, once, while there are logical slots.
+     */
+    private void snapProblems(Map<String, Problem> p) {
+        if (snap.error != null) {
+            if (snap.neon && !snap.slots.isEmpty()) {   // off Neon nothing drops them: the error stays in the tick's facts
+                add(p, "slot_snap_files", SnapForecast.SNAPDIR, "unlisted", snap.error + ": Neon's removal of slots "
+                        + "cannot be forecast", "GRANT pg_monitor TO " + Sql.ident(snap.role) + " (on Neon: a role made "
+                        + "through the Console, API or CLI is in neon_superuser)");
+            }
+            return;
+        }
+        List<String> hasten = snap.hasteners();
+        for (SnapForecast.Slot s : snap.slots) {
+            if (snap.near(s)) {
+                add(p, "slot_snap_files", s.name(), s.dropped() ? "due" : "", snap.describe(s) + "; " + snap.basis()
+                        + (hasten.isEmpty() ? "" : "; decoding now: " + String.join(", ", hasten)), "let its consumer "
+                        + "catch up (./jbang monitor); stop decoders you do not need; if no one uses it: SELECT "
+                        + "pg_drop_replication_slot(" + Sql.literal(s.name()) + ")");
+            }
+        }
+    }
+
     /** A slot: inactive, wal_status unreserved or lost, more WAL retained than --max-retained; its figures. */
     private Map<String, Object> slotProblems(Map<String, Problem> p, Map<String, Object> s, boolean neon) {
         String name = (String) s.get("slot_name");
@@ -638,8 +678,8 @@ final class WatchChecks {
         String drop = "SELECT pg_drop_replication_slot(" + Sql.literal(name) + ")";
         if (!Boolean.TRUE.equals(s.get("active"))) {
             add(p, "slot_inactive", name, "", "inactive (no consumer connected), keeping "
-                    + (retained == null ? "no" : Out.bytes(retained)) + " of WAL" + (neon ? "; Neon removes a slot inactive "
-                    + "for about 40 hours" : ""), "start its consumer (a Materialize source's slot is inactive while its "
+                    + (retained == null ? "no" : Out.bytes(retained)) + " of WAL" + (neon ? "; Neon drops it once its "
+                    + ".snap files pass the limit (slot_snap_files)" : ""), "start its consumer (a Materialize source's slot is inactive while its "
                     + "cluster is down: ./jbang monitor); if no one uses it: " + drop);
         }
         String walStatus = (String) s.get("wal_status");
@@ -903,6 +943,7 @@ final class WatchReport {
                 + (w.keepAwake ? "keeps it open (--keep-awake):" : "closes it:"));
         w.upstreamQueries().forEach(o::statement);
         o.statement(Watch.SLOTS);
+        List.of(SnapForecast.SETTINGS, SnapForecast.FILES, SnapForecast.SLOTS).forEach(o::statement);
         if (w.heartbeat) {
             o.statement(Watch.HEARTBEAT);
         }
@@ -1226,6 +1267,26 @@ final class WatchMetrics implements AutoCloseable {
         slots.forEach(s -> sample(b, "slot_unconfirmed_wal_bytes", s.get("unconfirmed_bytes"), "slot", (String) s.get("slot_name")));
         family(b, "slot_active", "gauge", "1 when a consumer is connected to the slot.");
         slots.forEach(s -> sample(b, "slot_active", Boolean.TRUE.equals(s.get("active")) ? 1 : 0, "slot", (String) s.get("slot_name")));
+        snapshots(b, f == null ? null : (Map<String, Object>) f.get("snap_forecast"));
+    }
+
+    /** Neon's removal of slots, forecast: the files, the limit, each logical slot's files beyond it and its ETA. */
+    @SuppressWarnings("unchecked")
+    private static void snapshots(StringBuilder b, Map<String, Object> f) {
+        List<Map<String, Object>> slots = f == null ? List.of() : (List<Map<String, Object>>) f.get("slots");
+        family(b, "snap_files", "gauge", "Files in pg_logical/snapshots, as Neon's monitor counts them (absent when "
+                + "this role cannot list them).");
+        sample(b, "snap_files", f == null ? null : f.get("files"));
+        family(b, "snap_files_limit", "gauge", "The limit of .snap files the forecast uses (neon.logical_replication_"
+                + "max_snap_files, --neon-max-snap-files, or Neon's default).");
+        sample(b, "snap_files_limit", f == null ? null : f.get("limit"));
+        family(b, "slot_snap_files_beyond", "gauge", "Snapshot files newer than the slot's restart_lsn: Neon drops the "
+                + "slot once this reaches the limit.");
+        slots.forEach(s -> sample(b, "slot_snap_files_beyond", f.get("files") == null ? null : s.get("files_beyond"),
+                "slot", (String) s.get("slot_name")));
+        family(b, "slot_neon_drop_eta_seconds", "gauge", "Seconds until Neon would drop the slot at the present growth "
+                + "(0: at its next check; absent when not growing).");
+        slots.forEach(s -> sample(b, "slot_neon_drop_eta_seconds", s.get("eta_seconds"), "slot", (String) s.get("slot_name")));
     }
 
     private static void materialize(StringBuilder b, Map<String, Object> f) {

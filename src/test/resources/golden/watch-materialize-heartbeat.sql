@@ -32,6 +32,19 @@ SELECT s.slot_name, s.slot_type, s.active, s.wal_status,
 FROM pg_replication_slots s CROSS JOIN (SELECT pg_current_wal_lsn() AS lsn) AS wal
 WHERE NOT s.temporary AND (s.database = current_database() OR s.database IS NULL)
 ORDER BY s.slot_name;
+SELECT current_setting('neon.logical_replication_max_snap_files', true) AS max_snap_files,
+       current_setting('neon.logical_replication_max_logicalsnapdir_size', true) AS max_dir_size_kb,
+       EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'Logical replication monitor') AS monitor,
+       current_user AS role_name, current_setting('server_version_num')::int AS server_version_num,
+       has_function_privilege(to_regprocedure('pg_catalog.pg_ls_logicalsnapdir()'), 'EXECUTE') AS may_list,
+       (SELECT pg_has_role(n.oid, m.oid, 'USAGE') FROM pg_roles n, pg_roles m
+        WHERE n.rolname = 'neon_superuser' AND m.rolname = 'pg_monitor') AS neon_superuser_monitor,
+       extract(epoch FROM clock_timestamp())::float8 AS now;
+SELECT name, size, extract(epoch FROM modification)::float8 AS modified
+FROM pg_ls_logicalsnapdir() ORDER BY modification, name;
+SELECT slot_name, database, active, temporary, restart_lsn::text AS restart_lsn
+FROM pg_replication_slots WHERE slot_type = 'logical'
+ORDER BY restart_lsn NULLS FIRST, slot_name;
 SELECT pg_logical_emit_message(false, 'neonmz_heartbeat', now()::text)::text AS lsn;
 SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS at, role_name, command_tag,
        object_identity, verdict, change
