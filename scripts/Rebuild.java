@@ -71,7 +71,8 @@ import picocli.CommandLine.Option;
         footer = {"%nExamples:",
                 "  ./jbang rebuild --mz-url \"$MZ_URL\"                 # why, and the plan; changes nothing",
                 "  ./jbang rebuild --mz-url \"$MZ_URL\" --apply",
-                "  ./jbang rebuild --mz-url \"$MZ_URL\" --apply --force  # a source that looks healthy, rebuilt anyway"})
+                "  ./jbang rebuild --mz-url \"$MZ_URL\" --apply --force  # a source that looks healthy, rebuilt anyway",
+                "  ./jbang rebuild --mz-url \"$MZ_URL\" --table orders --apply   # one table and what is built on it"})
 public class Rebuild implements Callable<Integer> {
     /** The source, with what re-creating it needs: its cluster, connection, slot and timeline, its status. */
     static final String SOURCE = """
@@ -119,6 +120,8 @@ public class Rebuild implements Callable<Integer> {
     static final String CREATE_LEGACY = "CREATE SOURCE %s IN CLUSTER %s FROM POSTGRES CONNECTION %s (PUBLICATION %s%s) "
             + "FOR TABLES (%s)";
     static final String CREATE_TABLE = "CREATE TABLE %s FROM SOURCE %s (REFERENCE %s)%s";
+    static final String DROP_TABLE = "DROP TABLE %s CASCADE";
+    static final String ADD_SUBSOURCE = "ALTER SOURCE %s ADD SUBSOURCE %s AS %s%s";
     static final String COUNT = "SELECT count(*) AS n FROM %s";
 
     @Mixin PgOptions pg;
@@ -130,6 +133,11 @@ public class Rebuild implements Callable<Integer> {
 
     @Option(names = "--apply", description = "Carry the plan out (without it: the reason and the plan; nothing changes).")
     boolean apply;
+
+    @Option(names = "--table", paramLabel = "NAME", description = "Only this table of the source (new syntax) or subsource "
+            + "(legacy), by its Materialize name ([schema.]name), with what is built on it: dropped and made again, its "
+            + "snapshot, its dependents; the source itself stays.")
+    String table;
 
     @Option(names = "--force", description = "Rebuild a source that shows no reason to (e.g. to move it to a new slot).")
     boolean force;
@@ -279,10 +287,14 @@ final class RebuildPlan {
         }
         Map<String, Object> s = rows.get(0);
         String publication = publication((String) s.get("create_sql"));
+        Properties p = new Properties();
         List<String> why = reasons(s);
         why.addAll(cmd.upstreamReasons(o, (String) s.get("replication_slot"), publication, s.get("timeline_id")));
         o.put("reasons", why);
         String error = s.get("error") == null ? "" : (String) s.get("error");
+        if (cmd.table != null) {
+            why.add("asked for one table: --table " + cmd.table);
+        }
         if (why.isEmpty() && !cmd.force) {
             o.line("rebuild: %s is %s%s; nothing to rebuild%s", cmd.source, s.get("status"), error.isEmpty() ? "" : " (" + error + ")",
                     error.contains("connection closed") ? " (\"connection closed\" is transient: the source reconnects by "
@@ -290,7 +302,6 @@ final class RebuildPlan {
             return null;
         }
         why.forEach(w -> o.line("rebuild: why: %s", w));
-        Properties p = new Properties();
         p.setProperty("source.id", (String) s.get("id"));
         p.setProperty("source.ref", ref(s.get("database_name"), s.get("schema_name"), s.get("name")));
         p.setProperty("source.at", s.get("database_name") + "\u0000" + s.get("schema_name") + "\u0000" + s.get("name"));
@@ -299,8 +310,17 @@ final class RebuildPlan {
         p.setProperty("source.publication", publication);
         p.setProperty("source.slot", String.valueOf(s.get("replication_slot")));
         List<Map<String, Object>> tables = m.query(Rebuild.TABLES, s.get("id"), s.get("id"));
-        List<String> keys = new ArrayList<>();
         boolean legacy = tables.stream().anyMatch(t -> "subsource".equals(t.get("kind")));
+        if (cmd.table != null) {
+            tables = tables.stream().filter(t -> cmd.table.equals(t.get("name"))
+                    || cmd.table.equals(t.get("schema_name") + "." + t.get("name"))).toList();
+            if (tables.size() != 1) {
+                throw new Fail(Exit.NOT_FOUND, cmd.source + " has " + (tables.isEmpty() ? "no" : tables.size()) + " table(s) or "
+                        + "subsource(s) named " + cmd.table, "name one of its tables: SHOW TABLES / SHOW SUBSOURCES ON " + cmd.source);
+            }
+            p.setProperty("scope", "table");
+        }
+        List<String> keys = new ArrayList<>();
         p.setProperty("source.syntax", legacy ? "legacy" : "new");
         for (Map<String, Object> t : tables) {
             String k = (String) t.get("id");
@@ -348,7 +368,9 @@ final class RebuildPlan {
         List<String> keys = List.of(cap.getProperty("tables", "").split(",")).stream().filter(k -> !k.isEmpty()).toList();
         if (!resumed) {
             Set<String> roots = new LinkedHashSet<>(keys);
-            roots.add(cap.getProperty("source.id"));
+            if (!oneTable()) {
+                roots.add(cap.getProperty("source.id"));
+            }
             List<MzDependents.Dependent> built = deps.on(roots);
             MzDependents.requireRecreatable(built, cap.getProperty("source.ref"), "re-create it by hand: SHOW CREATE for "
                     + "each object built on it, DROP SOURCE … CASCADE, ./jbang source, then the objects");
@@ -362,13 +384,15 @@ final class RebuildPlan {
             o.line("-- the plan%s:", cmd.apply ? " (dry run: nothing is run)" : "; --apply carries it out");
         }
         try {
-            Map<String, String> ids = carry(deps, keys);
+            Map<String, String> ids = oneTable() ? carryTable(deps, keys.get(0)) : carry(deps, keys);
             deps.recreate(MzDependents.load(cap, "source"), ids);
         } catch (Fail f) {
             throw new Fail(f.exit, f.getMessage() + "; the definitions are kept in " + file, (f.fix == null ? ""
                     : f.fix + "; then ") + "run the same command again: it continues from there", f);
         }
-        cmd.dropOldSlot(o, cap.getProperty("source.slot"), print);
+        if (!oneTable()) {
+            cmd.dropOldSlot(o, cap.getProperty("source.slot"), print);
+        }
         if (print) {
             o.put("plan", deps.planned());
             return Exit.OK;
@@ -382,6 +406,40 @@ final class RebuildPlan {
         }
         o.line("rebuild: %s re-created with %d table(s) and what was built on them", cap.getProperty("source.ref"), keys.size());
         return Exit.OK;
+    }
+
+    private boolean oneTable() {
+        return "table".equals(cap.getProperty("scope"));
+    }
+
+    /** --table: that table dropped (if the old one is there) and made again (legacy: the subsource added again). */
+    private Map<String, String> carryTable(MzDependents deps, String k) throws Exception {
+        boolean print = deps.print();
+        String ref = cap.getProperty(k + ".ref");
+        String[] t = cap.getProperty(k + ".at").split("\u0000");
+        boolean legacy = cap.getProperty("source.syntax").equals("legacy");
+        String now = print ? k : deps.idOf(t[0], t[1], t[2]);
+        if (k.equals(now)) {
+            deps.exec(String.format(legacy ? Rebuild.DROP_SOURCE : Rebuild.DROP_TABLE, ref));
+            now = null;
+        }
+        if (now == null) {
+            String up = cap.getProperty(k + ".upstream");
+            deps.exec(legacy ? String.format(Rebuild.ADD_SUBSOURCE, cap.getProperty("source.ref"), up, ref,
+                    legacyWith(k)) : String.format(Rebuild.CREATE_TABLE, ref, cap.getProperty("source.ref"), up,
+                    with(cap.getProperty(k + ".text"), cap.getProperty(k + ".exclude"))));
+        }
+        Map<String, String> ids = new LinkedHashMap<>();
+        ids.put(k, print ? "<new>" : deps.idOf(t[0], t[1], t[2]));
+        deps.await(ids.get(k), MzDependents.SNAPSHOT_DONE, "the snapshot of " + ref + " (./jbang right-size can size the "
+                + "cluster for it)");
+        return ids;
+    }
+
+    /** ADD SUBSOURCE's WITH: the table's TEXT/EXCLUDE COLUMNS, each schema.table.column. */
+    private String legacyWith(String k) {
+        String opts = legacyOptions(List.of(k));
+        return opts.isEmpty() ? "" : " WITH (" + opts.substring(2) + ")";
     }
 
     /** The source dropped (if the old one is there), made again with its tables, each snapshot waited for. */

@@ -158,6 +158,8 @@ class MaterializeFidelityTest {
                 String origin = "live, rebuild, " + (subsources ? "legacy" : "new") + " syntax";
                 run(all, log, "rebuild", e, origin, new ArrayList<>(List.of("--capture", s.capture.toString())));
                 run(all, log, "rebuild", e, origin, new ArrayList<>(List.of("--capture", s.capture.toString(), "--apply")));
+                run(all, log, "rebuild", e, origin, new ArrayList<>(List.of("--capture", s.capture.toString(), "--table",
+                        "orders", "--apply")));
             } catch (IOException e) {
                 throw e;
             } catch (Exception e) {

@@ -173,6 +173,34 @@ class RebuildTest {
         assertFalse(Files.exists(s.capture));
     }
 
+    /** --table: one table (or subsource) and what is built on it; the source and its other tables stay. */
+    @Test
+    void oneTableAlone() throws Exception {
+        for (boolean legacy : new boolean[] {false, true}) {
+            Setup s = new Setup(legacy).withSlot();
+            String source = s.mz.id("mz_source");
+            String customers = s.mz.id("customers");
+            String orders = s.mz.id("orders");
+            TestPg.Run apply = s.rebuild("--table", "orders", "--apply", "--json");
+            assertEquals(Exit.OK, apply.exit(), apply.all());
+            String statements = apply.json().getAsJsonArray("statements").toString();
+            assertTrue(statements.contains(legacy ? "DROP SOURCE " : "DROP TABLE "), statements);
+            assertTrue(statements.contains(legacy ? "ADD SUBSOURCE public.orders AS" : "CREATE TABLE "), statements);
+            assertFalse(statements.contains("CREATE SOURCE"), statements);
+            assertEquals(source, s.mz.id("mz_source"));
+            assertEquals(customers, s.mz.id("customers"));
+            assertNotEquals(orders, s.mz.id("orders"));
+            String ordersSql = legacy ? s.createSql("mz_sources", "orders") : s.createSql("mz_tables", "orders");
+            assertTrue(ordersSql.contains("TEXT COLUMNS = (status)"), ordersSql);
+            assertTrue(s.createSql("mz_views", "orders_per_customer").contains("[" + s.mz.id("orders") + " AS "));
+            assertNotNull(s.createSql("mz_indexes", "big_customers_idx"));
+            assertTrue(s.slotUpstream(), "the source's slot stays");
+        }
+        Setup s = new Setup(false).withSlot();
+        TestPg.Run none = s.rebuild("--table", "nope");
+        assertEquals(Exit.NOT_FOUND, none.exit(), none.all());
+    }
+
     @Test
     void parallelIsRefusedWithTheReason() throws Exception {
         Setup s = new Setup(false);
