@@ -160,6 +160,7 @@ class MaterializeFidelityTest {
                 run(all, log, "rebuild", e, origin, new ArrayList<>(List.of("--capture", s.capture.toString(), "--apply")));
                 run(all, log, "rebuild", e, origin, new ArrayList<>(List.of("--capture", s.capture.toString(), "--table",
                         "orders", "--apply")));
+                s.dropSlot();
             } catch (IOException e) {
                 throw e;
             } catch (Exception e) {

@@ -158,11 +158,11 @@ class MonitorIngestionTest {
                 .stats("u10", "r1", 0L, 0L, true, 1L, 1L).stats("u11", "r1", 3L, 3L, true, 1L, 1L);
         TestPg.Run r = BadInputTest.failsCleanly(Exit.CONFLICT, MonitorIngestion::new, mz.env(null));
         assertTrue(r.err().contains("error: mz_source is stalled: postgres: slot overcompacted"), r.err());
-        assertTrue(r.err().contains("drop and re-create the source"), r.err());
+        assertTrue(r.err().contains("the source cannot go on: ./jbang rebuild --mz-url"), r.err());
         assertTrue(r.err().contains("max_slot_wal_keep_size"), r.err());
         JsonObject j = TestPg.run(new MonitorIngestion(), mz.env(null), "--json").json();
         assertEquals("error", j.get("state").getAsString());
-        assertTrue(object(j, "mz_source").get("fix").getAsString().contains("drop and re-create"));
+        assertTrue(object(j, "mz_source").get("fix").getAsString().contains("./jbang rebuild --mz-url"));
     }
 
     @Test

@@ -64,6 +64,12 @@ class RebuildTest {
             return this;
         }
 
+        /** The slot gone again (a test's slot would keep WAL and show in other tests' and notebooks' listings). */
+        void dropSlot() {
+            TestPg.exec(server, db, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '"
+                    + slot + "'");
+        }
+
         TestPg.Run rebuild(String... args) {
             List<String> all = new ArrayList<>(List.of("--capture", capture.toString()));
             all.addAll(List.of(args));
@@ -81,9 +87,22 @@ class RebuildTest {
         }
     }
 
+    private final List<Setup> made = new ArrayList<>();
+
+    @org.junit.jupiter.api.AfterEach
+    void dropSlots() {
+        made.forEach(Setup::dropSlot);
+    }
+
+    private Setup setup(boolean legacy) throws Exception {
+        Setup s = new Setup(legacy);
+        made.add(s);
+        return s;
+    }
+
     @Test
     void aHealthySourceIsNothingToRebuildAndConnectionClosedIsTransient() throws Exception {
-        Setup s = new Setup(false).withSlot();
+        Setup s = setup(false).withSlot();
         TestPg.Run r = s.rebuild();
         assertEquals(Exit.OK, r.exit(), r.all());
         assertTrue(r.out().contains("nothing to rebuild"), r.out());
@@ -96,7 +115,7 @@ class RebuildTest {
 
     @Test
     void theReasonsUpstreamAreNamed() throws Exception {
-        Setup s = new Setup(false);
+        Setup s = setup(false);
         TestPg.Run missing = s.rebuild();   // the plan: no --apply
         assertEquals(Exit.OK, missing.exit(), missing.all());
         assertTrue(missing.out().contains("why: its slot " + s.slot + " does not exist upstream"), missing.out());
@@ -114,6 +133,7 @@ class RebuildTest {
         Lab.Server own = WatchTest.own();
         String db = WatchTest.database(own, WatchTest.unique("rr"));
         Setup s = new Setup(own, db, false).withSlot();
+        made.add(s);
         for (int i = 0; i < 2; i++) {
             TestPg.exec(own, db, "INSERT INTO page_views (viewed_at, path) SELECT now(), 'p' FROM generate_series(1, 1000)",
                     "SELECT pg_switch_wal()");
@@ -127,7 +147,7 @@ class RebuildTest {
     @Test
     void applyRecreatesTheSourceAndEverythingBuiltOnIt() throws Exception {
         for (boolean legacy : new boolean[] {false, true}) {
-            Setup s = new Setup(legacy).withSlot();
+            Setup s = setup(legacy).withSlot();
             s.mz.status(s.mz.id("mz_source"), "mz_source", "postgres", "stalled", "postgres: replication slot has been invalidated");
             String oldSource = s.mz.id("mz_source");
             String oldView = s.createSql("mz_views", "orders_per_customer");
@@ -158,7 +178,7 @@ class RebuildTest {
     /** A failure after the drop: the capture keeps every definition, and the next run ends with nothing lost. */
     @Test
     void aRunStoppedAfterTheDropIsContinued() throws Exception {
-        Setup s = new Setup(false);
+        Setup s = setup(false);
         s.mz.failOnce("CREATE MATERIALIZED VIEW .*", "connection closed");
         TestPg.Run first = s.rebuild("--apply");
         assertNotEquals(Exit.OK, first.exit(), first.all());
@@ -177,7 +197,7 @@ class RebuildTest {
     @Test
     void oneTableAlone() throws Exception {
         for (boolean legacy : new boolean[] {false, true}) {
-            Setup s = new Setup(legacy).withSlot();
+            Setup s = setup(legacy).withSlot();
             String source = s.mz.id("mz_source");
             String customers = s.mz.id("customers");
             String orders = s.mz.id("orders");
@@ -196,14 +216,14 @@ class RebuildTest {
             assertNotNull(s.createSql("mz_indexes", "big_customers_idx"));
             assertTrue(s.slotUpstream(), "the source's slot stays");
         }
-        Setup s = new Setup(false).withSlot();
+        Setup s = setup(false).withSlot();
         TestPg.Run none = s.rebuild("--table", "nope");
         assertEquals(Exit.NOT_FOUND, none.exit(), none.all());
     }
 
     @Test
     void parallelIsRefusedWithTheReason() throws Exception {
-        Setup s = new Setup(false);
+        Setup s = setup(false);
         TestPg.Run r = s.rebuild("--parallel");
         assertEquals(Exit.USAGE, r.exit(), r.all());
         assertTrue(r.err().contains("ALTER SCHEMA … SWAP"), r.err());

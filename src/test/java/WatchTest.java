@@ -530,7 +530,7 @@ class WatchTest {
         mz.status("u10", "mz_source", "postgres", "stalled", "postgres: slot overcompacted. "
                 + "Requested LSN 0/1A2B3C4 but only LSNs >= 0/2000000 are available");
         w.await(newLine("source_status", "mz_source") + "stalled: postgres: slot overcompacted")
-                .await("drop and re-create the source");
+                .await("the source cannot go on: ./jbang rebuild --mz-url");
         mz.exec("UPDATE mz_internal.mz_source_statistics_raw SET offset_known = 5000 WHERE id = 'u10'");
         w.await(newLine("lag", "mz_source") + "4000 bytes behind \\(over --max-lag 1024 bytes\\) and growing")
                 .await("./jbang right-size");
