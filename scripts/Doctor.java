@@ -960,24 +960,13 @@ public class Doctor implements Callable<Integer> {
     private void schema(Mz db, List<Map<String, Object>> tables) throws SQLException {
         Map<String, List<String>> upstream = new LinkedHashMap<>();
         tables.forEach(t -> upstream.put(ref(t), ((List<?>) t.getOrDefault("columns", List.of())).stream().map(String::valueOf).toList()));
-        Map<String, List<String>> ingested = new LinkedHashMap<>();
-        Map<String, String> createSql = new LinkedHashMap<>();
-        for (Map<String, Object> r : query(db, MZ_INGESTED, source)) {
-            String ref = Sql.qualified(db.sourceTableName((String) r.get("schema_name")), db.sourceTableName((String) r.get("table_name")));
-            List<String> cols = ingested.computeIfAbsent(ref, k -> new ArrayList<>());
-            if (r.get("column_name") != null) {
-                cols.add((String) r.get("column_name"));
-            }
-            createSql.put(ref, (String) r.get("create_sql"));
-        }
+        queries++;
+        Map<String, Mz.ColumnDrift> drift = schemaDrift(db, source, upstream);
         List<String> gone = new ArrayList<>();
         List<String> added = new ArrayList<>();
-        ingested.forEach((ref, cols) -> {
-            if (upstream.containsKey(ref)) {
-                Mz.ColumnDrift d = Mz.columnDrift(cols, Mz.optionColumns(createSql.get(ref), "EXCLUDE"), upstream.get(ref));
-                d.gone().forEach(c -> gone.add(ref + "." + Sql.ident(c)));
-                d.added().forEach(c -> added.add(ref + "." + Sql.ident(c)));
-            }
+        drift.forEach((ref, d) -> {
+            d.gone().forEach(c -> gone.add(ref + "." + Sql.ident(c)));
+            d.added().forEach(c -> added.add(ref + "." + Sql.ident(c)));
         });
         String fix = "./jbang evolve --mz-url \"$MZ_URL\"" + (source.equals("mz_source") ? "" : " --source " + Out.shellQuote(source))
                 + " (the plan; --apply carries it out)";
@@ -987,8 +976,32 @@ public class Doctor implements Callable<Integer> {
         } else if (!added.isEmpty()) {
             add("mz_schema", WARN, "column(s) added upstream that " + source + " does not ingest: " + names(added), fix, List.of());
         } else {
-            pass("mz_schema", "every table " + source + " ingests has its upstream columns (" + ingested.size() + " table(s))");
+            pass("mz_schema", "every table " + source + " ingests has its upstream columns (" + drift.size() + " table(s))");
         }
+    }
+
+    /**
+     * Per upstream table the source ingests and {@code upstream} publishes (ref → its columns now), what Materialize
+     * ingests of it against those columns ({@link #MZ_INGESTED}: one query). Watch uses it too.
+     */
+    static Map<String, Mz.ColumnDrift> schemaDrift(Mz db, String source, Map<String, List<String>> upstream) throws SQLException {
+        Map<String, List<String>> ingested = new LinkedHashMap<>();
+        Map<String, String> createSql = new LinkedHashMap<>();
+        for (Map<String, Object> r : db.query(MZ_INGESTED, source)) {
+            String ref = Sql.qualified(db.sourceTableName((String) r.get("schema_name")), db.sourceTableName((String) r.get("table_name")));
+            List<String> cols = ingested.computeIfAbsent(ref, k -> new ArrayList<>());
+            if (r.get("column_name") != null) {
+                cols.add((String) r.get("column_name"));
+            }
+            createSql.put(ref, (String) r.get("create_sql"));
+        }
+        Map<String, Mz.ColumnDrift> out = new LinkedHashMap<>();
+        ingested.forEach((ref, cols) -> {
+            if (upstream.containsKey(ref)) {
+                out.put(ref, Mz.columnDrift(cols, Mz.optionColumns(createSql.get(ref), "EXCLUDE"), upstream.get(ref)));
+            }
+        });
+        return out;
     }
 
     /** Slots matched both ways: a source's slot missing upstream, a materialize_% slot no source uses. */

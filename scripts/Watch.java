@@ -404,7 +404,7 @@ public class Watch implements Callable<Integer> {
                 mzDb = Mz.connect(mz, o);
             }
             List<Map<String, Object>> rows = mzDb.query(String.format(WatchChecks.MZ_SOURCE, Sql.literal(source)));
-            return checks.materialize(rows, checks.ingested(mzDb), report.present(), report.lastLag());
+            return checks.materialize(rows, checks.drift(mzDb), report.present(), report.lastLag());
         } catch (SQLException | Fail e) {
             mzDb = mzDb == null ? null : WatchChecks.closed(mzDb);
             return report.failed("materialize", e);
@@ -712,7 +712,7 @@ final class WatchChecks {
      * Materialize's problems: the source missing, an object stalled, failed or ceased (with the fix of its error),
      * lag over --max-lag that grows (raised when over and growing, kept while over, cleared when under).
      */
-    Side materialize(List<Map<String, Object>> rows, List<Map<String, Object>> ingested, Map<String, Problem> present,
+    Side materialize(List<Map<String, Object>> rows, Map<String, Mz.ColumnDrift> drift, Map<String, Problem> present,
                      BigDecimal lastLag) {
         Map<String, Problem> p = new LinkedHashMap<>();
         Map<String, Object> facts = new LinkedHashMap<>();
@@ -738,7 +738,7 @@ final class WatchChecks {
                         : "./jbang monitor --source " + Out.shellQuote(w.source) + " (the error's fix)");
             }
         }
-        schemaDrift(p, ingested);
+        schemaDrift(p, drift);
         BigDecimal lag = WatchChecks.num(src.get("offset_lag"));
         facts.put("lag_bytes", lag);
         Problem lagged = new Problem("lag", w.source, "", (lag == null ? "?" : Out.bytes(lag))
@@ -773,28 +773,9 @@ final class WatchChecks {
               LEFT JOIN stats ON stats.id = st.id
             ORDER BY source_ids.id IS NULL, st.name""";
 
-    /** What the source ingests of each upstream table (its columns, and EXCLUDE COLUMNS in create_sql): schema drift. */
-    static final String MZ_INGESTED = """
-            WITH source_ids AS (SELECT id FROM mz_catalog.mz_sources WHERE name = %s),
-            ingested AS (
-              SELECT d.object_id AS id FROM mz_internal.mz_object_dependencies AS d
-                JOIN mz_catalog.mz_sources AS sub ON sub.id = d.object_id AND sub.type = 'subsource'
-              WHERE d.referenced_object_id IN (SELECT id FROM source_ids)
-              UNION SELECT id FROM mz_catalog.mz_tables WHERE source_id IN (SELECT id FROM source_ids))
-            SELECT i.id, t.schema_name, t.table_name, coalesce(tb.create_sql, sub.create_sql) AS create_sql,
-                   c.name AS column_name
-            FROM ingested AS i
-              JOIN mz_internal.mz_postgres_source_tables AS t ON t.id = i.id
-              LEFT JOIN mz_catalog.mz_tables AS tb ON tb.id = i.id
-              LEFT JOIN mz_catalog.mz_sources AS sub ON sub.id = i.id
-              LEFT JOIN mz_catalog.mz_columns AS c ON c.id = i.id
-            ORDER BY i.id, c.position""";
-
-    /** What the source ingests ({@link #MZ_INGESTED}), with upstream names as they are (unquoted before v26.19). */
-    List<Map<String, Object>> ingested(Mz mzDb) throws SQLException {
-        List<Map<String, Object>> rows = mzDb.query(String.format(MZ_INGESTED, Sql.literal(w.source)));
-        rows.forEach(r -> r.replaceAll((k, v) -> Set.of("schema_name", "table_name").contains(k) ? mzDb.sourceTableName((String) v) : v));
-        return rows;
+    /** What the source ingests against this tick's upstream columns (doctor's query and comparison). */
+    Map<String, Mz.ColumnDrift> drift(Mz mzDb) throws SQLException {
+        return Doctor.schemaDrift(mzDb, w.source, upstreamColumns);
     }
 
     /** The published tables' columns upstream, from this tick's upstream read (schema drift compares them). */
@@ -804,25 +785,10 @@ final class WatchChecks {
      * Schema drift: an ingested table whose upstream columns are no longer what Materialize ingests: a column gone
      * upstream (Materialize stops the table at its next check) or one added upstream and not ingested (not excluded).
      */
-    private void schemaDrift(Map<String, Problem> p, List<Map<String, Object>> ingested) {
-        Map<String, List<String>> mine = new LinkedHashMap<>();
-        Map<String, String> createSql = new LinkedHashMap<>();
-        for (Map<String, Object> r : ingested) {
-            String ref = Sql.qualified((String) r.get("schema_name"), (String) r.get("table_name"));
-            List<String> cols = mine.computeIfAbsent(ref, k -> new ArrayList<>());
-            if (r.get("column_name") != null) {
-                cols.add((String) r.get("column_name"));
-            }
-            createSql.put(ref, (String) r.get("create_sql"));
-        }
+    private void schemaDrift(Map<String, Problem> p, Map<String, Mz.ColumnDrift> drift) {
         String fix = "./jbang evolve --mz-url \"$MZ_URL\"" + (w.source.equals("mz_source") ? "" : " --source "
                 + Out.shellQuote(w.source)) + " (the plan; --apply carries it out)";
-        mine.forEach((ref, cols) -> {
-            List<String> now = upstreamColumns.get(ref);
-            if (now == null) {
-                return;   // not published (any more): the publication's own drift, and Materialize's "table was dropped"
-            }
-            Mz.ColumnDrift d = Mz.columnDrift(cols, Mz.optionColumns(createSql.get(ref), "EXCLUDE"), now);
+        drift.forEach((ref, d) -> {
             List<String> gone = d.gone().stream().map(Sql::ident).toList();
             List<String> added = d.added().stream().map(Sql::ident).toList();
             if (!gone.isEmpty()) {
@@ -954,7 +920,7 @@ final class WatchReport {
             o.line("-- and on Materialize (the session stays open between ticks):");
             try (Mz db = Mz.connect(w.mz, o)) {
                 db.planned(String.format(WatchChecks.MZ_SOURCE, Sql.literal(w.source)));
-                db.planned(String.format(WatchChecks.MZ_INGESTED, Sql.literal(w.source)));
+                db.planned(Doctor.inline(Doctor.MZ_INGESTED, w.source));
             }
         }
         o.line("watch: would tick %s%s; changes nothing%s", w.once ? "once" : "every " + Durations.show(w.interval), until(),

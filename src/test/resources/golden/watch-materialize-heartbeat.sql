@@ -75,8 +75,7 @@ ingested AS (
     JOIN mz_catalog.mz_sources AS sub ON sub.id = d.object_id AND sub.type = 'subsource'
   WHERE d.referenced_object_id IN (SELECT id FROM source_ids)
   UNION SELECT id FROM mz_catalog.mz_tables WHERE source_id IN (SELECT id FROM source_ids))
-SELECT i.id, t.schema_name, t.table_name, coalesce(tb.create_sql, sub.create_sql) AS create_sql,
-       c.name AS column_name
+SELECT t.schema_name, t.table_name, coalesce(tb.create_sql, sub.create_sql) AS create_sql, c.name AS column_name
 FROM ingested AS i
   JOIN mz_internal.mz_postgres_source_tables AS t ON t.id = i.id
   LEFT JOIN mz_catalog.mz_tables AS tb ON tb.id = i.id
