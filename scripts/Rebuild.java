@@ -59,7 +59,7 @@ import picocli.CommandLine.Option;
  * the source's parts (connection, cluster, publication, syntax, each table with its TEXT/EXCLUDE COLUMNS) and every
  * dependent's create_sql to a capture file, then with --apply drops and re-creates, waits for each table's snapshot,
  * re-creates the dependents in order (each hydrated), drops the old slot upstream if it is still there, and compares
- * each table's row count on both sides. A run stopped anywhere continues from the capture file.
+ * each table on both sides (rows, and its key column's range). A run stopped anywhere continues from the capture file.
  */
 @Command(name = "rebuild", mixinStandardHelpOptions = true,
         description = {"Recovery: re-create a Materialize source that cannot go on, with everything built on it. Says "
@@ -67,7 +67,8 @@ import picocli.CommandLine.Option;
                 + "the source's parts and every view, materialized view and index built on it (create_sql, dependency "
                 + "order) to --capture first; --apply then drops the source with CASCADE, re-creates it as it was, waits "
                 + "for the snapshot, re-creates the dependents (each hydrated), drops the old slot upstream and compares "
-                + "row counts. Resumable: the same command continues a stopped run. Without a reason, nothing to do."},
+                + "each table (rows, key range). Resumable: the same command continues a stopped run. Without a reason, "
+                + "nothing to do."},
         footer = {"%nExamples:",
                 "  ./jbang rebuild --mz-url \"$MZ_URL\"                 # why, and the plan; changes nothing",
                 "  ./jbang rebuild --mz-url \"$MZ_URL\" --apply",
@@ -122,7 +123,13 @@ public class Rebuild implements Callable<Integer> {
     static final String CREATE_TABLE = "CREATE TABLE %s FROM SOURCE %s (REFERENCE %s)%s";
     static final String DROP_TABLE = "DROP TABLE %s CASCADE";
     static final String ADD_SUBSOURCE = "ALTER SOURCE %s ADD SUBSOURCE %s AS %s%s";
-    static final String COUNT = "SELECT count(*) AS n FROM %s";
+    /** Per table, on both sides: its rows, and the range of its key's first column (a fingerprint both systems compute). */
+    static final String FINGERPRINT = "SELECT count(*) AS n, min(%2$s)::text AS lo, max(%2$s)::text AS hi FROM %1$s";
+    static final String COUNT = "SELECT count(*) AS n, NULL::text AS lo, NULL::text AS hi FROM %s";
+    /** Upstream: the first column of each table's primary key. */
+    static final String KEY = """
+            SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+            WHERE i.indrelid = ?::regclass AND i.indisprimary""";
 
     @Mixin PgOptions pg;
     @Mixin MzOptions mz;
@@ -225,13 +232,22 @@ public class Rebuild implements Callable<Integer> {
         List<List<String>> rows = new ArrayList<>();
         try (Pg db = pg.connect(o)) {
             for (String[] t : tables) {
-                Object up = db.value(String.format(COUNT, t[1]));
-                Object mine = m.value(String.format(COUNT, t[0]));
-                rows.add(List.of(t[0], String.valueOf(mine), String.valueOf(up), String.valueOf(up).equals(String.valueOf(mine))
-                        ? "same" : "differ (still catching up? ./jbang explore compares again)"));
+                try {
+                    Object key = db.value(KEY, t[1]);
+                    Map<String, Object> up = db.query(key == null ? String.format(COUNT, t[1])
+                            : String.format(FINGERPRINT, t[1], Sql.ident((String) key))).get(0);
+                    Map<String, Object> mine = m.query(key == null ? String.format(COUNT, t[0])
+                            : String.format(FINGERPRINT, t[0], Sql.ident((String) key))).get(0);
+                    boolean same = String.valueOf(up).equals(String.valueOf(mine));
+                    rows.add(List.of(t[0], String.valueOf(mine.get("n")), String.valueOf(up.get("n")), key == null
+                            ? "— (no key)" : up.get("lo") + " … " + up.get("hi"), same ? "same"
+                            : "differ (still catching up? ./jbang explore compares again)"));
+                } catch (SQLException | Fail e) {
+                    rows.add(List.of(t[0], "?", "?", "?", "not compared: " + String.valueOf(e.getMessage()).lines().findFirst().orElse("")));
+                }
             }
-        } catch (SQLException | Fail e) {
-            o.warn("the row counts could not be compared (" + e.getMessage() + ")");
+        } catch (Fail e) {
+            o.warn("the tables could not be compared (" + e.getMessage() + ")");
         }
         return rows;
     }
@@ -402,7 +418,9 @@ final class RebuildPlan {
         keys.forEach(k -> pairs.add(new String[] {cap.getProperty(k + ".ref"), cap.getProperty(k + ".upstream")}));
         List<List<String>> counts = cmd.counts(o, m, pairs);
         if (!counts.isEmpty()) {
-            o.table(List.of("table", "rows in Materialize", "rows upstream", ""), counts);
+            o.table(List.of("table", "rows in Materialize", "rows upstream", "key range", ""), counts);
+            o.put("verified", counts.stream().map(r -> Map.of("table", r.get(0), "rows", r.get(1), "rows_upstream", r.get(2),
+                    "same", r.get(4).equals("same"))).toList());
         }
         o.line("rebuild: %s re-created with %d table(s) and what was built on them", cap.getProperty("source.ref"), keys.size());
         return Exit.OK;

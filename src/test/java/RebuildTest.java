@@ -48,6 +48,8 @@ class RebuildTest {
             String mv = mz.define("CREATE MATERIALIZED VIEW \"" + mz.db + "\".\"public\".\"big_customers\" IN CLUSTER ["
                     + mz.clusterId("ingest_postgres") + "] AS SELECT * FROM [" + v + " AS \"" + mz.db
                     + "\".\"public\".\"orders_per_customer\"] WHERE \"n\" > 1");
+            mz.define("CREATE INDEX \"orders_per_customer_idx\" IN CLUSTER [" + mz.clusterId("ingest_postgres") + "] ON [" + v
+                    + " AS \"" + mz.db + "\".\"public\".\"orders_per_customer\"] (\"customer_id\")");
             mz.define("CREATE INDEX \"big_customers_idx\" IN CLUSTER [" + mz.clusterId("ingest_postgres") + "] ON [" + mv
                     + " AS \"" + mz.db + "\".\"public\".\"big_customers\"] (\"customer_id\")");
             slot = (String) TestPg.rows(server, mz.db, "SELECT replication_slot FROM mz_internal.mz_postgres_sources").get(0)
@@ -158,8 +160,14 @@ class RebuildTest {
             GoldenTest.compare("rebuild-plan-" + syntax, "-- the docs' recovery: DROP SOURCE … CASCADE, CREATE SOURCE as it was ("
                     + syntax + " syntax), then what was built on it; <new>: an id known once it runs\n"
                     + "-- ./jbang rebuild --mz-url …\n", strings(plan, "plan", s));
+            // customers in the stand-in with the upstream's keys: the fingerprint (rows, key range) agrees
+            String ids = (String) TestPg.rows(s.server, s.db, "SELECT string_agg(id::text, ',') AS ids FROM customers").get(0).get("ids");
+            s.mz.exec("CREATE TABLE public.customers AS SELECT unnest('{" + ids + "}'::int[]) AS id");
             TestPg.Run apply = s.rebuild("--apply", "--json");
             assertEquals(Exit.OK, apply.exit(), apply.all());
+            String verified = apply.json().getAsJsonArray("verified").toString();
+            assertTrue(verified.contains("\"same\":true") && verified.contains("customers"), verified);
+            assertTrue(verified.contains("\"same\":false"), "orders is not in the stand-in: " + verified);
             GoldenTest.compare("rebuild-apply-" + syntax, "-- as rebuild-plan-" + syntax + ", with the new ids\n"
                     + "-- ./jbang rebuild --mz-url … --apply\n", strings(apply, "statements", s));
             assertNotEquals(oldSource, s.mz.id("mz_source"));
@@ -168,6 +176,7 @@ class RebuildTest {
             assertTrue(view.contains("[" + s.mz.id("orders") + " AS "), view);
             assertTrue(s.createSql("mz_materialized_views", "big_customers").contains("[" + s.mz.id("orders_per_customer") + " AS "));
             assertTrue(s.createSql("mz_indexes", "big_customers_idx").contains("[" + s.mz.id("big_customers") + " AS "));
+            assertTrue(s.createSql("mz_indexes", "orders_per_customer_idx").contains("[" + s.mz.id("orders_per_customer") + " AS "));
             String orders = legacy ? s.createSql("mz_sources", "orders") : s.createSql("mz_tables", "orders");
             assertTrue(orders.contains("TEXT COLUMNS = (status)"), orders);
             assertFalse(s.slotUpstream(), "the old slot is dropped upstream");

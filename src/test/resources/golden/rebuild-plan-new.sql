@@ -6,4 +6,5 @@ CREATE TABLE materialize.public.customers FROM SOURCE materialize.public.mz_sour
 CREATE TABLE materialize.public.orders FROM SOURCE materialize.public.mz_source (REFERENCE public.orders) WITH (TEXT COLUMNS (status));
 CREATE VIEW "materialize"."public"."orders_per_customer" AS SELECT "customer_id", count(*) AS "n" FROM [<new> AS "materialize"."public"."orders"] GROUP BY 1;
 CREATE MATERIALIZED VIEW "materialize"."public"."big_customers" IN CLUSTER [u1] AS SELECT * FROM [<new> AS "materialize"."public"."orders_per_customer"] WHERE "n" > 1;
+CREATE INDEX "orders_per_customer_idx" IN CLUSTER [u1] ON [<new> AS "materialize"."public"."orders_per_customer"] ("customer_id");
 CREATE INDEX "big_customers_idx" IN CLUSTER [u1] ON [<new> AS "materialize"."public"."big_customers"] ("customer_id");
