@@ -781,7 +781,7 @@ final class FakeNeonApi implements AutoCloseable {
             try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:postgresql://" + backing.get(br)
                     + "/postgres", "neondb_owner", owner.get("password").getAsString()); java.sql.Statement st = c.createStatement()) {
                 for (String db : copies.get(br)) {
-                    st.execute("DROP DATABASE IF EXISTS " + neonmz.Sql.ident(db) + " WITH (FORCE)");
+                    dropForced(st, db);
                 }
             } catch (java.sql.SQLException e) {
                 return error(500, "", "the fake could not drop the branch's databases: " + e.getMessage(), rid);
@@ -795,6 +795,29 @@ final class FakeNeonApi implements AutoCloseable {
         opsJson.add(newOp(pid, br, "delete_timeline"));
         o.add("operations", opsJson);
         return new Reply(200, o);
+    }
+
+    /**
+     * DROP DATABASE … WITH (FORCE), again while a session neondb_owner may not end holds it: an autovacuum worker
+     * (the bootstrap superuser's) can start on a fresh copy, and PostgreSQL refuses to terminate it for another role.
+     */
+    private static void dropForced(java.sql.Statement st, String db) throws java.sql.SQLException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                st.execute("DROP DATABASE IF EXISTS " + neonmz.Sql.ident(db) + " WITH (FORCE)");
+                return;
+            } catch (java.sql.SQLException e) {
+                if (attempt >= 50 || !String.valueOf(e.getMessage()).contains("permission denied to terminate")) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
     }
 
     private Reply mutated(JsonObject o) {
