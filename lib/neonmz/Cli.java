@@ -76,12 +76,73 @@ public final class Cli {
         System.exit(code);
     }
 
+    /** The toolkit's version (pom.xml's, checked by VersionTest). */
+    public static final String VERSION = "0.1.0-SNAPSHOT";
+
+    /**
+     * The commit of the checkout the command runs in (its .git, found from the working directory up): HEAD's hash,
+     * or "unknown" in an ejected copy or outside a checkout.
+     */
+    static String commit() {
+        try {
+            for (java.nio.file.Path d = java.nio.file.Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
+                java.nio.file.Path git = d.resolve(".git");
+                if (java.nio.file.Files.isRegularFile(git)) {   // a worktree: "gitdir: …"
+                    git = d.resolve(java.nio.file.Files.readString(git).strip().replaceFirst("^gitdir: ", ""));
+                }
+                if (java.nio.file.Files.isDirectory(git)) {
+                    String head = java.nio.file.Files.readString(git.resolve("HEAD")).strip();
+                    if (!head.startsWith("ref: ")) {
+                        return head;
+                    }
+                    String ref = head.substring(5);
+                    java.nio.file.Path common = java.nio.file.Files.isRegularFile(git.resolve("commondir"))
+                            ? git.resolve(java.nio.file.Files.readString(git.resolve("commondir")).strip()) : git;
+                    for (java.nio.file.Path g : List.of(git, common)) {
+                        if (java.nio.file.Files.isRegularFile(g.resolve(ref))) {
+                            return java.nio.file.Files.readString(g.resolve(ref)).strip();
+                        }
+                        java.nio.file.Path packed = g.resolve("packed-refs");
+                        if (java.nio.file.Files.isRegularFile(packed)) {
+                            for (String line : java.nio.file.Files.readAllLines(packed)) {
+                                if (line.endsWith(" " + ref)) {
+                                    return line.substring(0, line.indexOf(' '));
+                                }
+                            }
+                        }
+                    }
+                    return "unknown";
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            return "unknown";
+        }
+        return "unknown";
+    }
+
+    /** --version: the command, the toolkit's version and commit; with --json as one JSON object. */
+    private static boolean version(CommandLine cl, Ctx ctx, String... args) {
+        List<String> a = List.of(args);
+        if (!a.contains("--version") && !a.contains("-V")) {
+            return false;
+        }
+        String name = cl.getCommandName();
+        String commit = commit();
+        ctx.out().println(a.contains("--json")
+                ? "{\"command\":\"" + name + "\",\"ok\":true,\"exit\":0,\"version\":\"" + VERSION + "\",\"commit\":\"" + commit + "\"}"
+                : name + " " + VERSION + " (neonmz toolkit, commit " + commit + ")");
+        return true;
+    }
+
     /** Runs a command with a given context (tests; one script calling another's command). */
     public static int execute(Object command, Ctx ctx, String... args) {
         Ctx previous = CTX.get();
         CTX.set(ctx);
         try {
             CommandLine cl = commandLine(command, ctx);
+            if (version(cl, ctx, args)) {
+                return Exit.OK;
+            }
             int code = cl.execute(args);
             finish(cl, code, FAILURE.get());
             return code;
