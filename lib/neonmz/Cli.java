@@ -190,6 +190,18 @@ public final class Cli {
     private static int badOption(ParameterException ex, String[] args) {
         CommandLine cl = ex.getCommandLine();
         String fix = "see " + cl.getCommandSpec().qualifiedName() + " --help";
+        String message = ex.getMessage();
+        if (ex instanceof CommandLine.UnmatchedArgumentException u) {
+            // a misspelt option: name it alone (not the value after it), and the options it may have meant
+            List<String> unknown = u.getUnmatched().stream().filter(x -> x.startsWith("-")).toList();
+            List<String> near = u.getSuggestions();
+            if (!unknown.isEmpty()) {
+                message = "unknown option " + String.join(", ", unknown);
+            }
+            if (!near.isEmpty()) {
+                fix = "did you mean " + String.join(" or ", near.subList(0, Math.min(3, near.size()))) + "? (" + fix + ")";
+            }
+        }
         List<String> given = new ArrayList<>();
         for (String a : args) {
             if (a.equals("--")) {
@@ -207,7 +219,7 @@ public final class Cli {
             o.put("statements", List.of());
             o.put("warnings", List.of());
             Map<String, Object> e = new LinkedHashMap<>();
-            e.put("message", ex.getMessage());
+            e.put("message", message);
             e.put("fix", fix);
             o.put("error", e);
             cl.getOut().println(Json.write(o));
@@ -215,7 +227,7 @@ public final class Cli {
             return Exit.USAGE;
         }
         PrintWriter err = cl.getErr();
-        err.println("error: " + Secrets.mask(ex.getMessage()));
+        err.println("error: " + Secrets.mask(message));
         err.println("  fix: " + fix);
         return Exit.USAGE;
     }
