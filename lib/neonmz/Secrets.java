@@ -89,6 +89,11 @@ public final class Secrets {
             }
             warnIfOthersCanRead(file, what);
             return register(lines.get(0));
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw Fail.usage(what + " file " + file + ": no such file", "give the path of the file that holds the " + what
+                    + " (its first line)");
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw Fail.usage(what + " file " + file + ": permission denied", "make it readable by you (chmod 600, as its owner)");
         } catch (IOException e) {
             throw Fail.usage("cannot read " + what + " file " + file + ": " + e.getMessage(),
                     "check the path and that it is readable");

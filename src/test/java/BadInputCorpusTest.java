@@ -331,7 +331,7 @@ class BadInputCorpusTest {
     static void files(List<Case> all) {
         B b = c("check-logical-replication", "file", "missing --pg-password-file");
         all.add(b.args("--pg-password-file", dir.resolve("no-such-file").toString()).fails(Exit.USAGE,
-                "cannot read password file", "readable"));
+                "no-such-file: no such file", "the file that holds the password"));
         b = c("grants", "file", "empty --pg-password-file");
         all.add(b.args("--pg-password-file", file("empty", "", "rw-------").toString()).fails(Exit.USAGE, "is empty",
                 "first line"));
@@ -343,29 +343,29 @@ class BadInputCorpusTest {
                 .warns("can be read by every user of this machine; chmod 600").fails(Exit.AUTH, "neondb_owner",
                         "password"));
         b = c("connection", "file", "missing --password-file");
-        all.add(b.args("--password-file", dir.resolve("nope").toString()).fails(Exit.USAGE, "cannot read password file",
-                "readable"));
+        all.add(b.args("--password-file", dir.resolve("nope").toString()).fails(Exit.USAGE, "nope: no such file",
+                "the file that holds the password"));
         b = c("connection", "file", "empty --password-file");
         all.add(b.args("--password-file", file("empty", "\n", "rw-------").toString()).fails(Exit.USAGE, "is empty",
                 "first line"));
         b = c("stream-check", "file", "missing --password-file");
-        all.add(b.args("--role", "materialize", "--publication", "plist", "--password-file", dir.resolve("nope").toString()).fails(Exit.USAGE, "cannot read password file",
-                "readable"));
+        all.add(b.args("--role", "materialize", "--publication", "plist", "--password-file", dir.resolve("nope").toString()).fails(Exit.USAGE, "nope: no such file",
+                "the file that holds the password"));
         b = c("cluster", "file", "missing --mz-password-file");
         all.add(b.args("--mz-password-file", dir.resolve("nope").toString()).fails(Exit.USAGE,
-                "cannot read Materialize password file", "readable"));
+                "Materialize password file", "the file that holds the Materialize password"));
         b = c("monitor", "file", "world-readable --mz-password-file, Materialize unreachable");
         all.add(b.args("--mz-password-file", file("mz", b.pw() + "\n", "rw-r--r--").toString())
                 .warns("can be read by every user").fails(Exit.CONNECT, "127.0.0.1:" + closedPort, "Materialize"));
         b = c("ip-allow", "file", "missing --api-key-file");
         all.add(b.args("--api-key-file", dir.resolve("nope").toString(), "--ip", "203.0.113.7").fails(Exit.USAGE,
-                "cannot read Neon API key file", "readable"));
+                "Neon API key file", "the file that holds the Neon API key"));
         b = c("connection-details", "file", "empty --api-key-file");
         all.add(b.args("--api-key-file", file("key", "", "rw-------").toString()).fails(Exit.USAGE, "is empty",
                 "first line"));
         b = c("replication-role", "file", "missing --password-file");
-        all.add(b.args("--password-file", dir.resolve("nope").toString()).fails(Exit.USAGE, "cannot read password file",
-                "readable"));
+        all.add(b.args("--password-file", dir.resolve("nope").toString()).fails(Exit.USAGE, "nope: no such file",
+                "the file that holds the password"));
     }
 
     // ---- the Neon API: keys and answers -----------------------------------------------------------

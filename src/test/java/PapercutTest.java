@@ -6,8 +6,18 @@ import org.junit.jupiter.api.Test;
 
 import neonmz.Exit;
 
-/** A misspelt option is named alone (not the value after it), with the options it may have meant (issue #21, item 8). */
-class MisspeltOptionTest {
+/** Issue #21's papercuts (item 8), each with the message a newcomer now gets. */
+class PapercutTest {
+    /** A missing password file: its path once, and "no such file". */
+    @Test
+    void aMissingPasswordFileSaysNoSuchFile() {
+        TestPg.Run r = TestPg.run(new CheckLogicalReplication(), Map.of(), "--pg-password-file", "/nonexistent/pw");
+        assertEquals(Exit.USAGE, r.exit(), r.all());
+        assertTrue(r.err().contains("error: password file /nonexistent/pw: no such file"), r.err());
+        assertEquals(1, r.err().split("/nonexistent/pw", -1).length - 1, "the path once: " + r.err());
+    }
+
+    /** A misspelt option is named alone (not the value after it), with the options it may have meant. */
     @Test
     void aMisspeltOptionGetsDidYouMean() {
         TestPg.Run r = TestPg.run(new ReplicaIdentity(), Map.of(), "--tabel", "orders");
