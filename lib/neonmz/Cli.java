@@ -283,7 +283,9 @@ public final class Cli {
 
     static void printFailure(PrintWriter err, Throwable failure, boolean verbose) {
         Fail f = asFail(failure);
-        if (f != null) {
+        if (f != null && f.exit == Exit.DECLINED && Out.ANSWERED_NO.equals(f.getMessage())) {
+            err.println(Out.ANSWERED_NO);
+        } else if (f != null) {
             err.println("error: " + Secrets.mask(f.getMessage()));
             if (f.fix != null) {
                 err.println("  fix: " + Secrets.mask(f.fix));

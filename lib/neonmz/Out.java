@@ -247,6 +247,9 @@ public final class Out {
      * ([y/N]); with no terminal (CI, a pipe, --json) it cannot ask, so it fails naming --yes. A "no"
      * fails too. Either failure exits {@link Exit#DECLINED} before anything changed.
      */
+    /** What a deliberate "n" at a confirmation says (not as an error). */
+    public static final String ANSWERED_NO = "answered no: nothing changed";
+
     public void confirm(String question) {
         if (opts.yes || opts.dryRun) {
             return;
@@ -264,6 +267,10 @@ public final class Out {
             answer = null;
         }
         transcript.append(question).append(" [y/N] ").append(answer == null ? "" : answer.strip()).append('\n');
+        if (answer != null && answer.strip().matches("(?i)|n|no")) {
+            // a deliberate no (or Enter, whose default is no) is an answer, not an error: said plainly, exit 15
+            throw new Fail(Exit.DECLINED, ANSWERED_NO, null);
+        }
         if (answer == null || !answer.strip().matches("(?i)y|yes")) {
             throw new Fail(Exit.DECLINED, "not confirmed: " + question + "; nothing changed",
                     "run again and answer y, or pass --yes");

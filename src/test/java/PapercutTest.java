@@ -17,6 +17,21 @@ class PapercutTest {
         assertEquals(1, r.err().split("/nonexistent/pw", -1).length - 1, "the path once: " + r.err());
     }
 
+    /** A deliberate "n" at teardown's prompt is an answer, said plainly (exit 15), not an error. */
+    @Test
+    void answeringNoIsNotAnError() {
+        String db = EvolveTest.shop();
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        neonmz.Cli.Ctx ctx = new neonmz.Cli.Ctx(TestPg.env(db), new java.io.BufferedReader(new java.io.StringReader("n\n")),
+                new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true), true);
+        int code = neonmz.Cli.execute(new Teardown(), ctx, "--upstream-only");
+        assertEquals(Exit.DECLINED, code, out + "" + err);
+        assertTrue(err.toString().contains("answered no: nothing changed"), err.toString());
+        assertFalse(err.toString().contains("error:"), err.toString());
+        assertFalse(TestPg.rows(db, "SELECT 1 FROM pg_publication WHERE pubname = 'mz_source'").isEmpty(), "nothing changed");
+    }
+
     /** A misspelt option is named alone (not the value after it), with the options it may have meant. */
     @Test
     void aMisspeltOptionGetsDidYouMean() {
