@@ -160,7 +160,7 @@ class CreateConnectionTest {
         r = BadInputTest.failsCleanly(Exit.USAGE, CreateConnection::new, env(), "--password-file", f, "--connection", "");
         r = BadInputTest.failsCleanly(Exit.USAGE, CreateConnection::new, env(), "--password-file",
                 tmp.resolve("missing").toString());
-        assertTrue(BadInputTest.message(r).contains("cannot read"), r.err());
+        assertTrue(BadInputTest.message(r).contains("missing: no such file"), r.err());
     }
 
     @Test
