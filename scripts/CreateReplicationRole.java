@@ -1,5 +1,6 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
+//COMPILE_OPTIONS -encoding UTF-8
 //DEPS info.picocli:picocli:4.7.7
 //DEPS org.postgresql:postgresql:42.7.14
 //DEPS com.google.code.gson:gson:2.13.2
@@ -34,6 +35,7 @@ import org.postgresql.util.PasswordUtil;
 import com.google.gson.JsonObject;
 
 import neonmz.Cli;
+import neonmz.ConnInfo;
 import neonmz.Durations;
 import neonmz.Exit;
 import neonmz.Fail;
@@ -129,8 +131,6 @@ public class CreateReplicationRole implements Callable<Integer>, Cli.Resumable {
 
     // --via api sends what the guide's curl sends: POST /projects/{project_id}/branches/{branch_id}/roles
     // with {"role":{"name":"materialize"}} (NeonApi.createRole; --dry-run prints it).
-    /** Names Neon keeps for itself (DOCS manage/roles.md), besides any starting with pg_. */
-    static final Set<String> NEON_RESERVED = Set.of("neon_superuser", "cloud_admin", "zenith_admin", "public", "none");
 
     public static void main(String... args) {
         Cli.main(new CreateReplicationRole(), args);
@@ -205,10 +205,11 @@ public class CreateReplicationRole implements Callable<Integer>, Cli.Resumable {
         o.put("attributes_added", !login || !repl);
         o.put("password_reset", resetPassword);
         if (sqls.isEmpty()) {
-            if (passwordOut != null || showPassword || passwordFile != null || passwordStdin) {
+            if (showPassword || passwordStdin || passwordOut != null && passwordFile == null && !kept()) {
                 o.warn("role " + role + " exists; its password was not changed (use --reset-password to set a new one)");
             }
-            o.line("role %s: already done (exists with LOGIN REPLICATION; password unchanged)", role);
+            String verified = checkLogin(o);
+            o.line("role %s: already done (exists with LOGIN REPLICATION; password unchanged%s)", role, verified);
             o.put("already_done", true);
             return Exit.OK;
         }
@@ -259,7 +260,7 @@ public class CreateReplicationRole implements Callable<Integer>, Cli.Resumable {
      * absent, and only once its password has somewhere to go (Neon shows a new role's password once).
      */
     private Integer viaApi(Out o) {
-        requireApiOptions(o);
+        RoleChecks.requireApiOptions(o, passwordFile != null || passwordStdin, role);
         Durations.requirePositive("--timeout", timeout, "5m");
         NeonApi api = neon.client(o, timeout);
         JsonObject project = api.resolveProject(neon.project());
@@ -297,21 +298,6 @@ public class CreateReplicationRole implements Callable<Integer>, Cli.Resumable {
         return Exit.OK;
     }
 
-    /** --via api: Neon generates the password, and reserves some names. */
-    private void requireApiOptions(Out o) {
-        if (passwordFile != null || passwordStdin) {
-            throw Fail.usage("--password-file/--password-stdin do not go with --via api: Neon generates the password "
-                    + "of a role it creates (or resets)", "drop it; Neon's password goes to --password-out FILE (0600) "
-                    + "or, on a terminal, --show-password");
-        }
-        if (Cli.ctx().env("MZ_REPLICATION_PASSWORD") != null) {
-            o.warn("$MZ_REPLICATION_PASSWORD is not used with --via api: Neon generates the password");
-        }
-        if (role.toLowerCase(Locale.ROOT).startsWith("pg_") || NEON_RESERVED.contains(role)) {
-            throw Fail.usage("Neon reserves the role name " + role + " (names starting with pg_, and "
-                    + String.join(", ", NEON_RESERVED.stream().sorted().toList()) + ")", "choose another --role");
-        }
-    }
 
     /** The role made by Neon's control plane; returns the password Neon generated (shown only in this answer). */
     private String createViaApi(Out o, NeonApi api, String pid, String bid) {
@@ -352,6 +338,13 @@ public class CreateReplicationRole implements Callable<Integer>, Cli.Resumable {
     /** The password to set: given (file, stdin, $MZ_REPLICATION_PASSWORD) or generated. */
     private String password(Out o) {
         String pw = Secrets.given(passwordFile, passwordStdin, "MZ_REPLICATION_PASSWORD");
+        if (pw == null && kept()) {
+            // the file an earlier run wrote (the role since dropped, e.g. by lab reset or teardown): one password,
+            // one place, so the steps that read the file still log in
+            pw = Secrets.readFile(passwordOut, "password");
+            reused = true;
+            return pw;
+        }
         if (pw == null) {
             if (passwordOut == null && !showPassword && !o.dryRun()) {
                 throw Fail.usage("a generated password must be kept somewhere, and nowhere was given",
@@ -376,6 +369,18 @@ public class CreateReplicationRole implements Callable<Integer>, Cli.Resumable {
     }
 
     private boolean generated;
+    private boolean reused;
+
+    /** --password-out names a file that exists, and no new password was asked for: the password is the file's. */
+    private boolean kept() {
+        return passwordOut != null && !resetPassword && java.nio.file.Files.exists(passwordOut);
+    }
+
+    /** The role exists and a file holds its password: "already done" only when that password logs in (RoleChecks). */
+    private String checkLogin(Out o) {
+        Path file = passwordFile != null ? passwordFile : kept() ? passwordOut : null;
+        return file == null || o.dryRun() ? "" : RoleChecks.check(o, pg.resolve(o), role, file);
+    }
 
     private static String verifier(String pw) {
         return Secrets.register(PasswordUtil.encodeScramSha256(pw.toCharArray()));
@@ -386,7 +391,7 @@ public class CreateReplicationRole implements Callable<Integer>, Cli.Resumable {
         if (o.dryRun()) {
             return;
         }
-        if (passwordOut != null) {
+        if (passwordOut != null && !reused) {
             Secrets.writeFile(passwordOut, pw, resetPassword);
             o.put("password_file", passwordOut.toString());
         }
@@ -398,6 +403,55 @@ public class CreateReplicationRole implements Callable<Integer>, Cli.Resumable {
     }
 
     private String where() {
-        return passwordOut != null ? "; password in " + passwordOut + " (0600)" : "";
+        return passwordOut == null ? "" : reused ? "; password from " + passwordOut + " (kept: an earlier run wrote it)"
+                : "; password in " + passwordOut + " (0600)";
+    }
+}
+
+/**
+ * The role's checks that are not the step's story: whether the password in a file logs in as the role, as
+ * Materialize will (a refused password, 28P01, is the step's failure, with the fix; any other failure, such as
+ * pg_hba or too many connections, only a warning), and the names and options Neon's API refuses.
+ */
+final class RoleChecks {
+    private RoleChecks() {}
+
+    /** Names Neon keeps for itself (DOCS manage/roles.md), besides any starting with pg_. */
+    static final Set<String> NEON_RESERVED = Set.of("neon_superuser", "cloud_admin", "zenith_admin", "public", "none");
+
+    /** --via api: Neon generates the password, and reserves some names. */
+    static void requireApiOptions(Out o, boolean passwordGiven, String role) {
+        if (passwordGiven) {
+            throw Fail.usage("--password-file/--password-stdin do not go with --via api: Neon generates the password "
+                    + "of a role it creates (or resets)", "drop it; Neon's password goes to --password-out FILE (0600) "
+                    + "or, on a terminal, --show-password");
+        }
+        if (Cli.ctx().env("MZ_REPLICATION_PASSWORD") != null) {
+            o.warn("$MZ_REPLICATION_PASSWORD is not used with --via api: Neon generates the password");
+        }
+        if (role.toLowerCase(Locale.ROOT).startsWith("pg_") || NEON_RESERVED.contains(role)) {
+            throw Fail.usage("Neon reserves the role name " + role + " (names starting with pg_, and "
+                    + String.join(", ", NEON_RESERVED.stream().sorted().toList()) + ")", "choose another --role");
+        }
+    }
+
+    static String check(Out o, ConnInfo ci, String role, Path file) {
+        ci.user = role;
+        ci.password(Secrets.readFile(file, "password"), "file " + file);
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(ci.jdbcUrl(), ci.jdbcProperties("neonmz"))) {
+            o.put("password_verified", true);
+            return "; the password in " + file + " logs in";
+        } catch (SQLException e) {
+            if ("28P01".equals(e.getSQLState())) {
+                throw new Fail(Exit.CONFLICT, "role " + role + " exists, but the password in " + file
+                        + " does not log in as " + role + " (it is not the role's password)",
+                        "./jbang replication-role --reset-password --password-out " + Out.shellQuote(file.toString())
+                                + " gives the role a new password in that file (then update Materialize's secret: "
+                                + "./jbang connection --rotate)");
+            }
+            o.warn("could not check that the password in " + file + " logs in as " + role + ": "
+                    + Secrets.mask(String.valueOf(e.getMessage())));
+            return "";
+        }
     }
 }

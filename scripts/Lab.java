@@ -1,5 +1,6 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
+//COMPILE_OPTIONS -encoding UTF-8
 //DEPS info.picocli:picocli:4.7.7
 //DEPS org.postgresql:postgresql:42.7.14
 //DEPS org.apache.commons:commons-compress:1.28.0
@@ -231,14 +232,37 @@ public class Lab implements Callable<Integer> {
         Integer port;
         @Option(names = "--detach", description = "Return once the server is up; stop it with `lab stop`.")
         boolean detach;
+        @Option(names = "--listen", paramLabel = "ADDRESS", split = ",", description = "Also listen on ADDRESS (an "
+                + "address of this machine, or * for all), and take password logins from the networks it is on: e.g. "
+                + "the Docker bridge 172.17.0.1, so that a Materialize in Docker on Linux reaches the lab as "
+                + "host.docker.internal (docker run --add-host=host.docker.internal:host-gateway). Anyone on those "
+                + "networks can then try the lab's (random) passwords: only for a workshop, then `lab stop`.")
+        List<String> listen = List.of();
 
         @Override
         public Integer call() throws Exception {
             Out o = out.out();
             Server s = lab.server();
+            List<String> extra = listenAddresses(listen);
             boolean was = s.running();
+            if (was && !extra.equals(s.listening())) {
+                throw new Fail(Exit.CONFLICT, "the lab is running, listening on " + String.join(", ",
+                        s.listeningAll()) + "; --listen takes effect at a start",
+                        "./jbang lab stop, then ./jbang lab start --detach" + (extra.isEmpty() ? ""
+                                : " --listen " + String.join(",", extra)));
+            }
             if (!was) {
-                s.start(port(port), Map.of(), o);
+                Map<String, String> conf = new LinkedHashMap<>();
+                if (!extra.isEmpty()) {
+                    conf.put("listen_addresses", "'" + String.join(",", s.withLoopback(extra)) + "'");
+                }
+                s.start(port(port), conf, o);
+            }
+            if (!extra.isEmpty()) {
+                o.warn("the lab also listens on " + String.join(", ", extra) + " and takes password logins from the "
+                        + "networks " + (extra.contains("*") ? "this machine can be reached from" : "those addresses are on")
+                        + " (pg_hba samenet, SCRAM): its passwords are random, its data a demo shop, but anyone there can "
+                        + "try them; ./jbang lab stop when the workshop ends (a start without --listen is loopback only)");
             }
             describe(s, o, was ? "already running" : "started");
             if (detach || was || o.dryRun()) {
@@ -256,9 +280,44 @@ public class Lab implements Callable<Integer> {
         }
     }
 
+    /**
+     * --listen's addresses, checked: each an IP address of this machine (or *), so that a typo or an absent Docker
+     * bridge is said now, not as a failed start. 127.0.0.1 is always listened on and not repeated.
+     */
+    static List<String> listenAddresses(List<String> given) {
+        List<String> out = new ArrayList<>();
+        for (String a : given) {
+            String addr = a.strip();
+            if (addr.isEmpty() || addr.equals("127.0.0.1") || out.contains(addr)) {
+                continue;
+            }
+            if (!addr.equals("*")) {
+                if (!addr.matches("[0-9.]+|[0-9A-Fa-f:]+")) {
+                    throw Fail.usage("--listen " + addr + ": give an IP address of this machine (or *), not a name",
+                            "e.g. --listen 172.17.0.1 (Docker's bridge on Linux: ip -4 addr show docker0)");
+                }
+                try {
+                    if (java.net.NetworkInterface.getByInetAddress(java.net.InetAddress.getByName(addr)) == null) {
+                        throw Fail.usage("--listen " + addr + ": not an address of this machine (Docker's bridge "
+                                + "exists only while Docker runs here)", "choose one that ip addr (ipconfig on Windows) "
+                                + "lists, or * for all; a Materialize in Docker on Linux can also use docker run "
+                                + "--network host, with no --listen");
+                    }
+                } catch (IOException e) {
+                    throw Fail.usage("--listen " + addr + ": " + e.getMessage(), "give an IP address of this machine, or *");
+                }
+            }
+            out.add(addr);
+        }
+        return out;
+    }
+
     static void describe(Server s, Out o, String state) {
         ConnInfo ci = s.ownerConn();
-        o.line("lab: PostgreSQL %s %s on 127.0.0.1:%d (wal_level=logical)", s.version(), state, ci.port());
+        List<String> extra = s.listening();
+        o.line("lab: PostgreSQL %s %s on 127.0.0.1:%d%s (wal_level=logical)", s.version(), state, ci.port(),
+                extra.isEmpty() ? "" : ", also on " + String.join(", ", extra));
+        o.put("listen", s.listeningAll());
         o.line("  DATABASE_URL=%s", s.url());
         o.line("  PGPASSFILE=%s", s.pgpass());
         o.line("Use it in this shell:  eval \"$(./jbang lab env)\"");
@@ -394,7 +453,9 @@ public class Lab implements Callable<Integer> {
                 s.start(port(port), Map.of(), o);
             }
             describe(s, o, was ? "already running" : "started");
-            Path pw = s.dir.resolve("materialize.password");
+            // the one default place for the role's password, the same as every step's and the runbook's
+            Path pw = Path.of(Cli.ctx().env().getOrDefault("HOME", System.getProperty("user.home")), ".neonmz",
+                    "materialize.password");
             String[][] steps = {
                     {"A.1", "check-logical-replication"},
                     {"A.2.1", "replica-identity", "--table", String.join(",", DEMO_TABLES)},
@@ -725,6 +786,7 @@ public class Lab implements Callable<Integer> {
             Path confFile = data().resolve("neonmz.conf");
             Files.writeString(confFile, b.toString());
             chown(confFile);
+            hba(!conf.get("listen_addresses").equals(SETTINGS.get("listen_addresses")));
             Path log = run().resolve("postgres.log");
             int rc = pgCtl(List.of("start", "-D", data().toString(), "-l", log.toString(), "-w", "-t", "60"), false);
             if (rc != 0) {
@@ -736,6 +798,52 @@ public class Lab implements Callable<Integer> {
                 populate();
                 Files.writeString(dir.resolve("ready"), "populated\n");
             }
+        }
+
+        static final String HBA_MARK = "# neonmz lab start --listen: password logins from the networks of the listened addresses";
+
+        /** pg_hba.conf: the --listen line present exactly when the lab listens beyond 127.0.0.1 (rewritten at each start). */
+        void hba(boolean remote) throws IOException {
+            Path f = data().resolve("pg_hba.conf");
+            List<String> lines = new ArrayList<>(Files.readAllLines(f));
+            int at = lines.indexOf(HBA_MARK);
+            if (at >= 0) {
+                lines.subList(at, Math.min(at + 2, lines.size())).clear();
+            }
+            if (remote) {
+                lines.add(HBA_MARK);
+                lines.add("host    all             all             samenet                 scram-sha-256");
+            }
+            Files.write(f, lines);
+        }
+
+        /** The addresses the lab listens on besides 127.0.0.1, from the settings of its last start. */
+        List<String> listening() {
+            return listeningAll().stream().filter(a -> !a.equals("127.0.0.1")).toList();
+        }
+
+        List<String> listeningAll() {
+            try {
+                for (String line : Files.readAllLines(data().resolve("neonmz.conf"))) {
+                    if (line.startsWith("listen_addresses = ")) {
+                        String v = line.substring("listen_addresses = ".length()).replace("'", "");
+                        return List.of(v.split(","));
+                    }
+                }
+            } catch (IOException e) {
+                // not started yet
+            }
+            return List.of("127.0.0.1");
+        }
+
+        /** 127.0.0.1 first (every URL the lab prints uses it), then the others; * alone when asked for. */
+        List<String> withLoopback(List<String> extra) {
+            if (extra.contains("*")) {
+                return List.of("*");
+            }
+            List<String> all = new ArrayList<>(List.of("127.0.0.1"));
+            all.addAll(extra);
+            return all;
         }
 
         static void checkPortFree(int port) {

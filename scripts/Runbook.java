@@ -1,5 +1,6 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
+//COMPILE_OPTIONS -encoding UTF-8
 //DEPS info.picocli:picocli:4.7.7
 //DEPS org.postgresql:postgresql:42.7.14
 //DEPS com.google.code.gson:gson:2.13.2
@@ -67,6 +68,7 @@ import neonmz.Cli;
 import neonmz.ConnInfo;
 import neonmz.Exit;
 import neonmz.Fail;
+import neonmz.Mz;
 import neonmz.Out;
 import neonmz.OutputOptions;
 import neonmz.Secrets;
@@ -105,7 +107,7 @@ import picocli.CommandLine.Spec;
                 "  ./jbang runbook --only publication,grants --json"})
 public class Runbook implements Callable<Integer>, Cli.Resumable {
     /** The emulator the Docker fallback runs: the image pom.xml pins as materialize.image (RunbookTest checks). */
-    static final String EMULATOR_IMAGE = "materialize/materialized:v26.38.0";   // the newest listed release (pom.xml materialize.version; facts.json emulator)
+    static final String EMULATOR_IMAGE = Mz.EMULATOR_IMAGE;   // the newest listed release (pom.xml materialize.version; facts.json emulator)
     /** How a container reaches a port of this machine that Testcontainers exposed to it. */
     static final String CONTAINER_HOST = "host.testcontainers.internal";
     static final String CONFIG_FILE = "runbook.properties";
@@ -156,7 +158,7 @@ public class Runbook implements Callable<Integer>, Cli.Resumable {
     @Option(names = "--role", paramLabel = "NAME", description = "Replication role (default materialize).")
     String role;
     @Option(names = "--password-file", paramLabel = "FILE", description = "Where A.2.3 writes the role's password "
-            + "(0600) and C.2 reads it (default: <lab dir>/materialize.password, else ~/.neonmz/materialize.password).")
+            + "(0600) and C.2 reads it (default ~/.neonmz/materialize.password, with --lab too; a file there is kept and used).")
     Path passwordFile;
     @Option(names = "--mz-url", paramLabel = "URL", description = "Materialize (default: $MZ_URL; else the emulator "
             + "in Docker; else plan only). Password: MZ_PASSWORD or --mz-password-file.")
@@ -444,7 +446,8 @@ public class Runbook implements Callable<Integer>, Cli.Resumable {
             throw Fail.usage("lab-port is not a port number: " + v, "give a number, e.g. --lab-port 55433");
         }
         String home = env.getOrDefault("HOME", System.getProperty("user.home"));
-        Path defaultPw = s.lab ? s.labDir.resolve("materialize.password") : Path.of(home, ".neonmz", "materialize.password");
+        // one default place, with --lab too: the steps' examples, the notebooks and the workshop all use it
+        Path defaultPw = Path.of(home, ".neonmz", "materialize.password");
         v = pick(s, file, "password-file", passwordFile, defaultPw.toString());
         s.passwordFile = Path.of(v).toAbsolutePath();
         s.mzUrl = pick(s, file, "mz-url", mzUrl, null, "MZ_URL");
@@ -785,7 +788,11 @@ public class Runbook implements Callable<Integer>, Cli.Resumable {
         List<String> args = new ArrayList<>(st.args().apply(s));
         boolean mzPlanOnly = st.side() == Side.MATERIALIZE && "plan".equals(mzMode);
         boolean asPlan = dry || mzPlanOnly;
-        o.line("");
+        // by default a Materialize step that only plans is one line, its header: the SQL is behind --plan (or -v)
+        boolean hush = mzPlanOnly && !dry && !out.verbose;
+        if (!hush) {
+            o.line("");
+        }
         o.line("== %s %s", st.id(), commandLine(st.alias(), args));
         Object cmd = st.command().get();
         addOptions(st, new CommandLine(cmd).getCommandSpec(), args, asPlan);
@@ -797,7 +804,7 @@ public class Runbook implements Callable<Integer>, Cli.Resumable {
             env.put("MZ_REPLICATION_PASSWORD", Secrets.generate());
             o.line("   (the password file %s does not exist yet: A.2.3 writes it)", s.passwordFile);
         }
-        LineWriter so = new LineWriter(l -> o.line("   " + l));
+        LineWriter so = new LineWriter(hush ? l -> { } : l -> o.line("   " + l));
         LineWriter se = new LineWriter(l -> o.errLine("   " + l));
         Cli.Ctx ctx = new Cli.Ctx(env, Cli.ctx().stdin(), new PrintWriter(so, true), new PrintWriter(se, true),
                 Cli.ctx().terminal() && !out.json);
@@ -807,11 +814,15 @@ public class Runbook implements Callable<Integer>, Cli.Resumable {
         so.close();
         se.close();
         long ms = (System.nanoTime() - t0) / 1_000_000;
+        if (hush && code != Exit.OK) {
+            so.lines.forEach(l -> o.line("   " + l));   // a plan that failed: all it printed, for the reason
+        }
         Object already = stepData(cmd, "already_done");
         if (code == Exit.OK) {
             String result = asPlan ? (Boolean.TRUE.equals(already) ? "already done" : dry ? "planned" : "skipped")
                     : Boolean.TRUE.equals(already) ? "already done" : "done";
-            String note = mzPlanOnly && !dry ? "Materialize not run: plan printed" : "";
+            String note = mzPlanOnly && !dry ? (hush ? "Materialize not run: --plan shows its SQL"
+                    : "Materialize not run: plan printed") : "";
             return new Outcome(st, result, code, ms, note, null, null, args);
         }
         return failure(st, code, ms, se.lines, asPlan && pendingChanges, dry, args);
@@ -952,9 +963,11 @@ public class Runbook implements Callable<Integer>, Cli.Resumable {
             counts.put(k, (int) outcomes.stream().filter(r -> r.result().equals(k)).count());
         }
         o.put("counts", counts);
-        if (mzChosen && "plan".equals(mzMode) && !dry && failed == null) {
-            o.line("Materialize: not run (%s); the plan of its steps is printed above.", mzReason);
-            o.line("  To run them: give --mz-url (or MZ_URL) for a Materialize, or install Docker for the emulator, "
+        boolean mzPlanned = mzChosen && "plan".equals(mzMode) && !dry && failed == null;
+        if (mzPlanned) {
+            o.line("Materialize: not run (%s).", mzReason);
+            o.line("  Its SQL, nothing run: %s", resumeCommand(firstMz(outcomes)).replace(" --from ", " --plan --from "));
+            o.line("  To run it: give --mz-url (or MZ_URL) for a Materialize, or install Docker for the emulator, "
                     + "then: %s", resumeCommand(firstMz(outcomes)));
         }
         StringBuilder tally = new StringBuilder();
@@ -976,7 +989,31 @@ public class Runbook implements Callable<Integer>, Cli.Resumable {
             return failed.exit();
         }
         o.line("runbook%s: %s in %d ms", dry ? " --plan" : "", tally, totalMs);
+        String next = next(dry, mzPlanned, mzChosen && ("url".equals(mzMode) || "emulator".equals(mzMode)));
+        o.put("next", next);
+        o.line("next: %s", next);
         return Exit.OK;
+    }
+
+    /** What to do after a run that ended well: the one line a newcomer reads last. */
+    String next(boolean dry, boolean mzPlanned, boolean mzRan) {
+        if (dry) {
+            return "run it: " + resumeCommand("x").replace(" --from x", "");
+        }
+        if (mzRan && !"emulator".equals(mzMode)) {
+            return "watch it: ./jbang monitor --source " + Out.shellQuote(s.source) + " --watch; the data: ./jbang explore "
+                    + "--source " + Out.shellQuote(s.source);
+        }
+        String home = Cli.ctx().env().getOrDefault("HOME", System.getProperty("user.home"));
+        String file = s.passwordFile.toString();
+        String pw = file.startsWith(home + "/") ? "~/" + Out.shellQuote(file.substring(home.length() + 1)) : Out.shellQuote(file);
+        String tap = "./jbang tap --role " + Out.shellQuote(s.role) + " --password-file " + pw + " --demo-changes 5";
+        if (s.lab) {
+            return "work on the lab: ./jbang lab start --detach, eval \"$(./jbang lab env)\", then any step, e.g. " + tap
+                    + (mzPlanned ? "; Materialize: see above" : "");
+        }
+        return mzPlanned ? "see a change travel as Materialize will read it: " + tap
+                : "watch the stream: " + tap;
     }
 
     static String firstMz(List<Outcome> outcomes) {

@@ -163,11 +163,17 @@ public final class Mz implements AutoCloseable {
         return v;
     }
 
+    /**
+     * The emulator image every docker line names: the newest release the docs list, the same as the Docker tier's
+     * (pom.xml materialize.version; facts.json emulator). Checked by PinnedImageTest.
+     */
+    public static final String EMULATOR_IMAGE = "materialize/materialized:v26.38.0";
+
     private static Mz failMaterializeUnreachable(ConnInfo ci, Fail f, SQLException e) {
         throw new Fail(Exit.CONNECT, "cannot reach Materialize (" + f.getMessage() + ")",
                 "give --mz-url (or MZ_URL): Materialize Cloud's host from the console, user = your e-mail, "
                         + "password = an app password in MZ_PASSWORD; or run the emulator: docker run -d "
-                        + "-p 127.0.0.1:6875:6875 materialize/materialized", e);
+                        + "-p 127.0.0.1:6875:6875 " + EMULATOR_IMAGE, e);
     }
 
     /** Whether this server is {@code v} or newer; false under --dry-run (no version was read). */

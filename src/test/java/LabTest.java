@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 
+import neonmz.ConnInfo;
 import neonmz.Exit;
 
 /**
@@ -108,6 +109,68 @@ class LabTest {
             // A.1 is a check (it reports "enabled"); the four changing steps find their work done
             assertEquals(4, second.out().split("already done", -1).length - 1, second.out());
             assertFalse(new Lab.Server(dir).running());
+        } finally {
+            new Lab.Server(dir).stopQuietly();
+            Lab.Server.deleteTree(dir);
+        }
+    }
+
+    /** This machine's first non-loopback IPv4 address (a Docker bridge would be one), or null. */
+    static String otherAddress() throws IOException {
+        for (var nif : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
+            if (nif.isUp() && !nif.isLoopback()) {
+                for (var a : java.util.Collections.list(nif.getInetAddresses())) {
+                    if (a instanceof java.net.Inet4Address) {
+                        return a.getHostAddress();
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * lab start --listen (issue #21, item 2: a Materialize in Docker must reach the lab): a password login through
+     * another address of this machine works with it, is refused without it; a wrong address is said before any
+     * start; a running lab is not silently left on other addresses.
+     */
+    @Test
+    void listenOpensTheLabToAnotherAddressOnlyWhenAsked() throws Exception {
+        String addr = otherAddress();
+        org.junit.jupiter.api.Assumptions.assumeTrue(addr != null, "this machine has no address besides loopback");
+        Path dir = labDir();
+        int port = TestPg.freePort();
+        Map<String, String> env = Map.of("NEONMZ_LAB_DIR", dir.toString(), "NEONMZ_LAB_PORT", String.valueOf(port));
+        try {
+            TestPg.Run bad = TestPg.run(new Lab(), env, "start", "--detach", "--listen", "203.0.113.77");
+            assertEquals(Exit.USAGE, bad.exit(), bad.all());
+            assertTrue(bad.err().contains("not an address of this machine"), bad.err());
+            assertFalse(Files.exists(dir.resolve("data")), "nothing created");
+
+            TestPg.Run r = TestPg.run(new Lab(), env, "start", "--detach", "--listen", addr);
+            assertEquals(0, r.exit(), r.all());
+            assertTrue(r.out().contains("on 127.0.0.1:" + port + ", also on " + addr), r.out());
+            assertTrue(r.err().contains("warning: the lab also listens on " + addr) && r.err().contains("lab stop"), r.err());
+            Lab.Server s = new Lab.Server(dir);
+            ConnInfo remote = ConnInfo.parse("postgresql://neondb_owner@" + addr + ":" + port + "/neondb?sslmode=disable");
+            remote.password(s.readSecret("owner.password"), "test");
+            try (var c = Lab.Server.open(remote.withDefaults(Map.of()))) {
+                assertTrue(c.isValid(2), "a login through " + addr);
+            }
+            TestPg.Run again = TestPg.run(new Lab(), env, "start", "--detach", "--listen", addr);
+            assertEquals(0, again.exit(), again.all());
+            assertTrue(again.out().contains("already running"), again.out());
+            TestPg.Run plain = TestPg.run(new Lab(), env, "start", "--detach");
+            assertEquals(Exit.CONFLICT, plain.exit(), plain.all());
+            assertTrue(plain.err().contains("./jbang lab stop, then ./jbang lab start --detach"), plain.err());
+
+            assertEquals(0, TestPg.run(new Lab(), env, "stop").exit());
+            TestPg.Run loopback = TestPg.run(new Lab(), env, "start", "--detach");
+            assertEquals(0, loopback.exit(), loopback.all());
+            assertFalse(loopback.out().contains("also on"), loopback.out());
+            assertFalse(Files.readString(dir.resolve("data/pg_hba.conf")).contains(Lab.Server.HBA_MARK), "the --listen line is gone");
+            assertThrows(Exception.class, () -> Lab.Server.open(remote.withDefaults(Map.of())).close(),
+                    "without --listen nothing listens on " + addr);
         } finally {
             new Lab.Server(dir).stopQuietly();
             Lab.Server.deleteTree(dir);

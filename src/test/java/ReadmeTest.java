@@ -28,6 +28,9 @@ class ReadmeTest {
         Path dir = LabTest.labDir();
         try {
             Map<String, String> env = LauncherRun.baseEnv();
+            // a newcomer's home (the password file goes to ~/.neonmz), Maven's repository shared
+            env.put("JBANG_REPO", Path.of(System.getProperty("user.home"), ".m2", "repository").toString());
+            env.put("HOME", Files.createTempDirectory("neonmz-readme-home").toString());
             env.put("NEONMZ_LAB_DIR", dir.toString());
             env.put("NEONMZ_LAB_PORT", String.valueOf(TestPg.freePort()));
             String[] words = commands.get(0).substring("./jbang ".length()).split(" ");
@@ -42,6 +45,11 @@ class ReadmeTest {
             assertTrue(r.out().contains("Materialize: not run") || r.out().contains("materialize: emulator up"), r.describe());
             assertTrue(r.out().lines().anyMatch(l -> l.matches("runbook: \\d+ done, .* in \\d+ ms")), r.describe());
             assertFalse(new Lab.Server(dir).running(), "nothing is left running");
+            // the first screen says what happened and what to do next (issue #21): short, and a "next:" line last
+            List<String> lines = r.out().lines().toList();
+            assertTrue(lines.size() < 90, lines.size() + " lines\n" + r.out());
+            assertTrue(lines.get(lines.size() - 1).startsWith("next: "), r.describe());
+            assertTrue(Files.exists(Path.of(env.get("HOME"), ".neonmz", "materialize.password")), "the password's one place");
         } finally {
             new Lab.Server(dir).stopQuietly();
             Lab.Server.deleteTree(dir);

@@ -217,6 +217,47 @@ class StepsTest {
         assertTrue(again.out().contains("already done"), again.out());
     }
 
+    /**
+     * One default place for the role's password (issue #21, item 1): a --password-out file an earlier run wrote is
+     * used again when the role is gone (lab reset, teardown), and "already done" means its password logs in.
+     */
+    @Test
+    void replicationRoleKeepsItsPasswordFileAndChecksItLogsIn() throws Exception {
+        String db = TestPg.newDatabase();
+        String role = "kept_" + db;
+        Path pw = Files.createTempDirectory("neonmz-pw").resolve("materialize.password");
+        assertEquals(0, TestPg.run(new CreateReplicationRole(), TestPg.env(db), "--role", role, "--password-out", pw.toString()).exit());
+        String secret = Files.readString(pw).strip();
+        // the role is dropped, its file stays: the next run makes the role with the file's password
+        TestPg.exec(db, "DROP ROLE " + role);
+        TestPg.Run again = TestPg.run(new CreateReplicationRole(), TestPg.env(db), "--role", role, "--password-out", pw.toString());
+        assertEquals(0, again.exit(), again.all());
+        assertTrue(again.out().contains("role " + role + ": created (LOGIN REPLICATION); password from " + pw
+                + " (kept: an earlier run wrote it)"), again.out());
+        assertEquals(secret, Files.readString(pw).strip(), "the file is not rewritten");
+        // already done: and the file's password is checked by logging in
+        TestPg.Run done = TestPg.run(new CreateReplicationRole(), TestPg.env(db), "--role", role, "--password-out", pw.toString());
+        assertEquals(0, done.exit(), done.all());
+        assertTrue(done.out().contains("already done (exists with LOGIN REPLICATION; password unchanged; the password in "
+                + pw + " logs in)"), done.out());
+        assertFalse(done.err().contains("warning"), done.err());
+        // a file whose password is not the role's: said plainly, with the fix; nothing changed
+        TestPg.exec(db, "ALTER ROLE " + role + " PASSWORD 'another-password-3'");
+        String hash = (String) TestPg.rows(db, "SELECT rolpassword FROM pg_authid WHERE rolname = '" + role + "'").get(0).get("rolpassword");
+        TestPg.Run wrong = TestPg.run(new CreateReplicationRole(), TestPg.env(db), "--role", role, "--password-out", pw.toString());
+        assertEquals(Exit.CONFLICT, wrong.exit(), wrong.all());
+        assertTrue(wrong.err().contains("the password in " + pw + " does not log in as " + role), wrong.err());
+        assertTrue(wrong.err().contains("./jbang replication-role --reset-password --password-out " + pw), wrong.err());
+        assertFalse(wrong.all().contains(secret));
+        assertEquals(hash, TestPg.rows(db, "SELECT rolpassword FROM pg_authid WHERE rolname = '" + role + "'").get(0).get("rolpassword"));
+        // the fix it names works
+        TestPg.Run reset = TestPg.run(new CreateReplicationRole(), TestPg.env(db), "--role", role, "--reset-password",
+                "--password-out", pw.toString());
+        assertEquals(0, reset.exit(), reset.all());
+        assertEquals(0, TestPg.run(new CreateReplicationRole(), TestPg.env(db), "--role", role, "--password-out", pw.toString()).exit());
+        TestPg.exec(db, "DROP ROLE " + role);
+    }
+
     @Test
     void replicationRoleRefusesAGeneratedPasswordWithNowhereToGo() {
         String db = TestPg.newDatabase();
