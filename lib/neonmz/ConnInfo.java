@@ -33,6 +33,11 @@ public final class ConnInfo {
     public Integer connectTimeout;
     /** Where the password came from, for messages: "url", "PGPASSWORD", "passfile ~/.pgpass", "file …". */
     public String passwordSource;
+    /**
+     * The fix for a refused password when it is not the upstream owner's (the replication role's, from
+     * --password-file): null means the owner's (PGPASSWORD, ~/.pgpass, --pg-password-file).
+     */
+    public String authFix;
     /** Parameters we read but pgjdbc has no use for (kept to warn once). */
     public final Map<String, String> ignored = new LinkedHashMap<>();
 

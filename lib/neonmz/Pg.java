@@ -272,7 +272,8 @@ public final class Pg implements AutoCloseable {
         if (state.equals("28P01") || state.equals("28000")) {
             return new Fail(Exit.AUTH, "authentication failed for user \"" + ci.user + "\" at " + where
                     + (ci.passwordSource == null ? " (no password given)" : " (password from " + ci.passwordSource + ")"),
-                    "check the user and password (PGPASSWORD, ~/.pgpass or --pg-password-file); on Neon a role's "
+                    ci.authFix != null ? ci.authFix
+                            : "check the user and password (PGPASSWORD, ~/.pgpass or --pg-password-file); on Neon a role's "
                             + "password can be reset in the Console: Roles → Reset password", e);
         }
         if (state.equals("3D000")) {

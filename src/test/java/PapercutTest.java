@@ -43,4 +43,24 @@ class PapercutTest {
         TestPg.Run j = TestPg.run(new ReplicaIdentity(), Map.of(), "--tabel", "orders", "--json");
         assertEquals("unknown option --tabel", j.json().getAsJsonObject("error").get("message").getAsString(), j.out());
     }
+
+    /**
+     * The replication role's refused password (stream-check and tap log in as --role with --password-file) names
+     * the role's own file and replication-role --reset-password, not the owner's PGPASSWORD/--pg-password-file.
+     */
+    @Test
+    void theRolesWrongPasswordNamesTheRolesFix() throws Exception {
+        StreamCheckTest.Setup s = StreamCheckTest.setUp(true, "LOGIN REPLICATION");
+        java.nio.file.Files.writeString(s.passwordFile(), "not-the-password\n");
+        for (Object command : java.util.List.of(new StreamCheck(), new Tap())) {
+            TestPg.Run r = TestPg.run(command, s.env(), s.asRole("--timeout", "10s"));
+            assertEquals(Exit.AUTH, r.exit(), r.all());
+            assertTrue(r.err().contains("authentication failed for user \"" + s.role() + "\""), r.err());
+            assertTrue(r.err().contains("fix: give --password-file FILE holding role " + s.role() + "'s password"), r.err());
+            assertTrue(r.err().contains("./jbang replication-role --role " + s.role() + " --reset-password --password-out "
+                    + s.passwordFile()), r.err());
+            assertFalse(r.err().contains("PGPASSWORD") || r.err().contains("--pg-password-file"), r.err());
+            assertFalse(r.all().contains("not-the-password"), "no secret in the output");
+        }
+    }
 }
