@@ -38,6 +38,8 @@ public final class ConnInfo {
      * --password-file): null means the owner's (PGPASSWORD, ~/.pgpass, --pg-password-file).
      */
     public String authFix;
+    /** No host came from anywhere (--pg-url, DATABASE_URL, PGHOST): localhost is libpq's default, not a choice. */
+    public boolean hostDefaulted;
     /** Parameters we read but pgjdbc has no use for (kept to warn once). */
     public final Map<String, String> ignored = new LinkedHashMap<>();
 
@@ -358,6 +360,7 @@ public final class ConnInfo {
         }
         if (hosts.isEmpty()) {
             hosts.add("localhost"); // pgjdbc has no Unix-socket default; libpq would use the socket
+            hostDefaulted = true;
         }
         if (user == null) {
             user = System.getProperty("user.name");

@@ -63,4 +63,58 @@ class PapercutTest {
             assertFalse(r.all().contains("not-the-password"), "no secret in the output");
         }
     }
+
+    /**
+     * lab stop, then doctor in a shell set up with the lab's env: one hop to the fix (lab start --detach), not
+     * "is the server running? (lab status)".
+     */
+    @Test
+    void aStoppedLabSaysLabStartDetach() throws Exception {
+        java.nio.file.Path dir = LabTest.labDir();
+        Map<String, String> labEnv = Map.of("NEONMZ_LAB_DIR", dir.toAbsolutePath().toString(),
+                "NEONMZ_LAB_PORT", String.valueOf(TestPg.freePort()), "NO_COLOR", "1");
+        try {
+            TestPg.Run started = TestPg.run(new Lab(), labEnv, "start", "--detach");
+            assertEquals(0, started.exit(), started.all());
+            TestPg.Run env = TestPg.run(new Lab(), labEnv, "env");
+            assertEquals(0, TestPg.run(new Lab(), labEnv, "stop").exit());
+            // the student's second shell: only what `eval "$(./jbang lab env)"` set, the lab in its usual place
+            Map<String, String> shell = new java.util.HashMap<>(Map.of("NO_COLOR", "1", "HOME", dir.toString()));
+            for (String l : env.out().split("\n")) {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("export (\\w+)='?([^']*)'?").matcher(l.strip());
+                if (m.matches()) {
+                    shell.put(m.group(1), m.group(2));
+                }
+            }
+            assertTrue(shell.containsKey("DATABASE_URL"), env.all());
+            TestPg.Run r = TestPg.run(new Doctor(), shell);
+            assertEquals(Exit.CONNECT, r.exit(), r.all());
+            assertTrue(r.err().contains("the lab (" + dir.toAbsolutePath() + ") is not running"), r.err());
+            assertTrue(r.err().contains("fix: start it: ./jbang lab start --dir " + dir.toAbsolutePath() + " --detach"), r.err());
+            shell.put("NEONMZ_LAB_DIR", dir.toAbsolutePath().toString());   // where lab start looks by itself
+            r = TestPg.run(new Doctor(), shell);
+            assertTrue(r.err().contains("fix: start it: ./jbang lab start --detach"), r.err());
+            assertFalse(r.err().contains("lab status"), r.err());
+        } finally {
+            new Lab.Server(dir).stopQuietly();
+            Lab.Server.deleteTree(dir);
+        }
+    }
+
+    /** No DATABASE_URL, --pg-url or PGHOST at all: said so, with the lab's eval line and --pg-url, not "lab status". */
+    @Test
+    void nothingSetSaysNothingWasSet() throws Exception {
+        String port = String.valueOf(TestPg.freePort());
+        TestPg.Run r = TestPg.run(new Doctor(), Map.of("NO_COLOR", "1", "HOME", "/nonexistent", "PGPORT", port));
+        assertEquals(Exit.CONNECT, r.exit(), r.all());
+        assertTrue(r.err().contains("error: cannot connect to localhost:" + port + ": no --pg-url, DATABASE_URL or PGHOST is "
+                + "set, so the default localhost:" + port + " was tried"), r.err());
+        assertTrue(r.err().contains("fix: for the lab, in this shell: eval \"$(./jbang lab env)\"; for another server: "
+                + "--pg-url URL or export DATABASE_URL=URL"), r.err());
+        // with a host given, the usual words (the server is not there)
+        TestPg.Run given = TestPg.run(new Doctor(), Map.of("NO_COLOR", "1", "HOME", "/nonexistent",
+                "DATABASE_URL", "postgresql://u@127.0.0.1:" + port + "/db?sslmode=disable"));
+        assertEquals(Exit.CONNECT, given.exit(), given.all());
+        assertFalse(given.err().contains("no --pg-url"), given.err());
+    }
 }
