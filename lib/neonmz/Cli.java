@@ -175,15 +175,49 @@ public final class Cli {
         return cl;
     }
 
+    /**
+     * A command that touches no database (adapt): its --help lists only the exit codes it can return and says
+     * in its own words what the shared options do there, without the ones it has no use for.
+     */
+    public interface OwnHelp {
+        /** The exit codes it can return, each with what it means there; 0, 1, 2 and 130 are always listed. */
+        Map<Integer, String> exitCodes();
+
+        /** Shared option → what it does here; an empty text hides the option from --help (it still parses). */
+        Map<String, String> optionHelp();
+    }
+
     private static void applyUsage(CommandLine cl) {
+        OwnHelp own = cl.getCommand() instanceof OwnHelp h ? h : null;
         Map<String, String> codes = new LinkedHashMap<>();
         for (Map.Entry<Integer, String> e : Exit.TABLE.entrySet()) {
-            codes.put(String.format("%3d", e.getKey()), e.getValue());
+            int c = e.getKey();
+            if (own == null || c <= Exit.USAGE || c == Exit.INTERRUPTED) {
+                codes.put(String.format("%3d", c), e.getValue());
+            } else if (own.exitCodes().containsKey(c)) {
+                codes.put(String.format("%3d", c), own.exitCodes().get(c));
+            }
         }
         cl.getCommandSpec().usageMessage().exitCodeListHeading("%nExit codes:%n").exitCodeList(codes);
         cl.getCommandSpec().usageMessage().sortOptions(false);
+        if (own != null) {
+            ownOptionHelp(cl.getCommandSpec(), own.optionHelp());
+        }
         for (CommandLine sub : cl.getSubcommands().values()) {
             applyUsage(sub);
+        }
+    }
+
+    /** The options re-added in their order, those named in {@code help} with its text (or hidden). */
+    private static void ownOptionHelp(CommandSpec spec, Map<String, String> help) {
+        List<CommandLine.Model.OptionSpec> all = new ArrayList<>(spec.options());
+        for (CommandLine.Model.OptionSpec o : all) {
+            spec.remove(o);
+        }
+        for (CommandLine.Model.OptionSpec o : all) {
+            String text = help.get(o.longestName());
+            spec.addOption(text == null ? o : CommandLine.Model.OptionSpec.builder(o)
+                    .description(text.isEmpty() ? o.description() : new String[] {text}).hidden(text.isEmpty()).build());
         }
     }
 

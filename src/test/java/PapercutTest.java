@@ -117,4 +117,25 @@ class PapercutTest {
         assertEquals(Exit.CONNECT, given.exit(), given.all());
         assertFalse(given.err().contains("no --pg-url"), given.err());
     }
+
+    /** adapt touches no database: its --help has no SQL wording, no --yes, and only the exit codes it can return. */
+    @Test
+    void adaptHelpShowsOnlyItsOwn() {
+        TestPg.Run r = TestPg.run(new Adapt(), Map.of("NO_COLOR", "1"), "--help");
+        assertEquals(0, r.exit(), r.all());
+        String help = r.out();
+        for (String foreign : java.util.List.of("SQL", "--yes", "--pg-url", "cannot reach the server", "authentication failed",
+                "wal_level", "Neon -pooler", "evolve", "Materialize release", "statement_timeout", "privilege")) {
+            assertFalse(help.contains(foreign), foreign + " in adapt --help:\n" + help);
+        }
+        for (String own : java.util.List.of("--dry-run", "--json", "--to=DIR", "--update", "  0   done",
+                "  2   bad option", "  6   no toolkit to copy from", "  7   files in --to DIR exist", "130   interrupted")) {
+            assertTrue(help.contains(own), own + " missing from adapt --help:\n" + help);
+        }
+        // the options still work as before: --yes is accepted (hidden, not removed), --dry-run writes nothing
+        TestPg.Run d = TestPg.run(new Adapt(), Map.of("NO_COLOR", "1"), "publication", "--to", "target/papercut-adapt-"
+                + ProcessHandle.current().pid(), "--dry-run", "--yes", "--from", ".");
+        assertEquals(0, d.exit(), d.all());
+        assertFalse(java.nio.file.Files.exists(java.nio.file.Path.of("target/papercut-adapt-" + ProcessHandle.current().pid())));
+    }
 }
