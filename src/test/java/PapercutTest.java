@@ -138,4 +138,48 @@ class PapercutTest {
         assertEquals(0, d.exit(), d.all());
         assertFalse(java.nio.file.Files.exists(java.nio.file.Path.of("target/papercut-adapt-" + ProcessHandle.current().pid())));
     }
+
+    /**
+     * teardown deletes the dropped role's password file (the default one only when its password logs in as the role),
+     * shown in --dry-run and in the plan it confirms; the README's replication-role --password-out line then works again.
+     */
+    @Test
+    void teardownDeletesTheRolesPasswordFile() throws Exception {
+        String role = TeardownTest.unique("pwfile");
+        TeardownTest.Setup s = TeardownTest.setUp(TeardownTest.unique("pub"), role);
+        java.nio.file.Path home = java.nio.file.Files.createTempDirectory("papercut-home");
+        java.nio.file.Path pw = home.resolve(".neonmz/materialize.password");
+        Map<String, String> env = new java.util.HashMap<>(s.env());
+        env.put("HOME", home.toString());
+        // the README's line, for a role of this test: a new password in the default file
+        TeardownTest.ok(TestPg.run(Commands.of("replication-role"), env, "--role", role, "--reset-password",
+                "--password-out", pw.toString()));
+        String[] args = {"--upstream-only", "--role", role, "--publication", s.publication()};
+        TestPg.Run dry = TeardownTest.teardown(env, concat(args, "--dry-run"));
+        assertEquals(0, dry.exit(), dry.all());
+        assertTrue(dry.out().contains("-- then delete the role's password file " + pw), dry.out());
+        assertTrue(java.nio.file.Files.exists(pw), "--dry-run deletes nothing");
+
+        TestPg.Run r = TeardownTest.teardown(env, concat(args, "--yes"));
+        assertEquals(0, r.exit(), r.all());
+        assertTrue(r.out().contains("; password file " + pw + " deleted"), r.out());
+        assertFalse(java.nio.file.Files.exists(pw));
+        assertFalse(TeardownTest.roleExists(s.db(), role));
+        TeardownTest.ok(TestPg.run(Commands.of("replication-role"), env, "--role", role, "--password-out", pw.toString()));
+
+        // a default file that is not this role's password is kept, and the plan says why
+        java.nio.file.Files.writeString(pw, "someone-elses\n");
+        TestPg.Run kept = TeardownTest.teardown(env, concat(args, "--yes"));
+        assertEquals(0, kept.exit(), kept.all());
+        assertTrue(kept.out().contains("note: password file " + pw + " kept: its password does not log in as " + role
+                + " here; give --password-file to delete it"), kept.out());
+        assertTrue(java.nio.file.Files.exists(pw));
+        assertFalse(TeardownTest.roleExists(s.db(), role));
+    }
+
+    static String[] concat(String[] a, String... more) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + more.length);
+        System.arraycopy(more, 0, all, a.length, more.length);
+        return all;
+    }
 }
