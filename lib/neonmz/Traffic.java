@@ -28,6 +28,12 @@ public final class Traffic {
     public static final String DELETE = "DELETE FROM %1$s WHERE ctid = (SELECT x.ctid FROM %1$s AS x%2$s ORDER BY random() LIMIT 1)";
     public static final String NO_CHILD = "NOT EXISTS (SELECT 1 FROM %s AS c WHERE (%s) = (%s))";
     public static final String NEXT_KEY = "(SELECT coalesce(max(%s), 0) + 1 FROM %s)";
+    /**
+     * Before an insert that makes up a key (max + 1, a unique text): one lock for every loadgen and tap
+     * --demo-changes on the server, held to the commit, so that two of them at once never pick the same key
+     * (max + 1 reads only committed rows).
+     */
+    public static final String KEY_LOCK = "SELECT pg_advisory_xact_lock(hashtext('neonmz traffic: made-up keys'))";
 
     public static final String COLUMNS = """
             SELECT a.attname::text AS name, t.typname::text AS type, t.typtype::text AS typtype, a.atttypid::bigint AS typid,
@@ -92,6 +98,12 @@ public final class Traffic {
         boolean inFk(String col) {
             return parents.stream().anyMatch(f -> f.childCols().contains(col));
         }
+
+        /** Does an insert make up a key value (max + 1, a unique text), which another run could pick too? */
+        public boolean makesUpKeys() {
+            return cols.stream().anyMatch(c -> c.unique() && !c.identity() && !c.generated() && !c.hasDefault()
+                    && !inFk(c.name()) && (isInteger(c) || isText(c)));
+        }
     }
 
     /**
@@ -146,12 +158,16 @@ public final class Traffic {
                         o.line(sql + ";");
                     }
                     try {
+                        if (kind == 0 && t.makesUpKeys()) {
+                            if (o != null && o.verbose()) {
+                                o.line(KEY_LOCK + ";");
+                            }
+                            st.execute(KEY_LOCK);
+                        }
                         n = st.executeUpdate(sql);
                     } catch (SQLException e) {
                         c.rollback();
-                        throw new Fail(Exit.CONFLICT, "loadgen's " + KINDS[kind] + " on " + t.q() + " failed: " + e.getMessage()
-                                + " (its transaction was rolled back; the counts below are what was committed)",
-                                "leave the table out (--tables), or change the --mix", e);
+                        throw failure(e, KINDS[kind], t);
                     }
                 }
                 if (n > 0) {
@@ -189,6 +205,20 @@ public final class Traffic {
             }
         }
         return new long[] {made, transactions, (System.nanoTime() - start) / 1_000_000};
+    }
+
+    /** A statement refused: another writer at the same time (a key, a deadlock) or the table itself, with its fix. */
+    static Fail failure(SQLException e, String kind, Target t) {
+        String what = "loadgen's " + kind + " on " + t.q() + " failed: " + e.getMessage()
+                + " (its transaction was rolled back; the counts below are what was committed)";
+        return switch (String.valueOf(e.getSQLState())) {
+            case "23505" -> new Fail(Exit.CONFLICT, what + ": another writer inserted the same key; loadgens given the "
+                    + "same --seed make the same values", "give each loadgen that runs at the same time its own --seed, "
+                    + "or none (each run then picks its own)", e);
+            case "40P01" -> new Fail(Exit.BUSY, what + ": it waited for another session's transaction, which waited "
+                    + "for it", "with another loadgen at the same time, run both with --batch 1", e);
+            default -> new Fail(Exit.CONFLICT, what, "leave the table out (--tables), or change the --mix", e);
+        };
     }
 
     private static int commit(Connection c, List<Target> targets, long[][] pending) throws SQLException {

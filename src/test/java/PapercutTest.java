@@ -182,4 +182,46 @@ class PapercutTest {
         System.arraycopy(more, 0, all, a.length, more.length);
         return all;
     }
+
+    /** Two loadgens at once with the default seed, on one database: no duplicate keys, both finish. */
+    @Test
+    void twoLoadgensAtOnceDoNotCollide() throws Exception {
+        String db = TestPg.newDatabase();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            java.util.List<java.util.concurrent.Future<TestPg.Run>> runs = new java.util.ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                runs.add(pool.submit(() -> TestPg.run(new LoadGen(), TestPg.env(db), "--count", "400", "--rate", "0",
+                        "--mix", "insert=80,update=10,delete=10", "--json")));
+            }
+            java.util.Set<Long> seeds = new java.util.HashSet<>();
+            for (java.util.concurrent.Future<TestPg.Run> f : runs) {
+                TestPg.Run r = f.get(120, java.util.concurrent.TimeUnit.SECONDS);
+                assertEquals(0, r.exit(), r.all());
+                assertEquals(400, r.json().get("changes").getAsLong(), r.out());
+                seeds.add(r.json().get("seed").getAsLong());
+            }
+            assertEquals(2, seeds.size(), "each run has a seed of its own");
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** The same --seed makes the same values: a duplicate key then names that cause and its fix, not --mix. */
+    @Test
+    void aDuplicateKeyNamesTheSeed() {
+        String db = TestPg.newDatabase();
+        TestPg.execAsOwner(db, "INSERT INTO customers (email, name) VALUES ('extra@example.com', 'Extra')");
+        String[] args = {"--tables", "customers", "--mix", "insert=1", "--count", "1", "--rate", "0", "--seed", "5"};
+        TestPg.Run first = TestPg.run(new LoadGen(), TestPg.env(db), args);
+        assertEquals(0, first.exit(), first.all());
+        TestPg.execAsOwner(db, "DELETE FROM customers WHERE email = 'extra@example.com'");   // the row count as before
+        TestPg.Run again = TestPg.run(new LoadGen(), TestPg.env(db), args);
+        assertEquals(Exit.CONFLICT, again.exit(), again.all());
+        assertTrue(again.err().contains("duplicate key"), again.err());
+        assertTrue(again.err().contains(": another writer inserted the same key; loadgens given the same --seed make the "
+                + "same values"), again.err());
+        assertTrue(again.err().contains("fix: give each loadgen that runs at the same time its own --seed, or none"), again.err());
+        assertFalse(again.err().contains("--mix"), again.err());
+    }
 }
