@@ -114,6 +114,12 @@ public final class Traffic {
      */
     public static long[] run(Out o, Pg db, List<Target> targets, double[] weights, long seed, double rate, int batch, Long count,
                              Duration limit) throws SQLException {
+        return run(o, db, targets, weights, seed, rate, batch, count, limit, () -> false);
+    }
+
+    /** As above, until {@code stop} says so too (checked before each statement; what is pending is committed). */
+    public static long[] run(Out o, Pg db, List<Target> targets, double[] weights, long seed, double rate, int batch, Long count,
+                             Duration limit, java.util.function.BooleanSupplier stop) throws SQLException {
         Random rnd = new Random(seed);
         Connection c = db.conn();
         try (Statement st = c.createStatement()) {
@@ -132,7 +138,7 @@ public final class Traffic {
         c.setAutoCommit(false);
         try (Statement st = c.createStatement();
              Out.Progress bar = o == null ? null : o.progress(time ? "loadgen (seconds)" : "loadgen", time ? limit.toSeconds() : count)) {
-            while ((count == null || made < count) && System.nanoTime() < end) {
+            while ((count == null || made < count) && System.nanoTime() < end && !stop.getAsBoolean()) {
                 if (rate > 0) {
                     long due = start + (long) (attempts * 1e9 / rate);
                     long wait = due - System.nanoTime();

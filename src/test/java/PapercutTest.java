@@ -224,4 +224,44 @@ class PapercutTest {
         assertTrue(again.err().contains("fix: give each loadgen that runs at the same time its own --seed, or none"), again.err());
         assertFalse(again.err().contains("--mix"), again.err());
     }
+
+    /**
+     * Ctrl-C (a real SIGINT to a tap in its own JVM) while --demo-changes is making its changes: the demo stops, what
+     * it committed is read, the summary (per table and kind) is printed, the temporary slot is dropped, exit 130.
+     */
+    @Test
+    void ctrlCDuringDemoChangesStopsPromptlyWithASummary() throws Exception {
+        TapTest.Setup s = TapTest.setUp(TestPg.newDatabase(), TapTest.LAB_TABLES, true);
+        java.nio.file.Path log = java.nio.file.Files.createTempFile("neonmz-tap-int", ".out");
+        // env --default-signal: a JVM started with SIGINT ignored (a background job's child) would ignore Ctrl-C too
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("env", "--default-signal=INT",
+                java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "Tap"));
+        cmd.addAll(java.util.List.of(s.asRole("--demo-changes", "1000000")));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().putAll(s.env());
+        Process p = pb.start();
+        try {
+            TapTest.awaitSlot(s.db());
+            long before = TestPg.rows(s.db(), "SELECT 1 FROM customers").size();
+            for (int i = 0; i < 500 && TestPg.rows(s.db(), "SELECT 1 FROM customers").size() < before + 20; i++) {
+                Thread.sleep(20);   // the demo is making its changes
+            }
+            long t0 = System.nanoTime();
+            assertEquals(0, new ProcessBuilder("kill", "-INT", String.valueOf(p.pid())).start().waitFor());
+            assertTrue(p.waitFor(15, java.util.concurrent.TimeUnit.SECONDS), "the tap did not stop");
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            String out = java.nio.file.Files.readString(log);
+            assertEquals(130, p.exitValue(), out);
+            assertTrue(out.contains("after the slot was ready (stopped: interrupted)"), out);
+            assertTrue(out.contains("table                 insert  update  delete  truncate"), out);
+            assertTrue(out.matches("(?s).*tap: [1-9][0-9]* changes .*; stopped: interrupted; slot neonmz_tap_\\w+ dropped\\s*"), out);
+            assertTrue(TapTest.waitNoSlots(5000), "the temporary slot is gone");
+            // before: nothing for the shutdown hook's 5 s, then no summary; now the time it takes to read what was made
+            assertTrue(ms < 4000, "stopped after " + ms + " ms:\n" + out);
+            System.out.println("tap stopped " + ms + " ms after SIGINT");
+        } finally {
+            p.destroyForcibly();
+        }
+    }
 }
