@@ -264,4 +264,39 @@ class PapercutTest {
             p.destroyForcibly();
         }
     }
+
+    /**
+     * No colour reaches a pipe or a file: JBang's own output through ./jbang (alias list, its help; the launcher forced
+     * colour there) and a script's --help, with NO_COLOR unset. On a terminal (script(1) gives one) colour stays,
+     * unless NO_COLOR is set.
+     */
+    @Test
+    void noColourIntoAPipe() throws Exception {
+        Map<String, String> colourAllowed = new java.util.HashMap<>();
+        colourAllowed.put("NO_COLOR", null);
+        colourAllowed.put("CLICOLOR_FORCE", null);
+        for (String[] args : new String[][] {{"alias", "list"}, {"publication", "--help"}, {"--help"}}) {
+            LauncherRun.Result r = LauncherRun.run(LauncherRun.ROOT.resolve("jbang"), LauncherRun.ROOT, colourAllowed, args);
+            assertFalse((r.out() + r.err()).contains("\u001b["), String.join(" ", args) + ": " + r.describe());
+            assertTrue((r.out() + r.err()).contains(args[0].equals("--help") ? "Usage: jbang" : "publication"), r.describe());
+        }
+        java.nio.file.Path script = java.nio.file.Path.of("/usr/bin/script");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(script), "no script(1) for a terminal");
+        for (String noColor : new String[] {null, "1"}) {
+            java.util.List<String> cmd = java.util.List.of(script.toString(), "-qec",
+                    LauncherRun.ROOT.resolve("jbang") + " alias list 2>/dev/null", "/dev/null");
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(java.io.File.createTempFile("stdin", ""));
+            pb.environment().putAll(LauncherRun.baseEnv());
+            pb.environment().remove("NO_COLOR");
+            pb.environment().remove("CLICOLOR_FORCE");
+            if (noColor != null) {
+                pb.environment().put("NO_COLOR", noColor);
+            }
+            Process p = pb.start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(5, java.util.concurrent.TimeUnit.MINUTES));
+            assertTrue(out.contains("publication"), out);
+            assertEquals(noColor == null, out.contains("\u001b["), "NO_COLOR=" + noColor + " on a terminal: " + out);
+        }
+    }
 }
