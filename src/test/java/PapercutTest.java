@@ -299,4 +299,50 @@ class PapercutTest {
             assertEquals(noColor == null, out.contains("\u001b["), "NO_COLOR=" + noColor + " on a terminal: " + out);
         }
     }
+
+    /**
+     * Fix lines follow how the command was started, through the real JBang (the bundled jbang-cli, behind a launcher
+     * that speaks JBang's launcher protocol as an installed jbang does): a catalog added by name gives "jbang
+     * lab@neonmz", the nearest catalog (a clone, an ejected copy) "jbang lab"; ./jbang from another folder its path.
+     */
+    @Test
+    void hintsFollowHowTheCommandWasStarted() throws Exception {
+        assertEquals(0, LauncherRun.jbang("version").exit());   // the bundled jbang-cli is there
+        java.nio.file.Path lib = LauncherRun.CACHE.resolve("jbang-" + LauncherRun.JBANG_VERSION).resolve("lib");
+        // outside the repo: a folder under it finds the repo's catalog (JBang looks from here up), as "jbang lab"
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("installed-jbang");
+        java.nio.file.Path jbang = dir.resolve("bin/jbang");
+        java.nio.file.Files.createDirectories(jbang.getParent());
+        java.nio.file.Files.writeString(jbang, "#!/usr/bin/env bash\n"
+                + "export JBANG_RUNTIME_SHELL=bash JBANG_STDIN_NOTTY=true JBANG_LAUNCH_CMD=$0\n"
+                + "out=$(java -cp '" + lib + "/*' dev.jbang.Main \"$@\"); rc=$?\n"
+                + "if [ $rc -eq 255 ]; then eval \"exec $out\"; fi\n"
+                + "[ -n \"$out\" ] && printf '%s\\n' \"$out\"; exit $rc\n");
+        jbang.toFile().setExecutable(true);
+        Map<String, String> env = new java.util.HashMap<>();
+        for (String k : java.util.List.of("DATABASE_URL", "PGHOST", "PGPASSFILE", "NEONMZ_ROOT", "NEONMZ_LAB_DIR")) {
+            env.put(k, null);
+        }
+        env.put("PGPORT", String.valueOf(TestPg.freePort()));   // nothing listens there: "no ... is set"
+        env.put("JBANG_DIR", dir.resolve("jbang-home").toString());   // its own user catalog
+        env.put("JBANG_CACHE_DIR", LauncherRun.JBANG_DIR.resolve("cache").toString());   // the tests' builds
+        java.nio.file.Path elsewhere = java.nio.file.Files.createDirectories(dir.resolve("elsewhere"));
+
+        LauncherRun.Result add = LauncherRun.run(jbang, elsewhere, env, "catalog", "add", "--global", "--name", "neonmz",
+                LauncherRun.ROOT.resolve("jbang-catalog.json").toString());
+        assertEquals(0, add.exit(), add.describe());
+        LauncherRun.Result named = LauncherRun.run(jbang, elsewhere, env, "doctor@neonmz");
+        assertEquals(Exit.CONNECT, named.exit(), named.describe());
+        assertTrue(named.err().contains("fix: for the lab, in this shell: eval \"$(jbang lab@neonmz env)\""), named.describe());
+
+        LauncherRun.Result local = LauncherRun.run(jbang, LauncherRun.ROOT, env, "doctor");
+        assertEquals(Exit.CONNECT, local.exit(), local.describe());
+        assertTrue(local.err().contains("eval \"$(jbang lab env)\""), local.describe());
+
+        LauncherRun.Result ours = LauncherRun.run(LauncherRun.ROOT.resolve("jbang"), elsewhere, env, "doctor");
+        assertEquals(Exit.CONNECT, ours.exit(), ours.describe());
+        assertTrue(ours.err().contains("eval \"$(" + LauncherRun.ROOT.resolve("jbang") + " lab env)\""), ours.describe());
+        LauncherRun.Result home = LauncherRun.run(LauncherRun.ROOT.resolve("jbang"), LauncherRun.ROOT, env, "doctor");
+        assertTrue(home.err().contains("eval \"$(./jbang lab env)\""), home.describe());
+    }
 }
