@@ -160,20 +160,31 @@ public final class Traffic {
                 String sql = statement(t, kind, rnd);
                 int n = 0;
                 if (sql != null) {
+                    boolean lock = kind == 0 && t.makesUpKeys();
                     if (o != null && o.verbose()) {
-                        o.line(sql + ";");
+                        o.line((lock ? KEY_LOCK + ";\n" : "") + sql + ";");
                     }
                     try {
-                        if (kind == 0 && t.makesUpKeys()) {
-                            if (o != null && o.verbose()) {
-                                o.line(KEY_LOCK + ";");
-                            }
+                        if (lock) {
                             st.execute(KEY_LOCK);
                         }
                         n = st.executeUpdate(sql);
                     } catch (SQLException e) {
                         c.rollback();
-                        throw failure(e, KINDS[kind], t);
+                        if (!CONCURRENT.contains(String.valueOf(e.getSQLState()))) {
+                            throw failure(e, KINDS[kind], t);
+                        }
+                        // another writer at the same time (a loadgen, an application) made the change impossible: a
+                        // row it refers to went, or the two waited for each other. The transaction is rolled back, its
+                        // changes are not counted, and the run goes on.
+                        for (long[] p : pending) {
+                            for (int k = 0; k < 3; k++) {
+                                made -= p[k];
+                                p[k] = 0;
+                            }
+                        }
+                        inBatch = -1;   // the increment below starts the next transaction at 0
+                        n = 0;
                     }
                 }
                 if (n > 0) {
@@ -213,18 +224,21 @@ public final class Traffic {
         return new long[] {made, transactions, (System.nanoTime() - start) / 1_000_000};
     }
 
-    /** A statement refused: another writer at the same time (a key, a deadlock) or the table itself, with its fix. */
+    /**
+     * What another writer at the same time can cause, and a run outlives (counted as skipped): a foreign key whose
+     * row went (23503), a deadlock (40P01), a serialization failure (40001).
+     */
+    static final java.util.Set<String> CONCURRENT = java.util.Set.of("23503", "40P01", "40001");
+
+    /** A statement refused: the same key as another writer's, or the table itself, with its fix. */
     static Fail failure(SQLException e, String kind, Target t) {
         String what = "loadgen's " + kind + " on " + t.q() + " failed: " + e.getMessage()
                 + " (its transaction was rolled back; the counts below are what was committed)";
-        return switch (String.valueOf(e.getSQLState())) {
-            case "23505" -> new Fail(Exit.CONFLICT, what + ": another writer inserted the same key; loadgens given the "
-                    + "same --seed make the same values", "give each loadgen that runs at the same time its own --seed, "
-                    + "or none (each run then picks its own)", e);
-            case "40P01" -> new Fail(Exit.BUSY, what + ": it waited for another session's transaction, which waited "
-                    + "for it", "with another loadgen at the same time, run both with --batch 1", e);
-            default -> new Fail(Exit.CONFLICT, what, "leave the table out (--tables), or change the --mix", e);
-        };
+        return "23505".equals(e.getSQLState())
+                ? new Fail(Exit.CONFLICT, what + ": another writer inserted the same key; loadgens given the same "
+                        + "--seed make the same values", "give each loadgen that runs at the same time its own --seed, "
+                        + "or none (each run then picks its own)", e)
+                : new Fail(Exit.CONFLICT, what, "leave the table out (--tables), or change the --mix", e);
     }
 
     private static int commit(Connection c, List<Target> targets, long[][] pending) throws SQLException {
