@@ -118,6 +118,20 @@ class PapercutTest {
         assertFalse(given.err().contains("no --pg-url"), given.err());
     }
 
+    /**
+     * connection: Materialize refuses the replication role's password (its reference text, as MzErrorsTest has it):
+     * the fix names the role's --password-file and replication-role --reset-password, not the owner's options.
+     */
+    @Test
+    void materializeRefusingTheRolesPasswordNamesTheRolesFix() {
+        neonmz.Fail f = neonmz.MzErrors.fail("CREATE CONNECTION pg_connection",
+                "db error: FATAL: password authentication failed for user \"materialize\"", null);
+        assertEquals(Exit.AUTH, f.exit);
+        assertTrue(f.fix.contains("./jbang connection --rotate --password-file FILE"), f.fix);
+        assertTrue(f.fix.contains("./jbang replication-role --reset-password --password-out FILE"), f.fix);
+        assertFalse(f.fix.contains("PGPASSWORD") || f.fix.contains("--pg-password-file"), f.fix);
+    }
+
     /** adapt touches no database: its --help has no SQL wording, no --yes, and only the exit codes it can return. */
     @Test
     void adaptHelpShowsOnlyItsOwn() {
