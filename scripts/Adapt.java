@@ -65,7 +65,7 @@ import picocli.CommandLine.Parameters;
                 "  ./jbang adapt publication --name ShopPublication --to ~/src/ops/neon-cdc --with-launcher",
                 "  ./jbang adapt --update --to ~/src/ops/neon-cdc      # from a newer clone of the toolkit",
                 "  ./jbang adapt tap --to /tmp/x --dry-run            # what would be written"})
-public class Adapt implements Callable<Integer> {
+public class Adapt implements Callable<Integer>, Cli.OwnHelp {
     static final String MANIFEST = ".neonmz-adapt.json";
     static final Pattern SOURCES = Pattern.compile("(?m)^//SOURCES\\s+(\\S+)\\s*$");
 
@@ -97,6 +97,21 @@ public class Adapt implements Callable<Integer> {
 
     public static void main(String... args) {
         Cli.main(new Adapt(), args);
+    }
+
+    /** It writes files and touches no database: no SQL, no server, nothing to confirm. */
+    @Override
+    public Map<Integer, String> exitCodes() {
+        return Map.of(Exit.NOT_FOUND, "no toolkit to copy from (--from), or --to DIR was not made by adapt (--update)",
+                Exit.CONFLICT, "files in --to DIR exist and differ; nothing was written (--force overwrites)");
+    }
+
+    @Override
+    public Map<String, String> optionHelp() {
+        return Map.of("--json", "Machine output: one JSON object on stdout (the files and what was done to each).",
+                "--dry-run", "Show each file it would write and how (create, unchanged, update, conflict…); write nothing.",
+                "--verbose", "A stack trace on a bug.",
+                "--yes", "");
     }
 
     /** One file of the copy: where it goes, what it holds, and whether it is a step the user edits. */

@@ -59,7 +59,7 @@ import picocli.CommandLine.Option;
         description = {"Workshop traffic: inserts, updates and deletes on tables (default the lab's demo tables) at "
                 + "--rate changes per second, for --for or until --count changes, --batch statements per transaction; "
                 + "then the changes made per table and kind, and each table's row count.",
-                "Deletes choose rows no foreign key refers to. --seed makes the run repeatable on the same data."},
+                "Deletes choose rows no foreign key refers to. --seed N repeats a run on the same data (each run shows its seed)."},
         footer = {"%nExamples:",
                 "  ./jbang loadgen                                  # 10/s for 30s on the lab's tables",
                 "  ./jbang loadgen --rate 50 --for 2m --mix insert=80,update=15,delete=5",
@@ -93,10 +93,10 @@ public class LoadGen implements Callable<Integer> {
             description = "Statements per transaction (default ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--seed", paramLabel = "N", defaultValue = "1",
-            description = "Seed of the choices and values (default ${DEFAULT-VALUE}): the same seed on the same data "
-                    + "makes the same changes.")
-    long seed;
+    @Option(names = "--seed", paramLabel = "N",
+            description = "Seed of the choices and values (default: a new one each run, shown in the first line): the "
+                    + "same seed on the same data makes the same changes.")
+    Long seed;
 
     public static void main(String... args) {
         Cli.main(new LoadGen(), args);
@@ -116,6 +116,10 @@ public class LoadGen implements Callable<Integer> {
             throw Fail.usage("--count must be 1 or more", "e.g. --count 100");
         }
         Durations.requirePositive("--for", duration, "30s");
+        if (seed == null) {
+            // a seed of its own per run: two loadgens at once then make different values (and keys)
+            seed = (long) new java.security.SecureRandom().nextInt(1_000_000);
+        }
         Duration limit = duration != null ? duration : count == null ? Duration.ofSeconds(30) : null;
         try (Pg db = pg.connect(o)) {
             List<Target> targets = new ArrayList<>();
@@ -134,6 +138,9 @@ public class LoadGen implements Callable<Integer> {
                     for (int k = 0; k < 3; k++) {
                         if (weights[k] > 0) {
                             String sql = Traffic.statement(t, k, rnd);
+                            if (sql != null && k == 0 && t.makesUpKeys()) {
+                                o.statement(Traffic.KEY_LOCK);
+                            }
                             if (sql != null) {
                                 o.statement(sql);
                             }

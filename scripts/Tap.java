@@ -301,9 +301,15 @@ public class Tap implements Callable<Integer> {
                     publication, streamer, stopsAt());
             Long limit = max;
             if (demoChanges != null) {
+                demoing = true;
                 long made = demo(o, tables);
-                if (limit == null && forDuration == null) {
+                demoing = false;
+                if (limit == null && forDuration == null || halt.get() != null) {
                     limit = made;
+                }
+                if (halt.get() != null) {
+                    // Ctrl-C stopped the demo: read what it committed, for at most a second, then the summary
+                    timer.schedule(() -> abort(rc), 1, TimeUnit.SECONDS);
                 }
             }
             long deadline = forDuration == null ? Long.MAX_VALUE : System.nanoTime() + forDuration.toNanos();
@@ -311,7 +317,7 @@ public class Tap implements Callable<Integer> {
                 // the loop checks the deadline itself while changes flow; this ends a read that waits for one
                 timer.schedule(() -> halt("for"), forDuration.toMillis(), TimeUnit.MILLISECONDS);
             }
-            read(o, stream, limit, deadline, temporary, width);
+            read(o, stream, limit, deadline, temporary, width, halt.get() != null);
             acknowledge(o, stream, temporary);
             stream.close();
         } catch (SQLException e) {
@@ -353,19 +359,19 @@ public class Tap implements Callable<Integer> {
     }
 
     /** Reads and shows the messages until a stop: Ctrl-C or --for, the limit, the deadline, the end of the stream. */
-    private void read(Out o, PGReplicationStream stream, Long limit, long deadline, boolean temporary, int width)
-            throws SQLException {
+    private void read(Out o, PGReplicationStream stream, Long limit, long deadline, boolean temporary, int width,
+                      boolean draining) throws SQLException {
         PgOutput.Decoder decoder = new PgOutput.Decoder();
         boolean human = !o.json() && !quiet;
         boolean jsonLines = o.json() && !quiet;
         o.batching(true);
         while (true) {
-            if (halt.get() != null) {
+            if (halt.get() != null && !draining) {
                 stopped = halt.get();
                 break;
             }
             if (limit != null && changes >= limit) {
-                stopped = max != null ? "max" : "demo";
+                stopped = draining ? halt.get() : max != null ? "max" : "demo";
                 break;
             }
             if (System.nanoTime() >= deadline) {
@@ -481,7 +487,8 @@ public class Tap implements Callable<Integer> {
             }
             long made;
             try {
-                made = Traffic.run(null, traffic, targets, new double[] {1, 1, 1}, 1, 0, 1, (long) demoChanges, null)[0];
+                made = Traffic.run(null, traffic, targets, new double[] {1, 1, 1}, 1, 0, 1, (long) demoChanges, null,
+                        () -> halt.get() != null)[0];
             } catch (Fail f) {
                 throw new Fail(f.exit, "the demo's changes failed: " + f.getMessage(), "run ./jbang loadgen "
                         + String.join(" ", shown.stream().map(Out::shellQuote).toList()) + " to see why");
@@ -492,8 +499,9 @@ public class Tap implements Callable<Integer> {
                     kinds[k] += t.made[k];
                 }
             });
-            o.line("demo: ./jbang loadgen %s made %d changes (%d insert, %d update, %d delete) after the slot was ready",
-                    String.join(" ", shown.stream().map(Out::shellQuote).toList()), made, kinds[0], kinds[1], kinds[2]);
+            o.line("demo: ./jbang loadgen %s made %d changes (%d insert, %d update, %d delete) after the slot was ready%s",
+                    String.join(" ", shown.stream().map(Out::shellQuote).toList()), made, kinds[0], kinds[1], kinds[2],
+                    halt.get() != null ? " (stopped: " + halt.get() + ")" : "");
             o.put("demo_changes", made);
             return made;
         }
@@ -767,15 +775,21 @@ public class Tap implements Callable<Integer> {
         return kind == 'O' ? "full" : kind == 'K' ? "key" : "none";
     }
 
+    /** While the demo makes its changes, a stop ends the demo first (its changes are then read); see stream(). */
+    private volatile boolean demoing;
+
     private void halt(String why) {
-        if (halt.compareAndSet(null, why)) {
-            Connection c = live.get();
-            if (c != null) {
-                try {
-                    c.abort(Runnable::run);
-                } catch (SQLException | RuntimeException ignored) {
-                    // closing is all that is wanted
-                }
+        if (halt.compareAndSet(null, why) && !demoing) {
+            abort(live.get());
+        }
+    }
+
+    private static void abort(Connection c) {
+        if (c != null) {
+            try {
+                c.abort(Runnable::run);
+            } catch (SQLException | RuntimeException ignored) {
+                // closing is all that is wanted
             }
         }
     }

@@ -21,6 +21,8 @@
 //SOURCES ../lib/neonmz/Sql.java
 //DESCRIPTION Undo: drop what the toolkit made (Materialize source, connection, secret, cluster; upstream publication, grants, role, leftover slots), after a plan and a confirmation, then verify no slot of ours is left.
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -37,6 +39,7 @@ import java.util.concurrent.Callable;
 import neonmz.Catalog;
 import neonmz.Catalog.Table;
 import neonmz.Cli;
+import neonmz.ConnInfo;
 import neonmz.Durations;
 import neonmz.Exit;
 import neonmz.Fail;
@@ -46,6 +49,7 @@ import neonmz.Out;
 import neonmz.OutputOptions;
 import neonmz.Pg;
 import neonmz.PgOptions;
+import neonmz.Secrets;
 import neonmz.Sql;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -225,6 +229,9 @@ public class Teardown implements Callable<Integer>, Cli.Resumable {
     List<String> tables = new ArrayList<>();
     @Option(names = "--keep-role", description = "Revoke the grants but keep the role.")
     boolean keepRole;
+    @Option(names = "--password-file", paramLabel = "FILE", description = "The role's password file (replication-role "
+            + "--password-out), deleted with the role (default: ~/.neonmz/materialize.password if its password logs in as the role).")
+    Path passwordFile;
     @Option(names = "--cascade", description = "Also drop Materialize objects built on the source (views, indexes, "
             + "materialized views, sinks); without it their presence stops the teardown before any change.")
     boolean cascade;
@@ -350,6 +357,7 @@ public class Teardown implements Callable<Integer>, Cli.Resumable {
             } else {
                 plan.clearRoleTies(db);
                 plan.upstreamTx.add(String.format(DROP_ROLE, Sql.ident(role)));
+                plan.passwordFile(o);
             }
         }
         plan.slots(o, db);
@@ -382,6 +390,7 @@ public class Teardown implements Callable<Integer>, Cli.Resumable {
             plan.waitForMaterializeDrop(o, db);
         }
         plan.runUpstreamTransaction(db);
+        plan.deletePasswordFile(o);
         o.put("slot_drop_errors", plan.dropSlots(db));
         if (m != null && plan.mzRead) {
             plan.verifyMz(o, m);
@@ -418,6 +427,7 @@ final class TeardownPlan {
     boolean sourceDropped;        // DROP SOURCE in the plan (the slot may be in Materialize's hands for a moment)
     boolean mzRead;               // Materialize's catalog was read (not a plan from the names)
     boolean neonRole;             // on Neon, the role is left for the Neon API
+    Path passwordFile;            // the dropped role's password file, deleted after the upstream transaction
     final Set<String> ours = new LinkedHashSet<>();      // slots that must be gone at the end
     final Map<String, Slot> upstreamSlots = new LinkedHashMap<>();
     final Set<String> claimedSlots = new LinkedHashSet<>();
@@ -845,6 +855,9 @@ final class TeardownPlan {
             plan.addAll(upstreamTx);
             plan.add("COMMIT");
         }
+        if (passwordFile != null) {
+            plan.add("-- then delete the role's password file " + passwordFile + " (rm " + Out.shellQuote(passwordFile.toString()) + ")");
+        }
         if (!slotDrops.isEmpty()) {
             plan.add("-- upstream slots (not transactional), each verified gone");
             for (String s : slotDrops) {
@@ -893,7 +906,8 @@ final class TeardownPlan {
     void confirm(Out o, List<String> plan, int count) {
         o.line("plan:");
         plan.forEach(p -> o.line(p.startsWith("--") ? p : p + ";"));
-        o.confirm("run these " + count + " statement" + (count == 1 ? "" : "s") + "? (they drop objects; no undo)");
+        o.confirm("run these " + count + " statement" + (count == 1 ? "" : "s") + (passwordFile == null ? ""
+                : " and delete " + passwordFile) + "? (they drop objects; no undo)");
     }
 
     /** --materialize-only: the objects are gone; the slot is for a later --upstream-only run to check. */
@@ -931,6 +945,52 @@ final class TeardownPlan {
                         + "add --keep-role; then run ./jbang teardown again", e);
             }
             throw Pg.translate(e);
+        }
+    }
+
+    /**
+     * The role's password file, to delete with the role (else a later replication-role --password-out to the same
+     * place meets a file of a role that is gone): the one given, or the default one when its password logs in as
+     * the role here (another role's or another server's file is kept, and said so).
+     */
+    void passwordFile(Out o) {
+        if (cmd.passwordFile != null) {
+            if (Files.exists(cmd.passwordFile)) {
+                passwordFile = cmd.passwordFile;
+            } else {
+                notes.add("password file " + cmd.passwordFile + " does not exist (nothing to delete)");
+            }
+            return;
+        }
+        String home = Cli.ctx().env("HOME");
+        Path file = Path.of(home != null ? home : System.getProperty("user.home"), ".neonmz", "materialize.password");
+        if (!Files.isRegularFile(file)) {
+            return;
+        }
+        ConnInfo ci = cmd.pg.resolve(o, false);
+        ci.user = cmd.role;
+        ci.password(Secrets.readFile(file, "password"), "file " + file);
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(ci.jdbcUrl(), ci.jdbcProperties("neonmz"))) {
+            passwordFile = file;
+        } catch (SQLException e) {
+            notes.add("password file " + file + " kept: " + ("28P01".equals(e.getSQLState())
+                    ? "its password does not log in as " + cmd.role + " here" : "could not check that it is " + cmd.role
+                    + "'s (" + Secrets.mask(String.valueOf(e.getMessage())) + ")") + "; give --password-file to delete it");
+        }
+    }
+
+    /** After the role is gone: its password file too. */
+    void deletePasswordFile(Out o) {
+        if (passwordFile == null) {
+            return;
+        }
+        try {
+            Files.deleteIfExists(passwordFile);
+            o.put("password_file_deleted", passwordFile.toString());
+        } catch (java.io.IOException e) {
+            o.warn("role " + cmd.role + " is dropped, but its password file " + passwordFile + " could not be deleted ("
+                    + e.getMessage() + "); delete it yourself: rm " + Out.shellQuote(passwordFile.toString()));
+            passwordFile = null;
         }
     }
 
@@ -1005,9 +1065,10 @@ final class TeardownPlan {
             throw new Fail(Exit.VERIFY, "still there after the teardown: " + String.join(", ", left), fix(holders, pids));
         }
         o.put("verified", true);
-        o.line("teardown: %s; verified: no publication %s%s, no slot of ours", count == 0 ? "nothing to run"
+        o.line("teardown: %s; verified: no publication %s%s, no slot of ours%s", count == 0 ? "nothing to run"
                         : "done (" + count + " statement" + (count == 1 ? "" : "s") + ")", cmd.publication,
-                cmd.keepRole || neonRole ? "" : ", no role " + cmd.role);
+                cmd.keepRole || neonRole ? "" : ", no role " + cmd.role,
+                passwordFile == null ? "" : "; password file " + passwordFile + " deleted");
         if (neonRole) {
             throw new Fail(Exit.NEEDS_NEON_API, "role " + cmd.role + " is left to Neon",
                     notes.stream().filter(n -> n.contains("neonctl")).findFirst().orElse("").replaceFirst("^.*?: ", "")

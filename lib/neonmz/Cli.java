@@ -175,15 +175,49 @@ public final class Cli {
         return cl;
     }
 
+    /**
+     * A command that touches no database (adapt): its --help lists only the exit codes it can return and says
+     * in its own words what the shared options do there, without the ones it has no use for.
+     */
+    public interface OwnHelp {
+        /** The exit codes it can return, each with what it means there; 0, 1, 2 and 130 are always listed. */
+        Map<Integer, String> exitCodes();
+
+        /** Shared option → what it does here; an empty text hides the option from --help (it still parses). */
+        Map<String, String> optionHelp();
+    }
+
     private static void applyUsage(CommandLine cl) {
+        OwnHelp own = cl.getCommand() instanceof OwnHelp h ? h : null;
         Map<String, String> codes = new LinkedHashMap<>();
         for (Map.Entry<Integer, String> e : Exit.TABLE.entrySet()) {
-            codes.put(String.format("%3d", e.getKey()), e.getValue());
+            int c = e.getKey();
+            if (own == null || c <= Exit.USAGE || c == Exit.INTERRUPTED) {
+                codes.put(String.format("%3d", c), e.getValue());
+            } else if (own.exitCodes().containsKey(c)) {
+                codes.put(String.format("%3d", c), own.exitCodes().get(c));
+            }
         }
         cl.getCommandSpec().usageMessage().exitCodeListHeading("%nExit codes:%n").exitCodeList(codes);
         cl.getCommandSpec().usageMessage().sortOptions(false);
+        if (own != null) {
+            ownOptionHelp(cl.getCommandSpec(), own.optionHelp());
+        }
         for (CommandLine sub : cl.getSubcommands().values()) {
             applyUsage(sub);
+        }
+    }
+
+    /** The options re-added in their order, those named in {@code help} with its text (or hidden). */
+    private static void ownOptionHelp(CommandSpec spec, Map<String, String> help) {
+        List<CommandLine.Model.OptionSpec> all = new ArrayList<>(spec.options());
+        for (CommandLine.Model.OptionSpec o : all) {
+            spec.remove(o);
+        }
+        for (CommandLine.Model.OptionSpec o : all) {
+            String text = help.get(o.longestName());
+            spec.addOption(text == null ? o : CommandLine.Model.OptionSpec.builder(o)
+                    .description(text.isEmpty() ? o.description() : new String[] {text}).hidden(text.isEmpty()).build());
         }
     }
 
@@ -230,6 +264,151 @@ public final class Cli {
         err.println("error: " + Secrets.mask(message));
         err.println("  fix: " + fix);
         return Exit.USAGE;
+    }
+
+    // ---- hints follow how the command was started ---------------------------------------------
+
+    /** A hint's command: ./jbang and the word after it (an alias, or a JBang command such as "alias list"). */
+    private static final java.util.regex.Pattern HINT = java.util.regex.Pattern.compile("(?<![\\w/.~-])\\./jbang ([a-z][a-z0-9-]*)");
+
+    /** The launch the last rewrite was worked out for (its environment) and the rewrite; one per run. */
+    private static volatile Object[] launch = {null, null};
+
+    /**
+     * Hints and fix lines say "./jbang ALIAS …" (this toolkit's launcher in its folder); rewritten here to what works
+     * where the command was started. JBang exports to a script only JBANG_LAUNCH_CMD (its launcher's path),
+     * JBANG_RUNTIME_SHELL and JBANG_STDIN_NOTTY, not the alias or the catalog it was started from (no jbang.source
+     * either: jbangdev/jbang#2642), and ./jbang exports NEONMZ_ROOT. So:
+     * <ul>
+     * <li>./jbang (NEONMZ_ROOT, the toolkit or a copy adapt made with its launcher): ./jbang in that folder, else the
+     * launcher's path;</li>
+     * <li>an installed JBang (JBANG_LAUNCH_CMD, no NEONMZ_ROOT): "jbang ALIAS" when the nearest jbang-catalog.json
+     * (this folder or one above: a clone, an ejected copy) has the alias, "jbang ALIAS@NAME" for a catalog added
+     * with jbang catalog add that has it, else "jbang ALIAS@&lt;catalog&gt;" (the catalog it was run from);</li>
+     * <li>neither (in-process: tests, one script calling another's command): as written.</li>
+     * </ul>
+     */
+    public static String hints(String text) {
+        if (text == null || !text.contains("./jbang ")) {
+            return text;
+        }
+        Map<String, String> env = ctx().env();
+        Object[] l = launch;
+        java.util.function.UnaryOperator<String> word;
+        if (l[0] == env) {
+            @SuppressWarnings("unchecked")
+            java.util.function.UnaryOperator<String> w = (java.util.function.UnaryOperator<String>) l[1];
+            word = w;
+        } else {
+            word = launcher(env);
+            launch = new Object[] {env, word};
+        }
+        if (word == null) {
+            return text;
+        }
+        java.util.regex.Matcher m = HINT.matcher(text);
+        StringBuilder b = new StringBuilder();
+        while (m.find()) {
+            m.appendReplacement(b, java.util.regex.Matcher.quoteReplacement(word.apply(m.group(1))));
+        }
+        return m.appendTail(b).toString();
+    }
+
+    /** How "./jbang WORD" is said for this launch (null: as it is). */
+    static java.util.function.UnaryOperator<String> launcher(Map<String, String> env) {
+        java.nio.file.Path cwd = java.nio.file.Path.of("").toAbsolutePath();
+        String root = env.get("NEONMZ_ROOT");
+        if (root != null && !root.isEmpty()) {
+            java.nio.file.Path r = java.nio.file.Path.of(root).toAbsolutePath().normalize();
+            if (r.equals(cwd)) {
+                return null;
+            }
+            String rel = r.startsWith(cwd) ? "./" + cwd.relativize(r.resolve("jbang")) : r.resolve("jbang").toString();
+            return w -> Out.shellQuote(rel) + " " + w;
+        }
+        if (env.get("JBANG_LAUNCH_CMD") == null || env.get("JBANG_LAUNCH_CMD").isEmpty()) {
+            return null;
+        }
+        java.util.Set<String> near = null;
+        List<java.nio.file.Path> catalogs = new ArrayList<>();
+        for (java.nio.file.Path d = cwd; d != null; d = d.getParent()) {
+            for (java.nio.file.Path f : List.of(d.resolve("jbang-catalog.json"), d.resolve(".jbang/jbang-catalog.json"))) {
+                if (java.nio.file.Files.isRegularFile(f)) {
+                    catalogs.add(f);
+                    if (near == null) {
+                        near = aliases(f);
+                    }
+                }
+            }
+        }
+        String jbangDir = env.get("JBANG_DIR");
+        catalogs.add(jbangDir != null && !jbangDir.isEmpty() ? java.nio.file.Path.of(jbangDir, "jbang-catalog.json")
+                : java.nio.file.Path.of(env.getOrDefault("HOME", System.getProperty("user.home")), ".jbang", "jbang-catalog.json"));
+        Map<String, java.util.Set<String>> named = addedCatalogs(catalogs);
+        java.util.Set<String> nearest = near == null ? java.util.Set.of() : near;
+        return w -> {
+            if (nearest.contains(w)) {
+                return "jbang " + w;
+            }
+            for (Map.Entry<String, java.util.Set<String>> c : named.entrySet()) {
+                if (c.getValue().contains(w)) {
+                    return "jbang " + w + "@" + c.getKey();
+                }
+            }
+            return isAlias(w) ? "jbang " + w + "@<catalog>" : "jbang " + w;
+        };
+    }
+
+    /** A word of ours: an alias of this toolkit (not a JBang command such as alias, catalog, app). */
+    private static boolean isAlias(String w) {
+        return !List.of("alias", "app", "build", "cache", "catalog", "completion", "config", "deps", "edit", "export",
+                "info", "init", "jdk", "run", "template", "trust", "version", "wrapper").contains(w);
+    }
+
+    /** The alias names of a jbang-catalog.json (read with a pattern: the scripts carry no JSON parser). */
+    static java.util.Set<String> aliases(java.nio.file.Path catalog) {
+        java.util.Set<String> names = new java.util.HashSet<>();
+        try {
+            String text = java.nio.file.Files.readString(catalog);
+            int start = text.indexOf("\"aliases\"");
+            if (start < 0) {
+                return names;
+            }
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"([^\"]+)\"\\s*:\\s*\\{\\s*\"script-ref\"")
+                    .matcher(text.substring(start));
+            while (m.find()) {
+                names.add(m.group(1));
+            }
+        } catch (java.io.IOException | RuntimeException unreadable) {
+            // a catalog that cannot be read offers no alias
+        }
+        return names;
+    }
+
+    /** Catalogs added by name (jbang catalog add) to these catalog files, local ones with their aliases. */
+    static Map<String, java.util.Set<String>> addedCatalogs(List<java.nio.file.Path> files) {
+        Map<String, java.util.Set<String>> named = new LinkedHashMap<>();
+        java.util.regex.Pattern entry = java.util.regex.Pattern.compile(
+                "\"([^\"]+)\"\\s*:\\s*\\{[^{}]*?\"catalog-ref\"\\s*:\\s*\"([^\"]+)\"");
+        for (java.nio.file.Path f : files) {
+            try {
+                if (!java.nio.file.Files.isRegularFile(f)) {
+                    continue;
+                }
+                java.util.regex.Matcher m = entry.matcher(java.nio.file.Files.readString(f));
+                while (m.find()) {
+                    String ref = m.group(2).replaceFirst("^file://", "");
+                    java.nio.file.Path p = f.toAbsolutePath().getParent().resolve(ref);
+                    if (java.nio.file.Files.isDirectory(p)) {
+                        p = p.resolve("jbang-catalog.json");
+                    }
+                    named.putIfAbsent(m.group(1), java.nio.file.Files.isRegularFile(p) ? aliases(p) : java.util.Set.of());
+                }
+            } catch (java.io.IOException | RuntimeException unreadable) {
+                // next catalog
+            }
+        }
+        return named;
     }
 
     /** The exit code for an exception (Fail carries its own). */
@@ -286,9 +465,9 @@ public final class Cli {
         if (f != null && f.exit == Exit.DECLINED && Out.ANSWERED_NO.equals(f.getMessage())) {
             err.println(Out.ANSWERED_NO);
         } else if (f != null) {
-            err.println("error: " + Secrets.mask(f.getMessage()));
+            err.println("error: " + Secrets.mask(hints(f.getMessage())));
             if (f.fix != null) {
-                err.println("  fix: " + Secrets.mask(f.fix));
+                err.println("  fix: " + Secrets.mask(hints(f.fix)));
             }
         } else {
             err.println("error: unexpected " + failure.getClass().getSimpleName() + ": "

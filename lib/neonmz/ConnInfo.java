@@ -33,6 +33,13 @@ public final class ConnInfo {
     public Integer connectTimeout;
     /** Where the password came from, for messages: "url", "PGPASSWORD", "passfile ~/.pgpass", "file …". */
     public String passwordSource;
+    /**
+     * The fix for a refused password when it is not the upstream owner's (the replication role's, from
+     * --password-file): null means the owner's (PGPASSWORD, ~/.pgpass, --pg-password-file).
+     */
+    public String authFix;
+    /** No host came from anywhere (--pg-url, DATABASE_URL, PGHOST): localhost is libpq's default, not a choice. */
+    public boolean hostDefaulted;
     /** Parameters we read but pgjdbc has no use for (kept to warn once). */
     public final Map<String, String> ignored = new LinkedHashMap<>();
 
@@ -353,6 +360,7 @@ public final class ConnInfo {
         }
         if (hosts.isEmpty()) {
             hosts.add("localhost"); // pgjdbc has no Unix-socket default; libpq would use the socket
+            hostDefaulted = true;
         }
         if (user == null) {
             user = System.getProperty("user.name");

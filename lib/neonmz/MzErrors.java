@@ -26,8 +26,10 @@ public final class MzErrors {
                     "a source needs 2 free replication slots upstream: drop unused ones (./jbang "
                             + "check-logical-replication lists them) or wait for other sources to finish snapshotting"),
             known("password", "password authentication failed for user \"?([^\"\\s]+)", Exit.AUTH,
-                    "the secret holds a wrong password: ./jbang connection --rotate with the role's current password "
-                            + "(on Neon: reset it in the Console, Roles → Reset password)"),
+                    "the secret holds a wrong password for the replication role: ./jbang connection --rotate "
+                            + "--password-file FILE (the file ./jbang replication-role --password-out wrote); or give the "
+                            + "role a new one: ./jbang replication-role --reset-password --password-out FILE, then the same "
+                            + "connection --rotate (on Neon: --via api, or the Console, Roles → Reset password)"),
             known("role missing", "role \"?([^\"\\s]+)\"? does not exist", Exit.AUTH,
                     "the connection's USER does not exist upstream: create it (./jbang replication-role, guide A.2.3), "
                             + "then ./jbang connection --replace"),

@@ -92,14 +92,14 @@ public final class Out {
 
     /** A warning: stderr for humans, the "warnings" array in --json. */
     public void warn(String text) {
-        warnings.add(text);
+        warnings.add(Cli.hints(text));
         if (!opts.json) {
             emit(ctx.err(), "warning: " + text);
         }
     }
 
     private void emit(PrintWriter w, String text) {
-        String m = Secrets.mask(text);
+        String m = Secrets.mask(Cli.hints(text));
         w.println(m);
         if (!batching) {
             w.flush();
@@ -379,8 +379,8 @@ public final class Out {
             o.put("warnings", warnings);
             if (failure != null) {
                 Map<String, Object> e = new LinkedHashMap<>();
-                e.put("message", f != null ? f.getMessage() : failure.toString());
-                e.put("fix", f != null ? f.fix : "this is a bug; run again with --verbose and report it");
+                e.put("message", f != null ? Cli.hints(f.getMessage()) : failure.toString());
+                e.put("fix", f != null ? Cli.hints(f.fix) : "this is a bug; run again with --verbose and report it");
                 o.put("error", e);
             }
             o.put("elapsed_ms", (System.nanoTime() - started) / 1_000_000);

@@ -4,6 +4,8 @@ import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -257,8 +259,7 @@ public final class Pg implements AutoCloseable {
                         "check the host name in the connection string (Neon: Console → Connect, the direct host)", e);
             }
             if (t instanceof ConnectException || t instanceof NoRouteToHostException) {
-                return new Fail(Exit.CONNECT, "cannot connect to " + where + ": " + t.getMessage(),
-                        "is the server running and the port right? (the lab: ./jbang lab status)", e);
+                return refused(ci, where, t.getMessage(), e);
             }
             if (t instanceof SocketTimeoutException) {
                 return new Fail(Exit.CONNECT, "timed out connecting to " + where,
@@ -272,7 +273,8 @@ public final class Pg implements AutoCloseable {
         if (state.equals("28P01") || state.equals("28000")) {
             return new Fail(Exit.AUTH, "authentication failed for user \"" + ci.user + "\" at " + where
                     + (ci.passwordSource == null ? " (no password given)" : " (password from " + ci.passwordSource + ")"),
-                    "check the user and password (PGPASSWORD, ~/.pgpass or --pg-password-file); on Neon a role's "
+                    ci.authFix != null ? ci.authFix
+                            : "check the user and password (PGPASSWORD, ~/.pgpass or --pg-password-file); on Neon a role's "
                             + "password can be reset in the Console: Roles → Reset password", e);
         }
         if (state.equals("3D000")) {
@@ -285,6 +287,65 @@ public final class Pg implements AutoCloseable {
         }
         return new Fail(Exit.CONNECT, "cannot connect to " + where + ": " + e.getMessage(),
                 "check the connection string", e);
+    }
+
+    /**
+     * Nothing listens where the settings point: the lab, stopped (its port, on this machine), says so and how
+     * to start it; with no host set anywhere, says that nothing was set (localhost:5432 is only the default).
+     */
+    static Fail refused(ConnInfo ci, String where, String why, SQLException e) {
+        Path lab = labAt(ci);
+        if (lab != null) {
+            boolean usual = lab.equals(labDirs(Cli.ctx().env()).get(0));
+            return new Fail(Exit.CONNECT, "cannot connect to " + where + ": the lab (" + lab + ") is not running",
+                    "start it: ./jbang lab start " + (usual ? "" : "--dir " + Out.shellQuote(lab.toString()) + " ")
+                            + "--detach", e);
+        }
+        if (ci.hostDefaulted) {
+            return new Fail(Exit.CONNECT, "cannot connect to " + where + ": no --pg-url, DATABASE_URL or PGHOST is "
+                    + "set, so the default " + where + " was tried", "for the lab, in this shell: eval \"$(./jbang lab "
+                    + "env)\"; for another server: --pg-url URL or export DATABASE_URL=URL", e);
+        }
+        return new Fail(Exit.CONNECT, "cannot connect to " + where + ": " + why,
+                "is the server running and the port right? check --pg-url / DATABASE_URL", e);
+    }
+
+    /** The lab folder whose server these settings name (this machine, its port), or null. */
+    static Path labAt(ConnInfo ci) {
+        String h = ci.host();
+        if (!(h.equals("localhost") || h.equals("127.0.0.1") || h.equals("::1"))) {
+            return null;
+        }
+        for (Path d : labDirs(Cli.ctx().env())) {
+            java.util.Properties p = new java.util.Properties();
+            try (java.io.InputStream in = Files.newInputStream(d.resolve("lab.properties"))) {
+                p.load(in);
+            } catch (java.io.IOException | IllegalArgumentException notALab) {
+                continue;
+            }
+            if (String.valueOf(ci.port()).equals(p.getProperty("port"))) {
+                return d;
+            }
+        }
+        return null;
+    }
+
+    /** Where labs live: $NEONMZ_LAB_DIR or the default (first, as Lab picks it), then the folder of PGPASSFILE. */
+    static List<Path> labDirs(Map<String, String> env) {
+        List<Path> dirs = new ArrayList<>();
+        String d = env.get("NEONMZ_LAB_DIR");
+        if (d != null && !d.isEmpty()) {
+            dirs.add(Path.of(d));
+        } else if ("root".equals(System.getProperty("user.name"))) {
+            dirs.add(Path.of("/var/tmp/neonmz-lab"));
+        } else {
+            dirs.add(Path.of(env.getOrDefault("HOME", System.getProperty("user.home")), ".neonmz", "lab"));
+        }
+        String passfile = env.get("PGPASSFILE");
+        if (passfile != null && !passfile.isEmpty() && Path.of(passfile).getParent() != null) {
+            dirs.add(Path.of(passfile).toAbsolutePath().getParent());
+        }
+        return dirs;
     }
 
     /**

@@ -69,6 +69,7 @@ public final class Replication {
                             "add --role NAME (the replication role), or drop the password option");
                 }
                 ci.password(Secrets.given(passwordFile, passwordStdin, "MZ_REPLICATION_PASSWORD"), "the --role password");
+                ci.authFix = roleAuthFix(role, passwordFile);
             }
             return ci;
         }
@@ -84,7 +85,19 @@ public final class Replication {
         ConnInfo r = pg.resolve(o);
         r.user = role;
         r.password(pw, passwordFile != null ? "file " + passwordFile : passwordStdin ? "stdin" : "MZ_REPLICATION_PASSWORD");
+        r.authFix = roleAuthFix(role, passwordFile);
         return r;
+    }
+
+    /**
+     * The fix for the replication role's refused password: its own file, or a new password (not the owner's
+     * PGPASSWORD / --pg-password-file, which play no part in this login).
+     */
+    static String roleAuthFix(String role, Path passwordFile) {
+        String file = passwordFile != null ? Out.shellQuote(passwordFile.toString()) : "FILE";
+        return "give --password-file FILE holding role " + role + "'s password (the file ./jbang replication-role "
+                + "--password-out wrote), or set a new one: ./jbang replication-role --role " + Out.shellQuote(role)
+                + " --reset-password --password-out " + file;
     }
 
     /**

@@ -28,6 +28,12 @@ public final class Traffic {
     public static final String DELETE = "DELETE FROM %1$s WHERE ctid = (SELECT x.ctid FROM %1$s AS x%2$s ORDER BY random() LIMIT 1)";
     public static final String NO_CHILD = "NOT EXISTS (SELECT 1 FROM %s AS c WHERE (%s) = (%s))";
     public static final String NEXT_KEY = "(SELECT coalesce(max(%s), 0) + 1 FROM %s)";
+    /**
+     * Before an insert that makes up a key (max + 1, a unique text): one lock for every loadgen and tap
+     * --demo-changes on the server, held to the commit, so that two of them at once never pick the same key
+     * (max + 1 reads only committed rows).
+     */
+    public static final String KEY_LOCK = "SELECT pg_advisory_xact_lock(hashtext('neonmz traffic: made-up keys'))";
 
     public static final String COLUMNS = """
             SELECT a.attname::text AS name, t.typname::text AS type, t.typtype::text AS typtype, a.atttypid::bigint AS typid,
@@ -92,6 +98,12 @@ public final class Traffic {
         boolean inFk(String col) {
             return parents.stream().anyMatch(f -> f.childCols().contains(col));
         }
+
+        /** Does an insert make up a key value (max + 1, a unique text), which another run could pick too? */
+        public boolean makesUpKeys() {
+            return cols.stream().anyMatch(c -> c.unique() && !c.identity() && !c.generated() && !c.hasDefault()
+                    && !inFk(c.name()) && (isInteger(c) || isText(c)));
+        }
     }
 
     /**
@@ -102,6 +114,12 @@ public final class Traffic {
      */
     public static long[] run(Out o, Pg db, List<Target> targets, double[] weights, long seed, double rate, int batch, Long count,
                              Duration limit) throws SQLException {
+        return run(o, db, targets, weights, seed, rate, batch, count, limit, () -> false);
+    }
+
+    /** As above, until {@code stop} says so too (checked before each statement; what is pending is committed). */
+    public static long[] run(Out o, Pg db, List<Target> targets, double[] weights, long seed, double rate, int batch, Long count,
+                             Duration limit, java.util.function.BooleanSupplier stop) throws SQLException {
         Random rnd = new Random(seed);
         Connection c = db.conn();
         try (Statement st = c.createStatement()) {
@@ -120,7 +138,7 @@ public final class Traffic {
         c.setAutoCommit(false);
         try (Statement st = c.createStatement();
              Out.Progress bar = o == null ? null : o.progress(time ? "loadgen (seconds)" : "loadgen", time ? limit.toSeconds() : count)) {
-            while ((count == null || made < count) && System.nanoTime() < end) {
+            while ((count == null || made < count) && System.nanoTime() < end && !stop.getAsBoolean()) {
                 if (rate > 0) {
                     long due = start + (long) (attempts * 1e9 / rate);
                     long wait = due - System.nanoTime();
@@ -142,16 +160,31 @@ public final class Traffic {
                 String sql = statement(t, kind, rnd);
                 int n = 0;
                 if (sql != null) {
+                    boolean lock = kind == 0 && t.makesUpKeys();
                     if (o != null && o.verbose()) {
-                        o.line(sql + ";");
+                        o.line((lock ? KEY_LOCK + ";\n" : "") + sql + ";");
                     }
                     try {
+                        if (lock) {
+                            st.execute(KEY_LOCK);
+                        }
                         n = st.executeUpdate(sql);
                     } catch (SQLException e) {
                         c.rollback();
-                        throw new Fail(Exit.CONFLICT, "loadgen's " + KINDS[kind] + " on " + t.q() + " failed: " + e.getMessage()
-                                + " (its transaction was rolled back; the counts below are what was committed)",
-                                "leave the table out (--tables), or change the --mix", e);
+                        if (!CONCURRENT.contains(String.valueOf(e.getSQLState()))) {
+                            throw failure(e, KINDS[kind], t);
+                        }
+                        // another writer at the same time (a loadgen, an application) made the change impossible: a
+                        // row it refers to went, or the two waited for each other. The transaction is rolled back, its
+                        // changes are not counted, and the run goes on.
+                        for (long[] p : pending) {
+                            for (int k = 0; k < 3; k++) {
+                                made -= p[k];
+                                p[k] = 0;
+                            }
+                        }
+                        inBatch = -1;   // the increment below starts the next transaction at 0
+                        n = 0;
                     }
                 }
                 if (n > 0) {
@@ -189,6 +222,23 @@ public final class Traffic {
             }
         }
         return new long[] {made, transactions, (System.nanoTime() - start) / 1_000_000};
+    }
+
+    /**
+     * What another writer at the same time can cause, and a run outlives (counted as skipped): a foreign key whose
+     * row went (23503), a deadlock (40P01), a serialization failure (40001).
+     */
+    static final java.util.Set<String> CONCURRENT = java.util.Set.of("23503", "40P01", "40001");
+
+    /** A statement refused: the same key as another writer's, or the table itself, with its fix. */
+    static Fail failure(SQLException e, String kind, Target t) {
+        String what = "loadgen's " + kind + " on " + t.q() + " failed: " + e.getMessage()
+                + " (its transaction was rolled back; the counts below are what was committed)";
+        return "23505".equals(e.getSQLState())
+                ? new Fail(Exit.CONFLICT, what + ": another writer inserted the same key; loadgens given the same "
+                        + "--seed make the same values", "give each loadgen that runs at the same time its own --seed, "
+                        + "or none (each run then picks its own)", e)
+                : new Fail(Exit.CONFLICT, what, "leave the table out (--tables), or change the --mix", e);
     }
 
     private static int commit(Connection c, List<Target> targets, long[][] pending) throws SQLException {
