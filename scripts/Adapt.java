@@ -458,11 +458,14 @@ final class AdaptFiles {
         }
     }
 
-    /** The copy's Cli.java: the commit it was copied from written into COPIED_FROM, which its --version prints. */
+    /**
+     * The copy's Cli.java: the commit it was copied from written into COPIED_FROM, which its --version prints (a
+     * toolkit older than COPIED_FROM, given with --from, is copied as it is).
+     */
     static String copiedFrom(String cli, String commit) {
         String line = "    static final String COPIED_FROM = null;\n";
         if (cli.indexOf(line) < 0 || cli.indexOf(line) != cli.lastIndexOf(line)) {
-            throw new IllegalStateException("lib/neonmz/Cli.java has not exactly one line '" + line.strip() + "'");
+            return cli;
         }
         String literal = commit.replace("\\", "\\\\").replace("\"", "\\\"");
         return cli.replace(line, "    static final String COPIED_FROM = \"" + literal + "\";   // written by adapt\n");

@@ -114,6 +114,14 @@ class AdaptTest {
         assertTrue(notOurs.err().contains("has no .neonmz-adapt.json"), notOurs.err());
     }
 
+    @Test
+    void theCommitGoesIntoTheCopysCliAsAJavaLiteral() {
+        String cli = "class Cli {\n    static final String COPIED_FROM = null;\n}\n";
+        assertEquals("class Cli {\n    static final String COPIED_FROM = \"v0.1.0-2-g\\\"x\\\\\";   // written by adapt\n}\n",
+                AdaptFiles.copiedFrom(cli, "v0.1.0-2-g\"x\\"));
+        assertEquals("class Cli {}\n", AdaptFiles.copiedFrom("class Cli {}\n", "abc"), "an older toolkit's Cli.java, as it is");
+    }
+
     /** A toolkit of our own (a copy of this one) that changes after the adapt: --update takes what it can. */
     @Test
     void updateRecopiesTheLibAndKeepsEditedSteps() throws Exception {
