@@ -174,6 +174,91 @@ class OneLinerTest {
         assertEquals(versionLine("unknown"), through.out());
     }
 
+    /**
+     * The GitHub forms, on JBang itself with every request refused (a proxy on a port where nothing listens, so no
+     * network is needed or used): the URLs it tries for alias@org/repo[/ref], read from its --verbose log. A ref with
+     * a dot (v0.1.0) is first tried as a host name (https://org/repo/ref/…, which fails for a GitHub org name).
+     */
+    @Test
+    void theGitHubFormsReadTheCatalogAtTheRepositoryRootAtThatRef() throws Exception {
+        Map<String, String> env = freshJBang(LauncherRun.scratchDir("home-github"));
+        int closed = TestPg.freePort();
+        env.put("JBANG_JAVA_OPTIONS", env.get("JBANG_JAVA_OPTIONS") + " -Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort=" + closed
+                + " -Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort=" + closed);
+        Path cwd = outside();
+        for (String[] c : List.of(new String[] {"our-org/neonmz", "HEAD"}, new String[] {"our-org/neonmz/v0.1.0", "v0.1.0"},
+                new String[] {"our-org/neonmz/release/0.1", "release/0.1"})) {
+            LauncherRun.Result r = LauncherRun.run(plainJbang(), cwd, env, "--verbose", "doctor@" + c[0], "--version");
+            assertNotEquals(0, r.exit(), r.describe());
+            List<String> tried = new ArrayList<>();
+            Matcher m = Pattern.compile("No catalog found at (\\S+)").matcher(r.err());
+            while (m.find()) {
+                tried.add(m.group(1));
+            }
+            List<String> want = new ArrayList<>();
+            if (c[0].contains(".")) {
+                want.add("https://" + c[0]);
+            }
+            want.addAll(List.of("https://github.com/our-org/neonmz/blob/" + c[1] + "/jbang-catalog.json",
+                    "https://gitlab.com/our-org/neonmz/-/blob/" + c[1] + "/jbang-catalog.json",
+                    "https://bitbucket.org/our-org/neonmz/src/" + c[1] + "/jbang-catalog.json"));
+            // (JBang 0.132.1 goes through the list twice before it gives up: the order is what counts)
+            assertEquals(want, tried.stream().distinct().toList(), c[0] + "\n" + r.describe());
+            assertTrue(r.err().contains("Requesting HTTP GET https://raw.githubusercontent.com/our-org/neonmz/" + c[1]
+                    + "/jbang-catalog.json"), "GitHub's file fetched raw\n" + r.describe());
+        }
+    }
+
+    /**
+     * The catalog and the scripts from a URL, as the GitHub form fetches them once it has the catalog: a local HTTP
+     * server answers /REF/PATH with `git show REF:PATH` of this repository (GitHub's raw files at a ref, in
+     * miniature). doctor runs, every file JBang asked for came from that ref, and --version says what it can.
+     */
+    @Test
+    void fromAUrlTheScriptAndItsLibFilesComeFromTheCatalogsRef() throws Exception {
+        String ref = VersionTest.git(ROOT, "rev-parse", "HEAD");
+        List<String> served = java.util.Collections.synchronizedList(new ArrayList<>());
+        com.sun.net.httpserver.HttpServer http = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        http.createContext("/", ex -> {
+            String path = ex.getRequestURI().getPath().substring(1);
+            byte[] body = null;
+            int slash = path.indexOf('/');
+            if (slash > 0) {
+                Process p = new ProcessBuilder("git", "show", path.substring(0, slash) + ":" + path.substring(slash + 1))
+                        .directory(ROOT.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                byte[] out = p.getInputStream().readAllBytes();
+                try {
+                    body = p.waitFor() == 0 ? out : null;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            served.add((body == null ? "404 " : "200 ") + path);
+            ex.sendResponseHeaders(body == null ? 404 : 200, body == null ? -1 : body.length);
+            if (body != null) {
+                ex.getResponseBody().write(body);
+            }
+            ex.close();
+        });
+        http.start();
+        try {
+            Map<String, String> env = freshJBang(LauncherRun.scratchDir("home-url"));
+            String catalog = "http://127.0.0.1:" + http.getAddress().getPort() + "/" + ref + "/jbang-catalog.json";
+            LauncherRun.Result r = LauncherRun.run(plainJbang(), outside(), env, "doctor@" + catalog, "--version");
+            assertEquals(0, r.exit(), r.describe() + "\n" + served);
+            assertEquals(versionLine("unknown"), r.out(), r.describe());
+            List<String> sources = new ArrayList<>(List.of("200 " + ref + "/jbang-catalog.json", "200 " + ref + "/scripts/Doctor.java"));
+            Matcher m = Pattern.compile("(?m)^//SOURCES \\.\\./(\\S+)$").matcher(Files.readString(ROOT.resolve("scripts/Doctor.java")));
+            while (m.find()) {
+                sources.add("200 " + ref + "/" + m.group(1));
+            }
+            assertEquals(sources.stream().sorted().toList(), served.stream().sorted().toList(), "each file once, from the ref");
+        } finally {
+            http.stop(0);
+        }
+    }
+
     /** What JBang's app setup does with a jbang-cli fetched by Maven: "completed", shell files edited, no jbang. */
     @Test
     void appSetupOfAMavenFetchedJBangInstallsNoJbang() throws Exception {
