@@ -69,6 +69,7 @@ public class Adapt implements Callable<Integer>, Cli.OwnHelp {
     static final String MANIFEST = ".neonmz-adapt.json";
     static final Pattern SOURCES = Pattern.compile("(?m)^//SOURCES\\s+(\\S+)\\s*$");
 
+
     @Mixin OutputOptions out;
 
     @Parameters(paramLabel = "ALIAS", arity = "0..*", description = "Aliases to copy (from jbang-catalog.json); with "
@@ -192,8 +193,9 @@ public class Adapt implements Callable<Integer>, Cli.OwnHelp {
             out.add(new Planned(copyName.apply(s), text, true, false));
         }
         for (Path l : lib) {
-            out.add(new Planned(root.relativize(l).toString().replace('\\', '/'), Files.readString(l, StandardCharsets.UTF_8),
-                    false, false));
+            String rel = root.relativize(l).toString().replace('\\', '/');
+            String text = Files.readString(l, StandardCharsets.UTF_8);
+            out.add(new Planned(rel, rel.equals("lib/neonmz/Cli.java") ? AdaptFiles.copiedFrom(text, commit) : text, false, false));
         }
         Map<String, String> files = new LinkedHashMap<>();    // alias → its script in the copy
         for (String a : aliases) {
@@ -229,10 +231,13 @@ public class Adapt implements Callable<Integer>, Cli.OwnHelp {
         b.append("| alias | script |\n|---|---|\n");
         files.forEach((a, f) -> b.append("| `").append(a).append("` | `").append(f).append("` |\n"));
         b.append("\nThe scripts are yours to edit: each step's SQL is in constants at the top of its file. `lib/neonmz/` is ")
-                .append("plumbing (connections, quoting, output), copied as it was: only the files these scripts need.\n\n")
+                .append("plumbing (connections, quoting, output), copied as it was (only the files these scripts need), but ")
+                .append("for `COPIED_FROM` in `Cli.java`: the commit this copy came from, which every script's `--version` ")
+                .append("prints with the toolkit's version.\n\n")
                 .append("Run, from this folder: `jbang <alias> --help` (JBang on the PATH)")
                 .append(withLauncher ? ", or `./jbang <alias> --help` (it fetches JBang itself, with Maven)" : "")
                 .append(". Once the dependencies are cached (after the first run), they run offline.\n\n")
+                .append(AdaptFiles.INSTALL_JBANG).append("\n")
                 .append("Update from a newer clone of the toolkit: `./jbang adapt --update --to <this folder>`. It re-copies ")
                 .append("`lib/`, this README and the catalog; a script you have not edited takes the new version, one you ")
                 .append("have edited is left as it is and the update prints the diff to merge by hand. `.neonmz-adapt.json` ")
@@ -387,6 +392,33 @@ final class AdaptFiles {
     private AdaptFiles() {}
 
     /**
+     * How to install JBang, per system: the lines of JBang's installation guide (docs/modules/ROOT/pages/installation.adoc
+     * in jbangdev/jbang). The same text is in the toolkit's README (ReleaseTest checks both).
+     */
+    static final String INSTALL_JBANG = """
+            Installing JBang (the lines from JBang's installation guide; then open a new shell and check with `jbang version`):
+
+            ```bash
+            # Linux, macOS (also Git Bash or WSL on Windows): JBang's install script, then its PATH setup
+            curl -Ls https://sh.jbang.dev | bash -s - app setup
+            # Linux, macOS with SDKMAN!
+            sdk install jbang
+            # macOS with Homebrew
+            brew install jbangdev/tap/jbang
+            ```
+
+            ```powershell
+            # Windows PowerShell: JBang's install script, then its PATH setup
+            iex "& { $(iwr -useb https://ps.jbang.dev) } app setup"
+            # Windows with Chocolatey
+            choco install jbang
+            # Windows with Scoop
+            scoop bucket add jbangdev https://github.com/jbangdev/scoop-bucket
+            scoop install jbang
+            ```
+            """;
+
+    /**
      * The identifier {@code from} renamed {@code to} in Java source, outside string and char literals and text
      * blocks (a message that says "Lab directory" keeps its words when class Lab becomes OurLab).
      */
@@ -440,6 +472,19 @@ final class AdaptFiles {
             Thread.currentThread().interrupt();
             return "unknown";
         }
+    }
+
+    /**
+     * The copy's Cli.java: the commit it was copied from written into COPIED_FROM, which its --version prints (a
+     * toolkit older than COPIED_FROM, given with --from, is copied as it is).
+     */
+    static String copiedFrom(String cli, String commit) {
+        String line = "    static final String COPIED_FROM = null;\n";
+        if (cli.indexOf(line) < 0 || cli.indexOf(line) != cli.lastIndexOf(line)) {
+            return cli;
+        }
+        String literal = commit.replace("\\", "\\\\").replace("\"", "\\\"");
+        return cli.replace(line, "    static final String COPIED_FROM = \"" + literal + "\";   // written by adapt\n");
     }
 
     static String jbangVersion(Path root) throws IOException {

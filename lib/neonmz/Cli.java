@@ -76,16 +76,52 @@ public final class Cli {
         System.exit(code);
     }
 
-    /** The toolkit's version (pom.xml's, checked by VersionTest). */
-    public static final String VERSION = "0.1.0-SNAPSHOT";
+    /**
+     * The toolkit's version: the one place it is set. It ships with every script (this file is in each one's
+     * //SOURCES), so a script run from a URL or from an ejected copy knows it too. pom.xml's version, CHANGELOG.md's
+     * newest release and a v* tag on HEAD are checked against it (VersionTest); see the README's "Releasing".
+     */
+    public static final String VERSION = "0.1.0";
 
     /**
-     * The commit of the checkout the command runs in (its .git, found from the working directory up): HEAD's hash,
-     * or "unknown" in an ejected copy or outside a checkout.
+     * In a copy made by {@code adapt}: the toolkit commit it was copied from (adapt writes it here, in the copy's
+     * Cli.java only); null in the toolkit itself.
      */
-    static String commit() {
+    static final String COPIED_FROM = null;
+
+    /**
+     * The toolkit commit the command runs from: in an ejected copy the one it was copied from; otherwise HEAD of
+     * the git checkout that holds the toolkit ($NEONMZ_ROOT, which ./jbang sets, else the nearest folder from the
+     * working directory up with jbang-catalog.json and lib/neonmz/Cli.java that is not an ejected copy), or
+     * "unknown" (run from a URL, or from outside a checkout): never the commit of some other repository around.
+     */
+    static String commit(Ctx ctx) {
+        if (COPIED_FROM != null) {
+            return COPIED_FROM;
+        }
+        java.nio.file.Path root = null;
+        List<java.nio.file.Path> candidates = new ArrayList<>();
+        if (ctx.env("NEONMZ_ROOT") != null) {
+            candidates.add(java.nio.file.Path.of(ctx.env("NEONMZ_ROOT")).toAbsolutePath());
+        }
+        for (java.nio.file.Path d = java.nio.file.Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
+            candidates.add(d);
+        }
+        for (java.nio.file.Path d : candidates) {
+            if (java.nio.file.Files.isRegularFile(d.resolve("jbang-catalog.json"))
+                    && java.nio.file.Files.isRegularFile(d.resolve("lib/neonmz/Cli.java"))
+                    && !java.nio.file.Files.exists(d.resolve(".neonmz-adapt.json"))) {
+                root = d;
+                break;
+            }
+        }
+        return root == null ? "unknown" : gitHead(root);
+    }
+
+    /** HEAD's hash of the git checkout that holds {@code dir} (its .git, from dir up), or "unknown". */
+    static String gitHead(java.nio.file.Path dir) {
         try {
-            for (java.nio.file.Path d = java.nio.file.Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
+            for (java.nio.file.Path d = dir; d != null; d = d.getParent()) {
                 java.nio.file.Path git = d.resolve(".git");
                 if (java.nio.file.Files.isRegularFile(git)) {   // a worktree: "gitdir: …"
                     git = d.resolve(java.nio.file.Files.readString(git).strip().replaceFirst("^gitdir: ", ""));
@@ -120,17 +156,22 @@ public final class Cli {
         return "unknown";
     }
 
-    /** --version: the command, the toolkit's version and commit; with --json as one JSON object. */
+    /**
+     * --version: the command, the toolkit's version and commit ("copied from commit" in an ejected copy); with
+     * --json as one JSON object.
+     */
     private static boolean version(CommandLine cl, Ctx ctx, String... args) {
         List<String> a = List.of(args);
         if (!a.contains("--version") && !a.contains("-V")) {
             return false;
         }
         String name = cl.getCommandName();
-        String commit = commit();
+        String commit = commit(ctx);
         ctx.out().println(a.contains("--json")
-                ? "{\"command\":\"" + name + "\",\"ok\":true,\"exit\":0,\"version\":\"" + VERSION + "\",\"commit\":\"" + commit + "\"}"
-                : name + " " + VERSION + " (neonmz toolkit, commit " + commit + ")");
+                ? "{\"command\":\"" + name + "\",\"ok\":true,\"exit\":0,\"version\":\"" + VERSION + "\",\"commit\":"
+                        + Json.write(commit) + ",\"copied\":" + (COPIED_FROM != null) + "}"
+                : name + " " + VERSION + " (neonmz toolkit, " + (COPIED_FROM != null ? "copied from commit " : "commit ")
+                        + commit + ")");
         return true;
     }
 

@@ -114,6 +114,14 @@ class AdaptTest {
         assertTrue(notOurs.err().contains("has no .neonmz-adapt.json"), notOurs.err());
     }
 
+    @Test
+    void theCommitGoesIntoTheCopysCliAsAJavaLiteral() {
+        String cli = "class Cli {\n    static final String COPIED_FROM = null;\n}\n";
+        assertEquals("class Cli {\n    static final String COPIED_FROM = \"v0.1.0-2-g\\\"x\\\\\";   // written by adapt\n}\n",
+                AdaptFiles.copiedFrom(cli, "v0.1.0-2-g\"x\\"));
+        assertEquals("class Cli {}\n", AdaptFiles.copiedFrom("class Cli {}\n", "abc"), "an older toolkit's Cli.java, as it is");
+    }
+
     /** A toolkit of our own (a copy of this one) that changes after the adapt: --update takes what it can. */
     @Test
     void updateRecopiesTheLibAndKeepsEditedSteps() throws Exception {
@@ -284,6 +292,37 @@ class AdaptTest {
         } finally {
             Lab.Server.deleteTree(labDir);
         }
+    }
+
+    /**
+     * An ejected copy's --version: the toolkit's version and the commit it was copied from (written into the copy's
+     * Cli.java by adapt), through its own launcher and through plain JBang, inside a git repository of the user's own
+     * whose HEAD it must not report; its README shows how to install JBang.
+     */
+    @Test
+    @Tag("jbang")
+    void aCopyReportsTheToolkitVersionAndTheCommitItWasCopiedFrom() throws Exception {
+        Path to = OneLinerTest.otherRepository().resolve("ops");
+        assertEquals(0, adapt("publication", "--to", to.toString(), "--with-launcher").exit());
+        String commit = AdaptFiles.commit(ROOT);
+        assertTrue(commit.matches("[0-9a-f]{12}(-dirty)?|v\\d.*"), "git describe of the toolkit: " + commit);
+        String cli = Files.readString(to.resolve("lib/neonmz/Cli.java"));
+        assertEquals(Files.readString(ROOT.resolve("lib/neonmz/Cli.java")).replace("static final String COPIED_FROM = null;",
+                "static final String COPIED_FROM = \"" + commit + "\";   // written by adapt"), cli, "one line differs");
+        assertTrue(Files.readString(to.resolve("README.md")).contains(AdaptFiles.INSTALL_JBANG), "install lines in the copy's README");
+
+        String want = "publication " + neonmz.Cli.VERSION + " (neonmz toolkit, copied from commit " + commit + ")\n";
+        LauncherRun.Result r = LauncherRun.run(to.resolve("jbang"), to, Map.of(), "publication", "--version");
+        assertEquals(0, r.exit(), r.describe());
+        assertEquals(want, r.out(), r.describe());
+        LauncherRun.Result j = LauncherRun.run(to.resolve("jbang"), to, Map.of(), "publication", "--version", "--json");
+        JsonObject o = JsonParser.parseString(j.out()).getAsJsonObject();
+        assertEquals(neonmz.Cli.VERSION, o.get("version").getAsString(), j.describe());
+        assertEquals(commit, o.get("commit").getAsString(), j.describe());
+        assertTrue(o.get("copied").getAsBoolean(), j.describe());
+        LauncherRun.Result plain = LauncherRun.run(OneLinerTest.plainJbang(), to, Map.of(), "publication", "--version");
+        assertEquals(0, plain.exit(), plain.describe());
+        assertEquals(want, plain.out(), "plain JBang in the copy's folder\n" + plain.describe());
     }
 
     /** What each alias runs against the lab in the copy and in the original (the others: --help only; they need Neon's API or Docker). */
