@@ -1,0 +1,141 @@
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import org.junit.jupiter.api.Test;
+
+import neonmz.Exit;
+import neonmz.Fail;
+
+/**
+ * {@code lab env --shell bash|fish|powershell|cmd}: each line, run by that shell, sets the variable to exactly
+ * the value, for values with spaces, both quotes, backslashes, $ and % (paths on Windows and elsewhere). bash
+ * runs here always; fish and pwsh when installed (else their quoting is checked against the rules as text);
+ * cmd cannot run here, so its lines are checked as text.
+ */
+class LabEnvTest {
+    static final List<String> ODD = List.of(
+            "/home/me/lab dir/pgpass",
+            "/tmp/it's a \"lab\"/$HOME/`x`/\\back\\slash\\/pgpass",
+            "C:\\Users\\O'Brien\\AppData\\Local\\neonmz\\lab\\pgpass",
+            "C:\\Users\\me\\100% & co (test)\\^caret!\\pgpass",
+            "/tmp/typographic \u2018quotes\u2019 \u201Aand\u201B/pgpass",
+            "postgresql://neondb_owner@127.0.0.1:55432/neondb?sslmode=disable");
+
+    static Optional<String> onPath(String tool) {
+        for (String dir : System.getenv("PATH").split(":")) {
+            if (Files.isExecutable(Path.of(dir, tool))) {
+                return Optional.of(Path.of(dir, tool).toString());
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** What {@code shell} holds in X after running {@code line} (the value printed back, then a marker). */
+    static String evaluated(List<String> shell, String line, String print) throws IOException {
+        Path script = LauncherRun.scratchDir("env").resolve("set.txt");
+        Files.writeString(script, line + "\n" + print + "\n");
+        List<String> cmd = new ArrayList<>(shell);
+        cmd.add(script.toString());
+        String out = LauncherRun.runCommand(cmd);
+        assertTrue(out.endsWith("<END>") || out.endsWith("<END>\n"), out);
+        return out.substring(0, out.lastIndexOf("<END>"));
+    }
+
+    @Test
+    void bashLinesSetTheExactValue() throws IOException {
+        for (String v : ODD) {
+            String line = Lab.Env.set(Lab.Env.Shell.bash, "X", v);
+            assertEquals(v, evaluated(List.of("bash"), line, "printf '%s<END>' \"$X\"; bash -c 'test \"$X\" = \"$0\"' \"$X\""));
+            assertTrue(line.startsWith("export X="), line);
+        }
+    }
+
+    @Test
+    void fishLinesSetTheExactValue() throws IOException {
+        for (String v : ODD) {
+            String line = Lab.Env.set(Lab.Env.Shell.fish, "X", v);
+            assertTrue(line.startsWith("set -gx X '") && line.endsWith("'"), line);
+            // inside the quotes, every ' and \ is escaped
+            String inner = line.substring("set -gx X '".length(), line.length() - 1);
+            assertEquals(v, inner.replaceAll("\\\\(['\\\\])", "$1"), line);
+            assertFalse(inner.replaceAll("\\\\['\\\\]", "").contains("'"), line);
+        }
+        Optional<String> fish = onPath("fish");
+        if (fish.isPresent()) {
+            for (String v : ODD) {
+                assertEquals(v, evaluated(List.of(fish.get()), Lab.Env.set(Lab.Env.Shell.fish, "X", v), "printf '%s<END>' \"$X\""));
+            }
+        } else {
+            System.out.println("LabEnvTest: no fish here; its lines were checked as text only");
+        }
+    }
+
+    @Test
+    void powershellLinesSetTheExactValue() throws IOException {
+        for (String v : ODD) {
+            String line = Lab.Env.set(Lab.Env.Shell.powershell, "X", v);
+            assertTrue(line.startsWith("$env:X = '") && line.endsWith("'"), line);
+            String inner = line.substring("$env:X = '".length(), line.length() - 1);
+            // every quote character PowerShell knows comes in pairs, and undoubling gives the value back
+            assertEquals(v, inner.replaceAll("(['\u2018\u2019\u201A\u201B])\\1", "$1"), line);
+            assertFalse(inner.replaceAll("(['\u2018\u2019\u201A\u201B])\\1", "").matches("(?s).*['\u2018\u2019\u201A\u201B].*"), line);
+        }
+        Optional<String> pwsh = onPath("pwsh");
+        if (pwsh.isPresent()) {
+            for (String v : ODD) {
+                assertEquals(v, evaluated(List.of(pwsh.get(), "-NoProfile", "-Command", "-"),
+                        Lab.Env.set(Lab.Env.Shell.powershell, "X", v), "[Console]::Out.Write($env:X + '<END>')"));
+            }
+        } else {
+            System.out.println("LabEnvTest: no pwsh here; its lines were checked as text only");
+        }
+    }
+
+    @Test
+    void cmdLinesAreQuotedSetsAndRefuseWhatCmdCannotHold() {
+        for (String v : ODD) {
+            if (v.contains("\"")) {
+                Fail f = assertThrows(Fail.class, () -> Lab.Env.set(Lab.Env.Shell.cmd, "X", v));
+                assertEquals(Exit.USAGE, f.exit);
+                assertTrue(f.fix.contains("--shell powershell"), f.fix);
+                continue;
+            }
+            // set "X=value": the whole assignment inside one pair of quotes, so & ( ) ^ and spaces are plain
+            assertEquals("set \"X=" + v + "\"", Lab.Env.set(Lab.Env.Shell.cmd, "X", v));
+        }
+        assertThrows(Fail.class, () -> Lab.Env.set(Lab.Env.Shell.cmd, "X", "a\nb"));
+    }
+
+    @Test
+    void theRealLabPrintsEachShellsLines() throws Exception {
+        Lab.Server s = TestPg.server();
+        Map<String, List<String>> expected = Map.of(
+                "bash", List.of("export DATABASE_URL=", "export PGPASSFILE="),
+                "fish", List.of("set -gx DATABASE_URL '", "set -gx PGPASSFILE '"),
+                "powershell", List.of("$env:DATABASE_URL = '", "$env:PGPASSFILE = '"),
+                "cmd", List.of("set \"DATABASE_URL=", "set \"PGPASSFILE="));
+        for (var e : expected.entrySet()) {
+            TestPg.Run r = TestPg.run(new Lab(), Map.of(), "--dir", s.dir.toString(), "env", "--shell", e.getKey());
+            assertEquals(0, r.exit(), r.err());
+            List<String> lines = r.out().lines().toList();
+            assertEquals(2, lines.size(), r.out());
+            for (int i = 0; i < 2; i++) {
+                assertTrue(lines.get(i).startsWith(e.getValue().get(i)), lines.get(i));
+            }
+            assertTrue(r.out().contains(s.pgpass().toString()) && r.out().contains(s.url()), r.out());
+        }
+        // the default is bash, and bash takes it as it is
+        TestPg.Run plain = TestPg.run(new Lab(), Map.of(), "--dir", s.dir.toString(), "env");
+        String back = evaluated(List.of("bash"), plain.out(), "printf '%s<END>' \"$PGPASSFILE\"");
+        assertEquals(s.pgpass().toString(), back);
+        TestPg.Run bad = TestPg.run(new Lab(), Map.of(), "--dir", s.dir.toString(), "env", "--shell", "tcsh");
+        assertEquals(Exit.USAGE, bad.exit(), bad.err());
+    }
+}
