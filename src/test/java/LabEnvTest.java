@@ -39,13 +39,27 @@ class LabEnvTest {
 
     /** What {@code shell} holds in X after running {@code line} (the value printed back, then a marker). */
     static String evaluated(List<String> shell, String line, String print) throws IOException {
-        Path script = LauncherRun.scratchDir("env").resolve("set.txt");
+        Path script = LauncherRun.scratchDir("env").resolve("set.ps1");   // pwsh -File wants .ps1; bash and fish do not mind
         Files.writeString(script, line + "\n" + print + "\n");
         List<String> cmd = new ArrayList<>(shell);
         cmd.add(script.toString());
         String out = LauncherRun.runCommand(cmd);
         assertTrue(out.endsWith("<END>") || out.endsWith("<END>\n"), out);
         return out.substring(0, out.lastIndexOf("<END>"));
+    }
+
+    /** Each odd value through {@code shell}'s line, run by {@code tool} when it is installed. */
+    static void whereInstalled(String tool, List<String> toolArgs, Lab.Env.Shell shell, String print) throws IOException {
+        Optional<String> path = onPath(tool);
+        if (path.isEmpty()) {
+            System.out.println("LabEnvTest: no " + tool + " here; its lines were checked as text only");
+            return;
+        }
+        List<String> cmd = new ArrayList<>(List.of(path.get()));
+        cmd.addAll(toolArgs);
+        for (String v : ODD) {
+            assertEquals(v, evaluated(cmd, Lab.Env.set(shell, "X", v), print), tool);
+        }
     }
 
     @Test
@@ -67,14 +81,7 @@ class LabEnvTest {
             assertEquals(v, inner.replaceAll("\\\\(['\\\\])", "$1"), line);
             assertFalse(inner.replaceAll("\\\\['\\\\]", "").contains("'"), line);
         }
-        Optional<String> fish = onPath("fish");
-        if (fish.isPresent()) {
-            for (String v : ODD) {
-                assertEquals(v, evaluated(List.of(fish.get()), Lab.Env.set(Lab.Env.Shell.fish, "X", v), "printf '%s<END>' \"$X\""));
-            }
-        } else {
-            System.out.println("LabEnvTest: no fish here; its lines were checked as text only");
-        }
+        whereInstalled("fish", List.of(), Lab.Env.Shell.fish, "printf '%s<END>' \"$X\"");
     }
 
     @Test
@@ -87,15 +94,8 @@ class LabEnvTest {
             assertEquals(v, inner.replaceAll("(['\u2018\u2019\u201A\u201B])\\1", "$1"), line);
             assertFalse(inner.replaceAll("(['\u2018\u2019\u201A\u201B])\\1", "").matches("(?s).*['\u2018\u2019\u201A\u201B].*"), line);
         }
-        Optional<String> pwsh = onPath("pwsh");
-        if (pwsh.isPresent()) {
-            for (String v : ODD) {
-                assertEquals(v, evaluated(List.of(pwsh.get(), "-NoProfile", "-Command", "-"),
-                        Lab.Env.set(Lab.Env.Shell.powershell, "X", v), "[Console]::Out.Write($env:X + '<END>')"));
-            }
-        } else {
-            System.out.println("LabEnvTest: no pwsh here; its lines were checked as text only");
-        }
+        whereInstalled("pwsh", List.of("-NoProfile", "-File"), Lab.Env.Shell.powershell, "[Console]::Out.Write($env:X + '<END>')");
+    }
     }
 
     @Test
