@@ -96,7 +96,6 @@ class LabEnvTest {
         }
         whereInstalled("pwsh", List.of("-NoProfile", "-File"), Lab.Env.Shell.powershell, "[Console]::Out.Write($env:X + '<END>')");
     }
-    }
 
     @Test
     void cmdLinesAreQuotedSetsAndRefuseWhatCmdCannotHold() {
