@@ -2,6 +2,7 @@
 #   .\jbang.ps1                     the steps (the catalog's aliases and what each does)
 #   .\jbang.ps1 <alias> [args...]   e.g. .\jbang.ps1 lab start --detach, from any folder
 #   .\jbang.ps1 lab env --shell powershell | Out-String | Invoke-Expression
+# (Windows' default execution policy runs no .ps1 file: .\jbang.cmd runs this one with -ExecutionPolicy Bypass.)
 # An installed JBang (jbang on PATH) runs the command. Else jbang-cli at pom.xml's <jbang.version>, fetched once
 # with Maven into the cache ./jbang uses (NEONMZ_CACHE, else XDG_CACHE_HOME\neonmz, else ~\.cache\neonmz), as
 # jbang-<version>\lib, with gson 2.13.2 in place of the 2.10.1 its pom brings (with 2.10.1 JBang reads no aliases),
