@@ -71,29 +71,32 @@ class LabEnvTest {
         }
     }
 
+    /**
+     * Each odd value's line is {@code prefix} + a single-quoted string + {@code '}; inside, {@code escape} (a
+     * regex with the escaped character as group 1) undone gives the value back, and no quote character
+     * ({@code quotes}, a regex) is left once the escapes are taken out.
+     */
+    static void singleQuoted(Lab.Env.Shell shell, String prefix, String escape, String quotes) {
+        for (String v : ODD) {
+            String line = Lab.Env.set(shell, "X", v);
+            assertTrue(line.startsWith(prefix) && line.endsWith("'"), line);
+            String inner = line.substring(prefix.length(), line.length() - 1);
+            assertEquals(v, inner.replaceAll(escape, "$1"), line);
+            assertFalse(inner.replaceAll(escape, "").matches("(?s).*" + quotes + ".*"), line);
+        }
+    }
+
     @Test
     void fishLinesSetTheExactValue() throws IOException {
-        for (String v : ODD) {
-            String line = Lab.Env.set(Lab.Env.Shell.fish, "X", v);
-            assertTrue(line.startsWith("set -gx X '") && line.endsWith("'"), line);
-            // inside the quotes, every ' and \ is escaped
-            String inner = line.substring("set -gx X '".length(), line.length() - 1);
-            assertEquals(v, inner.replaceAll("\\\\(['\\\\])", "$1"), line);
-            assertFalse(inner.replaceAll("\\\\['\\\\]", "").contains("'"), line);
-        }
+        // in fish's single quotes, every ' and \ is escaped with a backslash
+        singleQuoted(Lab.Env.Shell.fish, "set -gx X '", "\\\\(['\\\\])", "'");
         whereInstalled("fish", List.of(), Lab.Env.Shell.fish, "printf '%s<END>' \"$X\"");
     }
 
     @Test
     void powershellLinesSetTheExactValue() throws IOException {
-        for (String v : ODD) {
-            String line = Lab.Env.set(Lab.Env.Shell.powershell, "X", v);
-            assertTrue(line.startsWith("$env:X = '") && line.endsWith("'"), line);
-            String inner = line.substring("$env:X = '".length(), line.length() - 1);
-            // every quote character PowerShell knows comes in pairs, and undoubling gives the value back
-            assertEquals(v, inner.replaceAll("(['\u2018\u2019\u201A\u201B])\\1", "$1"), line);
-            assertFalse(inner.replaceAll("(['\u2018\u2019\u201A\u201B])\\1", "").matches("(?s).*['\u2018\u2019\u201A\u201B].*"), line);
-        }
+        // every quote character PowerShell knows (' and the typographic ones) is doubled
+        singleQuoted(Lab.Env.Shell.powershell, "$env:X = '", "(['\u2018\u2019\u201A\u201B])\\1", "['\u2018\u2019\u201A\u201B]");
         whereInstalled("pwsh", List.of("-NoProfile", "-File"), Lab.Env.Shell.powershell, "[Console]::Out.Write($env:X + '<END>')");
     }
 
