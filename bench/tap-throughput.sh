@@ -28,7 +28,8 @@ recv=$(command -v pg_recvlogical || echo /usr/lib/postgresql/15/bin/pg_recvlogic
 [ -x "$recv" ] || { echo "error: pg_recvlogical not found (Debian: apt-get install postgresql-client)" >&2; exit 2; }
 command -v psql >/dev/null || { echo "error: psql not found" >&2; exit 2; }
 
-mvn -q -o -DskipTests compile dependency:build-classpath \
+# not -o: on a fresh machine Maven has not fetched the dependency plugin yet (NEONMZ_OFFLINE=1 asks for -o)
+mvn -q ${NEONMZ_OFFLINE:+-o} -DskipTests compile dependency:build-classpath \
     -Dmdep.outputFile=target/bench/classpath.txt -Dmdep.includeScope=runtime >&2
 deps=$(cat target/bench/classpath.txt)
 script_cp="$root/target/classes"

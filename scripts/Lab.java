@@ -389,9 +389,18 @@ public class Lab implements Callable<Integer> {
     }
 
     @Command(name = "env", mixinStandardHelpOptions = true,
-            description = "Print shell exports for the lab: eval \"$(./jbang lab env)\".")
+            description = {"Print the lab's connection settings (DATABASE_URL, PGPASSFILE) as commands for a shell."},
+            footer = {"%nExamples:", "  eval \"$(./jbang lab env)\"                              (bash, zsh)",
+                    "  ./jbang lab env --shell fish | source",
+                    "  .\\jbang.cmd lab env --shell powershell | Out-String | Invoke-Expression",
+                    "  for /f \"delims=\" %%i in ('jbang.cmd lab env --shell cmd') do %%i   (cmd; %%%%i in a .bat)"})
     static class Env implements Callable<Integer> {
         @picocli.CommandLine.ParentCommand Lab lab;
+        @Option(names = "--shell", defaultValue = "bash", paramLabel = "SHELL",
+                description = "bash (also zsh and sh), fish, powershell or cmd (default: ${DEFAULT-VALUE}).")
+        Shell shell;
+
+        enum Shell { bash, fish, powershell, cmd }
 
         @Override
         public Integer call() {
@@ -400,9 +409,29 @@ public class Lab implements Callable<Integer> {
                 throw new Fail(Exit.CONNECT, "the lab does not exist yet", "./jbang lab start --detach");
             }
             PrintWriter w = Cli.ctx().out();
-            w.println("export DATABASE_URL=" + Out.shellQuote(s.url()));
-            w.println("export PGPASSFILE=" + Out.shellQuote(s.pgpass().toString()));
+            w.println(set(shell, "DATABASE_URL", s.url()));
+            w.println(set(shell, "PGPASSFILE", s.pgpass().toString()));
             return Exit.OK;
+        }
+
+        /** A command that sets and exports {@code name}, the value quoted by that shell's rules. */
+        static String set(Shell shell, String name, String value) {
+            return switch (shell) {
+                case bash -> "export " + name + "=" + Out.shellQuote(value);
+                // in fish's single quotes only \\ and \' are escapes
+                case fish -> "set -gx " + name + " '" + value.replace("\\", "\\\\").replace("'", "\\'") + "'";
+                // PowerShell also ends a single-quoted string at the typographic single quotes; each is doubled
+                case powershell -> "$env:" + name + " = '" + value.replaceAll("(['\u2018\u2019\u201A\u201B])", "$1$1") + "'";
+                case cmd -> {
+                    if (value.matches("(?s).*[\"\r\n].*")) {
+                        throw new Fail(Exit.USAGE, "cmd cannot hold " + name + "'s value (it has a double quote or a line break)",
+                                "./jbang lab env --shell powershell");
+                    }
+                    // inside set "NAME=value" the shell's special characters are plain; %, ^, ! too when the
+                    // line is run by for /f (as the help shows)
+                    yield "set \"" + name + "=" + value + "\"";
+                }
+            };
         }
     }
 

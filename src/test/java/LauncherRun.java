@@ -140,6 +140,30 @@ public final class LauncherRun {
         }
     }
 
+    /** Runs a command (not the launcher) with the test JVM's environment; returns its stdout, failing on a nonzero exit. */
+    public static String runCommand(List<String> command) {
+        try {
+            Path logs = Files.createDirectories(scratchRoot().resolve("runs"));
+            Path out = logs.resolve(ProcessHandle.current().pid() + "-cmd-" + RUNS.incrementAndGet() + ".out");
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            if (!p.waitFor(2, TimeUnit.MINUTES)) {
+                p.destroyForcibly();
+                throw new IllegalStateException("timed out: " + command);
+            }
+            String text = Files.readString(out, StandardCharsets.UTF_8);
+            if (p.exitValue() != 0) {
+                throw new IllegalStateException("exit " + p.exitValue() + ": " + command + "\n" + text);
+            }
+            return text;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /**
      * A new directory under target/launcher-scratch/, which is emptied once per test JVM (repo copies,
      * fresh caches and fake JDKs do not pile up across runs).

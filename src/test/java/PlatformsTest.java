@@ -192,8 +192,8 @@ class PlatformsTest {
     // ---- the launcher's uname mapping ---------------------------------------------------------
 
     /**
-     * Runs ./jbang with a fake {@code uname} and a fake installed {@code jbang} on PATH (the launcher execs
-     * an installed jbang after setting NEONMZ_PG_PLATFORM); the fake prints what it got.
+     * Runs ./jbang with a fake {@code uname} and a fake installed {@code jbang} on PATH; with the fast path
+     * off the launcher execs an installed jbang after setting NEONMZ_PG_PLATFORM; the fake prints what it got.
      */
     static LauncherRun.Result withFakeUname(String s, String m, Map<String, String> extra) throws IOException {
         Path bin = LauncherRun.scratchDir("fake-uname");
@@ -205,6 +205,7 @@ class PlatformsTest {
         Map<String, String> env = new HashMap<>(extra);
         env.put("PATH", bin + ":" + System.getenv("PATH"));
         env.put("NEONMZ_JBANG_FORCE_BUNDLED", null);
+        env.put("NEONMZ_NO_FASTPATH", "1");
         return LauncherRun.run(ROOT.resolve("jbang"), ROOT, env, "lab", "--help");
     }
 
