@@ -438,20 +438,20 @@ final class RoleChecks {
     static String check(Out o, ConnInfo ci, String role, Path file) {
         ci.user = role;
         ci.password(Secrets.readFile(file, "password"), "file " + file);
-        try (java.sql.Connection c = java.sql.DriverManager.getConnection(ci.jdbcUrl(), ci.jdbcProperties("neonmz"))) {
+        SQLException e = Pg.loginFailure(ci);
+        if (e == null) {
             o.put("password_verified", true);
             return "; the password in " + file + " logs in";
-        } catch (SQLException e) {
-            if ("28P01".equals(e.getSQLState())) {
-                throw new Fail(Exit.CONFLICT, "role " + role + " exists, but the password in " + file
-                        + " does not log in as " + role + " (it is not the role's password)",
-                        "./jbang replication-role --reset-password --password-out " + Out.shellQuote(file.toString())
-                                + " gives the role a new password in that file (then update Materialize's secret: "
-                                + "./jbang connection --rotate)");
-            }
-            o.warn("could not check that the password in " + file + " logs in as " + role + ": "
-                    + Secrets.mask(String.valueOf(e.getMessage())));
-            return "";
         }
+        if (Pg.wrongPassword(e)) {
+            throw new Fail(Exit.CONFLICT, "role " + role + " exists, but the password in " + file
+                    + " does not log in as " + role + " (it is not the role's password)",
+                    "./jbang replication-role --reset-password --password-out " + Out.shellQuote(file.toString())
+                            + " gives the role a new password in that file (then update Materialize's secret: "
+                            + "./jbang connection --rotate)");
+        }
+        o.warn("could not check that the password in " + file + " logs in as " + role + ": "
+                + Secrets.mask(String.valueOf(e.getMessage())));
+        return "";
     }
 }

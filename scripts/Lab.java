@@ -398,9 +398,9 @@ public class Lab implements Callable<Integer> {
         @picocli.CommandLine.ParentCommand Lab lab;
         @Option(names = "--shell", defaultValue = "bash", paramLabel = "SHELL",
                 description = "bash (also zsh and sh), fish, powershell or cmd (default: ${DEFAULT-VALUE}).")
-        Shell shell;
+        Dialect shell;
 
-        enum Shell { bash, fish, powershell, cmd }
+        enum Dialect { bash, fish, powershell, cmd }
 
         @Override
         public Integer call() {
@@ -415,7 +415,7 @@ public class Lab implements Callable<Integer> {
         }
 
         /** A command that sets and exports {@code name}, the value quoted by that shell's rules. */
-        static String set(Shell shell, String name, String value) {
+        static String set(Dialect shell, String name, String value) {
             return switch (shell) {
                 case bash -> "export " + name + "=" + Out.shellQuote(value);
                 // in fish's single quotes only \\ and \' are escapes
@@ -483,8 +483,7 @@ public class Lab implements Callable<Integer> {
             }
             describe(s, o, was ? "already running" : "started");
             // the one default place for the role's password, the same as every step's and the runbook's
-            Path pw = Path.of(Cli.ctx().env().getOrDefault("HOME", System.getProperty("user.home")), ".neonmz",
-                    "materialize.password");
+            Path pw = Secrets.defaultPasswordFile();
             String[][] steps = {
                     {"A.1", "check-logical-replication"},
                     {"A.2.1", "replica-identity", "--table", String.join(",", DEMO_TABLES)},

@@ -447,7 +447,7 @@ public class Runbook implements Callable<Integer>, Cli.Resumable {
         }
         String home = env.getOrDefault("HOME", System.getProperty("user.home"));
         // one default place, with --lab too: the steps' examples, the notebooks and the workshop all use it
-        Path defaultPw = Path.of(home, ".neonmz", "materialize.password");
+        Path defaultPw = Secrets.defaultPasswordFile(home);
         v = pick(s, file, "password-file", passwordFile, defaultPw.toString());
         s.passwordFile = Path.of(v).toAbsolutePath();
         s.mzUrl = pick(s, file, "mz-url", mzUrl, null, "MZ_URL");

@@ -962,18 +962,18 @@ final class TeardownPlan {
             }
             return;
         }
-        String home = Cli.ctx().env("HOME");
-        Path file = Path.of(home != null ? home : System.getProperty("user.home"), ".neonmz", "materialize.password");
+        Path file = Secrets.defaultPasswordFile();
         if (!Files.isRegularFile(file)) {
             return;
         }
         ConnInfo ci = cmd.pg.resolve(o, false);
         ci.user = cmd.role;
         ci.password(Secrets.readFile(file, "password"), "file " + file);
-        try (java.sql.Connection c = java.sql.DriverManager.getConnection(ci.jdbcUrl(), ci.jdbcProperties("neonmz"))) {
+        SQLException e = Pg.loginFailure(ci);
+        if (e == null) {
             passwordFile = file;
-        } catch (SQLException e) {
-            notes.add("password file " + file + " kept: " + ("28P01".equals(e.getSQLState())
+        } else {
+            notes.add("password file " + file + " kept: " + (Pg.wrongPassword(e)
                     ? "its password does not log in as " + cmd.role + " here" : "could not check that it is " + cmd.role
                     + "'s (" + Secrets.mask(String.valueOf(e.getMessage())) + ")") + "; give --password-file to delete it");
         }

@@ -349,6 +349,23 @@ public final class Pg implements AutoCloseable {
     }
 
     /**
+     * Logs in with these settings and out again, as any client would (Materialize, a step as the replication role):
+     * null when it can, else the server's refusal; {@link #wrongPassword} tells a refused password from the rest.
+     */
+    public static SQLException loginFailure(ConnInfo ci) {
+        try (Connection c = DriverManager.getConnection(ci.jdbcUrl(), ci.jdbcProperties("neonmz"))) {
+            return null;
+        } catch (SQLException e) {
+            return e;
+        }
+    }
+
+    /** The server refused the password (invalid_password, 28P01), not the host, the database or pg_hba. */
+    public static boolean wrongPassword(SQLException e) {
+        return e != null && "28P01".equals(e.getSQLState());
+    }
+
+    /**
      * An object created by another session at the same time: the name check passed in both, and the loser
      * gets duplicate_object, or unique_violation on the catalog's name index when the winner had not committed.
      */

@@ -113,6 +113,19 @@ public final class Secrets {
         }
     }
 
+    /**
+     * The replication role's password file in its one default place, {@code ~/.neonmz/materialize.password}: where
+     * every step's example, the runbook (with --lab too), {@code lab demo} and {@code teardown} look for it.
+     */
+    public static Path defaultPasswordFile() {
+        return defaultPasswordFile(Cli.ctx() == null ? null : Cli.ctx().env("HOME"));
+    }
+
+    /** As {@link #defaultPasswordFile()}, under {@code home} (null: this user's). */
+    public static Path defaultPasswordFile(String home) {
+        return Path.of(home != null ? home : System.getProperty("user.home"), ".neonmz", "materialize.password");
+    }
+
     /** The first line of standard input (for {@code --password-stdin}). */
     public static String readStdin(String what) {
         try {

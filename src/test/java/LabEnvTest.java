@@ -49,7 +49,7 @@ class LabEnvTest {
     }
 
     /** Each odd value through {@code shell}'s line, run by {@code tool} when it is installed. */
-    static void whereInstalled(String tool, List<String> toolArgs, Lab.Env.Shell shell, String print) throws IOException {
+    static void whereInstalled(String tool, List<String> toolArgs, Lab.Env.Dialect shell, String print) throws IOException {
         Optional<String> path = onPath(tool);
         if (path.isEmpty()) {
             System.out.println("LabEnvTest: no " + tool + " here; its lines were checked as text only");
@@ -65,7 +65,7 @@ class LabEnvTest {
     @Test
     void bashLinesSetTheExactValue() throws IOException {
         for (String v : ODD) {
-            String line = Lab.Env.set(Lab.Env.Shell.bash, "X", v);
+            String line = Lab.Env.set(Lab.Env.Dialect.bash, "X", v);
             assertEquals(v, evaluated(List.of("bash"), line, "printf '%s<END>' \"$X\"; bash -c 'test \"$X\" = \"$0\"' \"$X\""));
             assertTrue(line.startsWith("export X="), line);
         }
@@ -76,7 +76,7 @@ class LabEnvTest {
      * regex with the escaped character as group 1) undone gives the value back, and no quote character
      * ({@code quotes}, a regex) is left once the escapes are taken out.
      */
-    static void singleQuoted(Lab.Env.Shell shell, String prefix, String escape, String quotes) {
+    static void singleQuoted(Lab.Env.Dialect shell, String prefix, String escape, String quotes) {
         for (String v : ODD) {
             String line = Lab.Env.set(shell, "X", v);
             assertTrue(line.startsWith(prefix) && line.endsWith("'"), line);
@@ -89,30 +89,30 @@ class LabEnvTest {
     @Test
     void fishLinesSetTheExactValue() throws IOException {
         // in fish's single quotes, every ' and \ is escaped with a backslash
-        singleQuoted(Lab.Env.Shell.fish, "set -gx X '", "\\\\(['\\\\])", "'");
-        whereInstalled("fish", List.of(), Lab.Env.Shell.fish, "printf '%s<END>' \"$X\"");
+        singleQuoted(Lab.Env.Dialect.fish, "set -gx X '", "\\\\(['\\\\])", "'");
+        whereInstalled("fish", List.of(), Lab.Env.Dialect.fish, "printf '%s<END>' \"$X\"");
     }
 
     @Test
     void powershellLinesSetTheExactValue() throws IOException {
         // every quote character PowerShell knows (' and the typographic ones) is doubled
-        singleQuoted(Lab.Env.Shell.powershell, "$env:X = '", "(['\u2018\u2019\u201A\u201B])\\1", "['\u2018\u2019\u201A\u201B]");
-        whereInstalled("pwsh", List.of("-NoProfile", "-File"), Lab.Env.Shell.powershell, "[Console]::Out.Write($env:X + '<END>')");
+        singleQuoted(Lab.Env.Dialect.powershell, "$env:X = '", "(['\u2018\u2019\u201A\u201B])\\1", "['\u2018\u2019\u201A\u201B]");
+        whereInstalled("pwsh", List.of("-NoProfile", "-File"), Lab.Env.Dialect.powershell, "[Console]::Out.Write($env:X + '<END>')");
     }
 
     @Test
     void cmdLinesAreQuotedSetsAndRefuseWhatCmdCannotHold() {
         for (String v : ODD) {
             if (v.contains("\"")) {
-                Fail f = assertThrows(Fail.class, () -> Lab.Env.set(Lab.Env.Shell.cmd, "X", v));
+                Fail f = assertThrows(Fail.class, () -> Lab.Env.set(Lab.Env.Dialect.cmd, "X", v));
                 assertEquals(Exit.USAGE, f.exit);
                 assertTrue(f.fix.contains("--shell powershell"), f.fix);
                 continue;
             }
             // set "X=value": the whole assignment inside one pair of quotes, so & ( ) ^ and spaces are plain
-            assertEquals("set \"X=" + v + "\"", Lab.Env.set(Lab.Env.Shell.cmd, "X", v));
+            assertEquals("set \"X=" + v + "\"", Lab.Env.set(Lab.Env.Dialect.cmd, "X", v));
         }
-        assertThrows(Fail.class, () -> Lab.Env.set(Lab.Env.Shell.cmd, "X", "a\nb"));
+        assertThrows(Fail.class, () -> Lab.Env.set(Lab.Env.Dialect.cmd, "X", "a\nb"));
     }
 
     @Test
