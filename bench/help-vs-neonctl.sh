@@ -112,8 +112,8 @@ JBang version). On a shared machine the milliseconds move with the load: compare
 
 | command | median | ratio to neonctl |
 |---|---:|---:|
-| \`./jbang check-logical-replication --help\` (fast path: cached command, no JBang JVM, with its class-data archive) | ${median[fast]} ms | **${fast_ratio}×** |
-| \`NEONMZ_NO_CDS=1 ./jbang check-logical-replication --help\` (fast path without the archive: as before it existed) | ${median[nocds]} ms | ${nocds_ratio}× |
+| \`./jbang check-logical-replication --help\` (fast path: cached command, no JBang JVM; its class-data archive, no hsperfdata, and the step's C1-only JIT from its //JAVA_OPTIONS) | ${median[fast]} ms | **${fast_ratio}×** |
+| \`NEONMZ_NO_CDS=1 ./jbang check-logical-replication --help\` (fast path without the archive) | ${median[nocds]} ms | ${nocds_ratio}× |
 | \`NEONMZ_NO_FASTPATH=1 ./jbang check-logical-replication --help\` (slow path: JBang's JVM resolves the command first) | ${median[slow]} ms | ${slow_ratio}× |
 | \`neonctl --help\` (neonctl $neonctl_version from npm) | ${median[neonctl]} ms | 1.00× |
 

@@ -1,6 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
 //COMPILE_OPTIONS -encoding UTF-8
+//JAVA_OPTIONS -XX:TieredStopAtLevel=1
 //DEPS info.picocli:picocli:4.7.7
 //DEPS org.postgresql:postgresql:42.7.14
 //SOURCES ../lib/neonmz/Catalog.java
