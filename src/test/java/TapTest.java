@@ -359,7 +359,11 @@ class TapTest {
             try {
                 awaitSlot(s.db());
                 TestPg.execAsOwner(s.db(), "UPDATE customers SET name = name WHERE id = 1");
-                Thread.sleep(300);
+                // the change printed before the signal (a fixed 300 ms was too short on a loaded machine)
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (!Files.readString(log, StandardCharsets.UTF_8).contains("UPDATE") && System.nanoTime() < until) {
+                    Thread.sleep(50);
+                }
                 if (hard) {
                     p.destroyForcibly();   // SIGKILL: no hook runs; the connection dies with the process
                 } else {
