@@ -153,12 +153,14 @@ class LauncherTest {
         Path copy = LauncherRun.copyOfRepo("cds");
         Path jbang = copy.resolve("jbang");
         String[] args = {"replication-role", "--bogus", "x y"};
-        LauncherRun.Result miss = LauncherRun.run(jbang, copy, Map.of(), args);
+        Map<String, String> cds = new java.util.HashMap<>();
+        cds.put("NEONMZ_NO_CDS", null);   // LauncherRun turns archives off for every other test
+        LauncherRun.Result miss = LauncherRun.run(jbang, copy, cds, args);
         assertTrue(miss.miss(), miss.describe());
         String key = miss.trace().stream().filter(l -> l.startsWith("fastpath miss ")).findFirst().orElseThrow().substring(14);
         Path jsa = LauncherRun.CACHE.resolve("fastpath").resolve(key + ".jsa");
         assertTrue(Files.size(jsa) > 100_000, "an archive beside the entry\n" + miss.describe());
-        LauncherRun.Result hit = LauncherRun.run(jbang, copy, Map.of(), args);
+        LauncherRun.Result hit = LauncherRun.run(jbang, copy, cds, args);
         assertTrue(hit.hit() && hit.trace().contains("cds: " + jsa), hit.describe());
         LauncherRun.Result without = LauncherRun.run(jbang, copy, Map.of("NEONMZ_NO_CDS", "1"), args);
         assertTrue(without.hit() && without.trace().stream().noneMatch(l -> l.startsWith("cds")), without.describe());
@@ -167,7 +169,7 @@ class LauncherTest {
         // an archive that is not one (damaged, or from another JVM build): the JVM runs as without it, silently
         Files.setPosixFilePermissions(jsa, PosixFilePermissions.fromString("rw-------"));
         Files.writeString(jsa, "not a class-data archive\n".repeat(1000));
-        LauncherRun.Result invalid = LauncherRun.run(jbang, copy, Map.of(), args);
+        LauncherRun.Result invalid = LauncherRun.run(jbang, copy, cds, args);
         assertTrue(invalid.hit() && invalid.trace().contains("cds: " + jsa), invalid.describe());
         assertSameRun(without, invalid);
     }
