@@ -30,7 +30,8 @@ import org.junit.jupiter.api.Test;
  *
  * <p>The machine's environment: HOME a fresh folder, PATH and JAVA_HOME as given, JBang's and the launcher's
  * caches and Maven's repository shared with the other tests (so nothing is fetched twice), and the lab's
- * folder and port chosen by the test (the lab would otherwise use ~/.neonmz/lab on 55432). Nothing else:
+ * folder and port chosen by the test (the lab would otherwise use ~/.neonmz/lab on 55432), and no emulator for
+ * the runbook where Docker is (RUNBOOK_EMULATOR=never; the Docker tier runs that path). Nothing else:
  * no DATABASE_URL, PG*, MZ_URL or NO_COLOR. Regenerate the outputs on purpose:
  * {@code mvn test -Dtest=WorkshopTest -Dnotebooks.update=true}.
  */
@@ -180,6 +181,9 @@ class WorkshopTest {
         env.put("JBANG_DIR", LauncherRun.JBANG_DIR.toString());
         env.put("JBANG_REPO", Path.of(System.getProperty("user.home"), ".m2", "repository").toString());
         env.put("JBANG_NO_VERSION_CHECK", "true");
+        // where Docker is (the CI workflow), runbook --lab would start the emulator: the Docker tier's path
+        // (MaterializeIT), not this page's, which shows the Materialize half as a plan
+        env.put("RUNBOOK_EMULATOR", "never");
         // the lab's place and port, so that a developer's own lab is untouched
         env.put("NEONMZ_LAB_DIR", labDir.toString());
         env.put("NEONMZ_LAB_PORT", String.valueOf(TestPg.freePort()));
