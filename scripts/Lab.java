@@ -68,6 +68,7 @@ import neonmz.Exit;
 import neonmz.Fail;
 import neonmz.Out;
 import neonmz.OutputOptions;
+import neonmz.Pg;
 import neonmz.Secrets;
 import neonmz.Sql;
 import picocli.CommandLine.Command;
@@ -210,15 +211,7 @@ public class Lab implements Callable<Integer> {
     }
 
     static Path defaultDir(Map<String, String> env) {
-        String d = env.get("NEONMZ_LAB_DIR");
-        if (d != null && !d.isEmpty()) {
-            return Path.of(d);
-        }
-        if (Server.isRoot()) {
-            // PostgreSQL refuses to run as root; its files must be reachable by the user it runs as.
-            return Path.of("/var/tmp/neonmz-lab");
-        }
-        return Path.of(env.getOrDefault("HOME", System.getProperty("user.home")), ".neonmz", "lab");
+        return Pg.labDir(env);
     }
 
     // ---- subcommands --------------------------------------------------------------------------

@@ -919,6 +919,11 @@ public class Runbook implements Callable<Integer>, Cli.Resumable {
 
     /** The command that resumes at a step: this run's arguments, less the slice and output options. */
     String resumeCommand(String alias) {
+        return rerunCommand("--from", alias);
+    }
+
+    /** This run's command, less the slice and output options, then {@code extra}. */
+    String rerunCommand(String... extra) {
         List<String> words = new ArrayList<>(List.of("./jbang", "runbook"));
         List<String> given = spec.commandLine().getParseResult() == null ? List.of()
                 : spec.commandLine().getParseResult().originalArgs();
@@ -937,8 +942,7 @@ public class Runbook implements Callable<Integer>, Cli.Resumable {
             }
             words.add(Out.shellQuote(Secrets.mask(a)));
         }
-        words.add("--from");
-        words.add(alias);
+        words.addAll(List.of(extra));
         return String.join(" ", words);
     }
 
@@ -966,7 +970,7 @@ public class Runbook implements Callable<Integer>, Cli.Resumable {
         boolean mzPlanned = mzChosen && "plan".equals(mzMode) && !dry && failed == null;
         if (mzPlanned) {
             o.line("Materialize: not run (%s).", mzReason);
-            o.line("  Its SQL, nothing run: %s", resumeCommand(firstMz(outcomes)).replace(" --from ", " --plan --from "));
+            o.line("  Its SQL, nothing run: %s", rerunCommand("--plan", "--from", firstMz(outcomes)));
             o.line("  To run it: give --mz-url (or MZ_URL) for a Materialize, or install Docker for the emulator, "
                     + "then: %s", resumeCommand(firstMz(outcomes)));
         }
@@ -998,16 +1002,14 @@ public class Runbook implements Callable<Integer>, Cli.Resumable {
     /** What to do after a run that ended well: the one line a newcomer reads last. */
     String next(boolean dry, boolean mzPlanned, boolean mzRan) {
         if (dry) {
-            return "run it: " + resumeCommand("x").replace(" --from x", "");
+            return "run it: " + rerunCommand();
         }
         if (mzRan && !"emulator".equals(mzMode)) {
             return "watch it: ./jbang monitor --source " + Out.shellQuote(s.source) + " --watch; the data: ./jbang explore "
                     + "--source " + Out.shellQuote(s.source);
         }
-        String home = Cli.ctx().env().getOrDefault("HOME", System.getProperty("user.home"));
-        String file = s.passwordFile.toString();
-        String pw = file.startsWith(home + "/") ? "~/" + Out.shellQuote(file.substring(home.length() + 1)) : Out.shellQuote(file);
-        String tap = "./jbang tap --role " + Out.shellQuote(s.role) + " --password-file " + pw + " --demo-changes 5";
+        String tap = "./jbang tap --role " + Out.shellQuote(s.role) + " --password-file "
+                + Out.shellQuote(s.passwordFile.toString()) + " --demo-changes 5";
         if (s.lab) {
             return "work on the lab: ./jbang lab start --detach, eval \"$(./jbang lab env)\", then any step, e.g. " + tap
                     + (mzPlanned ? "; Materialize: see above" : "");

@@ -330,17 +330,25 @@ public final class Pg implements AutoCloseable {
         return null;
     }
 
-    /** Where labs live: $NEONMZ_LAB_DIR or the default (first, as Lab picks it), then the folder of PGPASSFILE. */
-    static List<Path> labDirs(Map<String, String> env) {
-        List<Path> dirs = new ArrayList<>();
+    /**
+     * The lab's folder, as {@code lab} and {@code runbook --lab} use it: $NEONMZ_LAB_DIR, else /var/tmp/neonmz-lab for
+     * root (PostgreSQL refuses to run as root; its files must be reachable by the user it runs as), else ~/.neonmz/lab.
+     */
+    public static Path labDir(Map<String, String> env) {
         String d = env.get("NEONMZ_LAB_DIR");
         if (d != null && !d.isEmpty()) {
-            dirs.add(Path.of(d));
-        } else if ("root".equals(System.getProperty("user.name"))) {
-            dirs.add(Path.of("/var/tmp/neonmz-lab"));
-        } else {
-            dirs.add(Path.of(env.getOrDefault("HOME", System.getProperty("user.home")), ".neonmz", "lab"));
+            return Path.of(d);
         }
+        if ("root".equals(System.getProperty("user.name"))
+                && !System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).startsWith("windows")) {
+            return Path.of("/var/tmp/neonmz-lab");
+        }
+        return Path.of(env.getOrDefault("HOME", System.getProperty("user.home")), ".neonmz", "lab");
+    }
+
+    /** Where labs live: the lab's folder ({@link #labDir}) first, then the folder of PGPASSFILE. */
+    static List<Path> labDirs(Map<String, String> env) {
+        List<Path> dirs = new ArrayList<>(List.of(labDir(env)));
         String passfile = env.get("PGPASSFILE");
         if (passfile != null && !passfile.isEmpty() && Path.of(passfile).getParent() != null) {
             dirs.add(Path.of(passfile).toAbsolutePath().getParent());

@@ -107,7 +107,8 @@ class RunbookTest {
             List<String> lines = first.out().lines().toList();
             assertTrue(lines.size() < 90, lines.size() + " lines:\n" + first.out());
             assertEquals("next: work on the lab: ./jbang lab start --detach, eval \"$(./jbang lab env)\", then any step, e.g. "
-                    + "./jbang tap --role materialize --password-file ~/.neonmz/materialize.password --demo-changes 5; "
+                    + "./jbang tap --role materialize --password-file " + Path.of(env.get("HOME"), ".neonmz", "materialize.password")
+                    + " --demo-changes 5; "
                     + "Materialize: see above", lines.get(lines.size() - 1));
             assertEquals(List.of(Map.of("pubname", "mz_source", "n", 4L)), TestPg.rows(lab, "neondb",
                     "SELECT pubname, count(*) AS n FROM pg_publication_tables GROUP BY pubname"));

@@ -116,12 +116,12 @@ class WorkshopTest {
                 for (int i = 0; i < cmds.size(); i++) {
                     Cmd c = cmds.get(i);
                     if (b.second && i == cmds.size() - 1) {
-                        long n = sh.start(c.command);
+                        long n = sh.start(c.command, null);
                         sh.awaitFirstLine(180);
                         pending = new Pending(b, cmds, outs, sh, n);
                         break;
                     }
-                    String got = sh.run(c.command, 900);
+                    String got = sh.run(c.command, null, 900);
                     outs.add(got);
                     check(c, got, norm, diffs);
                 }
@@ -224,26 +224,11 @@ class WorkshopTest {
 
     /** The workshop's JShell session, typed into ./jbang shell in the first terminal (as ShellTest reads it). */
     static void jshell(Shell sh, Block b, List<String> diffs) throws Exception {
-        List<String> typed = new ArrayList<>();
-        List<String> expected = new ArrayList<>();
-        for (String line : b.body.split("\n")) {
-            if (line.startsWith("jshell> ")) {
-                typed.add(line.substring("jshell> ".length()));
-                expected.add("");
-            } else if (!expected.isEmpty()) {
-                expected.set(expected.size() - 1, expected.get(expected.size() - 1) + line + "\n");
-            }
-        }
+        ShellTest.Session session = ShellTest.Session.parse(b.body);
         Path input = Files.createTempFile("neonmz-ws-jshell", ".txt");
-        Files.writeString(input, String.join("\n", typed) + "\n/exit\n", StandardCharsets.UTF_8);
-        String got = sh.run("./jbang shell --quiet < " + input, 300).replaceAll("(?m)^\\[jbang\\] .*\n", "");
-        String[] answers = got.split("jshell> ", -1);
-        for (int i = 0; i < typed.size(); i++) {
-            String actual = i + 1 < answers.length ? answers[i + 1] : "(no answer)";
-            if (!actual.equals(expected.get(i))) {
-                diffs.add("jshell> " + typed.get(i) + "\n--- expected\n" + expected.get(i) + "--- actual\n" + actual);
-            }
-        }
+        Files.writeString(input, session.input(), StandardCharsets.UTF_8);
+        String got = sh.run("./jbang shell --quiet", input, 300).replaceAll("(?m)^\\[jbang\\] .*\n", "");
+        diffs.addAll(session.differences(got));
     }
 
     /**
@@ -267,68 +252,56 @@ class WorkshopTest {
             out = p.getInputStream();
         }
 
-        /** Starts a command; returns its sequence number, for {@link #await}. */
-        long start(String command) throws IOException {
+        /** Starts a command (its stdin: /dev/null, or {@code stdin}); returns its sequence number, for {@link #await}. */
+        long start(String command, Path stdin) throws IOException {
             int n = ++seq;
-            String script = "{\n" + command + "\n} < /dev/null 2>&1\nprintf '\\n@@neonmz-ws %d %s@@\\n' " + n + " \"$?\"\n";
+            String script = "{\n" + command + "\n} < " + (stdin == null ? "/dev/null" : "'" + stdin + "'")
+                    + " 2>&1\nprintf '\\n@@neonmz-ws %d %s@@\\n' " + n + " \"$?\"\n";
             in.write(script.getBytes(StandardCharsets.UTF_8));
             in.flush();
             return n;
         }
 
-        String run(String command, int seconds) throws IOException, InterruptedException {
-            if (command.contains("<")) {
-                // the command brings its own stdin (jshell's typed lines)
-                int n = ++seq;
-                in.write((command + " 2>&1\nprintf '\\n@@neonmz-ws %d %s@@\\n' " + n + " \"$?\"\n").getBytes(StandardCharsets.UTF_8));
-                in.flush();
-                return await(n, seconds);
-            }
-            return await(start(command), seconds);
+        String run(String command, Path stdin, int seconds) throws IOException, InterruptedException {
+            return await(start(command, stdin), seconds);
         }
 
         /** What the command printed, then "? exit code", once it ended. */
         String await(long n, int seconds) throws IOException, InterruptedException {
             Pattern done = Pattern.compile("\\n?@@neonmz-ws " + n + " (\\d+)@@\\n");
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-            byte[] chunk = new byte[8192];
-            while (true) {
-                String s = buf.toString(StandardCharsets.UTF_8);
-                Matcher m = done.matcher(s);
-                if (m.find()) {
-                    String printed = s.substring(0, m.start());
-                    String rest = s.substring(m.end());
-                    buf.reset();
-                    buf.write(rest.getBytes(StandardCharsets.UTF_8));
-                    return printed + (printed.isEmpty() || printed.endsWith("\n") ? "" : "\n") + "? " + m.group(1) + "\n";
-                }
-                if (System.nanoTime() > deadline) {
-                    fail("command " + n + " did not end within " + seconds + " s; printed so far:\n" + s);
-                }
-                if (out.available() > 0) {
-                    int r = out.read(chunk);
-                    if (r < 0) {
-                        fail("the shell ended; printed:\n" + s);
-                    }
-                    buf.write(chunk, 0, r);
-                } else if (!p.isAlive()) {
-                    fail("the shell ended; printed:\n" + s);
-                } else {
-                    Thread.sleep(20);
-                }
-            }
+            readUntil(text -> done.matcher(text).find(), seconds, "command " + n + " did not end");
+            String s = buf.toString(StandardCharsets.UTF_8);
+            Matcher m = done.matcher(s);
+            m.find();
+            String printed = s.substring(0, m.start());
+            String rest = s.substring(m.end());
+            buf.reset();
+            buf.write(rest.getBytes(StandardCharsets.UTF_8));
+            return printed + (printed.isEmpty() || printed.endsWith("\n") ? "" : "\n") + "? " + m.group(1) + "\n";
         }
 
         /** Waits until the running command has printed a whole line (a tap: its slot is ready). */
         void awaitFirstLine(int seconds) throws IOException, InterruptedException {
+            readUntil(s -> s.indexOf('\n') >= 0, seconds, "the second terminal's command printed no line");
+        }
+
+        /** Reads the shell's output into {@link #buf} until {@code done} holds for all of it, or fails. */
+        private void readUntil(java.util.function.Predicate<String> done, int seconds, String what)
+                throws IOException, InterruptedException {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
             byte[] chunk = new byte[8192];
-            while (buf.toString(StandardCharsets.UTF_8).indexOf('\n') < 0) {
+            while (!done.test(buf.toString(StandardCharsets.UTF_8))) {
                 if (System.nanoTime() > deadline) {
-                    fail("the second terminal's command printed nothing within " + seconds + " s");
+                    fail(what + " within " + seconds + " s; printed so far:\n" + buf.toString(StandardCharsets.UTF_8));
                 }
                 if (out.available() > 0) {
-                    buf.write(chunk, 0, out.read(chunk));
+                    int r = out.read(chunk);
+                    if (r < 0) {
+                        fail("the shell ended; printed:\n" + buf.toString(StandardCharsets.UTF_8));
+                    }
+                    buf.write(chunk, 0, r);
+                } else if (!p.isAlive()) {
+                    fail("the shell ended; printed:\n" + buf.toString(StandardCharsets.UTF_8));
                 } else {
                     Thread.sleep(20);
                 }
